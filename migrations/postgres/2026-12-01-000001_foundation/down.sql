@@ -1,0 +1,9 @@
+DROP TABLE outbox;
+DROP TABLE audit_log;
+DROP TABLE login_failures;
+DROP TABLE one_time_tokens;
+DROP TABLE organization_admins;
+DROP TABLE organizations;
+DROP TABLE developer_members;
+DROP TABLE developer_accounts;
+DROP TABLE users;

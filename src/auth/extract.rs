@@ -1,0 +1,161 @@
+//! Authentication as extractors, so a handler cannot forget it: `Viewer` (anyone, maybe signed
+//! in), `CurrentUser` (signed in), `AdminUser` (ConCat admin). Each request resolves the session
+//! once: timeouts are checked against the clock, and the user's status and session version
+//! against the database, so logout, a password change and suspension end sessions everywhere.
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use chrono::{DateTime, Utc};
+use futures_util::future::LocalBoxFuture;
+
+use super::session::{self, FlashLevel, ABSOLUTE_TIMEOUT, IDLE_TIMEOUT};
+use crate::db::models::users::{self, User};
+use crate::db::{self};
+use crate::errors::AppError;
+use crate::state::AppState;
+use crate::web::extract::RequestMeta;
+use crate::web::{NavUser, PageContext};
+
+/// The resolved user of this request, cached in the request extensions.
+#[derive(Clone)]
+struct Resolved(Option<User>);
+
+pub struct Viewer {
+    pub user: Option<User>,
+    pub session: Session,
+    pub meta: RequestMeta,
+    pub state: web::Data<AppState>,
+}
+
+impl Viewer {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.state.clock.now()
+    }
+
+    pub fn flash(&self, level: FlashLevel, message: impl Into<String>) {
+        session::flash(&self.session, level, message);
+    }
+
+    /// The context every page template gets: title, navigation, CSRF token, flash messages.
+    pub fn page(&self, title: impl Into<String>) -> PageContext {
+        PageContext {
+            title: title.into(),
+            csrf: session::csrf_token(&self.session),
+            user: self.user.as_ref().map(|u| NavUser {
+                display_name: u.display_name.clone(),
+                email: u.email.clone(),
+                is_admin: u.is_concat_admin,
+            }),
+            flashes: session::take_flashes(&self.session),
+        }
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("application state missing")))
+}
+
+async fn resolve(req: &HttpRequest, state: &web::Data<AppState>, session: &Session) -> Result<Option<User>, AppError> {
+    if let Some(Resolved(user)) = req.extensions().get::<Resolved>().cloned() {
+        return Ok(user);
+    }
+    let mut user = None;
+    if let Some(auth) = session::auth(session) {
+        let now = state.clock.now();
+        if now - auth.login_at > ABSOLUTE_TIMEOUT || now - auth.seen_at > IDLE_TIMEOUT {
+            session::end(session);
+            session::flash(session, FlashLevel::Info, "Your session has expired. Please sign in again.");
+        } else {
+            let id = auth.user_id.clone();
+            let found = db::run(&state.pool, move |c| Ok(users::find(c, &id)?)).await?;
+            match found {
+                Some(u) if u.is_active() && u.session_version == auth.session_version => {
+                    session::touch(session, auth, now);
+                    user = Some(u);
+                }
+                _ => session::end(session),
+            }
+        }
+    }
+    req.extensions_mut().insert(Resolved(user.clone()));
+    Ok(user)
+}
+
+impl FromRequest for Viewer {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            let session = req.get_session();
+            let user = resolve(&req, &state, &session).await?;
+            let meta = RequestMeta::of(&req, state.settings.trust_proxy_headers);
+            Ok(Viewer {
+                user,
+                session,
+                meta,
+                state,
+            })
+        })
+    }
+}
+
+/// Where to send the user back after signing in (only for page loads).
+fn return_path(req: &HttpRequest) -> String {
+    if req.method() == actix_web::http::Method::GET {
+        req.uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into())
+    } else {
+        "/".into()
+    }
+}
+
+pub struct CurrentUser {
+    pub viewer: Viewer,
+    pub user: User,
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let viewer = Viewer::from_request(&req, payload);
+        Box::pin(async move {
+            let viewer = viewer.await?;
+            match viewer.user.clone() {
+                Some(user) => Ok(CurrentUser { viewer, user }),
+                None => Err(AppError::LoginRequired { next: return_path(&req) }),
+            }
+        })
+    }
+}
+
+pub struct AdminUser {
+    pub viewer: Viewer,
+    pub user: User,
+}
+
+impl FromRequest for AdminUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let current = CurrentUser::from_request(req, payload);
+        Box::pin(async move {
+            let CurrentUser { viewer, user } = current.await?;
+            if !user.is_concat_admin {
+                return Err(AppError::Forbidden);
+            }
+            Ok(AdminUser { viewer, user })
+        })
+    }
+}

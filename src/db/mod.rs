@@ -1,0 +1,219 @@
+//! One data layer for SQLite and PostgreSQL: a `MultiConnection` enum, an r2d2 pool, per-connection
+//! PRAGMAs for SQLite, embedded migrations per backend, and IMMEDIATE write transactions.
+
+pub mod models;
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::{AnsiTransactionManager, Connection, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use secrecy::ExposeSecret;
+
+use crate::settings::{DatabaseKind, DatabaseSettings};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<DbManager>;
+pub type PooledConn = r2d2::PooledConnection<DbManager>;
+
+/// The r2d2 manager: opens connections of the backend chosen from the URL scheme at start-up
+/// (diesel's generic manager would try each backend in turn, and SQLite accepts any string).
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    kind: DatabaseKind,
+    url: String,
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match self.kind {
+            DatabaseKind::Sqlite => SqliteConnection::establish(&self.url).map(DbConn::Sqlite),
+            DatabaseKind::Postgres => PgConnection::establish(&self.url).map(DbConn::Postgres),
+        }
+        .map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Applied to every new pooled connection.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionSetup;
+
+impl CustomizeConnection<DbConn, r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        match conn {
+            DbConn::Sqlite(c) => c
+                .batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError),
+            DbConn::Postgres(c) => c
+                .batch_execute("SET TIME ZONE 'UTC'")
+                .map_err(r2d2::Error::QueryError),
+        }
+    }
+}
+
+/// The URL diesel's SQLite connection wants (a plain path).
+fn connection_url(settings: &DatabaseSettings) -> String {
+    match settings.kind {
+        DatabaseKind::Sqlite => settings.sqlite_path().expect("sqlite path"),
+        DatabaseKind::Postgres => settings.url.expose_secret().to_string(),
+    }
+}
+
+/// Opens one connection of the backend the URL names (chosen by scheme, not by trying in order).
+pub fn establish(settings: &DatabaseSettings) -> anyhow::Result<DbConn> {
+    let url = connection_url(settings);
+    if settings.kind == DatabaseKind::Sqlite {
+        create_parent_dir(&url)?;
+    }
+    let manager = DbManager { kind: settings.kind.clone(), url };
+    let mut conn = manager.connect().context("connecting to the database")?;
+    ConnectionSetup.on_acquire(&mut conn).context("configuring the connection")?;
+    Ok(conn)
+}
+
+fn create_parent_dir(path: &str) -> anyhow::Result<()> {
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating the database directory {}", parent.display()))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
+    let url = connection_url(settings);
+    if settings.kind == DatabaseKind::Sqlite {
+        create_parent_dir(&url)?;
+    }
+    r2d2::Pool::builder()
+        .max_size(settings.pool_size)
+        .connection_timeout(Duration::from_secs(10))
+        .connection_customizer(Box::new(ConnectionSetup))
+        .build(DbManager { kind: settings.kind.clone(), url })
+        .context("opening the database pool")
+}
+
+/// Applies pending migrations of the connection's backend; returns how many ran.
+pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
+    let applied = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+    }
+    .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
+    Ok(applied)
+}
+
+/// Runs `f` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`, so a
+/// writer takes the write lock up front and waits on `busy_timeout` instead of failing mid-way
+/// with SQLITE_BUSY when upgrading a read lock. On PostgreSQL it is an ordinary transaction.
+pub fn write_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let begun = match conn {
+        DbConn::Sqlite(c) => {
+            let depth = AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()
+                .map_err(diesel::result::Error::from)?;
+            if depth.is_none() {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+                true
+            } else {
+                false
+            }
+        }
+        DbConn::Postgres(_) => false,
+    };
+    if !begun {
+        return conn.transaction(f);
+    }
+    match f(conn) {
+        Ok(value) => {
+            if let Err(e) = <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
+                let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// A new text id: UUIDv7 (time-ordered, so ids sort roughly by creation).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Backend-specific statements live here, in one place.
+pub mod dialect {
+    use super::DbConn;
+
+    /// `INSERT … ON CONFLICT DO NOTHING` for the given insert statement, on either backend;
+    /// returns the number of rows inserted (0 when the conflict target already existed).
+    #[macro_export]
+    macro_rules! insert_or_ignore {
+        ($conn:expr, $table:expr, $values:expr, $target:expr) => {{
+            use diesel::RunQueryDsl;
+            match $conn {
+                $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table)
+                    .values($values)
+                    .on_conflict($target)
+                    .do_nothing()
+                    .execute(c),
+                $crate::db::DbConn::Postgres(c) => diesel::insert_into($table)
+                    .values($values)
+                    .on_conflict($target)
+                    .do_nothing()
+                    .execute(c),
+            }
+        }};
+    }
+
+    pub fn is_postgres(conn: &DbConn) -> bool {
+        matches!(conn, DbConn::Postgres(_))
+    }
+}
+
+/// Runs blocking database work on the blocking pool with a pooled connection.
+pub async fn run<T, F>(pool: &Pool, f: F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> anyhow::Result<T> + Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().context("getting a database connection")?;
+        f(&mut conn)
+    })
+    .await
+    .context("database task panicked")?
+}

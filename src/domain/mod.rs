@@ -1,0 +1,12 @@
+//! Newtypes that parse user input once, at the edge ("parse, don't validate"). Each parse error is
+//! a sentence fit to show next to the form field.
+
+mod display_name;
+mod email;
+mod password;
+mod token;
+
+pub use display_name::DisplayName;
+pub use email::EmailAddress;
+pub use password::{NewPassword, PasswordInput};
+pub use token::{OneTimeToken, TokenPurpose};

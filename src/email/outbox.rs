@@ -1,0 +1,40 @@
+//! Writing messages into the outbox, inside the caller's transaction.
+
+use anyhow::Context;
+use chrono::NaiveDateTime;
+
+use super::EmailMessage;
+use crate::db::models::outbox::{self, NewOutboxRow};
+use crate::db::{new_id, DbConn};
+
+/// Renders `msg` and queues it for `recipient`. `dedup_key` names the event that causes the
+/// message (e.g. `password_reset:<token digest>`): a second enqueue with the same key is ignored,
+/// so retried or repeated work never emails twice. Returns whether the message was new.
+///
+/// Call it on the connection of the transaction that makes the change the message reports.
+pub fn enqueue(
+    conn: &mut DbConn,
+    recipient: &str,
+    msg: &dyn EmailMessage,
+    dedup_key: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    let text = msg.render_text().context("rendering the text body")?;
+    let html = msg.render_html().context("rendering the HTML body")?;
+    let subject = msg.subject();
+    let id = new_id();
+    let row = NewOutboxRow {
+        id: &id,
+        dedup_key,
+        kind: msg.kind(),
+        recipient,
+        subject: &subject,
+        body_text: &text,
+        body_html: &html,
+        status: outbox::QUEUED,
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+    };
+    outbox::insert_once(conn, &row).context("writing to the outbox")
+}

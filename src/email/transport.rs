@@ -1,0 +1,183 @@
+//! Delivery backends. SMTP (STARTTLS by default, implicit TLS with `smtps://`, plain for a local
+//! relay with `?tls=none`), one `.eml` file per message, or an in-memory mailbox for tests.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::db::models::outbox::OutboxRow;
+use crate::settings::Settings;
+
+/// Parses `PORTAL_SMTP_URL` into the form lettre understands. Our default for `smtp://` is
+/// STARTTLS *required*; `?tls=none` is an explicit opt-out for a relay on localhost.
+pub fn parse_smtp_url(raw: &str) -> Result<String, String> {
+    let mut url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+    if url.host_str().unwrap_or("").is_empty() {
+        return Err("has no host".into());
+    }
+    let tls: Option<String> = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let others: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "tls")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let lettre_tls = match (url.scheme(), tls.as_deref()) {
+        ("smtps", None) => None,
+        ("smtps", Some(_)) => return Err("smtps:// always uses TLS; drop the tls parameter".into()),
+        ("smtp", None | Some("required")) => Some("required"),
+        ("smtp", Some("opportunistic")) => Some("opportunistic"),
+        ("smtp", Some("none")) => None,
+        ("smtp", Some(other)) => return Err(format!("tls must be required, opportunistic or none, not {other:?}")),
+        (other, _) => return Err(format!("scheme must be smtp or smtps, not {other:?}")),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.clear();
+        for (k, v) in &others {
+            q.append_pair(k, v);
+        }
+        if let Some(t) = lettre_tls {
+            q.append_pair("tls", t);
+        }
+    }
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    Ok(url.to_string())
+}
+
+/// A message as a test mailbox received it.
+#[derive(Debug, Clone)]
+pub struct SentEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub kind: String,
+}
+
+/// In-memory delivery, for tests. Cloning shares the mailbox.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryMailbox(Arc<Mutex<Vec<SentEmail>>>);
+
+impl MemoryMailbox {
+    pub fn take(&self) -> Vec<SentEmail> {
+        std::mem::take(&mut *self.0.lock().expect("mailbox lock"))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.lock().expect("mailbox lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File { transport: AsyncFileTransport<Tokio1Executor>, dir: PathBuf },
+    Memory(MemoryMailbox),
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mailer::Smtp(_) => f.write_str("Mailer::Smtp"),
+            Mailer::File { dir, .. } => write!(f, "Mailer::File({})", dir.display()),
+            Mailer::Memory(_) => f.write_str("Mailer::Memory"),
+        }
+    }
+}
+
+impl Mailer {
+    /// SMTP when `PORTAL_SMTP_URL` is set, otherwise `.eml` files under `<data_dir>/mail`.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        match &settings.smtp_url {
+            Some(url) => {
+                let url = parse_smtp_url(url.expose_secret()).map_err(|e| anyhow::anyhow!("PORTAL_SMTP_URL {e}"))?;
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+                    .map_err(|e| anyhow::anyhow!("PORTAL_SMTP_URL: {e}"))?
+                    .timeout(Some(Duration::from_secs(15)))
+                    .build();
+                Ok(Mailer::Smtp(transport))
+            }
+            None => {
+                let dir = settings.data_dir.join("mail");
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| anyhow::anyhow!("creating the mail directory {}: {e}", dir.display()))?;
+                Ok(Mailer::File {
+                    transport: AsyncFileTransport::<Tokio1Executor>::new(&dir),
+                    dir,
+                })
+            }
+        }
+    }
+
+    /// Delivers one outbox message. Errors are returned as text for the outbox record.
+    pub async fn send(&self, from: &Mailbox, row: &OutboxRow) -> Result<(), String> {
+        if let Mailer::Memory(mailbox) = self {
+            mailbox.0.lock().expect("mailbox lock").push(SentEmail {
+                to: row.recipient.clone(),
+                subject: row.subject.clone(),
+                text: row.body_text.clone(),
+                html: row.body_html.clone(),
+                kind: row.kind.clone(),
+            });
+            return Ok(());
+        }
+        let to: Mailbox = row
+            .recipient
+            .parse()
+            .map_err(|e| format!("invalid recipient address: {e}"))?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(row.subject.clone())
+            .message_id(Some(format!("<{}@concat-portal>", row.id)))
+            .multipart(MultiPart::alternative_plain_html(
+                row.body_text.clone(),
+                row.body_html.clone(),
+            ))
+            .map_err(|e| format!("building the message: {e}"))?;
+        match self {
+            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
+                let mut s = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    s.push_str(": ");
+                    s.push_str(&cause.to_string());
+                    source = cause.source();
+                }
+                s
+            }),
+            Mailer::File { transport, dir } => {
+                let id = transport.send(message).await.map_err(|e| e.to_string())?;
+                tracing::info!(path = %dir.join(format!("{id}.eml")).display(), kind = %row.kind, "email written to file");
+                Ok(())
+            }
+            Mailer::Memory(_) => unreachable!("handled above"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_smtp_url;
+
+    #[test]
+    fn smtp_urls() {
+        assert_eq!(parse_smtp_url("smtp://u:p@mail.example.com:587").unwrap(), "smtp://u:p@mail.example.com:587?tls=required");
+        assert_eq!(parse_smtp_url("smtp://127.0.0.1:2525?tls=none").unwrap(), "smtp://127.0.0.1:2525");
+        assert_eq!(parse_smtp_url("smtps://mail.example.com").unwrap(), "smtps://mail.example.com");
+        assert!(parse_smtp_url("http://mail.example.com").is_err());
+        assert!(parse_smtp_url("smtp://mail.example.com?tls=maybe").is_err());
+    }
+}

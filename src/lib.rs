@@ -1,0 +1,15 @@
+//! The ConCat developer portal. `startup::Application` is what `main` and the tests start.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod db;
+pub mod domain;
+pub mod email;
+pub mod errors;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,329 @@
+//! Typed settings, read from the environment (and optionally an env-style config file named by
+//! `PORTAL_CONFIG`). They are parsed once at start-up and passed explicitly; nothing reads the
+//! environment later. Secrets are wrapped so that `Debug` never prints them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use url::Url;
+
+/// A setting that could not be parsed; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {name}: {reason}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+fn err(name: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError {
+        name,
+        reason: reason.into(),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct DatabaseSettings {
+    /// `sqlite://path` or `postgres://…`. Kept secret: a PostgreSQL URL may carry a password.
+    pub url: SecretString,
+    pub kind: DatabaseKind,
+    pub pool_size: u32,
+}
+
+impl DatabaseSettings {
+    pub fn parse(url: &str, pool_size: u32) -> Result<Self, SettingsError> {
+        let kind = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DatabaseKind::Postgres
+        } else if url.starts_with("sqlite://") || url.starts_with("sqlite:") {
+            DatabaseKind::Sqlite
+        } else {
+            return Err(err(
+                "DATABASE_URL",
+                "must start with sqlite:// or postgres://",
+            ));
+        };
+        if kind == DatabaseKind::Sqlite && sqlite_path(url).is_empty() {
+            return Err(err("DATABASE_URL", "the SQLite path is empty"));
+        }
+        Ok(Self {
+            url: SecretString::from(url.to_string()),
+            kind,
+            pool_size,
+        })
+    }
+
+    /// The file path of a SQLite URL (`sqlite://data/portal.db` → `data/portal.db`).
+    pub fn sqlite_path(&self) -> Option<String> {
+        (self.kind == DatabaseKind::Sqlite).then(|| sqlite_path(self.url.expose_secret()).to_string())
+    }
+}
+
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsSettings {
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutboxSettings {
+    /// Run the background dispatcher in `serve` (tests drive it by hand).
+    pub dispatcher_enabled: bool,
+    pub poll_interval: Duration,
+    /// After this many failed attempts a message is marked failed (an admin can retry it).
+    pub max_attempts: i32,
+    pub base_backoff: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub base_url: Url,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    /// 64-byte cookie key; `None` means "load or create `<data_dir>/secret_key`".
+    pub secret_key: Option<SecretKey>,
+    pub tls: Option<TlsSettings>,
+    pub outbox: OutboxSettings,
+    /// Take the client address from `X-Forwarded-For` / `Forwarded` (only behind a trusted proxy).
+    pub trust_proxy_headers: bool,
+    pub log_format: LogFormat,
+    /// Largest accepted form body, in bytes.
+    pub form_limit: usize,
+}
+
+/// The cookie signing/encryption key.
+#[derive(Clone)]
+pub struct SecretKey(pub std::sync::Arc<SecretBox<Vec<u8>>>);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey([redacted])")
+    }
+}
+
+impl SecretKey {
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(std::sync::Arc::new(SecretBox::new(Box::new(bytes))))
+    }
+
+    /// Parses 64 bytes given as 128 hex characters.
+    pub fn parse_hex(hex_str: &str) -> Result<Self, String> {
+        let bytes = hex::decode(hex_str.trim()).map_err(|_| "must be hex".to_string())?;
+        if bytes.len() < 64 {
+            return Err(format!(
+                "must be at least 64 bytes (128 hex characters), got {} bytes",
+                bytes.len()
+            ));
+        }
+        Ok(Self::from_bytes(bytes))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.0.expose_secret()
+    }
+}
+
+impl Settings {
+    /// Reads settings from the process environment, after loading `PORTAL_CONFIG` if it is set.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        let mut vars: HashMap<String, String> = HashMap::new();
+        if let Ok(path) = std::env::var("PORTAL_CONFIG") {
+            let iter = dotenvy::from_path_iter(&path)
+                .map_err(|e| err("PORTAL_CONFIG", format!("cannot read {path}: {e}")))?;
+            for item in iter {
+                let (k, v) = item.map_err(|e| err("PORTAL_CONFIG", format!("{path}: {e}")))?;
+                vars.insert(k, v);
+            }
+        }
+        // The environment wins over the file.
+        vars.extend(std::env::vars());
+        Self::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    /// Builds settings from any key/value source (used by `from_env` and by tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let addr: SocketAddr = get("PORTAL_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .map_err(|_| err("PORTAL_ADDR", "must be host:port, e.g. 127.0.0.1:8080"))?;
+        let data_dir = PathBuf::from(get("PORTAL_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let pool_size = parse_num(get("PORTAL_DB_POOL_SIZE"), "PORTAL_DB_POOL_SIZE", 10u32)?;
+        if pool_size == 0 {
+            return Err(err("PORTAL_DB_POOL_SIZE", "must be at least 1"));
+        }
+        let database = DatabaseSettings::parse(
+            &get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/portal.db".into()),
+            pool_size,
+        )?;
+        let tls = match (get("PORTAL_TLS_CERT"), get("PORTAL_TLS_KEY")) {
+            (Some(c), Some(k)) => Some(TlsSettings {
+                cert_path: c.into(),
+                key_path: k.into(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => return Err(err("PORTAL_TLS_KEY", "must be set with PORTAL_TLS_CERT")),
+            (None, Some(_)) => return Err(err("PORTAL_TLS_CERT", "must be set with PORTAL_TLS_KEY")),
+        };
+        let default_base = format!(
+            "{}://{}",
+            if tls.is_some() { "https" } else { "http" },
+            addr
+        );
+        let base_url_raw = get("PORTAL_BASE_URL").unwrap_or(default_base);
+        let base_url = Url::parse(base_url_raw.trim_end_matches('/'))
+            .map_err(|e| err("PORTAL_BASE_URL", format!("not a URL: {e}")))?;
+        if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
+            return Err(err("PORTAL_BASE_URL", "must be an http:// or https:// URL"));
+        }
+        let smtp_url = match get("PORTAL_SMTP_URL") {
+            Some(u) => {
+                crate::email::transport::parse_smtp_url(&u)
+                    .map_err(|reason| err("PORTAL_SMTP_URL", reason))?;
+                Some(SecretString::from(u))
+            }
+            None => None,
+        };
+        let mail_from = get("PORTAL_MAIL_FROM")
+            .unwrap_or_else(|| "ConCat Developer Portal <no-reply@concat.localhost>".into());
+        mail_from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| err("PORTAL_MAIL_FROM", format!("not a mailbox: {e}")))?;
+        let secret_key = match get("PORTAL_SECRET_KEY") {
+            Some(k) => Some(SecretKey::parse_hex(&k).map_err(|r| err("PORTAL_SECRET_KEY", r))?),
+            None => None,
+        };
+        let trust_proxy_headers =
+            parse_bool(get("PORTAL_TRUST_PROXY_HEADERS"), "PORTAL_TRUST_PROXY_HEADERS", false)?;
+        let log_format = match get("PORTAL_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(err("PORTAL_LOG_FORMAT", "must be pretty or json")),
+        };
+        let outbox = OutboxSettings {
+            dispatcher_enabled: parse_bool(get("PORTAL_OUTBOX_DISPATCHER"), "PORTAL_OUTBOX_DISPATCHER", true)?,
+            poll_interval: Duration::from_millis(parse_num(
+                get("PORTAL_OUTBOX_POLL_MS"),
+                "PORTAL_OUTBOX_POLL_MS",
+                2000u64,
+            )?),
+            max_attempts: parse_num(get("PORTAL_OUTBOX_MAX_ATTEMPTS"), "PORTAL_OUTBOX_MAX_ATTEMPTS", 10i32)?,
+            base_backoff: Duration::from_secs(30),
+        };
+        if outbox.max_attempts < 1 {
+            return Err(err("PORTAL_OUTBOX_MAX_ATTEMPTS", "must be at least 1"));
+        }
+        Ok(Settings {
+            database,
+            addr,
+            data_dir,
+            base_url,
+            smtp_url,
+            mail_from,
+            secret_key,
+            tls,
+            outbox,
+            trust_proxy_headers,
+            log_format,
+            form_limit: 64 * 1024,
+        })
+    }
+
+    /// True when users reach the portal over HTTPS (built-in TLS or a TLS-terminating proxy).
+    pub fn https(&self) -> bool {
+        self.tls.is_some() || self.base_url.scheme() == "https"
+    }
+
+    /// An absolute link into the portal, for emails and the first-run line.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{}", self.base_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(v: Option<String>, name: &'static str, default: T) -> Result<T, SettingsError> {
+    match v {
+        None => Ok(default),
+        Some(s) => s.trim().parse().map_err(|_| err(name, format!("not a number: {s:?}"))),
+    }
+}
+
+fn parse_bool(v: Option<String>, name: &'static str, default: bool) -> Result<bool, SettingsError> {
+    match v.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(s) => Err(err(name, format!("must be true or false, got {s:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_sqlite_on_loopback() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.database.kind, DatabaseKind::Sqlite);
+        assert_eq!(s.database.sqlite_path().unwrap(), "data/portal.db");
+        assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.base_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(!s.https());
+    }
+
+    #[test]
+    fn postgres_url_selects_postgres() {
+        let s = from(&[("DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert_eq!(s.database.kind, DatabaseKind::Postgres);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (k, v) in [
+            ("DATABASE_URL", "mysql://x"),
+            ("PORTAL_ADDR", "nope"),
+            ("PORTAL_BASE_URL", "ftp://x"),
+            ("PORTAL_SECRET_KEY", "abcd"),
+            ("PORTAL_SMTP_URL", "http://mail"),
+            ("PORTAL_TLS_CERT", "/x.pem"),
+        ] {
+            let e = from(&[(k, v)]).unwrap_err();
+            let shown = e.to_string();
+            assert!(shown.contains(if k == "PORTAL_TLS_CERT" { "PORTAL_TLS_KEY" } else { k }), "{shown}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = from(&[("PORTAL_SECRET_KEY", &"ab".repeat(64)), ("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains(&"ab".repeat(64)), "{shown}");
+    }
+}

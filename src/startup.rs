@@ -1,0 +1,250 @@
+//! Builds the application: settings → data dir and cookie key → pool → migrations → first-run
+//! link → HTTP server (plain or rustls) and the outbox dispatcher. Tests call
+//! `Application::build_with` on port 0 with their own clock and mailbox.
+
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::sync::Arc;
+
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use tokio::sync::watch;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::password;
+use crate::clock::{SharedClock, SystemClock};
+use crate::db::models::{tokens, users};
+use crate::db::{self, write_tx, Pool};
+use crate::domain::{OneTimeToken, TokenPurpose};
+use crate::email::dispatcher::SHUTDOWN_GRACE;
+use crate::email::{Dispatcher, Mailer};
+use crate::errors::{render_error_page, AppError};
+use crate::settings::{SecretKey, Settings, TlsSettings};
+use crate::state::AppState;
+
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                       connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// What tests (or other embedders) may replace.
+pub struct Deps {
+    pub clock: SharedClock,
+    /// `None`: SMTP or files, as the settings say.
+    pub mailer: Option<Mailer>,
+}
+
+impl Default for Deps {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            mailer: None,
+        }
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: Pool,
+    dispatcher: Dispatcher,
+    dispatcher_enabled: bool,
+    setup_link: Option<String>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Deps::default()).await
+    }
+
+    pub async fn build_with(settings: Settings, deps: Deps) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
+        let key = load_or_create_key(&settings)?;
+        let pool = db::build_pool(&settings.database)?;
+        db::run(&pool, |c| db::run_migrations(c)).await?;
+        let setup_link = first_run_link(&pool, &settings, &deps.clock).await?;
+        tokio::task::spawn_blocking(password::warm_up).await?;
+
+        let mailer = match deps.mailer {
+            Some(m) => m,
+            None => Mailer::from_settings(&settings)?,
+        };
+        let from = settings.mail_from.parse().context("PORTAL_MAIL_FROM")?;
+        let dispatcher = Dispatcher::new(pool.clone(), Arc::new(mailer), deps.clock.clone(), from, settings.outbox.clone());
+        let dispatcher_enabled = settings.outbox.dispatcher_enabled;
+        let settings = Arc::new(settings);
+        let state = AppState {
+            pool: pool.clone(),
+            settings: settings.clone(),
+            clock: deps.clock,
+            outbox_wake: dispatcher.waker(),
+        };
+
+        let listener = TcpListener::bind(settings.addr).with_context(|| format!("binding {}", settings.addr))?;
+        let port = listener.local_addr()?.port();
+        let https = settings.https();
+        let hsts = https;
+        let cookie_name = if https { "__Host-concat_session" } else { "concat_session" };
+        let form_limit = settings.form_limit;
+        let data = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            let mut headers = DefaultHeaders::new()
+                .add(("Content-Security-Policy", CSP))
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "no-referrer"))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("Cross-Origin-Opener-Policy", "same-origin"))
+                .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+                .add(("Cache-Control", "no-store"));
+            if hsts {
+                headers = headers.add(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"));
+            }
+            let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                .cookie_name(cookie_name.to_string())
+                .cookie_secure(https)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_path("/".to_string())
+                .cookie_domain(None)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(BrowserSession::default())
+                .build();
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::FormConfig::default().limit(form_limit))
+                .app_data(web::PayloadConfig::default().limit(form_limit))
+                .configure(crate::web::routes)
+                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))
+                .wrap(ErrorHandlers::new().default_handler(render_error_page))
+                .wrap(session)
+                .wrap(headers)
+                .wrap(TracingLogger::default())
+        });
+        let server = match &settings.tls {
+            Some(tls) => server.listen_rustls_0_23(listener, rustls_config(tls)?)?,
+            None => server.listen(listener)?,
+        }
+        .run();
+
+        Ok(Self {
+            port,
+            server,
+            pool,
+            dispatcher,
+            dispatcher_enabled,
+            setup_link,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The single-use first-run link, when no ConCat admin exists yet.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
+    pub fn dispatcher(&self) -> Dispatcher {
+        self.dispatcher.clone()
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (signal or handle), then stops the dispatcher after
+    /// its current pass.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let dispatcher = self
+            .dispatcher_enabled
+            .then(|| tokio::spawn(self.dispatcher.clone().run_until_stopped(stop_rx)));
+        let served = self.server.await;
+        let _ = stop_tx.send(true);
+        if let Some(task) = dispatcher {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+        }
+        served.context("the HTTP server failed")
+    }
+}
+
+/// While no ConCat admin exists: a fresh single-use setup link (older unused ones are removed).
+async fn first_run_link(pool: &Pool, settings: &Settings, clock: &SharedClock) -> anyhow::Result<Option<String>> {
+    let now = clock.now_naive();
+    let token = db::run(pool, move |c| {
+        write_tx(c, |c| {
+            if users::admin_exists(c)? {
+                return Ok(None);
+            }
+            tokens::delete_unused_setup(c)?;
+            let token = OneTimeToken::generate();
+            tokens::insert(c, &token.digest(), TokenPurpose::Setup, None, now)?;
+            Ok::<_, anyhow::Error>(Some(token))
+        })
+    })
+    .await?;
+    Ok(token.map(|t| settings.link(&format!("/setup/{}", t.expose()))))
+}
+
+/// `PORTAL_SECRET_KEY`, or `<data_dir>/secret_key` (created on first start, mode 0600).
+fn load_or_create_key(settings: &Settings) -> anyhow::Result<Key> {
+    if let Some(k) = &settings.secret_key {
+        return Ok(Key::from(k.bytes()));
+    }
+    let path = settings.data_dir.join("secret_key");
+    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        Ok(mut file) => {
+            let key = Key::generate();
+            file.write_all(hex::encode(key.master()).as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mut s = String::new();
+            std::fs::File::open(&path)
+                .and_then(|mut f| f.read_to_string(&mut s))
+                .with_context(|| format!("reading {}", path.display()))?;
+            let perms = std::fs::metadata(&path)?.permissions();
+            if perms.mode() & 0o077 != 0 {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("restricting {}", path.display()))?;
+            }
+            let key = SecretKey::parse_hex(&s).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Ok(Key::from(key.bytes()))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("creating {}", path.display()))),
+    }
+}
+
+fn rustls_config(tls: &TlsSettings) -> anyhow::Result<rustls::ServerConfig> {
+    let cert_pem = std::fs::read(&tls.cert_path).with_context(|| format!("PORTAL_TLS_CERT: reading {}", tls.cert_path.display()))?;
+    let key_pem = std::fs::read(&tls.key_path).with_context(|| format!("PORTAL_TLS_KEY: reading {}", tls.key_path.display()))?;
+    let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .context("PORTAL_TLS_CERT: not a PEM certificate chain")?;
+    if certs.is_empty() {
+        anyhow::bail!("PORTAL_TLS_CERT: no certificate found in {}", tls.cert_path.display());
+    }
+    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
+        .context("PORTAL_TLS_KEY: not a PEM private key")?
+        .ok_or_else(|| anyhow::anyhow!("PORTAL_TLS_KEY: no private key found in {}", tls.key_path.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("PORTAL_TLS_CERT/PORTAL_TLS_KEY: the key does not match the certificate")?;
+    Ok(config)
+}

@@ -1,0 +1,24 @@
+//! What every handler can reach: the pool, the settings, the clock, and the outbox waker.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::clock::SharedClock;
+use crate::db::Pool;
+use crate::settings::Settings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub clock: SharedClock,
+    /// Wakes the outbox dispatcher after a transaction queued mail.
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl AppState {
+    pub fn mail_queued(&self) {
+        self.outbox_wake.notify_one();
+    }
+}

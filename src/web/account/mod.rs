@@ -1,0 +1,141 @@
+//! The signed-in user's own settings: display name and password.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::session::{self, FlashLevel};
+use crate::auth::{password, CsrfForm, CurrentUser};
+use crate::db::models::users::{self, User};
+use crate::db::{self, write_tx};
+use crate::domain::{DisplayName, NewPassword, PasswordInput};
+use crate::email::messages::PasswordChanged;
+use crate::email::outbox;
+use crate::errors::AppError;
+use crate::web::forms::{when, FieldErrors};
+use crate::web::{redirect, render_with, PageContext};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/account").route(web::get().to(show)))
+        .service(web::resource("/account/name").route(web::post().to(change_name)))
+        .service(web::resource("/account/password").route(web::post().to(change_password)));
+}
+
+#[derive(Template)]
+#[template(path = "account/settings.html")]
+struct SettingsPage {
+    ctx: PageContext,
+    user: User,
+    name: String,
+    errors: FieldErrors,
+}
+
+fn page(current: &CurrentUser, status: StatusCode, name: String, errors: FieldErrors) -> Result<HttpResponse, AppError> {
+    render_with(
+        status,
+        &SettingsPage {
+            ctx: current.viewer.page("Account settings"),
+            user: current.user.clone(),
+            name,
+            errors,
+        },
+    )
+}
+
+pub async fn show(current: CurrentUser) -> Result<HttpResponse, AppError> {
+    let name = current.user.display_name.clone();
+    page(&current, StatusCode::OK, name, FieldErrors::default())
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    #[serde(default)]
+    display_name: String,
+}
+
+pub async fn change_name(current: CurrentUser, CsrfForm(form): CsrfForm<NameForm>) -> Result<HttpResponse, AppError> {
+    let name = match DisplayName::parse(&form.display_name) {
+        Ok(n) => n,
+        Err(msg) => {
+            let mut errors = FieldErrors::default();
+            errors.add("display_name", msg);
+            return page(&current, StatusCode::UNPROCESSABLE_ENTITY, form.display_name, errors);
+        }
+    };
+    let user = current.user.clone();
+    let now = current.viewer.state.clock.now_naive();
+    let meta = current.viewer.meta.clone();
+    db::run(&current.viewer.state.pool, move |c| {
+        write_tx(c, |c| {
+            users::set_display_name(c, &user.id, name.as_str(), now)?;
+            AuditEvent::new("account.name_changed", Actor::User { id: &user.id, email: &user.email })
+                .target("user", &user.id)
+                .details(serde_json::json!({ "from": user.display_name, "to": name.as_str() }))
+                .meta(&meta)
+                .record(c, now)?;
+            Ok::<_, anyhow::Error>(())
+        })
+    })
+    .await?;
+    current.viewer.flash(FlashLevel::Success, "Your display name has been updated.");
+    Ok(redirect("/account"))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Changing the password ends every other session of the user; this one continues.
+#[tracing::instrument(name = "change_password", skip_all, fields(user_id = %current.user.id))]
+pub async fn change_password(current: CurrentUser, CsrfForm(form): CsrfForm<PasswordForm>) -> Result<HttpResponse, AppError> {
+    let mut errors = FieldErrors::default();
+    let candidate = PasswordInput::new(form.current);
+    let ok = candidate.is_plausible() && password::verify(current.user.password_hash.clone(), candidate).await?;
+    if !ok {
+        errors.add("current", "Your current password is not correct.");
+    }
+    let new_password = errors.take("password", NewPassword::parse_confirmed(&form.password, &form.confirm));
+    let (true, Some(new_password)) = (errors.is_empty(), new_password) else {
+        let name = current.user.display_name.clone();
+        return page(&current, StatusCode::UNPROCESSABLE_ENTITY, name, errors);
+    };
+    let hash = password::hash(new_password).await?;
+    let state = current.viewer.state.clone();
+    let now = state.clock.now_naive();
+    let meta = current.viewer.meta.clone();
+    let user = current.user.clone();
+    let settings = state.settings.clone();
+    let updated = db::run(&state.pool, move |c| {
+        write_tx(c, |c| {
+            users::set_password(c, &user.id, &hash, now)?;
+            AuditEvent::new("password.changed", Actor::User { id: &user.id, email: &user.email })
+                .target("user", &user.id)
+                .meta(&meta)
+                .record(c, now)?;
+            let message = PasswordChanged {
+                name: user.display_name.clone(),
+                when: when(&now),
+                reset_link: settings.link("/forgot-password"),
+            };
+            let key = format!("password_changed:{}:{}", user.id, crate::db::new_id());
+            outbox::enqueue(c, &user.email, &message, &key, now)?;
+            Ok::<_, anyhow::Error>(users::find(c, &user.id)?)
+        })
+    })
+    .await?;
+    state.mail_queued();
+    if let Some(user) = updated {
+        // A fresh session bound to the new session version: other sessions are now invalid.
+        session::begin(&current.viewer.session, &user, state.clock.now())?;
+    }
+    current.viewer.flash(FlashLevel::Success, "Your password has been changed. Other sessions have been signed out.");
+    Ok(redirect("/account"))
+}

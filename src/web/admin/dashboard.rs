@@ -1,0 +1,45 @@
+use actix_web::HttpResponse;
+use askama::Template;
+
+use crate::auth::AdminUser;
+use crate::db::models::audit::{self, AuditRow};
+use crate::db::models::{outbox, users};
+use crate::db::{self};
+use crate::errors::AppError;
+use crate::web::forms::when;
+use crate::web::{render, PageContext};
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    ctx: PageContext,
+    user_count: i64,
+    queued: i64,
+    failed: i64,
+    recent: Vec<AuditRow>,
+}
+
+impl DashboardPage {
+    fn when(&self, t: &chrono::NaiveDateTime) -> String {
+        when(t)
+    }
+}
+
+pub async fn show(admin: AdminUser) -> Result<HttpResponse, AppError> {
+    let (user_count, queued, failed, recent) = db::run(&admin.viewer.state.pool, |c| {
+        Ok((
+            users::count(c)?,
+            outbox::count_by_status(c, outbox::QUEUED)?,
+            outbox::count_by_status(c, outbox::FAILED)?,
+            audit::recent(c, 10)?,
+        ))
+    })
+    .await?;
+    render(&DashboardPage {
+        ctx: admin.viewer.page("Admin dashboard"),
+        user_count,
+        queued,
+        failed,
+        recent,
+    })
+}

@@ -1,0 +1,20 @@
+//! ConCat admin pages. Every handler takes `AdminUser`, so anonymous users are sent to sign in
+//! and everyone else gets 403.
+
+pub mod audit;
+pub mod dashboard;
+pub mod outbox;
+pub mod users;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/admin").route(web::get().to(dashboard::show)))
+        .service(web::resource("/admin/users").route(web::get().to(users::list)))
+        .service(web::resource("/admin/users/invite").route(web::post().to(users::invite)))
+        .service(web::resource("/admin/users/{id}/suspend").route(web::post().to(users::suspend)))
+        .service(web::resource("/admin/users/{id}/reactivate").route(web::post().to(users::reactivate)))
+        .service(web::resource("/admin/audit").route(web::get().to(audit::list)))
+        .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
+        .service(web::resource("/admin/outbox/{id}/retry").route(web::post().to(outbox::retry)));
+}

@@ -1,0 +1,93 @@
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::csrf::NoFields;
+use crate::auth::session::FlashLevel;
+use crate::auth::{AdminUser, CsrfForm};
+use crate::db::models::outbox::{self, OutboxRow};
+use crate::db::{self, write_tx};
+use crate::errors::AppError;
+use crate::web::forms::{encode_query, when, Pager};
+use crate::web::{redirect, render, PageContext};
+
+const PER_PAGE: i64 = 50;
+
+#[derive(Deserialize)]
+pub struct OutboxQuery {
+    #[serde(default)]
+    status: String,
+    page: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/outbox.html")]
+struct OutboxPage {
+    ctx: PageContext,
+    status: String,
+    rows: Vec<OutboxRow>,
+    pager: Pager,
+}
+
+impl OutboxPage {
+    fn when(&self, t: &chrono::NaiveDateTime) -> String {
+        when(t)
+    }
+}
+
+pub async fn list(admin: AdminUser, query: web::Query<OutboxQuery>) -> Result<HttpResponse, AppError> {
+    let q = query.into_inner();
+    let status = match q.status.as_str() {
+        outbox::QUEUED | outbox::SENT | outbox::FAILED => Some(q.status.clone()),
+        _ => None,
+    };
+    let mut pager = Pager::new(q.page, PER_PAGE, "/admin/outbox", encode_query(&[("status", status.as_deref().unwrap_or(""))]));
+    let (offset, limit) = (pager.offset(), pager.per_page);
+    let filter = status.clone();
+    let (rows, total) = db::run(&admin.viewer.state.pool, move |c| Ok(outbox::page(c, filter.as_deref(), offset, limit)?)).await?;
+    pager.total = total;
+    render(&OutboxPage {
+        ctx: admin.viewer.page("Outbox"),
+        status: status.unwrap_or_default(),
+        rows,
+        pager,
+    })
+}
+
+pub async fn retry(admin: AdminUser, id: web::Path<String>, _form: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let state = admin.viewer.state.clone();
+    let now = state.clock.now_naive();
+    let meta = admin.viewer.meta.clone();
+    let actor = admin.user.clone();
+    let changed = db::run(&state.pool, move |c| {
+        write_tx(c, |c| {
+            let Some(row) = outbox::find(c, &id)? else {
+                return Ok(None);
+            };
+            let n = outbox::retry_now(c, &id, now)?;
+            if n == 1 {
+                AuditEvent::new("outbox.retry", Actor::User { id: &actor.id, email: &actor.email })
+                    .target("outbox", &id)
+                    .details(serde_json::json!({ "kind": row.kind, "recipient": row.recipient }))
+                    .meta(&meta)
+                    .record(c, now)?;
+            }
+            Ok::<_, anyhow::Error>(Some(n == 1))
+        })
+    })
+    .await?;
+    match changed {
+        None => Err(AppError::NotFound),
+        Some(true) => {
+            state.mail_queued();
+            admin.viewer.flash(FlashLevel::Success, "The message will be sent again now.");
+            Ok(redirect("/admin/outbox"))
+        }
+        Some(false) => {
+            admin.viewer.flash(FlashLevel::Info, "That message was already sent.");
+            Ok(redirect("/admin/outbox"))
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Static files, embedded in the binary so the portal works offline and from any directory.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use crate::errors::AppError;
+
+const FILES: &[(&str, &str, &str)] = &[
+    ("portal.css", "text/css; charset=utf-8", include_str!("../../static/portal.css")),
+    ("portal.js", "text/javascript; charset=utf-8", include_str!("../../static/portal.js")),
+];
+
+pub async fn serve(file: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (_, mime, body) = FILES
+        .iter()
+        .find(|(name, _, _)| *name == file.as_str())
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(*mime)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(*body))
+}

@@ -1,0 +1,97 @@
+//! Helpers for forms and lists: field errors kept next to their field, and pagination.
+
+use std::collections::BTreeMap;
+
+/// Field name → message, shown next to the field.
+#[derive(Debug, Default, Clone)]
+pub struct FieldErrors(BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Takes the value of a parse, recording its error under `field`.
+    pub fn take<T>(&mut self, field: &'static str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, e);
+                None
+            }
+        }
+    }
+}
+
+/// One page of a list. `query` is the rest of the query string (filters), already encoded.
+#[derive(Debug, Clone)]
+pub struct Pager {
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+    pub path: String,
+    pub query: String,
+}
+
+impl Pager {
+    pub fn new(page: Option<i64>, per_page: i64, path: &str, query: String) -> Self {
+        Self {
+            page: page.unwrap_or(1).max(1),
+            per_page,
+            total: 0,
+            path: path.to_string(),
+            query,
+        }
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.per_page - 1) / self.per_page).max(1)
+    }
+
+    fn link(&self, page: i64) -> String {
+        if self.query.is_empty() {
+            format!("{}?page={page}", self.path)
+        } else {
+            format!("{}?{}&page={page}", self.path, self.query)
+        }
+    }
+
+    pub fn prev(&self) -> Option<String> {
+        (self.page > 1).then(|| self.link(self.page - 1))
+    }
+
+    pub fn next(&self) -> Option<String> {
+        (self.page < self.pages()).then(|| self.link(self.page + 1))
+    }
+}
+
+/// Encodes filter pairs (skipping empty ones) for pagination links.
+pub fn encode_query(pairs: &[(&str, &str)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if !v.is_empty() {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
+/// Formats a stored UTC time for display.
+pub fn when(t: &chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// For form fields that never show an error (templates pass it to the input macro).
+pub const NO_ERROR: Option<&str> = None;

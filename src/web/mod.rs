@@ -1,0 +1,84 @@
+//! The HTML site. One folder per area; each handler goes extractors → domain types → db → an
+//! askama page or a 303 redirect with a flash message (post/redirect/get).
+
+pub mod account;
+pub mod admin;
+pub mod assets;
+pub mod extract;
+pub mod forms;
+pub mod public;
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::auth::session::Flash;
+use crate::errors::AppError;
+
+/// Navigation and identity shown on every page.
+#[derive(Debug, Clone)]
+pub struct NavUser {
+    pub display_name: String,
+    pub email: String,
+    pub is_admin: bool,
+}
+
+/// The part of every page that the layout needs.
+#[derive(Debug, Clone)]
+pub struct PageContext {
+    pub title: String,
+    pub csrf: String,
+    pub user: Option<NavUser>,
+    pub flashes: Vec<Flash>,
+}
+
+/// Renders a page with the given status.
+pub fn render_with(status: actix_web::http::StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
+    let html = page.render()?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+pub fn render(page: &impl Template) -> Result<HttpResponse, AppError> {
+    render_with(actix_web::http::StatusCode::OK, page)
+}
+
+/// 303 See Other to a path inside the portal.
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_string()))
+        .finish()
+}
+
+/// A `next=` value that is safe to redirect to: a path on this site, never another host.
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    let n = next?.trim();
+    let ok = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/\\")
+        && !n.contains(['\r', '\n'])
+        && n.len() < 2000;
+    ok.then(|| n.to_string())
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/static/{file}").route(web::get().to(assets::serve)))
+        .service(web::resource("/healthz").route(web::get().to(public::health::healthz)));
+    public::routes(cfg);
+    account::routes(cfg);
+    admin::routes(cfg);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_site() {
+        assert_eq!(safe_next(Some("/admin?x=1")).as_deref(), Some("/admin?x=1"));
+        for bad in ["//evil.example", "https://evil.example", "/\\evil", "admin", ""] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+use actix_web::{web, HttpResponse};
+use diesel::connection::SimpleConnection;
+
+use crate::db;
+use crate::state::AppState;
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let ok = db::run(&state.pool, |c| Ok(c.batch_execute("SELECT 1")?)).await;
+    match ok {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok", "database": "ok" })),
+        Err(e) => {
+            tracing::error!(error = ?e, "health check failed");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable", "database": "error" }))
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Single-use links: "forgot password" (1 hour) and invitations to set a first password
+//! (7 days). Tokens are stored as SHA-256 digests; the answer to "forgot password" is the same
+//! whether or not the email has an account.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::session::{self, FlashLevel};
+use crate::auth::{password, CsrfForm, Viewer};
+use crate::db::models::{tokens, users};
+use crate::db::{self, write_tx};
+use crate::domain::{EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
+use crate::email::messages::{PasswordChanged, PasswordReset};
+use crate::email::outbox;
+use crate::errors::AppError;
+use crate::web::forms::{when, FieldErrors};
+use crate::web::{redirect, render, render_with, PageContext};
+
+/// At most this many reset emails per account per hour.
+const RESETS_PER_HOUR: i64 = 3;
+
+#[derive(Template)]
+#[template(path = "auth/forgot.html")]
+struct ForgotPage {
+    ctx: PageContext,
+    email: String,
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "auth/forgot_sent.html")]
+struct ForgotSentPage {
+    ctx: PageContext,
+}
+
+pub async fn forgot_form(viewer: Viewer) -> Result<HttpResponse, AppError> {
+    render(&ForgotPage {
+        ctx: viewer.page("Reset your password"),
+        email: String::new(),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    email: String,
+}
+
+#[tracing::instrument(name = "forgot_password", skip_all)]
+pub async fn forgot_submit(viewer: Viewer, CsrfForm(form): CsrfForm<ForgotForm>) -> Result<HttpResponse, AppError> {
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(e) => e,
+        Err(msg) => {
+            let mut errors = FieldErrors::default();
+            errors.add("email", msg);
+            return render_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ForgotPage {
+                    ctx: viewer.page("Reset your password"),
+                    email: form.email,
+                    errors,
+                },
+            );
+        }
+    };
+    let state = viewer.state.clone();
+    let now = state.clock.now_naive();
+    let meta = viewer.meta.clone();
+    let settings = state.settings.clone();
+    let queued = db::run(&state.pool, move |c| {
+        write_tx(c, |c| {
+            let Some(user) = users::find_by_email(c, &email.normalized())? else {
+                return Ok(false);
+            };
+            if !user.is_active()
+                || tokens::count_recent(c, &user.id, TokenPurpose::PasswordReset, now - chrono::Duration::hours(1))?
+                    >= RESETS_PER_HOUR
+            {
+                return Ok(false);
+            }
+            let token = OneTimeToken::generate();
+            let digest = token.digest();
+            tokens::insert(c, &digest, TokenPurpose::PasswordReset, Some(&user.id), now)?;
+            let message = PasswordReset {
+                name: user.display_name.clone(),
+                link: settings.link(&format!("/reset-password/{}", token.expose())),
+            };
+            outbox::enqueue(c, &user.email, &message, &format!("password_reset:{digest}"), now)?;
+            AuditEvent::new("password.reset_requested", Actor::Anonymous(&user.email))
+                .target("user", &user.id)
+                .meta(&meta)
+                .record(c, now)?;
+            Ok::<_, anyhow::Error>(true)
+        })
+    })
+    .await?;
+    if queued {
+        state.mail_queued();
+    }
+    render(&ForgotSentPage {
+        ctx: viewer.page("Check your email"),
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LinkKind {
+    Reset,
+    Invitation,
+}
+
+impl LinkKind {
+    fn purpose(self) -> TokenPurpose {
+        match self {
+            LinkKind::Reset => TokenPurpose::PasswordReset,
+            LinkKind::Invitation => TokenPurpose::Invitation,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            LinkKind::Reset => "Choose a new password",
+            LinkKind::Invitation => "Set your password",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            LinkKind::Reset => "/reset-password",
+            LinkKind::Invitation => "/set-password",
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/set_password.html")]
+struct SetPasswordPage {
+    ctx: PageContext,
+    action: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "auth/link_invalid.html")]
+struct LinkInvalidPage {
+    ctx: PageContext,
+    reset: bool,
+}
+
+fn invalid(viewer: &Viewer, kind: LinkKind) -> Result<HttpResponse, AppError> {
+    render_with(
+        StatusCode::NOT_FOUND,
+        &LinkInvalidPage {
+            ctx: viewer.page("Link not valid"),
+            reset: kind == LinkKind::Reset,
+        },
+    )
+}
+
+/// Looks the token up; returns the user it belongs to when it is valid now.
+async fn user_for(viewer: &Viewer, kind: LinkKind, raw: &str) -> Result<Option<users::User>, AppError> {
+    let Some(token) = OneTimeToken::parse(raw) else {
+        return Ok(None);
+    };
+    let digest = token.digest();
+    let now = viewer.state.clock.now_naive();
+    let user = db::run(&viewer.state.pool, move |c| {
+        let Some(row) = tokens::find_valid(c, &digest, kind.purpose(), now)? else {
+            return Ok(None);
+        };
+        match row.user_id {
+            Some(id) => Ok(users::find(c, &id)?),
+            None => Ok(None),
+        }
+    })
+    .await?;
+    Ok(user)
+}
+
+async fn show(viewer: Viewer, kind: LinkKind, raw: String) -> Result<HttpResponse, AppError> {
+    match user_for(&viewer, kind, &raw).await? {
+        None => invalid(&viewer, kind),
+        Some(user) => render(&SetPasswordPage {
+            ctx: viewer.page(kind.title()),
+            action: format!("{}/{raw}", kind.path()),
+            email: user.email,
+            errors: FieldErrors::default(),
+        }),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SetPasswordForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn set(viewer: Viewer, kind: LinkKind, raw: String, form: SetPasswordForm) -> Result<HttpResponse, AppError> {
+    let Some(user) = user_for(&viewer, kind, &raw).await? else {
+        return invalid(&viewer, kind);
+    };
+    let new_password = match NewPassword::parse_confirmed(&form.password, &form.confirm) {
+        Ok(p) => p,
+        Err(msg) => {
+            let mut errors = FieldErrors::default();
+            errors.add("password", msg);
+            return render_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &SetPasswordPage {
+                    ctx: viewer.page(kind.title()),
+                    action: format!("{}/{raw}", kind.path()),
+                    email: user.email,
+                    errors,
+                },
+            );
+        }
+    };
+    let hash = password::hash(new_password).await?;
+    let state = viewer.state.clone();
+    let now = state.clock.now_naive();
+    let meta = viewer.meta.clone();
+    let settings = state.settings.clone();
+    let digest = OneTimeToken::parse(&raw).map(|t| t.digest()).unwrap_or_default();
+    let done = db::run(&state.pool, move |c| {
+        write_tx(c, |c| {
+            if !tokens::consume(c, &digest, kind.purpose(), now)? {
+                return Ok(false);
+            }
+            users::set_password(c, &user.id, &hash, now)?;
+            tokens::retire_for_user(c, &user.id, kind.purpose(), now)?;
+            let action = match kind {
+                LinkKind::Reset => "password.reset",
+                LinkKind::Invitation => "password.set_from_invitation",
+            };
+            AuditEvent::new(action, Actor::User { id: &user.id, email: &user.email })
+                .target("user", &user.id)
+                .meta(&meta)
+                .record(c, now)?;
+            if kind == LinkKind::Reset {
+                let message = PasswordChanged {
+                    name: user.display_name.clone(),
+                    when: when(&now),
+                    reset_link: settings.link("/forgot-password"),
+                };
+                outbox::enqueue(c, &user.email, &message, &format!("password_changed:{digest}"), now)?;
+            }
+            Ok::<_, anyhow::Error>(true)
+        })
+    })
+    .await?;
+    if !done {
+        return invalid(&viewer, kind);
+    }
+    state.mail_queued();
+    // Any session in this browser belonged to the old password; start clean.
+    session::end(&viewer.session);
+    let message = match kind {
+        LinkKind::Reset => "Your password has been changed. Sign in with your new password.",
+        LinkKind::Invitation => "Your password is set. Sign in to continue.",
+    };
+    viewer.flash(FlashLevel::Success, message);
+    Ok(redirect("/login"))
+}
+
+pub async fn reset_form(viewer: Viewer, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    show(viewer, LinkKind::Reset, token.into_inner()).await
+}
+
+pub async fn reset_submit(
+    viewer: Viewer,
+    token: web::Path<String>,
+    CsrfForm(form): CsrfForm<SetPasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    set(viewer, LinkKind::Reset, token.into_inner(), form).await
+}
+
+pub async fn invite_form(viewer: Viewer, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    show(viewer, LinkKind::Invitation, token.into_inner()).await
+}
+
+pub async fn invite_submit(
+    viewer: Viewer,
+    token: web::Path<String>,
+    CsrfForm(form): CsrfForm<SetPasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    set(viewer, LinkKind::Invitation, token.into_inner(), form).await
+}

@@ -1,0 +1,180 @@
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::home::home_for;
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::csrf::NoFields;
+use crate::auth::session::{self, FlashLevel};
+use crate::auth::throttle::{self, Throttle};
+use crate::auth::{password, CsrfForm, Viewer};
+use crate::db::models::users;
+use crate::db::{self, write_tx};
+use crate::domain::PasswordInput;
+use crate::errors::AppError;
+use crate::web::{redirect, render, render_with, safe_next, PageContext};
+
+pub const INVALID_CREDENTIALS: &str = "Invalid email or password.";
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    ctx: PageContext,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+pub async fn form(viewer: Viewer, query: web::Query<LoginQuery>) -> Result<HttpResponse, AppError> {
+    if let Some(user) = &viewer.user {
+        return Ok(redirect(home_for(user)));
+    }
+    render(&LoginPage {
+        ctx: viewer.page("Sign in"),
+        email: String::new(),
+        next: safe_next(query.next.as_deref()).unwrap_or_default(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+fn again(viewer: &Viewer, status: StatusCode, email: &str, next: &str, error: &str) -> Result<HttpResponse, AppError> {
+    render_with(
+        status,
+        &LoginPage {
+            ctx: viewer.page("Sign in"),
+            email: email.to_string(),
+            next: next.to_string(),
+            error: Some(error.to_string()),
+        },
+    )
+}
+
+#[tracing::instrument(name = "login", skip_all, fields(client_ip = %viewer.meta.client_ip))]
+pub async fn submit(viewer: Viewer, CsrfForm(form): CsrfForm<LoginForm>) -> Result<HttpResponse, AppError> {
+    let next = safe_next(Some(&form.next)).unwrap_or_default();
+    let typed_email = form.email.trim().to_string();
+    if typed_email.is_empty() || form.password.is_empty() {
+        return again(&viewer, StatusCode::UNPROCESSABLE_ENTITY, &typed_email, &next, "Enter your email and password.");
+    }
+    let email = typed_email.to_lowercase();
+    let state = viewer.state.clone();
+    let now = state.clock.now_naive();
+    let ip = viewer.meta.client_ip.clone();
+
+    let (e, i) = (email.clone(), ip.clone());
+    let (gate, user) = db::run(&state.pool, move |c| {
+        Ok((throttle::check(c, &e, &i, now)?, users::find_by_email(c, &e)?))
+    })
+    .await?;
+
+    if let Throttle::Locked { minutes } = gate {
+        let (e, meta) = (email.clone(), viewer.meta.clone());
+        db::run(&state.pool, move |c| {
+            Ok(AuditEvent::new("login.locked", Actor::Anonymous(&e)).meta(&meta).record(c, now)?)
+        })
+        .await?;
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        let message = format!("Too many failed sign-in attempts. Try again in {minutes} {unit}.");
+        let mut res = again(&viewer, StatusCode::TOO_MANY_REQUESTS, &typed_email, &next, &message)?;
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&(minutes * 60).to_string()) {
+            res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
+        }
+        return Ok(res);
+    }
+
+    let candidate = PasswordInput::new(form.password);
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    // Over-long input is never hashed as typed; the dummy check keeps the timing the same.
+    let verified = if candidate.is_plausible() {
+        password::verify(stored, candidate).await?
+    } else {
+        password::verify(None, PasswordInput::new(String::new())).await?;
+        false
+    };
+
+    let meta = viewer.meta.clone();
+    let Some(user) = user.filter(|_| verified) else {
+        let e = email.clone();
+        db::run(&state.pool, move |c| {
+            write_tx(c, |c| {
+                throttle::record_failure(c, &e, &meta.client_ip, now)?;
+                AuditEvent::new("login.failed", Actor::Anonymous(&e)).meta(&meta).record(c, now)?;
+                Ok(())
+            })
+        })
+        .await?;
+        return again(&viewer, StatusCode::UNAUTHORIZED, &typed_email, &next, INVALID_CREDENTIALS);
+    };
+
+    if !user.is_active() {
+        let (id, mail) = (user.id.clone(), user.email.clone());
+        db::run(&state.pool, move |c| {
+            Ok(AuditEvent::new("login.refused_suspended", Actor::User { id: &id, email: &mail })
+                .target("user", &id)
+                .meta(&meta)
+                .record(c, now)?)
+        })
+        .await?;
+        return again(
+            &viewer,
+            StatusCode::FORBIDDEN,
+            &typed_email,
+            &next,
+            "This account is suspended. Contact ConCat support if you think this is a mistake.",
+        );
+    }
+
+    let (id, mail, e) = (user.id.clone(), user.email.clone(), email.clone());
+    db::run(&state.pool, move |c| {
+        write_tx(c, |c| {
+            throttle::record_success(c, &e)?;
+            AuditEvent::new("login.succeeded", Actor::User { id: &id, email: &mail })
+                .target("user", &id)
+                .meta(&meta)
+                .record(c, now)?;
+            Ok(())
+        })
+    })
+    .await?;
+    session::begin(&viewer.session, &user, state.clock.now())?;
+    let to = if next.is_empty() { home_for(&user).to_string() } else { next };
+    Ok(redirect(&to))
+}
+
+/// Signing out ends this session and every other session of the user.
+pub async fn logout(viewer: Viewer, _form: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    if let Some(user) = viewer.user.clone() {
+        let now = viewer.state.clock.now_naive();
+        let meta = viewer.meta.clone();
+        db::run(&viewer.state.pool, move |c| {
+            write_tx(c, |c| {
+                users::bump_session_version(c, &user.id, now)?;
+                AuditEvent::new("logout", Actor::User { id: &user.id, email: &user.email })
+                    .target("user", &user.id)
+                    .meta(&meta)
+                    .record(c, now)?;
+                Ok(())
+            })
+        })
+        .await?;
+    }
+    session::end(&viewer.session);
+    viewer.flash(FlashLevel::Success, "You have signed out.");
+    Ok(redirect("/login"))
+}

@@ -1,0 +1,144 @@
+//! First run: while no ConCat admin exists, `serve` prints a single-use `/setup/<token>` link;
+//! this page creates the first admin with it.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::accounts::{insert_user, CreateUserError};
+use crate::auth::session::FlashLevel;
+use crate::auth::{password, CsrfForm, Viewer};
+use crate::db::models::{tokens, users};
+use crate::db::{self, write_tx};
+use crate::domain::{DisplayName, EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
+use crate::errors::AppError;
+use crate::web::forms::FieldErrors;
+use crate::web::{redirect, render, render_with, PageContext};
+
+#[derive(Template)]
+#[template(path = "auth/setup.html")]
+struct SetupPage {
+    ctx: PageContext,
+    action: String,
+    name: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "auth/setup_invalid.html")]
+struct SetupInvalidPage {
+    ctx: PageContext,
+}
+
+async fn token_valid(viewer: &Viewer, raw: &str) -> Result<bool, AppError> {
+    let Some(token) = OneTimeToken::parse(raw) else {
+        return Ok(false);
+    };
+    let digest = token.digest();
+    let now = viewer.state.clock.now_naive();
+    Ok(db::run(&viewer.state.pool, move |c| {
+        Ok(tokens::find_valid(c, &digest, TokenPurpose::Setup, now)?.is_some() && !users::admin_exists(c)?)
+    })
+    .await?)
+}
+
+fn invalid(viewer: &Viewer) -> Result<HttpResponse, AppError> {
+    render_with(StatusCode::NOT_FOUND, &SetupInvalidPage { ctx: viewer.page("Setup link not valid") })
+}
+
+pub async fn form(viewer: Viewer, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let raw = token.into_inner();
+    if !token_valid(&viewer, &raw).await? {
+        return invalid(&viewer);
+    }
+    render(&SetupPage {
+        ctx: viewer.page("Create the first admin"),
+        action: format!("/setup/{raw}"),
+        name: String::new(),
+        email: String::new(),
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+#[tracing::instrument(name = "first_run_setup", skip_all)]
+pub async fn submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): CsrfForm<SetupForm>) -> Result<HttpResponse, AppError> {
+    let raw = token.into_inner();
+    if !token_valid(&viewer, &raw).await? {
+        return invalid(&viewer);
+    }
+    let mut errors = FieldErrors::default();
+    let name = errors.take("name", DisplayName::parse(&form.name));
+    let email = errors.take("email", EmailAddress::parse(&form.email));
+    let pw = errors.take("password", NewPassword::parse_confirmed(&form.password, &form.confirm));
+    let again = |errors: FieldErrors| {
+        render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetupPage {
+                ctx: viewer.page("Create the first admin"),
+                action: format!("/setup/{raw}"),
+                name: form.name.clone(),
+                email: form.email.clone(),
+                errors,
+            },
+        )
+    };
+    let (Some(name), Some(email), Some(pw)) = (name, email, pw) else {
+        return again(errors);
+    };
+    let hash = password::hash(pw).await?;
+    let now = viewer.state.clock.now_naive();
+    let meta = viewer.meta.clone();
+    let digest = OneTimeToken::parse(&raw).map(|t| t.digest()).unwrap_or_default();
+    let created = db::run(&viewer.state.pool, move |c| {
+        write_tx(c, |c| {
+            // Every check comes before the first write, so a refusal changes nothing.
+            if users::admin_exists(c)? {
+                return Ok(Err(None));
+            }
+            if users::find_by_email(c, &email.normalized())?.is_some() {
+                return Ok(Err(Some("An account with this email already exists.")));
+            }
+            if !tokens::consume(c, &digest, TokenPurpose::Setup, now)? {
+                return Ok(Err(None));
+            }
+            let user = insert_user(c, &email, &name, Some(&hash), true, now).map_err(|e| match e {
+                CreateUserError::Other(e) => e,
+                other => anyhow::Error::new(other),
+            })?;
+            AuditEvent::new("admin.created", Actor::User { id: &user.id, email: &user.email })
+                .target("user", &user.id)
+                .details(serde_json::json!({ "via": "first-run setup" }))
+                .meta(&meta)
+                .record(c, now)?;
+            Ok::<_, anyhow::Error>(Ok(()))
+        })
+    })
+    .await?;
+    match created {
+        Ok(()) => {
+            viewer.flash(FlashLevel::Success, "Your admin account is ready. Sign in to continue.");
+            Ok(redirect("/login"))
+        }
+        Err(None) => invalid(&viewer),
+        Err(Some(msg)) => {
+            let mut errors = FieldErrors::default();
+            errors.add("email", msg);
+            again(errors)
+        }
+    }
+}

@@ -1,0 +1,21 @@
+// Progressive enhancement only: every page works without JavaScript.
+// Copy buttons: <button data-copy="#element-id">Copy</button>
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy]");
+  if (!button) return;
+  var source = document.querySelector(button.getAttribute("data-copy"));
+  if (!source || !navigator.clipboard) return;
+  navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = label; }, 2000);
+  });
+});
+// Character counters: <textarea data-counter="#counter-id" maxlength="2000">
+document.querySelectorAll("[data-counter]").forEach(function (field) {
+  var counter = document.querySelector(field.getAttribute("data-counter"));
+  if (!counter) return;
+  var update = function () { counter.textContent = field.value.length + " / " + field.getAttribute("maxlength"); };
+  field.addEventListener("input", update);
+  update();
+});
