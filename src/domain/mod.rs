@@ -9,4 +9,4 @@ mod token;
 pub use display_name::DisplayName;
 pub use email::EmailAddress;
 pub use password::{NewPassword, PasswordInput};
-pub use token::{OneTimeToken, TokenPurpose};
+pub use token::{sha256_hex, OneTimeToken, TokenPurpose};

@@ -1,1 +1,16 @@
-fn main(){}
+//! The one integration-test binary. Every test runs against a real server on a random port with
+//! its own fresh database, once on SQLite and once on PostgreSQL (when
+//! `PORTAL_TEST_POSTGRES_URL` is set; with `CI=true` the PostgreSQL and browser variants must run).
+
+#[macro_use]
+mod helpers;
+
+mod admin;
+mod auth;
+mod browser;
+mod csrf;
+mod http;
+mod outbox;
+mod password_reset;
+mod setup;
+mod smtp;

@@ -2,6 +2,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::audit_log as a;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 use crate::db::DbConn;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
@@ -53,7 +55,7 @@ pub fn page(conn: &mut DbConn, filter: &AuditFilter, offset: i64, limit: i64) ->
         let mut q = a::table.into_boxed();
         if let Some(actor) = &filter.actor {
             let escaped = actor.to_lowercase().replace(['%', '_'], "");
-            q = q.filter(a::actor_label.like(format!("%{escaped}%")));
+            q = q.filter(lower(a::actor_label).like(format!("%{escaped}%")));
         }
         if let Some(action) = &filter.action {
             if action.ends_with('.') {

@@ -1,0 +1,214 @@
+//! Sign in and out, the brute-force limit, session renewal, timeouts, and ending sessions.
+
+use chrono::Duration;
+
+use crate::helpers::*;
+
+const ADMIN: &str = "ada@concat.test";
+
+async fn login_success_wrong_password_and_unknown_email(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+
+    let wrong = app.login(ADMIN, "not the right passphrase").await;
+    assert_eq!(wrong.status(), 401);
+    let wrong_html = wrong.text().await.unwrap();
+    assert!(wrong_html.contains("Invalid email or password."));
+    assert!(wrong_html.contains(&format!("value=\"{ADMIN}\"")), "the email is kept");
+
+    let unknown = app.login("nobody@concat.test", PASSWORD).await;
+    assert_eq!(unknown.status(), 401, "same answer for an unknown email");
+    assert!(unknown.text().await.unwrap().contains("Invalid email or password."));
+
+    let empty = app.login("", "").await;
+    assert_eq!(empty.status(), 422);
+    assert!(empty.text().await.unwrap().contains("Enter your email and password."));
+
+    // Email is case-insensitive.
+    let ok = app.login("ADA@Concat.Test", PASSWORD).await;
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()["location"], "/admin");
+    assert!(app.get_html("/admin").await.contains("Admin dashboard"));
+
+    let actions = app.audit_actions().await;
+    assert_eq!(actions.iter().filter(|a| *a == "login.failed").count(), 2, "{actions:?}");
+    assert!(actions.contains(&"login.succeeded".to_string()));
+}
+
+async fn login_redirects_back_to_the_requested_page_only_on_site(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    let res = app.get("/admin/audit?action=login.failed").await;
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/login?next="), "{location}");
+    let html = app.get_html(&location).await;
+    assert!(html.contains("value=\"/admin/audit?action=login.failed\""));
+
+    let res = app.post_form("/login", &[("email", ADMIN), ("password", PASSWORD), ("next", "/admin/audit?action=login.failed")]).await;
+    assert_eq!(res.headers()["location"], "/admin/audit?action=login.failed");
+
+    let (other, _) = client();
+    let res = app
+        .post_form_with(&other, "/login", &[("email", ADMIN), ("password", PASSWORD), ("next", "//evil.example/")])
+        .await;
+    assert_eq!(res.headers()["location"], "/admin", "an off-site next is ignored");
+}
+
+async fn brute_force_limit_per_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    for i in 0..10 {
+        let res = app.login(ADMIN, &format!("wrong passphrase number {i}")).await;
+        assert_eq!(res.status(), 401, "attempt {i}");
+    }
+    // Even the right password is refused now, with a clear wait time.
+    let locked = app.login(ADMIN, PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    assert_eq!(locked.headers()["retry-after"], "900");
+    assert!(locked.text().await.unwrap().contains("Too many failed sign-in attempts. Try again in 15 minutes."));
+
+    app.clock.advance(Duration::minutes(10));
+    let still = app.login(ADMIN, PASSWORD).await;
+    assert_eq!(still.status(), 429);
+    assert!(still.text().await.unwrap().contains("Try again in 5 minutes."));
+
+    app.clock.advance(Duration::minutes(5) + Duration::seconds(1));
+    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
+    assert!(app.audit_actions().await.contains(&"login.locked".to_string()));
+}
+
+async fn brute_force_limit_per_client_address(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    for i in 0..10 {
+        let res = app.login(&format!("guess{i}@concat.test"), "some guessed passphrase").await;
+        assert_eq!(res.status(), 401);
+    }
+    // Ten failures from this address, on ten accounts: the address is locked for everyone.
+    let res = app.login(ADMIN, PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.text().await.unwrap().contains("Try again in 15 minutes."));
+}
+
+async fn session_is_renewed_at_login(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    let _ = app.get("/login").await;
+    let before = app.session_cookie().expect("an anonymous session cookie with the CSRF token");
+    app.login_ok(ADMIN).await;
+    let after = app.session_cookie().unwrap();
+    assert_ne!(before, after, "the session cookie changes at login");
+
+    // The pre-login cookie is not a signed-in session.
+    let (replay, jar) = client();
+    jar.add_cookie_str(&before, &app.address.parse().unwrap());
+    let res = app.get_with(&replay, "/admin").await;
+    assert_eq!(res.status(), 303);
+    // The signed-in cookie is.
+    let (copy, jar) = client();
+    jar.add_cookie_str(&after, &app.address.parse().unwrap());
+    assert_eq!(app.get_with(&copy, "/admin").await.status(), 200);
+}
+
+async fn logout_ends_every_session_of_the_user(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    let (laptop, _) = client();
+    let (phone, _) = client();
+    assert_eq!(app.login_with(&laptop, ADMIN, PASSWORD).await.status(), 303);
+    assert_eq!(app.login_with(&phone, ADMIN, PASSWORD).await.status(), 303);
+    assert_eq!(app.get_with(&phone, "/admin").await.status(), 200);
+
+    let out = app.post_form_with(&laptop, "/logout", &[]).await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(out.headers()["location"], "/login");
+    assert!(app.get_with(&laptop, "/login").await.text().await.unwrap().contains("You have signed out."));
+    assert_eq!(app.get_with(&laptop, "/admin").await.status(), 303);
+    assert_eq!(app.get_with(&phone, "/admin").await.status(), 303, "the other session ended too");
+    assert!(app.audit_actions().await.contains(&"logout".to_string()));
+}
+
+async fn password_change_ends_other_sessions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    let (other, _) = client();
+    app.login_ok(ADMIN).await;
+    assert_eq!(app.login_with(&other, ADMIN, PASSWORD).await.status(), 303);
+
+    let new_pw = "another quite long passphrase";
+    let wrong_current = app
+        .post_form("/account/password", &[("current", "not my passphrase"), ("password", new_pw), ("confirm", new_pw)])
+        .await;
+    assert_eq!(wrong_current.status(), 422);
+    assert!(wrong_current.text().await.unwrap().contains("Your current password is not correct."));
+    let mismatch = app
+        .post_form("/account/password", &[("current", PASSWORD), ("password", new_pw), ("confirm", "something else entirely")])
+        .await;
+    assert!(mismatch.text().await.unwrap().contains("The two passwords do not match."));
+
+    let res = app
+        .post_form("/account/password", &[("current", PASSWORD), ("password", new_pw), ("confirm", new_pw)])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(app.get("/account").await.status(), 200, "this session continues");
+    assert_eq!(app.get_with(&other, "/admin").await.status(), 303, "the other session ended");
+
+    let email = app.one_email_to(ADMIN).await;
+    assert!(email.subject.contains("password was changed"));
+    let (fresh, _) = client();
+    assert_eq!(app.login_with(&fresh, ADMIN, PASSWORD).await.status(), 401);
+    assert_eq!(app.login_with(&fresh, ADMIN, new_pw).await.status(), 303);
+    assert!(app.audit_actions().await.contains(&"password.changed".to_string()));
+}
+
+async fn idle_and_absolute_timeouts(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    app.login_ok(ADMIN).await;
+    app.clock.advance(Duration::minutes(29));
+    assert_eq!(app.get("/admin").await.status(), 200, "29 idle minutes are fine");
+    app.clock.advance(Duration::minutes(31));
+    let res = app.get("/admin").await;
+    assert_eq!(res.status(), 303, "31 idle minutes end the session");
+    assert!(app.get_html("/login").await.contains("Your session has expired."));
+
+    app.login_ok(ADMIN).await;
+    // Active every 25 minutes: still ends 12 hours after sign-in. Bounded: 29 steps.
+    let mut ended_after = None;
+    for step in 1..=29 {
+        app.clock.advance(Duration::minutes(25));
+        if app.get("/admin").await.status() != 200 {
+            ended_after = Some(step * 25);
+            break;
+        }
+    }
+    assert_eq!(ended_after, Some(725), "the session ends at the first request past 12 hours");
+}
+
+async fn profile_name_change_is_validated_and_audited(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    app.login_ok(ADMIN).await;
+    let bad = app.post_form("/account/name", &[("display_name", "   ")]).await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("Enter a name."));
+    let ok = app.post_form("/account/name", &[("display_name", "Ada Lovelace")]).await;
+    assert_eq!(ok.status(), 303);
+    let html = app.get_html("/account").await;
+    assert!(html.contains("Your display name has been updated."));
+    assert!(html.contains("value=\"Ada Lovelace\""));
+    assert!(app.audit_actions().await.contains(&"account.name_changed".to_string()));
+}
+
+both_backends!(
+    login_success_wrong_password_and_unknown_email,
+    login_redirects_back_to_the_requested_page_only_on_site,
+    brute_force_limit_per_account,
+    brute_force_limit_per_client_address,
+    session_is_renewed_at_login,
+    logout_ends_every_session_of_the_user,
+    password_change_ends_other_sessions,
+    idle_and_absolute_timeouts,
+    profile_name_change_is_validated_and_audited,
+);

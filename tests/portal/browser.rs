@@ -1,0 +1,131 @@
+//! User journeys in real Chromium, driven over WebDriver by Debian's chromedriver. Without
+//! chromedriver the tests are skipped locally; with `CI=true` that is a failure.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::helpers::*;
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn find_binary(env: &str, candidates: &[&str]) -> Option<String> {
+    if let Ok(p) = std::env::var(env) {
+        return Some(p);
+    }
+    candidates.iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string())
+}
+
+/// Starts chromedriver on a free port and opens a headless Chromium session.
+pub async fn browser() -> Option<Browser> {
+    let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
+    let driver_bin = find_binary("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+    let chrome_bin = find_binary("CHROME_BIN", &["/usr/bin/chromium"]);
+    let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
+        assert!(!ci, "CI=true but chromium/chromedriver are missing: the browser tests must run in CI");
+        eprintln!("skipping a browser test: chromium and chromedriver are not installed");
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let driver = Command::new(driver_bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let profile = tempfile::tempdir().unwrap();
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chrome_bin,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", "--no-first-run", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    });
+    let caps: fantoccini::wd::Capabilities = caps.as_object().unwrap().clone();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("could not start a Chromium session: {e}"),
+        }
+    };
+    Some(Browser {
+        client,
+        driver,
+        _profile: profile,
+    })
+}
+
+impl Browser {
+    pub async fn fill(&self, css: &str, value: &str) {
+        let el = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        el.clear().await.unwrap();
+        el.send_keys(value).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+    }
+
+    pub async fn text_of(&self, css: &str) -> String {
+        let el = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        el.text().await.unwrap()
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+async fn admin_signs_in_and_sees_the_dashboard(backend: Backend) {
+    let Some(browser) = browser().await else { return };
+    let app = spawn_app(backend).await;
+    app.create_admin("ada@concat.test", "Ada").await;
+
+    browser.client.goto(&app.url("/admin")).await.unwrap();
+    assert_eq!(browser.text_of("h1").await, "Sign in", "an anonymous visit is sent to sign in");
+    browser.fill("#f-email", "ada@concat.test").await;
+    browser.fill("#f-password", "not my passphrase at all").await;
+    browser.click("form.card button[type=submit]").await;
+    assert_eq!(browser.text_of("[role=alert]").await, "Invalid email or password.");
+
+    browser.fill("#f-password", PASSWORD).await;
+    browser.click("form.card button[type=submit]").await;
+    assert_eq!(browser.text_of("h1").await, "Admin dashboard");
+    assert!(browser.client.current_url().await.unwrap().path().ends_with("/admin"));
+    let css_applied = browser
+        .client
+        .execute("return getComputedStyle(document.querySelector('.site-header')).display", vec![])
+        .await
+        .unwrap();
+    assert_eq!(css_applied, "flex", "the stylesheet loads under the CSP");
+
+    browser.click("nav button.link").await;
+    assert_eq!(browser.text_of("h1").await, "Sign in");
+    assert!(browser.text_of(".flash-success").await.contains("You have signed out."));
+    browser.close().await;
+}
+
+both_backends!(admin_signs_in_and_sees_the_dashboard);

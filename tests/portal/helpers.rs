@@ -1,0 +1,467 @@
+//! `spawn_app()` and the story-like helpers the tests are written with.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::Utc;
+use concat_portal::auth::accounts::create_admin_cli;
+use concat_portal::auth::password;
+use concat_portal::clock::{Clock, ManualClock};
+use concat_portal::db::models::outbox::{self, OutboxRow};
+use concat_portal::db::{self, Pool};
+use concat_portal::domain::{DisplayName, EmailAddress, NewPassword};
+use concat_portal::email::{Dispatcher, Mailer, MemoryMailbox, SentEmail};
+use concat_portal::settings::Settings;
+use concat_portal::startup::{Application, Deps};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::cookie::CookieStore;
+
+pub const PASSWORD: &str = "a long and unusual passphrase";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn ci() -> bool {
+    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+}
+
+/// The PostgreSQL server tests may create databases on, or `None` (skip) outside CI.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("PORTAL_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if ci() => panic!("CI=true but PORTAL_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI"),
+        _ => {
+            eprintln!("skipping the PostgreSQL variant: PORTAL_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}
+
+/// Runs each listed `async fn name(backend: Backend)` as `name::sqlite` and `name::postgres`.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::helpers::postgres_url().is_some() {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+fn init_test_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            concat_portal::telemetry::init(&concat_portal::settings::LogFormat::Pretty, "info");
+        }
+    });
+}
+
+/// A fresh database (and data directory) for one test; dropped with it.
+pub struct TestDb {
+
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>, // (server URL, database name)
+}
+
+fn with_database(server_url: &str, name: &str) -> String {
+    let mut u = url::Url::parse(server_url).expect("PORTAL_TEST_POSTGRES_URL is a URL");
+    u.set_path(&format!("/{name}"));
+    u.to_string()
+}
+
+/// A migrated template database, created once per migration set and reused; each test copies it.
+fn postgres_template(server_url: &str) -> String {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let mut digest = String::new();
+            for backend in ["postgres"] {
+                let mut entries: Vec<_> = walk(&format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR")));
+                entries.sort();
+                for path in entries {
+                    digest.push_str(&path);
+                    digest.push_str(&std::fs::read_to_string(&path).unwrap());
+                }
+            }
+            let hash = &concat_portal::domain::sha256_hex(digest.as_bytes())[..12];
+            let name = format!("portal_tpl_{hash}");
+            let mut admin = PgConnection::establish(server_url).expect("connecting to PostgreSQL");
+            admin.batch_execute("SELECT pg_advisory_lock(424242)").unwrap();
+            let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"
+            )))
+            .get_result(&mut admin)
+            .unwrap();
+            if !exists {
+                let building = format!("{name}_building");
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).unwrap();
+                admin.batch_execute(&format!("CREATE DATABASE {building}")).unwrap();
+                {
+                    let settings = concat_portal::settings::DatabaseSettings::parse(&with_database(server_url, &building), 1).unwrap();
+                    let mut conn = db::establish(&settings).unwrap();
+                    db::run_migrations(&mut conn).unwrap();
+                }
+                admin.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")).unwrap();
+            }
+            admin.batch_execute("SELECT pg_advisory_unlock(424242)").unwrap();
+            name
+        })
+        .clone()
+}
+
+fn walk(dir: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(p.to_str().unwrap()));
+        } else {
+            out.push(p.to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Arc<Self> {
+        Self::create(backend, true)
+    }
+
+    /// A database with no tables at all (for the migration tests).
+    pub fn empty(backend: Backend) -> Arc<Self> {
+        Self::create(backend, false)
+    }
+
+    fn create(backend: Backend, from_template: bool) -> Arc<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => Arc::new(TestDb {
+
+                url: format!("sqlite://{}", dir.path().join("portal.db").display()),
+                dir,
+                pg: None,
+            }),
+            Backend::Postgres => {
+                let server = postgres_url().expect("PostgreSQL URL");
+                let name = format!("portal_t_{}", uuid::Uuid::new_v4().simple());
+                static CREATE: Mutex<()> = Mutex::new(());
+                let sql = if from_template {
+                    format!("CREATE DATABASE {name} TEMPLATE {}", postgres_template(&server))
+                } else {
+                    format!("CREATE DATABASE {name}")
+                };
+                let _guard = CREATE.lock().unwrap_or_else(|e| e.into_inner());
+                let mut admin = PgConnection::establish(&server).expect("connecting to PostgreSQL");
+                admin.batch_execute(&sql).expect("creating the test database");
+                Arc::new(TestDb {
+                    backend,
+                    url: with_database(&server, &name),
+                    dir,
+                    pg: Some((server, name)),
+                })
+            }
+        }
+    }
+
+    pub fn settings(&self, extra: &[(&str, &str)]) -> Settings {
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("DATABASE_URL".into(), self.url.clone()),
+            ("PORTAL_ADDR".into(), "127.0.0.1:0".into()),
+            ("PORTAL_DATA_DIR".into(), self.dir.path().display().to_string()),
+            ("PORTAL_BASE_URL".into(), "http://portal.test".into()),
+            ("PORTAL_OUTBOX_DISPATCHER".into(), "false".into()),
+            ("PORTAL_DB_POOL_SIZE".into(), "4".into()),
+        ]);
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((server, name)) = &self.pg {
+            if let Ok(mut admin) = PgConnection::establish(server) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
+    pub clock: Arc<ManualClock>,
+    pub mailbox: MemoryMailbox,
+    pub pool: Pool,
+    pub dispatcher: Dispatcher,
+    pub db: Arc<TestDb>,
+    pub setup_link: Option<String>,
+    handle: actix_web::dev::ServerHandle,
+    allow_unsent: bool,
+}
+
+pub fn client() -> (reqwest::Client, Arc<reqwest::cookie::Jar>) {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar.clone())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    (client, jar)
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_on(TestDb::new(backend), &[], None).await
+}
+
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_on(TestDb::new(backend), extra, None).await
+}
+
+/// Starts the portal on an existing test database. `mailer: None` uses the in-memory mailbox.
+pub async fn spawn_app_on(db: Arc<TestDb>, extra: &[(&str, &str)], mailer: Option<Mailer>) -> TestApp {
+    init_test_logs();
+    let settings = db.settings(extra);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let mailbox = MemoryMailbox::default();
+    let mailer = mailer.unwrap_or_else(|| Mailer::Memory(mailbox.clone()));
+    let app = Application::build_with(settings, Deps { clock: clock.clone(), mailer: Some(mailer) })
+        .await
+        .expect("the application builds");
+    let port = app.port();
+    let pool = app.pool();
+    let dispatcher = app.dispatcher();
+    let setup_link = app.setup_link().map(str::to_string);
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let (client, jar) = client();
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client,
+        jar,
+        clock,
+        mailbox,
+        pool,
+        dispatcher,
+        db,
+        setup_link,
+        handle,
+        allow_unsent: false,
+    }
+}
+
+/// The path of a link in an email (`http://portal.test/x/y` → `/x/y`).
+pub fn path_of(link: &str) -> String {
+    let u = url::Url::parse(link).expect("a link");
+    u.path().to_string()
+}
+
+/// The first link in a text that starts with the base URL and contains `fragment`.
+pub fn find_link(text: &str, fragment: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("http://portal.test/") && w.contains(fragment))
+        .unwrap_or_else(|| panic!("no link with {fragment:?} in:\n{text}"))
+        .to_string()
+}
+
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf-token\" content=\"";
+    let start = html.find(marker).expect("a csrf meta tag") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.get_with(&self.client, path).await
+    }
+
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.text().await.unwrap()
+    }
+
+    /// The session's CSRF token, read from a page like a browser would.
+    pub async fn csrf_with(&self, client: &reqwest::Client) -> String {
+        let res = self.get_with(client, "/forgot-password").await;
+        csrf_of(&res.text().await.unwrap())
+    }
+
+    /// Posts a form with the session's CSRF token, as the page's form would.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.post_form_with(&self.client, path, fields).await
+    }
+
+    pub async fn post_form_with(&self, client: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf_with(client).await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        all.extend_from_slice(fields);
+        client.post(self.url(path)).form(&all).send().await.expect("POST")
+    }
+
+    /// Posts without a CSRF token (or with the one given).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.url(path)).form(fields).send().await.expect("POST")
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        let url = self.address.parse().unwrap();
+        self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_string())
+    }
+
+    pub async fn create_admin(&self, email: &str, name: &str) {
+        self.create_admin_with_password(email, name, PASSWORD).await;
+    }
+
+    pub async fn create_admin_with_password(&self, email: &str, name: &str, pw: &str) {
+        let hash = password::hash(NewPassword::parse(pw).unwrap()).await.unwrap();
+        let (email, name) = (EmailAddress::parse(email).unwrap(), DisplayName::parse(name).unwrap());
+        let now = self.clock.now_naive();
+        db::run(&self.pool, move |c| Ok(create_admin_cli(c, &email, &name, &hash, now)?))
+            .await
+            .unwrap();
+    }
+
+    pub async fn login_with(&self, client: &reqwest::Client, email: &str, pw: &str) -> reqwest::Response {
+        self.post_form_with(client, "/login", &[("email", email), ("password", pw)]).await
+    }
+
+    pub async fn login(&self, email: &str, pw: &str) -> reqwest::Response {
+        self.login_with(&self.client, email, pw).await
+    }
+
+    /// Signs in and checks it worked.
+    pub async fn login_ok(&self, email: &str) {
+        let res = self.login(email, PASSWORD).await;
+        assert_eq!(res.status(), 303, "login of {email} failed");
+    }
+
+    /// Runs the outbox dispatcher once and returns what was delivered to the test mailbox.
+    pub async fn deliver_emails(&self) -> Vec<SentEmail> {
+        self.dispatcher.run_once().await.expect("dispatch");
+        self.mailbox.take()
+    }
+
+    /// Delivers and expects exactly one email, to `to`.
+    pub async fn one_email_to(&self, to: &str) -> SentEmail {
+        let mut sent = self.deliver_emails().await;
+        assert_eq!(sent.len(), 1, "expected one email, got {:?}", sent.iter().map(|e| (&e.to, &e.subject)).collect::<Vec<_>>());
+        let email = sent.remove(0);
+        assert_eq!(email.to, to);
+        email
+    }
+
+    pub async fn unsent(&self) -> Vec<OutboxRow> {
+        db::run(&self.pool, |c| Ok(outbox::unsent(c)?)).await.unwrap()
+    }
+
+    /// This test leaves queued mail on purpose.
+    pub fn allow_unsent_mail(&mut self) {
+        self.allow_unsent = true;
+    }
+
+    pub async fn audit_actions(&self) -> Vec<String> {
+        use concat_portal::db::models::audit;
+        db::run(&self.pool, |c| Ok(audit::recent(c, 1000)?))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.action)
+            .collect()
+    }
+
+    /// Stops the server (as a restart or a crash would), keeping the database.
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        drop(handle.stop(false));
+        if std::thread::panicking() {
+            return;
+        }
+        let unread = self.mailbox.take();
+        assert!(
+            unread.is_empty(),
+            "the test left delivered emails it did not read: {:?}",
+            unread.iter().map(|e| (&e.to, &e.subject)).collect::<Vec<_>>()
+        );
+        if !self.allow_unsent {
+            let pool = self.pool.clone();
+            let unsent = std::thread::spawn(move || {
+                let mut c = pool.get().unwrap();
+                outbox::unsent(&mut c).unwrap()
+            })
+            .join()
+            .unwrap();
+            assert!(
+                unsent.is_empty(),
+                "the test left emails in the outbox it did not expect: {:?}",
+                unsent.iter().map(|r| (&r.recipient, &r.subject)).collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+impl TestApp {
+    /// A user who is not a ConCat admin (later issues attach such users to accounts and orgs).
+    pub async fn create_user(&self, email: &str, name: &str) -> String {
+        use concat_portal::auth::accounts::insert_user;
+        let hash = password::hash(NewPassword::parse(PASSWORD).unwrap()).await.unwrap();
+        let (email, name) = (EmailAddress::parse(email).unwrap(), DisplayName::parse(name).unwrap());
+        let now = self.clock.now_naive();
+        db::run(&self.pool, move |c| Ok(insert_user(c, &email, &name, Some(&hash), false, now)?.id))
+            .await
+            .unwrap()
+    }
+
+    pub async fn user_id(&self, email: &str) -> String {
+        use concat_portal::db::models::users;
+        let e = email.to_lowercase();
+        db::run(&self.pool, move |c| Ok(users::find_by_email(c, &e)?))
+            .await
+            .unwrap()
+            .expect("user exists")
+            .id
+    }
+}
+
+impl TestApp {
+    /// Today's date on the test clock, as the filters take it.
+    pub fn clock_date(&self) -> String {
+        self.clock.now().format("%Y-%m-%d").to_string()
+    }
+}

@@ -1,0 +1,101 @@
+//! "Forgot password" links and invitation links.
+
+use chrono::Duration;
+
+use crate::helpers::*;
+
+const ADMIN: &str = "ada@concat.test";
+const NEW_PW: &str = "a brand new long passphrase";
+
+fn main_of(html: &str) -> String {
+    let start = html.find("<main").unwrap();
+    let end = html.find("</main>").unwrap();
+    html[start..end].to_string()
+}
+
+async fn reset_link_works_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    let res = app.post_form("/forgot-password", &[("email", "ADA@concat.test")]).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Check your email"));
+
+    let email = app.one_email_to(ADMIN).await;
+    let link = find_link(&email.text, "/reset-password/");
+    assert!(email.html.contains(&link));
+    let path = path_of(&link);
+    let form = app.get_html(&path).await;
+    assert!(form.contains(ADMIN));
+
+    let weak = app.post_form(&path, &[("password", "password1234"), ("confirm", "password1234")]).await;
+    assert_eq!(weak.status(), 422);
+    assert!(weak.text().await.unwrap().contains("too common"));
+
+    let res = app.post_form(&path, &[("password", NEW_PW), ("confirm", NEW_PW)]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/login");
+    let changed = app.one_email_to(ADMIN).await;
+    assert!(changed.subject.contains("password was changed"));
+
+    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 401);
+    assert_eq!(app.login(ADMIN, NEW_PW).await.status(), 303);
+
+    // The link is single-use.
+    let (other, _) = client();
+    assert_eq!(app.get_with(&other, &path).await.status(), 404);
+    let again = app.post_form_with(&other, &path, &[("password", "yet another passphrase"), ("confirm", "yet another passphrase")]).await;
+    assert_eq!(again.status(), 404);
+    assert!(again.text().await.unwrap().contains("This link is not valid"));
+    let actions = app.audit_actions().await;
+    assert!(actions.contains(&"password.reset_requested".to_string()));
+    assert!(actions.contains(&"password.reset".to_string()));
+}
+
+async fn reset_link_expires_after_an_hour(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    app.post_form("/forgot-password", &[("email", ADMIN)]).await;
+    let path = path_of(&find_link(&app.one_email_to(ADMIN).await.text, "/reset-password/"));
+    app.clock.advance(Duration::minutes(59));
+    assert_eq!(app.get(&path).await.status(), 200);
+    app.clock.advance(Duration::minutes(2));
+    assert_eq!(app.get(&path).await.status(), 404);
+    assert_eq!(app.post_form(&path, &[("password", NEW_PW), ("confirm", NEW_PW)]).await.status(), 404);
+    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303, "password unchanged");
+}
+
+async fn same_answer_for_unknown_email(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    let known = app.post_form("/forgot-password", &[("email", ADMIN)]).await;
+    let known = (known.status(), main_of(&known.text().await.unwrap()));
+    let unknown = app.post_form("/forgot-password", &[("email", "nobody@concat.test")]).await;
+    let unknown = (unknown.status(), main_of(&unknown.text().await.unwrap()));
+    assert_eq!(known, unknown);
+    assert_eq!(app.deliver_emails().await.len(), 1, "only the real account gets mail");
+
+    let bad = app.post_form("/forgot-password", &[("email", "not an email")]).await;
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("Enter a valid email address"));
+    assert!(html.contains("value=\"not an email\""));
+}
+
+async fn reset_emails_are_capped_per_hour(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    for _ in 0..5 {
+        app.post_form("/forgot-password", &[("email", ADMIN)]).await;
+    }
+    assert_eq!(app.deliver_emails().await.len(), 3);
+    app.clock.advance(Duration::minutes(61));
+    app.post_form("/forgot-password", &[("email", ADMIN)]).await;
+    assert_eq!(app.deliver_emails().await.len(), 1);
+}
+
+both_backends!(
+    reset_link_works_once,
+    reset_link_expires_after_an_hour,
+    same_answer_for_unknown_email,
+    reset_emails_are_capped_per_hour,
+);
