@@ -89,9 +89,23 @@ impl Browser {
         self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
     }
 
-    pub async fn text_of(&self, css: &str) -> String {
-        let el = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
-        el.text().await.unwrap()
+    /// Waits (bounded: 10 s) until the element exists and its text contains `expected`; page
+    /// loads after a click make earlier elements stale, so this re-finds on every try.
+    pub async fn wait_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if t.contains(expected) {
+                        return;
+                    }
+                    last = t;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed {expected:?} (last: {last:?})");
     }
 
     pub async fn close(self) {
@@ -105,15 +119,15 @@ async fn admin_signs_in_and_sees_the_dashboard(backend: Backend) {
     app.create_admin("ada@concat.test", "Ada").await;
 
     browser.client.goto(&app.url("/admin")).await.unwrap();
-    assert_eq!(browser.text_of("h1").await, "Sign in", "an anonymous visit is sent to sign in");
+    browser.wait_text("h1", "Sign in").await;
     browser.fill("#f-email", "ada@concat.test").await;
     browser.fill("#f-password", "not my passphrase at all").await;
     browser.click("form.card button[type=submit]").await;
-    assert_eq!(browser.text_of("[role=alert]").await, "Invalid email or password.");
+    browser.wait_text("[role=alert]", "Invalid email or password.").await;
 
     browser.fill("#f-password", PASSWORD).await;
     browser.click("form.card button[type=submit]").await;
-    assert_eq!(browser.text_of("h1").await, "Admin dashboard");
+    browser.wait_text("h1", "Admin dashboard").await;
     assert!(browser.client.current_url().await.unwrap().path().ends_with("/admin"));
     let css_applied = browser
         .client
@@ -123,8 +137,8 @@ async fn admin_signs_in_and_sees_the_dashboard(backend: Backend) {
     assert_eq!(css_applied, "flex", "the stylesheet loads under the CSP");
 
     browser.click("nav button.link").await;
-    assert_eq!(browser.text_of("h1").await, "Sign in");
-    assert!(browser.text_of(".flash-success").await.contains("You have signed out."));
+    browser.wait_text("h1", "Sign in").await;
+    browser.wait_text(".flash-success", "You have signed out.").await;
     browser.close().await;
 }
 

@@ -170,7 +170,6 @@ impl TestDb {
                 let mut admin = PgConnection::establish(&server).expect("connecting to PostgreSQL");
                 admin.batch_execute(&sql).expect("creating the test database");
                 Arc::new(TestDb {
-                    backend,
                     url: with_database(&server, &name),
                     dir,
                     pg: Some((server, name)),
