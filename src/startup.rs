@@ -125,7 +125,7 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(render_error_page))
                 .wrap(session)
                 .wrap(headers)
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::PortalRootSpan>::new())
         });
         let server = match &settings.tls {
             Some(tls) => server.listen_rustls_0_23(listener, rustls_config(tls)?)?,

@@ -17,3 +17,68 @@ pub fn init(format: &LogFormat, default_filter: &str) {
         LogFormat::Pretty => registry.with(fmt::layer().with_writer(std::io::stderr)).try_init(),
     };
 }
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::HttpMessage;
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+
+/// The root span of every request: method, route, target and request id, like
+/// tracing-actix-web's default, except that paths carrying a one-time token
+/// (`/setup/{token}`, `/reset-password/{token}`, …) are logged by their route pattern, so a
+/// token never reaches the logs.
+pub struct PortalRootSpan;
+
+/// What a request's path is logged as.
+pub fn loggable_target(route: Option<&str>, path_and_query: &str) -> String {
+    match route {
+        Some(r) if r.contains("{token}") => r.to_string(),
+        _ => path_and_query.to_string(),
+    }
+}
+
+impl RootSpanBuilder for PortalRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        let route = request.match_pattern();
+        let target = loggable_target(
+            route.as_deref(),
+            request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""),
+        );
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route.as_deref().unwrap_or("default"),
+            http.target = %target,
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        if let Ok(res) = outcome {
+            tracing::info!(parent: &span, status = res.status().as_u16(), "request completed");
+        }
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_target;
+
+    #[test]
+    fn token_paths_are_logged_by_route() {
+        assert_eq!(loggable_target(Some("/reset-password/{token}"), "/reset-password/abc"), "/reset-password/{token}");
+        assert_eq!(loggable_target(Some("/admin/users"), "/admin/users?q=x"), "/admin/users?q=x");
+        assert_eq!(loggable_target(None, "/nope"), "/nope");
+    }
+}

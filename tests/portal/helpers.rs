@@ -62,13 +62,41 @@ macro_rules! both_backends {
     };
 }
 
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Test logs are silent unless `TEST_LOG` is set; either way they are also captured in memory
+/// (every test of this binary writes there), so tests can assert what never appears in a log.
 fn init_test_logs() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        if std::env::var("TEST_LOG").is_ok() {
-            concat_portal::telemetry::init(&concat_portal::settings::LogFormat::Pretty, "info");
-        }
+        let capture = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(|| LogSink);
+        let show = std::env::var("TEST_LOG").is_ok().then(|| tracing_subscriber::fmt::layer().with_test_writer());
+        let _ = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new("info"))
+            .with(capture)
+            .with(show)
+            .try_init();
     });
+}
+
+/// Everything logged so far by any test in this binary.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
 }
 
 /// A fresh database (and data directory) for one test; dropped with it.

@@ -46,6 +46,12 @@ async fn reset_link_works_once(backend: Backend) {
     let again = app.post_form_with(&other, &path, &[("password", "yet another passphrase"), ("confirm", "yet another passphrase")]).await;
     assert_eq!(again.status(), 404);
     assert!(again.text().await.unwrap().contains("This link is not valid"));
+    // Neither the token nor the passwords reach the logs (requests and errors were logged).
+    let logs = captured_logs();
+    assert!(logs.contains("/reset-password/{token}"), "requests to the link were logged by route");
+    let token = path.rsplit('/').next().unwrap();
+    assert!(!logs.contains(token), "the reset token is in the logs");
+    assert!(!logs.contains(NEW_PW) && !logs.contains(PASSWORD));
     let actions = app.audit_actions().await;
     assert!(actions.contains(&"password.reset_requested".to_string()));
     assert!(actions.contains(&"password.reset".to_string()));
