@@ -66,7 +66,12 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,
         Command::Admin {
-            command: AdminCommand::Create { email, name, password_stdin },
+            command:
+                AdminCommand::Create {
+                    email,
+                    name,
+                    password_stdin,
+                },
         } => return admin_create(settings, &email, &name, password_stdin).await,
     };
     match outcome {
@@ -80,7 +85,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(addr = %settings.addr, base_url = %settings.base_url, database = ?settings.database.kind, "serving the portal");
     if let Some(link) = app.setup_link() {
         // Printed, not logged: the link is a one-time secret meant for the operator's eyes.
-        println!("First run: no ConCat admin exists yet. Create one with this single-use link: {link}");
+        println!(
+            "First run: no ConCat admin exists yet. Create one with this single-use link: {link}"
+        );
     }
     app.run_until_stopped().await
 }
@@ -95,7 +102,12 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn admin_create(settings: Settings, email: &str, name: &str, password_stdin: bool) -> ExitCode {
+async fn admin_create(
+    settings: Settings,
+    email: &str,
+    name: &str,
+    password_stdin: bool,
+) -> ExitCode {
     if !password_stdin {
         return fail("admin create reads the password from standard input: pass --password-stdin");
     }
@@ -133,7 +145,9 @@ async fn admin_create(settings: Settings, email: &str, name: &str, password_stdi
             println!("Created ConCat admin {}", user.email);
             ExitCode::SUCCESS
         }
-        Ok(Err(CreateUserError::EmailTaken(e))) => fail(format!("an account with the email {e} already exists")),
+        Ok(Err(CreateUserError::EmailTaken(e))) => {
+            fail(format!("an account with the email {e} already exists"))
+        }
         Ok(Err(e)) => fail(format!("{e:#}")),
         Err(e) => fail(format!("{e:#}")),
     }

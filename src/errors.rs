@@ -51,8 +51,14 @@ pub struct ErrorDetail {
 impl AppError {
     fn detail(&self) -> ErrorDetail {
         let (heading, message) = match self {
-            AppError::NotFound => ("Page not found", "There is nothing at this address.".to_string()),
-            AppError::Forbidden => ("Access denied", "You do not have access to this page.".to_string()),
+            AppError::NotFound => (
+                "Page not found",
+                "There is nothing at this address.".to_string(),
+            ),
+            AppError::Forbidden => (
+                "Access denied",
+                "You do not have access to this page.".to_string(),
+            ),
             AppError::Csrf => (
                 "Form expired",
                 "This form was sent without a valid security token, so nothing was changed. \
@@ -65,7 +71,8 @@ impl AppError {
             ),
             AppError::PayloadTooLarge => (
                 "Request too large",
-                "What you sent is larger than the portal accepts, so nothing was changed.".to_string(),
+                "What you sent is larger than the portal accepts, so nothing was changed."
+                    .to_string(),
             ),
             AppError::LoginRequired { .. } => ("Sign in required", "Please sign in.".to_string()),
             AppError::Unexpected(_) => (
@@ -93,7 +100,10 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         if let AppError::LoginRequired { next } = self {
-            let location = format!("/login?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+            let location = format!(
+                "/login?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location))
                 .finish();
@@ -124,7 +134,10 @@ fn default_detail(status: StatusCode) -> ErrorDetail {
         s if s.is_client_error() => ("Bad request", "The request could not be understood, so nothing was changed."),
         _ => ("Something went wrong", "The portal could not complete the request. Please try again, and quote the request id if you contact support."),
     };
-    ErrorDetail { heading, message: message.to_string() }
+    ErrorDetail {
+        heading,
+        message: message.to_string(),
+    }
 }
 
 /// `ErrorHandlers` default handler: gives every bare error response of the HTML site a proper
@@ -168,7 +181,10 @@ pub fn render_error_page<B: MessageBody + 'static>(
     .unwrap_or_else(|_| format!("{} (request id {request_id})", detail.heading));
     let mut res = res.map_body(|_, _| EitherBody::right(BoxBody::new(html)));
     let headers = res.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     headers.remove(header::CONTENT_LENGTH);
     Ok(ErrorHandlerResponse::Response(res))
 }

@@ -63,7 +63,8 @@ impl DatabaseSettings {
 
     /// The file path of a SQLite URL (`sqlite://data/portal.db` → `data/portal.db`).
     pub fn sqlite_path(&self) -> Option<String> {
-        (self.kind == DatabaseKind::Sqlite).then(|| sqlite_path(self.url.expose_secret()).to_string())
+        (self.kind == DatabaseKind::Sqlite)
+            .then(|| sqlite_path(self.url.expose_secret()).to_string())
     }
 }
 
@@ -185,8 +186,12 @@ impl Settings {
                 key_path: k.into(),
             }),
             (None, None) => None,
-            (Some(_), None) => return Err(err("PORTAL_TLS_KEY", "must be set with PORTAL_TLS_CERT")),
-            (None, Some(_)) => return Err(err("PORTAL_TLS_CERT", "must be set with PORTAL_TLS_KEY")),
+            (Some(_), None) => {
+                return Err(err("PORTAL_TLS_KEY", "must be set with PORTAL_TLS_CERT"))
+            }
+            (None, Some(_)) => {
+                return Err(err("PORTAL_TLS_CERT", "must be set with PORTAL_TLS_KEY"))
+            }
         };
         let default_base = format!(
             "{}://{}",
@@ -216,21 +221,32 @@ impl Settings {
             Some(k) => Some(SecretKey::parse_hex(&k).map_err(|r| err("PORTAL_SECRET_KEY", r))?),
             None => None,
         };
-        let trust_proxy_headers =
-            parse_bool(get("PORTAL_TRUST_PROXY_HEADERS"), "PORTAL_TRUST_PROXY_HEADERS", false)?;
+        let trust_proxy_headers = parse_bool(
+            get("PORTAL_TRUST_PROXY_HEADERS"),
+            "PORTAL_TRUST_PROXY_HEADERS",
+            false,
+        )?;
         let log_format = match get("PORTAL_LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(_) => return Err(err("PORTAL_LOG_FORMAT", "must be pretty or json")),
         };
         let outbox = OutboxSettings {
-            dispatcher_enabled: parse_bool(get("PORTAL_OUTBOX_DISPATCHER"), "PORTAL_OUTBOX_DISPATCHER", true)?,
+            dispatcher_enabled: parse_bool(
+                get("PORTAL_OUTBOX_DISPATCHER"),
+                "PORTAL_OUTBOX_DISPATCHER",
+                true,
+            )?,
             poll_interval: Duration::from_millis(parse_num(
                 get("PORTAL_OUTBOX_POLL_MS"),
                 "PORTAL_OUTBOX_POLL_MS",
                 2000u64,
             )?),
-            max_attempts: parse_num(get("PORTAL_OUTBOX_MAX_ATTEMPTS"), "PORTAL_OUTBOX_MAX_ATTEMPTS", 10i32)?,
+            max_attempts: parse_num(
+                get("PORTAL_OUTBOX_MAX_ATTEMPTS"),
+                "PORTAL_OUTBOX_MAX_ATTEMPTS",
+                10i32,
+            )?,
             base_backoff: Duration::from_secs(30),
         };
         if outbox.max_attempts < 1 {
@@ -263,10 +279,17 @@ impl Settings {
     }
 }
 
-fn parse_num<T: std::str::FromStr>(v: Option<String>, name: &'static str, default: T) -> Result<T, SettingsError> {
+fn parse_num<T: std::str::FromStr>(
+    v: Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, SettingsError> {
     match v {
         None => Ok(default),
-        Some(s) => s.trim().parse().map_err(|_| err(name, format!("not a number: {s:?}"))),
+        Some(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| err(name, format!("not a number: {s:?}"))),
     }
 }
 
@@ -284,7 +307,10 @@ mod tests {
     use super::*;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -316,14 +342,28 @@ mod tests {
         ] {
             let e = from(&[(k, v)]).unwrap_err();
             let shown = e.to_string();
-            assert!(shown.contains(if k == "PORTAL_TLS_CERT" { "PORTAL_TLS_KEY" } else { k }), "{shown}");
+            assert!(
+                shown.contains(if k == "PORTAL_TLS_CERT" {
+                    "PORTAL_TLS_KEY"
+                } else {
+                    k
+                }),
+                "{shown}"
+            );
         }
     }
 
     #[test]
     fn secrets_do_not_print() {
-        let s = from(&[("PORTAL_SECRET_KEY", &"ab".repeat(64)), ("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
+        let s = from(&[
+            ("PORTAL_SECRET_KEY", &"ab".repeat(64)),
+            ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+        ])
+        .unwrap();
         let shown = format!("{s:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains(&"ab".repeat(64)), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(&"ab".repeat(64)),
+            "{shown}"
+        );
     }
 }

@@ -64,11 +64,15 @@ impl Application {
     }
 
     pub async fn build_with(settings: Settings, deps: Deps) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
         let key = load_or_create_key(&settings)?;
         let pool = db::build_pool(&settings.database)?;
-        db::run(&pool, |c| db::run_migrations(c)).await?;
+        db::run(&pool, db::run_migrations).await?;
         let setup_link = first_run_link(&pool, &settings, &deps.clock).await?;
         tokio::task::spawn_blocking(password::warm_up).await?;
 
@@ -77,7 +81,13 @@ impl Application {
             None => Mailer::from_settings(&settings)?,
         };
         let from = settings.mail_from.parse().context("PORTAL_MAIL_FROM")?;
-        let dispatcher = Dispatcher::new(pool.clone(), Arc::new(mailer), deps.clock.clone(), from, settings.outbox.clone());
+        let dispatcher = Dispatcher::new(
+            pool.clone(),
+            Arc::new(mailer),
+            deps.clock.clone(),
+            from,
+            settings.outbox.clone(),
+        );
         let dispatcher_enabled = settings.outbox.dispatcher_enabled;
         let settings = Arc::new(settings);
         let state = AppState {
@@ -87,11 +97,16 @@ impl Application {
             outbox_wake: dispatcher.waker(),
         };
 
-        let listener = TcpListener::bind(settings.addr).with_context(|| format!("binding {}", settings.addr))?;
+        let listener = TcpListener::bind(settings.addr)
+            .with_context(|| format!("binding {}", settings.addr))?;
         let port = listener.local_addr()?.port();
         let https = settings.https();
         let hsts = https;
-        let cookie_name = if https { "__Host-concat_session" } else { "concat_session" };
+        let cookie_name = if https {
+            "__Host-concat_session"
+        } else {
+            "concat_session"
+        };
         let form_limit = settings.form_limit;
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
@@ -101,10 +116,16 @@ impl Application {
                 .add(("Referrer-Policy", "no-referrer"))
                 .add(("X-Frame-Options", "DENY"))
                 .add(("Cross-Origin-Opener-Policy", "same-origin"))
-                .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+                .add((
+                    "Permissions-Policy",
+                    "camera=(), microphone=(), geolocation=()",
+                ))
                 .add(("Cache-Control", "no-store"));
             if hsts {
-                headers = headers.add(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"));
+                headers = headers.add((
+                    "Strict-Transport-Security",
+                    "max-age=63072000; includeSubDomains",
+                ));
             }
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name(cookie_name.to_string())
@@ -121,7 +142,9 @@ impl Application {
                 .app_data(web::FormConfig::default().limit(form_limit))
                 .app_data(web::PayloadConfig::default().limit(form_limit))
                 .configure(crate::web::routes)
-                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(AppError::NotFound)
+                }))
                 .wrap(ErrorHandlers::new().default_handler(render_error_page))
                 .wrap(session)
                 .wrap(headers)
@@ -181,7 +204,11 @@ impl Application {
 }
 
 /// While no ConCat admin exists: a fresh single-use setup link (older unused ones are removed).
-async fn first_run_link(pool: &Pool, settings: &Settings, clock: &SharedClock) -> anyhow::Result<Option<String>> {
+async fn first_run_link(
+    pool: &Pool,
+    settings: &Settings,
+    clock: &SharedClock,
+) -> anyhow::Result<Option<String>> {
     let now = clock.now_naive();
     let token = db::run(pool, move |c| {
         write_tx(c, |c| {
@@ -204,7 +231,12 @@ fn load_or_create_key(settings: &Settings) -> anyhow::Result<Key> {
         return Ok(Key::from(k.bytes()));
     }
     let path = settings.data_dir.join("secret_key");
-    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
         Ok(mut file) => {
             let key = Key::generate();
             file.write_all(hex::encode(key.master()).as_bytes())
@@ -221,7 +253,8 @@ fn load_or_create_key(settings: &Settings) -> anyhow::Result<Key> {
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
                     .with_context(|| format!("restricting {}", path.display()))?;
             }
-            let key = SecretKey::parse_hex(&s).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let key =
+                SecretKey::parse_hex(&s).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             Ok(Key::from(key.bytes()))
         }
         Err(e) => Err(anyhow::Error::new(e).context(format!("creating {}", path.display()))),
@@ -229,22 +262,34 @@ fn load_or_create_key(settings: &Settings) -> anyhow::Result<Key> {
 }
 
 fn rustls_config(tls: &TlsSettings) -> anyhow::Result<rustls::ServerConfig> {
-    let cert_pem = std::fs::read(&tls.cert_path).with_context(|| format!("PORTAL_TLS_CERT: reading {}", tls.cert_path.display()))?;
-    let key_pem = std::fs::read(&tls.key_path).with_context(|| format!("PORTAL_TLS_KEY: reading {}", tls.key_path.display()))?;
+    let cert_pem = std::fs::read(&tls.cert_path)
+        .with_context(|| format!("PORTAL_TLS_CERT: reading {}", tls.cert_path.display()))?;
+    let key_pem = std::fs::read(&tls.key_path)
+        .with_context(|| format!("PORTAL_TLS_KEY: reading {}", tls.key_path.display()))?;
     let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
         .collect::<Result<Vec<_>, _>>()
         .context("PORTAL_TLS_CERT: not a PEM certificate chain")?;
     if certs.is_empty() {
-        anyhow::bail!("PORTAL_TLS_CERT: no certificate found in {}", tls.cert_path.display());
+        anyhow::bail!(
+            "PORTAL_TLS_CERT: no certificate found in {}",
+            tls.cert_path.display()
+        );
     }
     let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
         .context("PORTAL_TLS_KEY: not a PEM private key")?
-        .ok_or_else(|| anyhow::anyhow!("PORTAL_TLS_KEY: no private key found in {}", tls.key_path.display()))?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .context("TLS protocol versions")?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .context("PORTAL_TLS_CERT/PORTAL_TLS_KEY: the key does not match the certificate")?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "PORTAL_TLS_KEY: no private key found in {}",
+                tls.key_path.display()
+            )
+        })?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+    .context("TLS protocol versions")?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .context("PORTAL_TLS_CERT/PORTAL_TLS_KEY: the key does not match the certificate")?;
     Ok(config)
 }

@@ -10,11 +10,16 @@ use crate::settings::LogFormat;
 /// Installs the global subscriber (once; later calls are ignored). `RUST_LOG` overrides the
 /// default filter.
 pub fn init(format: &LogFormat, default_filter: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
-        LogFormat::Json => registry.with(fmt::layer().json().with_writer(std::io::stderr)).try_init(),
-        LogFormat::Pretty => registry.with(fmt::layer().with_writer(std::io::stderr)).try_init(),
+        LogFormat::Json => registry
+            .with(fmt::layer().json().with_writer(std::io::stderr))
+            .try_init(),
+        LogFormat::Pretty => registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
     };
 }
 
@@ -48,7 +53,11 @@ impl RootSpanBuilder for PortalRootSpan {
         let route = request.match_pattern();
         let target = loggable_target(
             route.as_deref(),
-            request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""),
+            request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or(""),
         );
         tracing::info_span!(
             "HTTP request",
@@ -63,7 +72,10 @@ impl RootSpanBuilder for PortalRootSpan {
         )
     }
 
-    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
         if let Ok(res) = outcome {
             tracing::info!(parent: &span, status = res.status().as_u16(), "request completed");
         }
@@ -77,8 +89,14 @@ mod tests {
 
     #[test]
     fn token_paths_are_logged_by_route() {
-        assert_eq!(loggable_target(Some("/reset-password/{token}"), "/reset-password/abc"), "/reset-password/{token}");
-        assert_eq!(loggable_target(Some("/admin/users"), "/admin/users?q=x"), "/admin/users?q=x");
+        assert_eq!(
+            loggable_target(Some("/reset-password/{token}"), "/reset-password/abc"),
+            "/reset-password/{token}"
+        );
+        assert_eq!(
+            loggable_target(Some("/admin/users"), "/admin/users?q=x"),
+            "/admin/users?q=x"
+        );
         assert_eq!(loggable_target(None, "/nope"), "/nope");
     }
 }

@@ -50,9 +50,10 @@ pub fn insert_user(
     match inserted {
         Ok(()) => {}
         // A concurrent insert of the same email lost the race on the unique index.
-        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
-            return Err(CreateUserError::EmailTaken(email.to_string()))
-        }
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => return Err(CreateUserError::EmailTaken(email.to_string())),
         Err(e) => return Err(e.into()),
     }
     Ok(users::find(conn, &id)?.expect("the user just inserted"))

@@ -50,7 +50,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| AppError::BadRequest(format!("reading the body: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| AppError::BadRequest(format!("reading the body: {e}")))?;
                 if body.len() + chunk.len() > limit {
                     return Err(AppError::PayloadTooLarge);
                 }

@@ -58,7 +58,11 @@ fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
         .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("application state missing")))
 }
 
-async fn resolve(req: &HttpRequest, state: &web::Data<AppState>, session: &Session) -> Result<Option<User>, AppError> {
+async fn resolve(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    session: &Session,
+) -> Result<Option<User>, AppError> {
     if let Some(Resolved(user)) = req.extensions().get::<Resolved>().cloned() {
         return Ok(user);
     }
@@ -67,7 +71,11 @@ async fn resolve(req: &HttpRequest, state: &web::Data<AppState>, session: &Sessi
         let now = state.clock.now();
         if now - auth.login_at > ABSOLUTE_TIMEOUT || now - auth.seen_at > IDLE_TIMEOUT {
             session::end(session);
-            session::flash(session, FlashLevel::Info, "Your session has expired. Please sign in again.");
+            session::flash(
+                session,
+                FlashLevel::Info,
+                "Your session has expired. Please sign in again.",
+            );
         } else {
             let id = auth.user_id.clone();
             let found = db::run(&state.pool, move |c| Ok(users::find(c, &id)?)).await?;
@@ -133,7 +141,9 @@ impl FromRequest for CurrentUser {
             let viewer = viewer.await?;
             match viewer.user.clone() {
                 Some(user) => Ok(CurrentUser { viewer, user }),
-                None => Err(AppError::LoginRequired { next: return_path(&req) }),
+                None => Err(AppError::LoginRequired {
+                    next: return_path(&req),
+                }),
             }
         })
     }

@@ -45,7 +45,9 @@ pub fn verify_now(stored: Option<&str>, candidate: &PasswordInput) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    let ok = hasher().verify_password(candidate.expose().as_bytes(), &parsed).is_ok();
+    let ok = hasher()
+        .verify_password(candidate.expose().as_bytes(), &parsed)
+        .is_ok();
     ok && real
 }
 
@@ -75,8 +77,14 @@ mod tests {
         let p = NewPassword::parse("a long and unusual passphrase").unwrap();
         let h = hash_now(&p).unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify_now(Some(&h), &PasswordInput::new("a long and unusual passphrase".into())));
-        assert!(!verify_now(Some(&h), &PasswordInput::new("a long and unusual passphrasE".into())));
+        assert!(verify_now(
+            Some(&h),
+            &PasswordInput::new("a long and unusual passphrase".into())
+        ));
+        assert!(!verify_now(
+            Some(&h),
+            &PasswordInput::new("a long and unusual passphrasE".into())
+        ));
         assert!(!verify_now(None, &PasswordInput::new("anything".into())));
     }
 }

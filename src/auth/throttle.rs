@@ -17,7 +17,9 @@ pub const ACCOUNT_HOURLY_CAP: i64 = 100;
 pub enum Throttle {
     Open,
     /// Locked; the next attempt is possible in this many whole minutes (at least 1).
-    Locked { minutes: i64 },
+    Locked {
+        minutes: i64,
+    },
 }
 
 fn unlock_at(failures: &[NaiveDateTime]) -> Option<NaiveDateTime> {
@@ -25,11 +27,19 @@ fn unlock_at(failures: &[NaiveDateTime]) -> Option<NaiveDateTime> {
     failures.get(MAX_FAILURES - 1).map(|t| *t + WINDOW)
 }
 
-pub fn check(conn: &mut DbConn, email: &str, ip: &str, now: NaiveDateTime) -> QueryResult<Throttle> {
+pub fn check(
+    conn: &mut DbConn,
+    email: &str,
+    ip: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Throttle> {
     let since = now - WINDOW;
     let by_account = login_failures::recent_for_email(conn, email, since, MAX_FAILURES as i64)?;
     let by_address = login_failures::recent_for_ip(conn, ip, since, MAX_FAILURES as i64)?;
-    let until = [unlock_at(&by_account), unlock_at(&by_address)].into_iter().flatten().max();
+    let until = [unlock_at(&by_account), unlock_at(&by_address)]
+        .into_iter()
+        .flatten()
+        .max();
     Ok(match until {
         Some(t) if t > now => {
             let secs = (t - now).num_seconds();
@@ -41,8 +51,18 @@ pub fn check(conn: &mut DbConn, email: &str, ip: &str, now: NaiveDateTime) -> Qu
     })
 }
 
-pub fn record_failure(conn: &mut DbConn, email: &str, ip: &str, now: NaiveDateTime) -> QueryResult<()> {
-    let last_hour = login_failures::recent_for_email(conn, email, now - chrono::Duration::hours(1), ACCOUNT_HOURLY_CAP)?;
+pub fn record_failure(
+    conn: &mut DbConn,
+    email: &str,
+    ip: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let last_hour = login_failures::recent_for_email(
+        conn,
+        email,
+        now - chrono::Duration::hours(1),
+        ACCOUNT_HOURLY_CAP,
+    )?;
     if (last_hour.len() as i64) < ACCOUNT_HOURLY_CAP {
         login_failures::record(conn, email, ip, now)?;
     }

@@ -7,7 +7,9 @@ pub mod schema;
 use std::time::Duration;
 
 use anyhow::Context;
-use diesel::connection::{AnsiTransactionManager, Connection, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
+};
 use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -90,9 +92,14 @@ pub fn establish(settings: &DatabaseSettings) -> anyhow::Result<DbConn> {
     if settings.kind == DatabaseKind::Sqlite {
         create_parent_dir(&url)?;
     }
-    let manager = DbManager { kind: settings.kind.clone(), url };
+    let manager = DbManager {
+        kind: settings.kind.clone(),
+        url,
+    };
     let mut conn = manager.connect().context("connecting to the database")?;
-    ConnectionSetup.on_acquire(&mut conn).context("configuring the connection")?;
+    ConnectionSetup
+        .on_acquire(&mut conn)
+        .context("configuring the connection")?;
     Ok(conn)
 }
 
@@ -115,7 +122,10 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
         .max_size(settings.pool_size)
         .connection_timeout(Duration::from_secs(10))
         .connection_customizer(Box::new(ConnectionSetup))
-        .build(DbManager { kind: settings.kind.clone(), url })
+        .build(DbManager {
+            kind: settings.kind.clone(),
+            url,
+        })
         .context("opening the database pool")
 }
 
@@ -123,7 +133,9 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
     let applied = match conn {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConn::Postgres(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
     }
     .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
     Ok(applied)
@@ -132,15 +144,17 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
 /// Runs `f` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`, so a
 /// writer takes the write lock up front and waits on `busy_timeout` instead of failing mid-way
 /// with SQLITE_BUSY when upgrading a read lock. On PostgreSQL it is an ordinary transaction.
-pub fn write_tx<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
     let begun = match conn {
         DbConn::Sqlite(c) => {
             let depth = AnsiTransactionManager::transaction_manager_status_mut(c)
-                .transaction_depth()
-                .map_err(diesel::result::Error::from)?;
+                .transaction_depth()?;
             if depth.is_none() {
                 AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
                 true

@@ -63,7 +63,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_addresses() {
-        for bad in ["", "   ", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@@example.com"] {
+        for bad in [
+            "",
+            "   ",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@@example.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(250))).is_err());

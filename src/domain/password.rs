@@ -85,9 +85,17 @@ mod tests {
     fn policy() {
         assert!(NewPassword::parse("short").is_err());
         assert!(NewPassword::parse(&"x".repeat(129)).is_err());
-        assert!(NewPassword::parse("Password1234").is_err(), "common list is case-insensitive");
+        assert!(
+            NewPassword::parse("Password1234").is_err(),
+            "common list is case-insensitive"
+        );
         assert!(NewPassword::parse("correct horse battery").is_ok());
-        assert!(NewPassword::parse_confirmed("correct horse battery", "correct horse batterx").is_err());
-        assert_eq!(format!("{:?}", NewPassword::parse("correct horse battery").unwrap()), "NewPassword([redacted])");
+        assert!(
+            NewPassword::parse_confirmed("correct horse battery", "correct horse batterx").is_err()
+        );
+        assert_eq!(
+            format!("{:?}", NewPassword::parse("correct horse battery").unwrap()),
+            "NewPassword([redacted])"
+        );
     }
 }

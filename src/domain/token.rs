@@ -48,7 +48,9 @@ impl OneTimeToken {
 
     /// Accepts what came back in a URL; anything that cannot be one of ours is rejected early.
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok = s.len() == 43
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Self(s.to_string()))
     }
 
@@ -80,7 +82,10 @@ mod tests {
         let a = OneTimeToken::generate();
         let b = OneTimeToken::generate();
         assert_ne!(a.expose(), b.expose());
-        assert_eq!(OneTimeToken::parse(a.expose()).unwrap().digest(), a.digest());
+        assert_eq!(
+            OneTimeToken::parse(a.expose()).unwrap().digest(),
+            a.digest()
+        );
         assert!(OneTimeToken::parse("short").is_none());
         assert!(OneTimeToken::parse(&"!".repeat(43)).is_none());
     }

@@ -37,7 +37,13 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(pool: Pool, mailer: Arc<Mailer>, clock: SharedClock, from: Mailbox, settings: OutboxSettings) -> Self {
+    pub fn new(
+        pool: Pool,
+        mailer: Arc<Mailer>,
+        clock: SharedClock,
+        from: Mailbox,
+        settings: OutboxSettings,
+    ) -> Self {
         Self {
             pool,
             mailer,
@@ -54,7 +60,8 @@ impl Dispatcher {
     }
 
     fn backoff(&self, attempts: i32) -> chrono::Duration {
-        let base = chrono::Duration::from_std(self.settings.base_backoff).unwrap_or(chrono::Duration::seconds(30));
+        let base = chrono::Duration::from_std(self.settings.base_backoff)
+            .unwrap_or(chrono::Duration::seconds(30));
         let factor = 2i32.saturating_pow(attempts.saturating_sub(1).clamp(0, 16) as u32);
         std::cmp::min(base * factor, chrono::Duration::hours(1))
     }
@@ -73,7 +80,10 @@ impl Dispatcher {
             for id in ids {
                 let now = self.clock.now_naive();
                 let claim_id = id.clone();
-                let claimed = db::run(&self.pool, move |c| Ok(outbox::claim(c, &claim_id, now, now + LEASE)?)).await?;
+                let claimed = db::run(&self.pool, move |c| {
+                    Ok(outbox::claim(c, &claim_id, now, now + LEASE)?)
+                })
+                .await?;
                 let Some(row) = claimed else { continue };
                 progressed = true;
                 handled += 1;
@@ -88,7 +98,10 @@ impl Dispatcher {
                         let next = (row.attempts < self.settings.max_attempts)
                             .then(|| self.clock.now_naive() + self.backoff(row.attempts));
                         tracing::warn!(outbox_id = %row.id, kind = %row.kind, attempts = row.attempts, %error, "email delivery failed");
-                        db::run(&self.pool, move |c| Ok(outbox::mark_attempt_failed(c, &id, &error, next)?)).await?;
+                        db::run(&self.pool, move |c| {
+                            Ok(outbox::mark_attempt_failed(c, &id, &error, next)?)
+                        })
+                        .await?;
                         report.failed_attempts += 1;
                     }
                 }
@@ -123,7 +136,9 @@ impl Dispatcher {
 
 impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dispatcher").field("mailer", &self.mailer).finish_non_exhaustive()
+        f.debug_struct("Dispatcher")
+            .field("mailer", &self.mailer)
+            .finish_non_exhaustive()
     }
 }
 

@@ -54,7 +54,12 @@ struct PasswordResetHtml<'a> {
     m: &'a PasswordReset,
 }
 
-email_bodies!(PasswordReset, "password_reset", PasswordResetText, PasswordResetHtml);
+email_bodies!(
+    PasswordReset,
+    "password_reset",
+    PasswordResetText,
+    PasswordResetHtml
+);
 
 /// Sent after any password change, so an unexpected change does not go unnoticed.
 pub struct PasswordChanged {
@@ -81,7 +86,12 @@ struct PasswordChangedHtml<'a> {
     m: &'a PasswordChanged,
 }
 
-email_bodies!(PasswordChanged, "password_changed", PasswordChangedText, PasswordChangedHtml);
+email_bodies!(
+    PasswordChanged,
+    "password_changed",
+    PasswordChangedText,
+    PasswordChangedHtml
+);
 
 /// An invitation to the portal with a set-password link (valid seven days, single use).
 pub struct Invitation {

@@ -34,7 +34,11 @@ pub fn parse_smtp_url(raw: &str) -> Result<String, String> {
         ("smtp", None | Some("required")) => Some("required"),
         ("smtp", Some("opportunistic")) => Some("opportunistic"),
         ("smtp", Some("none")) => None,
-        ("smtp", Some(other)) => return Err(format!("tls must be required, opportunistic or none, not {other:?}")),
+        ("smtp", Some(other)) => {
+            return Err(format!(
+                "tls must be required, opportunistic or none, not {other:?}"
+            ))
+        }
         (other, _) => return Err(format!("scheme must be smtp or smtps, not {other:?}")),
     };
     {
@@ -83,7 +87,10 @@ impl MemoryMailbox {
 
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    File { transport: AsyncFileTransport<Tokio1Executor>, dir: PathBuf },
+    File {
+        transport: AsyncFileTransport<Tokio1Executor>,
+        dir: PathBuf,
+    },
     Memory(MemoryMailbox),
 }
 
@@ -102,7 +109,8 @@ impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         match &settings.smtp_url {
             Some(url) => {
-                let url = parse_smtp_url(url.expose_secret()).map_err(|e| anyhow::anyhow!("PORTAL_SMTP_URL {e}"))?;
+                let url = parse_smtp_url(url.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("PORTAL_SMTP_URL {e}"))?;
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
                     .map_err(|e| anyhow::anyhow!("PORTAL_SMTP_URL: {e}"))?
                     .timeout(Some(Duration::from_secs(15)))
@@ -111,8 +119,9 @@ impl Mailer {
             }
             None => {
                 let dir = settings.data_dir.join("mail");
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| anyhow::anyhow!("creating the mail directory {}: {e}", dir.display()))?;
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    anyhow::anyhow!("creating the mail directory {}: {e}", dir.display())
+                })?;
                 Ok(Mailer::File {
                     transport: AsyncFileTransport::<Tokio1Executor>::new(&dir),
                     dir,
@@ -174,9 +183,18 @@ mod tests {
 
     #[test]
     fn smtp_urls() {
-        assert_eq!(parse_smtp_url("smtp://u:p@mail.example.com:587").unwrap(), "smtp://u:p@mail.example.com:587?tls=required");
-        assert_eq!(parse_smtp_url("smtp://127.0.0.1:2525?tls=none").unwrap(), "smtp://127.0.0.1:2525");
-        assert_eq!(parse_smtp_url("smtps://mail.example.com").unwrap(), "smtps://mail.example.com");
+        assert_eq!(
+            parse_smtp_url("smtp://u:p@mail.example.com:587").unwrap(),
+            "smtp://u:p@mail.example.com:587?tls=required"
+        );
+        assert_eq!(
+            parse_smtp_url("smtp://127.0.0.1:2525?tls=none").unwrap(),
+            "smtp://127.0.0.1:2525"
+        );
+        assert_eq!(
+            parse_smtp_url("smtps://mail.example.com").unwrap(),
+            "smtps://mail.example.com"
+        );
         assert!(parse_smtp_url("http://mail.example.com").is_err());
         assert!(parse_smtp_url("smtp://mail.example.com?tls=maybe").is_err());
     }

@@ -6,8 +6,16 @@ use actix_web::{web, HttpResponse};
 use crate::errors::AppError;
 
 const FILES: &[(&str, &str, &str)] = &[
-    ("portal.css", "text/css; charset=utf-8", include_str!("../../static/portal.css")),
-    ("portal.js", "text/javascript; charset=utf-8", include_str!("../../static/portal.js")),
+    (
+        "portal.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/portal.css"),
+    ),
+    (
+        "portal.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/portal.js"),
+    ),
 ];
 
 pub async fn serve(file: web::Path<String>) -> Result<HttpResponse, AppError> {

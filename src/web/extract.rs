@@ -30,7 +30,10 @@ impl RequestMeta {
             .get::<tracing_actix_web::RequestId>()
             .map(|id| id.to_string())
             .unwrap_or_default();
-        Self { client_ip, request_id }
+        Self {
+            client_ip,
+            request_id,
+        }
     }
 }
 
@@ -38,7 +41,11 @@ fn strip_port(addr: &str) -> String {
     if let Ok(sock) = addr.parse::<std::net::SocketAddr>() {
         return sock.ip().to_string();
     }
-    addr.trim_start_matches('[').split(']').next().unwrap_or(addr).to_string()
+    addr.trim_start_matches('[')
+        .split(']')
+        .next()
+        .unwrap_or(addr)
+        .to_string()
 }
 
 impl FromRequest for RequestMeta {

@@ -33,7 +33,10 @@ pub struct PageContext {
 }
 
 /// Renders a page with the given status.
-pub fn render_with(status: actix_web::http::StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
+pub fn render_with(
+    status: actix_web::http::StatusCode,
+    page: &impl Template,
+) -> Result<HttpResponse, AppError> {
     let html = page.render()?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -77,7 +80,13 @@ mod tests {
     #[test]
     fn next_stays_on_site() {
         assert_eq!(safe_next(Some("/admin?x=1")).as_deref(), Some("/admin?x=1"));
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "admin", ""] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "admin",
+            "",
+        ] {
             assert_eq!(safe_next(Some(bad)), None, "{bad}");
         }
     }

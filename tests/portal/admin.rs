@@ -16,7 +16,10 @@ async fn admin_routes_refuse_anonymous_and_non_admin_users(backend: Backend) {
     app.create_admin(ADMIN, "Ada").await;
     let target = app.user_id(ADMIN).await;
     let posts = [
-        ("/admin/users/invite".to_string(), vec![("email", "x@concat.test"), ("name", "X")]),
+        (
+            "/admin/users/invite".to_string(),
+            vec![("email", "x@concat.test"), ("name", "X")],
+        ),
         (format!("/admin/users/{target}/suspend"), vec![]),
         (format!("/admin/users/{target}/reactivate"), vec![]),
         ("/admin/outbox/any/retry".to_string(), vec![]),
@@ -26,12 +29,18 @@ async fn admin_routes_refuse_anonymous_and_non_admin_users(backend: Backend) {
     for path in admin_get_routes() {
         let res = app.get(path).await;
         assert_eq!(res.status(), 303, "GET {path}");
-        assert!(res.headers()["location"].to_str().unwrap().starts_with("/login?next="));
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?next="));
     }
     for (path, fields) in &posts {
         let res = app.post_form(path, fields).await;
         assert_eq!(res.status(), 303, "POST {path}");
-        assert!(res.headers()["location"].to_str().unwrap().starts_with("/login"));
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"));
     }
 
     // Signed in without the admin role: 403 everywhere, nothing changes.
@@ -43,12 +52,28 @@ async fn admin_routes_refuse_anonymous_and_non_admin_users(backend: Backend) {
         assert!(res.text().await.unwrap().contains("Access denied"));
     }
     for (path, fields) in &posts {
-        assert_eq!(app.post_form(path, fields).await.status(), 403, "POST {path}");
+        assert_eq!(
+            app.post_form(path, fields).await.status(),
+            403,
+            "POST {path}"
+        );
     }
     let (admin, _) = client();
-    assert_eq!(app.login_with(&admin, ADMIN, PASSWORD).await.status(), 303, "the admin was not suspended");
-    let users = app.get_with(&admin, "/admin/users").await.text().await.unwrap();
-    assert!(!users.contains("x@concat.test"), "no invitation was created");
+    assert_eq!(
+        app.login_with(&admin, ADMIN, PASSWORD).await.status(),
+        303,
+        "the admin was not suspended"
+    );
+    let users = app
+        .get_with(&admin, "/admin/users")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !users.contains("x@concat.test"),
+        "no invitation was created"
+    );
 }
 
 async fn invited_admin_sets_a_password_and_signs_in(backend: Backend) {
@@ -56,14 +81,29 @@ async fn invited_admin_sets_a_password_and_signs_in(backend: Backend) {
     app.create_admin(ADMIN, "Ada").await;
     app.login_ok(ADMIN).await;
 
-    let bad = app.post_form("/admin/users/invite", &[("email", "grace@"), ("name", "Grace")]).await;
+    let bad = app
+        .post_form(
+            "/admin/users/invite",
+            &[("email", "grace@"), ("name", "Grace")],
+        )
+        .await;
     assert_eq!(bad.status(), 422);
     let html = bad.text().await.unwrap();
     assert!(html.contains("Enter a valid email address") && html.contains("value=\"Grace\""));
 
-    let res = app.post_form("/admin/users/invite", &[("email", "grace@concat.test"), ("name", "Grace Hopper")]).await;
+    let res = app
+        .post_form(
+            "/admin/users/invite",
+            &[("email", "grace@concat.test"), ("name", "Grace Hopper")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
-    let dup = app.post_form("/admin/users/invite", &[("email", "GRACE@concat.test"), ("name", "Grace")]).await;
+    let dup = app
+        .post_form(
+            "/admin/users/invite",
+            &[("email", "GRACE@concat.test"), ("name", "Grace")],
+        )
+        .await;
     assert_eq!(dup.status(), 422);
     assert!(dup.text().await.unwrap().contains("already exists"));
 
@@ -71,22 +111,53 @@ async fn invited_admin_sets_a_password_and_signs_in(backend: Backend) {
     assert!(email.text.contains("Ada invited you") && email.text.contains("ConCat administrator"));
     let path = path_of(&find_link(&email.text, "/set-password/"));
     let (grace, _) = client();
-    assert_eq!(app.login_with(&grace, "grace@concat.test", PASSWORD).await.status(), 401, "no password yet");
-    let res = app.post_form_with(&grace, &path, &[("password", PASSWORD), ("confirm", PASSWORD)]).await;
+    assert_eq!(
+        app.login_with(&grace, "grace@concat.test", PASSWORD)
+            .await
+            .status(),
+        401,
+        "no password yet"
+    );
+    let res = app
+        .post_form_with(
+            &grace,
+            &path,
+            &[("password", PASSWORD), ("confirm", PASSWORD)],
+        )
+        .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(app.login_with(&grace, "grace@concat.test", PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.login_with(&grace, "grace@concat.test", PASSWORD)
+            .await
+            .status(),
+        303
+    );
     assert_eq!(app.get_with(&grace, "/admin").await.status(), 200);
-    assert_eq!(app.get_with(&grace, &path).await.status(), 404, "single use");
+    assert_eq!(
+        app.get_with(&grace, &path).await.status(),
+        404,
+        "single use"
+    );
     let actions = app.audit_actions().await;
-    assert!(actions.contains(&"admin.invited".to_string()) && actions.contains(&"password.set_from_invitation".to_string()));
+    assert!(
+        actions.contains(&"admin.invited".to_string())
+            && actions.contains(&"password.set_from_invitation".to_string())
+    );
 }
 
 async fn invitation_links_expire_after_seven_days(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin(ADMIN, "Ada").await;
     app.login_ok(ADMIN).await;
-    app.post_form("/admin/users/invite", &[("email", "grace@concat.test"), ("name", "Grace")]).await;
-    let path = path_of(&find_link(&app.one_email_to("grace@concat.test").await.text, "/set-password/"));
+    app.post_form(
+        "/admin/users/invite",
+        &[("email", "grace@concat.test"), ("name", "Grace")],
+    )
+    .await;
+    let path = path_of(&find_link(
+        &app.one_email_to("grace@concat.test").await.text,
+        "/set-password/",
+    ));
     app.clock.advance(Duration::days(7) - Duration::minutes(1));
     assert_eq!(app.get(&path).await.status(), 200);
     app.clock.advance(Duration::minutes(2));
@@ -99,27 +170,73 @@ async fn suspension_ends_sessions_and_blocks_sign_in(backend: Backend) {
     app.create_admin("bob@concat.test", "Bob").await;
     let bob = app.user_id("bob@concat.test").await;
     let (bobs, _) = client();
-    assert_eq!(app.login_with(&bobs, "bob@concat.test", PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.login_with(&bobs, "bob@concat.test", PASSWORD)
+            .await
+            .status(),
+        303
+    );
     app.login_ok(ADMIN).await;
 
     let me = app.user_id(ADMIN).await;
-    let res = app.post_form(&format!("/admin/users/{me}/suspend"), &[]).await;
+    let res = app
+        .post_form(&format!("/admin/users/{me}/suspend"), &[])
+        .await;
     assert_eq!(res.status(), 303);
-    assert!(app.get_html("/admin/users").await.contains("You cannot suspend your own account."));
+    assert!(app
+        .get_html("/admin/users")
+        .await
+        .contains("You cannot suspend your own account."));
 
-    assert_eq!(app.post_form(&format!("/admin/users/{bob}/suspend"), &[]).await.status(), 303);
-    assert_eq!(app.get_with(&bobs, "/admin").await.status(), 303, "Bob's session ended");
+    assert_eq!(
+        app.post_form(&format!("/admin/users/{bob}/suspend"), &[])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.get_with(&bobs, "/admin").await.status(),
+        303,
+        "Bob's session ended"
+    );
     let refused = app.login_with(&bobs, "bob@concat.test", PASSWORD).await;
     assert_eq!(refused.status(), 403);
     assert!(refused.text().await.unwrap().contains("suspended"));
-    let wrong = app.login_with(&bobs, "bob@concat.test", "a wrong passphrase here").await;
-    assert!(wrong.text().await.unwrap().contains("Invalid email or password."), "no hint without the password");
+    let wrong = app
+        .login_with(&bobs, "bob@concat.test", "a wrong passphrase here")
+        .await;
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("Invalid email or password."),
+        "no hint without the password"
+    );
 
-    assert_eq!(app.post_form(&format!("/admin/users/{bob}/reactivate"), &[]).await.status(), 303);
-    assert_eq!(app.login_with(&bobs, "bob@concat.test", PASSWORD).await.status(), 303);
-    assert_eq!(app.post_form("/admin/users/no-such-user/suspend", &[]).await.status(), 404);
+    assert_eq!(
+        app.post_form(&format!("/admin/users/{bob}/reactivate"), &[])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.login_with(&bobs, "bob@concat.test", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.post_form("/admin/users/no-such-user/suspend", &[])
+            .await
+            .status(),
+        404
+    );
     let actions = app.audit_actions().await;
-    assert!(actions.contains(&"user.suspended".to_string()) && actions.contains(&"user.reactivated".to_string()));
+    assert!(
+        actions.contains(&"user.suspended".to_string())
+            && actions.contains(&"user.reactivated".to_string())
+    );
 }
 
 async fn audit_log_filters_and_pages(backend: Backend) {
@@ -130,23 +247,32 @@ async fn audit_log_filters_and_pages(backend: Backend) {
         if i % 9 == 0 {
             app.clock.advance(Duration::minutes(16));
         }
-        app.login(&format!("intruder{i}@evil.test"), "a wrong passphrase here").await;
+        app.login(&format!("intruder{i}@evil.test"), "a wrong passphrase here")
+            .await;
     }
     app.login_ok(ADMIN).await;
 
     let page1 = app.get_html("/admin/audit?action=login.failed").await;
     assert!(page1.contains("Page 1 of 2 · 60 in all"), "50 per page");
     assert!(page1.contains("rel=\"next\""));
-    let page2 = app.get_html("/admin/audit?action=login.failed&page=2").await;
+    let page2 = app
+        .get_html("/admin/audit?action=login.failed&page=2")
+        .await;
     assert!(page2.contains("Page 2 of 2"));
     assert_eq!(page2.matches("<code>login.failed</code>").count(), 10);
 
     let by_actor = app.get_html("/admin/audit?actor=intruder7%40").await;
     assert!(by_actor.contains("1 in all"), "{by_actor}");
     let today = app.clock_date();
-    let by_date = app.get_html(&format!("/admin/audit?action=login.succeeded&from={today}&until={today}")).await;
+    let by_date = app
+        .get_html(&format!(
+            "/admin/audit?action=login.succeeded&from={today}&until={today}"
+        ))
+        .await;
     assert!(by_date.contains("1 in all"));
-    let none = app.get_html("/admin/audit?action=login.succeeded&until=2000-01-01").await;
+    let none = app
+        .get_html("/admin/audit?action=login.succeeded&until=2000-01-01")
+        .await;
     assert!(none.contains("No entries match."));
 }
 

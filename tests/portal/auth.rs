@@ -14,15 +14,26 @@ async fn login_success_wrong_password_and_unknown_email(backend: Backend) {
     assert_eq!(wrong.status(), 401);
     let wrong_html = wrong.text().await.unwrap();
     assert!(wrong_html.contains("Invalid email or password."));
-    assert!(wrong_html.contains(&format!("value=\"{ADMIN}\"")), "the email is kept");
+    assert!(
+        wrong_html.contains(&format!("value=\"{ADMIN}\"")),
+        "the email is kept"
+    );
 
     let unknown = app.login("nobody@concat.test", PASSWORD).await;
     assert_eq!(unknown.status(), 401, "same answer for an unknown email");
-    assert!(unknown.text().await.unwrap().contains("Invalid email or password."));
+    assert!(unknown
+        .text()
+        .await
+        .unwrap()
+        .contains("Invalid email or password."));
 
     let empty = app.login("", "").await;
     assert_eq!(empty.status(), 422);
-    assert!(empty.text().await.unwrap().contains("Enter your email and password."));
+    assert!(empty
+        .text()
+        .await
+        .unwrap()
+        .contains("Enter your email and password."));
 
     // Email is case-insensitive.
     let ok = app.login("ADA@Concat.Test", PASSWORD).await;
@@ -31,7 +42,11 @@ async fn login_success_wrong_password_and_unknown_email(backend: Backend) {
     assert!(app.get_html("/admin").await.contains("Admin dashboard"));
 
     let actions = app.audit_actions().await;
-    assert_eq!(actions.iter().filter(|a| *a == "login.failed").count(), 2, "{actions:?}");
+    assert_eq!(
+        actions.iter().filter(|a| *a == "login.failed").count(),
+        2,
+        "{actions:?}"
+    );
     assert!(actions.contains(&"login.succeeded".to_string()));
 }
 
@@ -45,57 +60,103 @@ async fn login_redirects_back_to_the_requested_page_only_on_site(backend: Backen
     let html = app.get_html(&location).await;
     assert!(html.contains("value=\"/admin/audit?action=login.failed\""));
 
-    let res = app.post_form("/login", &[("email", ADMIN), ("password", PASSWORD), ("next", "/admin/audit?action=login.failed")]).await;
-    assert_eq!(res.headers()["location"], "/admin/audit?action=login.failed");
+    let res = app
+        .post_form(
+            "/login",
+            &[
+                ("email", ADMIN),
+                ("password", PASSWORD),
+                ("next", "/admin/audit?action=login.failed"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.headers()["location"],
+        "/admin/audit?action=login.failed"
+    );
 
     let (other, _) = client();
     let res = app
-        .post_form_with(&other, "/login", &[("email", ADMIN), ("password", PASSWORD), ("next", "//evil.example/")])
+        .post_form_with(
+            &other,
+            "/login",
+            &[
+                ("email", ADMIN),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
         .await;
-    assert_eq!(res.headers()["location"], "/admin", "an off-site next is ignored");
+    assert_eq!(
+        res.headers()["location"],
+        "/admin",
+        "an off-site next is ignored"
+    );
 }
 
 async fn brute_force_limit_per_account(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin(ADMIN, "Ada").await;
     for i in 0..10 {
-        let res = app.login(ADMIN, &format!("wrong passphrase number {i}")).await;
+        let res = app
+            .login(ADMIN, &format!("wrong passphrase number {i}"))
+            .await;
         assert_eq!(res.status(), 401, "attempt {i}");
     }
     // Even the right password is refused now, with a clear wait time.
     let locked = app.login(ADMIN, PASSWORD).await;
     assert_eq!(locked.status(), 429);
     assert_eq!(locked.headers()["retry-after"], "900");
-    assert!(locked.text().await.unwrap().contains("Too many failed sign-in attempts. Try again in 15 minutes."));
+    assert!(locked
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many failed sign-in attempts. Try again in 15 minutes."));
 
     app.clock.advance(Duration::minutes(10));
     let still = app.login(ADMIN, PASSWORD).await;
     assert_eq!(still.status(), 429);
-    assert!(still.text().await.unwrap().contains("Try again in 5 minutes."));
+    assert!(still
+        .text()
+        .await
+        .unwrap()
+        .contains("Try again in 5 minutes."));
 
-    app.clock.advance(Duration::minutes(5) + Duration::seconds(1));
+    app.clock
+        .advance(Duration::minutes(5) + Duration::seconds(1));
     assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
-    assert!(app.audit_actions().await.contains(&"login.locked".to_string()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"login.locked".to_string()));
 }
 
 async fn brute_force_limit_per_client_address(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin(ADMIN, "Ada").await;
     for i in 0..10 {
-        let res = app.login(&format!("guess{i}@concat.test"), "some guessed passphrase").await;
+        let res = app
+            .login(&format!("guess{i}@concat.test"), "some guessed passphrase")
+            .await;
         assert_eq!(res.status(), 401);
     }
     // Ten failures from this address, on ten accounts: the address is locked for everyone.
     let res = app.login(ADMIN, PASSWORD).await;
     assert_eq!(res.status(), 429);
-    assert!(res.text().await.unwrap().contains("Try again in 15 minutes."));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Try again in 15 minutes."));
 }
 
 async fn session_is_renewed_at_login(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin(ADMIN, "Ada").await;
     let _ = app.get("/login").await;
-    let before = app.session_cookie().expect("an anonymous session cookie with the CSRF token");
+    let before = app
+        .session_cookie()
+        .expect("an anonymous session cookie with the CSRF token");
     app.login_ok(ADMIN).await;
     let after = app.session_cookie().unwrap();
     assert_ne!(before, after, "the session cookie changes at login");
@@ -123,9 +184,19 @@ async fn logout_ends_every_session_of_the_user(backend: Backend) {
     let out = app.post_form_with(&laptop, "/logout", &[]).await;
     assert_eq!(out.status(), 303);
     assert_eq!(out.headers()["location"], "/login");
-    assert!(app.get_with(&laptop, "/login").await.text().await.unwrap().contains("You have signed out."));
+    assert!(app
+        .get_with(&laptop, "/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("You have signed out."));
     assert_eq!(app.get_with(&laptop, "/admin").await.status(), 303);
-    assert_eq!(app.get_with(&phone, "/admin").await.status(), 303, "the other session ended too");
+    assert_eq!(
+        app.get_with(&phone, "/admin").await.status(),
+        303,
+        "the other session ended too"
+    );
     assert!(app.audit_actions().await.contains(&"logout".to_string()));
 }
 
@@ -138,28 +209,68 @@ async fn password_change_ends_other_sessions(backend: Backend) {
 
     let new_pw = "another quite long passphrase";
     let wrong_current = app
-        .post_form("/account/password", &[("current", "not my passphrase"), ("password", new_pw), ("confirm", new_pw)])
+        .post_form(
+            "/account/password",
+            &[
+                ("current", "not my passphrase"),
+                ("password", new_pw),
+                ("confirm", new_pw),
+            ],
+        )
         .await;
     assert_eq!(wrong_current.status(), 422);
-    assert!(wrong_current.text().await.unwrap().contains("Your current password is not correct."));
+    assert!(wrong_current
+        .text()
+        .await
+        .unwrap()
+        .contains("Your current password is not correct."));
     let mismatch = app
-        .post_form("/account/password", &[("current", PASSWORD), ("password", new_pw), ("confirm", "something else entirely")])
+        .post_form(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", new_pw),
+                ("confirm", "something else entirely"),
+            ],
+        )
         .await;
-    assert!(mismatch.text().await.unwrap().contains("The two passwords do not match."));
+    assert!(mismatch
+        .text()
+        .await
+        .unwrap()
+        .contains("The two passwords do not match."));
 
     let res = app
-        .post_form("/account/password", &[("current", PASSWORD), ("password", new_pw), ("confirm", new_pw)])
+        .post_form(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", new_pw),
+                ("confirm", new_pw),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(app.get("/account").await.status(), 200, "this session continues");
-    assert_eq!(app.get_with(&other, "/admin").await.status(), 303, "the other session ended");
+    assert_eq!(
+        app.get("/account").await.status(),
+        200,
+        "this session continues"
+    );
+    assert_eq!(
+        app.get_with(&other, "/admin").await.status(),
+        303,
+        "the other session ended"
+    );
 
     let email = app.one_email_to(ADMIN).await;
     assert!(email.subject.contains("password was changed"));
     let (fresh, _) = client();
     assert_eq!(app.login_with(&fresh, ADMIN, PASSWORD).await.status(), 401);
     assert_eq!(app.login_with(&fresh, ADMIN, new_pw).await.status(), 303);
-    assert!(app.audit_actions().await.contains(&"password.changed".to_string()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"password.changed".to_string()));
 }
 
 async fn idle_and_absolute_timeouts(backend: Backend) {
@@ -167,11 +278,18 @@ async fn idle_and_absolute_timeouts(backend: Backend) {
     app.create_admin(ADMIN, "Ada").await;
     app.login_ok(ADMIN).await;
     app.clock.advance(Duration::minutes(29));
-    assert_eq!(app.get("/admin").await.status(), 200, "29 idle minutes are fine");
+    assert_eq!(
+        app.get("/admin").await.status(),
+        200,
+        "29 idle minutes are fine"
+    );
     app.clock.advance(Duration::minutes(31));
     let res = app.get("/admin").await;
     assert_eq!(res.status(), 303, "31 idle minutes end the session");
-    assert!(app.get_html("/login").await.contains("Your session has expired."));
+    assert!(app
+        .get_html("/login")
+        .await
+        .contains("Your session has expired."));
 
     app.login_ok(ADMIN).await;
     // Active every 25 minutes: still ends 12 hours after sign-in. Bounded: 29 steps.
@@ -183,22 +301,33 @@ async fn idle_and_absolute_timeouts(backend: Backend) {
             break;
         }
     }
-    assert_eq!(ended_after, Some(725), "the session ends at the first request past 12 hours");
+    assert_eq!(
+        ended_after,
+        Some(725),
+        "the session ends at the first request past 12 hours"
+    );
 }
 
 async fn profile_name_change_is_validated_and_audited(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin(ADMIN, "Ada").await;
     app.login_ok(ADMIN).await;
-    let bad = app.post_form("/account/name", &[("display_name", "   ")]).await;
+    let bad = app
+        .post_form("/account/name", &[("display_name", "   ")])
+        .await;
     assert_eq!(bad.status(), 422);
     assert!(bad.text().await.unwrap().contains("Enter a name."));
-    let ok = app.post_form("/account/name", &[("display_name", "Ada Lovelace")]).await;
+    let ok = app
+        .post_form("/account/name", &[("display_name", "Ada Lovelace")])
+        .await;
     assert_eq!(ok.status(), 303);
     let html = app.get_html("/account").await;
     assert!(html.contains("Your display name has been updated."));
     assert!(html.contains("value=\"Ada Lovelace\""));
-    assert!(app.audit_actions().await.contains(&"account.name_changed".to_string()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"account.name_changed".to_string()));
 }
 
 both_backends!(

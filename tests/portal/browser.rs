@@ -25,7 +25,10 @@ fn find_binary(env: &str, candidates: &[&str]) -> Option<String> {
     if let Ok(p) = std::env::var(env) {
         return Some(p);
     }
-    candidates.iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string())
+    candidates
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
 }
 
 /// Starts chromedriver on a free port and opens a headless Chromium session.
@@ -34,11 +37,18 @@ pub async fn browser() -> Option<Browser> {
     let driver_bin = find_binary("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
     let chrome_bin = find_binary("CHROME_BIN", &["/usr/bin/chromium"]);
     let (Some(driver_bin), Some(chrome_bin)) = (driver_bin, chrome_bin) else {
-        assert!(!ci, "CI=true but chromium/chromedriver are missing: the browser tests must run in CI");
+        assert!(
+            !ci,
+            "CI=true but chromium/chromedriver are missing: the browser tests must run in CI"
+        );
         eprintln!("skipping a browser test: chromium and chromedriver are not installed");
         return None;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let driver = Command::new(driver_bin)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -62,7 +72,11 @@ pub async fn browser() -> Option<Browser> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = loop {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
             Ok(c) => break c,
             Err(e) if Instant::now() < deadline => {
                 let _ = e;
@@ -80,13 +94,23 @@ pub async fn browser() -> Option<Browser> {
 
 impl Browser {
     pub async fn fill(&self, css: &str, value: &str) {
-        let el = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        let el = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
         el.clear().await.unwrap();
         el.send_keys(value).await.unwrap();
     }
 
     pub async fn click(&self, css: &str) {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
     }
 
     /// Waits (bounded: 10 s) until the element exists and its text contains `expected`; page
@@ -114,31 +138,48 @@ impl Browser {
 }
 
 async fn admin_signs_in_and_sees_the_dashboard(backend: Backend) {
-    let Some(browser) = browser().await else { return };
+    let Some(browser) = browser().await else {
+        return;
+    };
     let app = spawn_app(backend).await;
     app.create_admin("ada@concat.test", "Ada").await;
 
     browser.client.goto(&app.url("/admin")).await.unwrap();
     browser.wait_text("h1", "Sign in").await;
     browser.fill("#f-email", "ada@concat.test").await;
-    browser.fill("#f-password", "not my passphrase at all").await;
+    browser
+        .fill("#f-password", "not my passphrase at all")
+        .await;
     browser.click("form.card button[type=submit]").await;
-    browser.wait_text("[role=alert]", "Invalid email or password.").await;
+    browser
+        .wait_text("[role=alert]", "Invalid email or password.")
+        .await;
 
     browser.fill("#f-password", PASSWORD).await;
     browser.click("form.card button[type=submit]").await;
     browser.wait_text("h1", "Admin dashboard").await;
-    assert!(browser.client.current_url().await.unwrap().path().ends_with("/admin"));
+    assert!(browser
+        .client
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/admin"));
     let css_applied = browser
         .client
-        .execute("return getComputedStyle(document.querySelector('.site-header')).display", vec![])
+        .execute(
+            "return getComputedStyle(document.querySelector('.site-header')).display",
+            vec![],
+        )
         .await
         .unwrap();
     assert_eq!(css_applied, "flex", "the stylesheet loads under the CSP");
 
     browser.click("nav button.link").await;
     browser.wait_text("h1", "Sign in").await;
-    browser.wait_text(".flash-success", "You have signed out.").await;
+    browser
+        .wait_text(".flash-success", "You have signed out.")
+        .await;
     browser.close().await;
 }
 

@@ -26,14 +26,18 @@ pub enum Backend {
 }
 
 fn ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// The PostgreSQL server tests may create databases on, or `None` (skip) outside CI.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("PORTAL_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => Some(u),
-        _ if ci() => panic!("CI=true but PORTAL_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI"),
+        _ if ci() => panic!(
+            "CI=true but PORTAL_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI"
+        ),
         _ => {
             eprintln!("skipping the PostgreSQL variant: PORTAL_TEST_POSTGRES_URL is not set");
             None
@@ -68,7 +72,9 @@ struct LogSink;
 
 impl std::io::Write for LogSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -84,8 +90,12 @@ fn init_test_logs() {
     use tracing_subscriber::util::SubscriberInitExt;
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let capture = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(|| LogSink);
-        let show = std::env::var("TEST_LOG").is_ok().then(|| tracing_subscriber::fmt::layer().with_test_writer());
+        let capture = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(|| LogSink);
+        let show = std::env::var("TEST_LOG")
+            .is_ok()
+            .then(|| tracing_subscriber::fmt::layer().with_test_writer());
         let _ = tracing_subscriber::registry()
             .with(tracing_subscriber::EnvFilter::new("info"))
             .with(capture)
@@ -101,7 +111,6 @@ pub fn captured_logs() -> String {
 
 /// A fresh database (and data directory) for one test; dropped with it.
 pub struct TestDb {
-
     pub url: String,
     pub dir: tempfile::TempDir,
     pg: Option<(String, String)>, // (server URL, database name)
@@ -120,7 +129,10 @@ fn postgres_template(server_url: &str) -> String {
         .get_or_init(|| {
             let mut digest = String::new();
             for backend in ["postgres"] {
-                let mut entries: Vec<_> = walk(&format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR")));
+                let mut entries: Vec<_> = walk(&format!(
+                    "{}/migrations/{backend}",
+                    env!("CARGO_MANIFEST_DIR")
+                ));
                 entries.sort();
                 for path in entries {
                     digest.push_str(&path);
@@ -130,24 +142,38 @@ fn postgres_template(server_url: &str) -> String {
             let hash = &concat_portal::domain::sha256_hex(digest.as_bytes())[..12];
             let name = format!("portal_tpl_{hash}");
             let mut admin = PgConnection::establish(server_url).expect("connecting to PostgreSQL");
-            admin.batch_execute("SELECT pg_advisory_lock(424242)").unwrap();
-            let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-                "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"
-            )))
+            admin
+                .batch_execute("SELECT pg_advisory_lock(424242)")
+                .unwrap();
+            let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                &format!("EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"),
+            ))
             .get_result(&mut admin)
             .unwrap();
             if !exists {
                 let building = format!("{name}_building");
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).unwrap();
-                admin.batch_execute(&format!("CREATE DATABASE {building}")).unwrap();
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                    .unwrap();
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {building}"))
+                    .unwrap();
                 {
-                    let settings = concat_portal::settings::DatabaseSettings::parse(&with_database(server_url, &building), 1).unwrap();
+                    let settings = concat_portal::settings::DatabaseSettings::parse(
+                        &with_database(server_url, &building),
+                        1,
+                    )
+                    .unwrap();
                     let mut conn = db::establish(&settings).unwrap();
                     db::run_migrations(&mut conn).unwrap();
                 }
-                admin.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")).unwrap();
+                admin
+                    .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .unwrap();
             }
-            admin.batch_execute("SELECT pg_advisory_unlock(424242)").unwrap();
+            admin
+                .batch_execute("SELECT pg_advisory_unlock(424242)")
+                .unwrap();
             name
         })
         .clone()
@@ -180,7 +206,6 @@ impl TestDb {
         let dir = tempfile::tempdir().unwrap();
         match backend {
             Backend::Sqlite => Arc::new(TestDb {
-
                 url: format!("sqlite://{}", dir.path().join("portal.db").display()),
                 dir,
                 pg: None,
@@ -190,13 +215,18 @@ impl TestDb {
                 let name = format!("portal_t_{}", uuid::Uuid::new_v4().simple());
                 static CREATE: Mutex<()> = Mutex::new(());
                 let sql = if from_template {
-                    format!("CREATE DATABASE {name} TEMPLATE {}", postgres_template(&server))
+                    format!(
+                        "CREATE DATABASE {name} TEMPLATE {}",
+                        postgres_template(&server)
+                    )
                 } else {
                     format!("CREATE DATABASE {name}")
                 };
                 let _guard = CREATE.lock().unwrap_or_else(|e| e.into_inner());
                 let mut admin = PgConnection::establish(&server).expect("connecting to PostgreSQL");
-                admin.batch_execute(&sql).expect("creating the test database");
+                admin
+                    .batch_execute(&sql)
+                    .expect("creating the test database");
                 Arc::new(TestDb {
                     url: with_database(&server, &name),
                     dir,
@@ -210,7 +240,10 @@ impl TestDb {
         let mut vars: HashMap<String, String> = HashMap::from([
             ("DATABASE_URL".into(), self.url.clone()),
             ("PORTAL_ADDR".into(), "127.0.0.1:0".into()),
-            ("PORTAL_DATA_DIR".into(), self.dir.path().display().to_string()),
+            (
+                "PORTAL_DATA_DIR".into(),
+                self.dir.path().display().to_string(),
+            ),
             ("PORTAL_BASE_URL".into(), "http://portal.test".into()),
             ("PORTAL_OUTBOX_DISPATCHER".into(), "false".into()),
             ("PORTAL_DB_POOL_SIZE".into(), "4".into()),
@@ -226,7 +259,8 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((server, name)) = &self.pg {
             if let Ok(mut admin) = PgConnection::establish(server) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
     }
@@ -267,15 +301,25 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
 }
 
 /// Starts the portal on an existing test database. `mailer: None` uses the in-memory mailbox.
-pub async fn spawn_app_on(db: Arc<TestDb>, extra: &[(&str, &str)], mailer: Option<Mailer>) -> TestApp {
+pub async fn spawn_app_on(
+    db: Arc<TestDb>,
+    extra: &[(&str, &str)],
+    mailer: Option<Mailer>,
+) -> TestApp {
     init_test_logs();
     let settings = db.settings(extra);
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let mailbox = MemoryMailbox::default();
     let mailer = mailer.unwrap_or_else(|| Mailer::Memory(mailbox.clone()));
-    let app = Application::build_with(settings, Deps { clock: clock.clone(), mailer: Some(mailer) })
-        .await
-        .expect("the application builds");
+    let app = Application::build_with(
+        settings,
+        Deps {
+            clock: clock.clone(),
+            mailer: Some(mailer),
+        },
+    )
+    .await
+    .expect("the application builds");
     let port = app.port();
     let pool = app.pool();
     let dispatcher = app.dispatcher();
@@ -349,21 +393,38 @@ impl TestApp {
         self.post_form_with(&self.client, path, fields).await
     }
 
-    pub async fn post_form_with(&self, client: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_form_with(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
         let token = self.csrf_with(client).await;
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
         all.extend_from_slice(fields);
-        client.post(self.url(path)).form(&all).send().await.expect("POST")
+        client
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .expect("POST")
     }
 
     /// Posts without a CSRF token (or with the one given).
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(self.url(path)).form(fields).send().await.expect("POST")
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
     }
 
     pub fn session_cookie(&self) -> Option<String> {
         let url = self.address.parse().unwrap();
-        self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_string())
+        self.jar
+            .cookies(&url)
+            .map(|v| v.to_str().unwrap().to_string())
     }
 
     pub async fn create_admin(&self, email: &str, name: &str) {
@@ -371,16 +432,29 @@ impl TestApp {
     }
 
     pub async fn create_admin_with_password(&self, email: &str, name: &str, pw: &str) {
-        let hash = password::hash(NewPassword::parse(pw).unwrap()).await.unwrap();
-        let (email, name) = (EmailAddress::parse(email).unwrap(), DisplayName::parse(name).unwrap());
-        let now = self.clock.now_naive();
-        db::run(&self.pool, move |c| Ok(create_admin_cli(c, &email, &name, &hash, now)?))
+        let hash = password::hash(NewPassword::parse(pw).unwrap())
             .await
             .unwrap();
+        let (email, name) = (
+            EmailAddress::parse(email).unwrap(),
+            DisplayName::parse(name).unwrap(),
+        );
+        let now = self.clock.now_naive();
+        db::run(&self.pool, move |c| {
+            Ok(create_admin_cli(c, &email, &name, &hash, now)?)
+        })
+        .await
+        .unwrap();
     }
 
-    pub async fn login_with(&self, client: &reqwest::Client, email: &str, pw: &str) -> reqwest::Response {
-        self.post_form_with(client, "/login", &[("email", email), ("password", pw)]).await
+    pub async fn login_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        pw: &str,
+    ) -> reqwest::Response {
+        self.post_form_with(client, "/login", &[("email", email), ("password", pw)])
+            .await
     }
 
     pub async fn login(&self, email: &str, pw: &str) -> reqwest::Response {
@@ -402,14 +476,21 @@ impl TestApp {
     /// Delivers and expects exactly one email, to `to`.
     pub async fn one_email_to(&self, to: &str) -> SentEmail {
         let mut sent = self.deliver_emails().await;
-        assert_eq!(sent.len(), 1, "expected one email, got {:?}", sent.iter().map(|e| (&e.to, &e.subject)).collect::<Vec<_>>());
+        assert_eq!(
+            sent.len(),
+            1,
+            "expected one email, got {:?}",
+            sent.iter().map(|e| (&e.to, &e.subject)).collect::<Vec<_>>()
+        );
         let email = sent.remove(0);
         assert_eq!(email.to, to);
         email
     }
 
     pub async fn unsent(&self) -> Vec<OutboxRow> {
-        db::run(&self.pool, |c| Ok(outbox::unsent(c)?)).await.unwrap()
+        db::run(&self.pool, |c| Ok(outbox::unsent(c)?))
+            .await
+            .unwrap()
     }
 
     /// This test leaves queued mail on purpose.
@@ -444,7 +525,10 @@ impl Drop for TestApp {
         assert!(
             unread.is_empty(),
             "the test left delivered emails it did not read: {:?}",
-            unread.iter().map(|e| (&e.to, &e.subject)).collect::<Vec<_>>()
+            unread
+                .iter()
+                .map(|e| (&e.to, &e.subject))
+                .collect::<Vec<_>>()
         );
         if !self.allow_unsent {
             let pool = self.pool.clone();
@@ -457,7 +541,10 @@ impl Drop for TestApp {
             assert!(
                 unsent.is_empty(),
                 "the test left emails in the outbox it did not expect: {:?}",
-                unsent.iter().map(|r| (&r.recipient, &r.subject)).collect::<Vec<_>>()
+                unsent
+                    .iter()
+                    .map(|r| (&r.recipient, &r.subject))
+                    .collect::<Vec<_>>()
             );
         }
     }
@@ -467,12 +554,19 @@ impl TestApp {
     /// A user who is not a ConCat admin (later issues attach such users to accounts and orgs).
     pub async fn create_user(&self, email: &str, name: &str) -> String {
         use concat_portal::auth::accounts::insert_user;
-        let hash = password::hash(NewPassword::parse(PASSWORD).unwrap()).await.unwrap();
-        let (email, name) = (EmailAddress::parse(email).unwrap(), DisplayName::parse(name).unwrap());
-        let now = self.clock.now_naive();
-        db::run(&self.pool, move |c| Ok(insert_user(c, &email, &name, Some(&hash), false, now)?.id))
+        let hash = password::hash(NewPassword::parse(PASSWORD).unwrap())
             .await
-            .unwrap()
+            .unwrap();
+        let (email, name) = (
+            EmailAddress::parse(email).unwrap(),
+            DisplayName::parse(name).unwrap(),
+        );
+        let now = self.clock.now_naive();
+        db::run(&self.pool, move |c| {
+            Ok(insert_user(c, &email, &name, Some(&hash), false, now)?.id)
+        })
+        .await
+        .unwrap()
     }
 
     pub async fn user_id(&self, email: &str) -> String {

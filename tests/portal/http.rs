@@ -14,12 +14,19 @@ async fn bad_requests_get_clear_pages(backend: Backend) {
     let res = app
         .client
         .post(app.url("/login"))
-        .form(&[("csrf_token", token.as_str()), ("email", huge.as_str()), ("password", "x")])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", huge.as_str()),
+            ("password", "x"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 413);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(res.text().await.unwrap().contains("Request too large"));
 
     // Malformed form (a field twice): 400 page, not 500.
@@ -27,13 +34,18 @@ async fn bad_requests_get_clear_pages(backend: Backend) {
         .client
         .post(app.url("/login"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf_token={token}&email=a%40b.c&email=d%40e.f&password=x"))
+        .body(format!(
+            "csrf_token={token}&email=a%40b.c&email=d%40e.f&password=x"
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
     let html = res.text().await.unwrap();
-    assert!(html.contains("Bad request") && html.contains("request id"), "{html}");
+    assert!(
+        html.contains("Bad request") && html.contains("request id"),
+        "{html}"
+    );
 
     // Unknown route: 404 page with a request id.
     let res = app.get("/no/such/page").await;
@@ -49,7 +61,11 @@ async fn bad_requests_get_clear_pages(backend: Backend) {
     assert!(res.text().await.unwrap().contains("Bad request"));
     let res = app.get("/admin/audit?from=yesterday").await;
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("Use a date like 2026-12-31."));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Use a date like 2026-12-31."));
 
     // A token from a link that cannot be ours: a clear page.
     assert_eq!(app.get("/reset-password/%00%ff").await.status(), 404);
@@ -61,18 +77,31 @@ async fn security_headers_and_cookie_flags(backend: Backend) {
     assert_eq!(res.status(), 200);
     let h = res.headers();
     let csp = h["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && csp.contains("style-src 'self'") && !csp.contains("unsafe-inline"));
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("style-src 'self'")
+            && !csp.contains("unsafe-inline")
+    );
     assert!(csp.contains("frame-ancestors 'none'"));
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["cache-control"], "no-store");
-    assert!(h.get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
+    assert!(
+        h.get("strict-transport-security").is_none(),
+        "no HSTS over plain HTTP"
+    );
     let cookie = h["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("concat_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "{cookie}");
     let html = res.text().await.unwrap();
-    assert!(!html.contains("<script>") && !html.contains("style="), "no inline script or style");
+    assert!(
+        !html.contains("<script>") && !html.contains("style="),
+        "no inline script or style"
+    );
 
     // The error pages carry the headers too.
     let res = app.get("/nowhere").await;
@@ -81,7 +110,10 @@ async fn security_headers_and_cookie_flags(backend: Backend) {
     // Static files are served locally.
     let css = app.get("/static/portal.css").await;
     assert_eq!(css.status(), 200);
-    assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(css.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
     assert_eq!(app.get("/static/missing.css").await.status(), 404);
 }
 
@@ -90,7 +122,10 @@ async fn behind_an_https_proxy_cookies_are_secure(backend: Backend) {
     let res = app.get("/login").await;
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("__Host-concat_session="), "{cookie}");
-    assert!(cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
     assert!(res.headers().get("strict-transport-security").is_some());
 }
 
@@ -101,19 +136,47 @@ async fn built_in_tls_serves_https_with_hsts(backend: Backend) {
     let key_path = db.dir.path().join("key.pem");
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
-    let (c, k) = (cert_path.display().to_string(), key_path.display().to_string());
-    let app = spawn_app_on(db.clone(), &[("PORTAL_TLS_CERT", &c), ("PORTAL_TLS_KEY", &k), ("PORTAL_BASE_URL", "https://localhost")], None).await;
+    let (c, k) = (
+        cert_path.display().to_string(),
+        key_path.display().to_string(),
+    );
+    let app = spawn_app_on(
+        db.clone(),
+        &[
+            ("PORTAL_TLS_CERT", &c),
+            ("PORTAL_TLS_KEY", &k),
+            ("PORTAL_BASE_URL", "https://localhost"),
+        ],
+        None,
+    )
+    .await;
     let tls_client = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let res = tls_client.get(format!("https://localhost:{}/login", app.port)).send().await.unwrap();
+    let res = tls_client
+        .get(format!("https://localhost:{}/login", app.port))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["strict-transport-security"], "max-age=63072000; includeSubDomains");
-    assert!(res.headers()["set-cookie"].to_str().unwrap().starts_with("__Host-concat_session="));
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("__Host-concat_session="));
     // Plain HTTP on the TLS port does not get a page.
-    assert!(app.client.get(format!("http://127.0.0.1:{}/login", app.port)).send().await.map(|r| r.status() != 200).unwrap_or(true));
+    assert!(app
+        .client
+        .get(format!("http://127.0.0.1:{}/login", app.port))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true));
 }
 
 async fn health_check_reports_the_database(backend: Backend) {

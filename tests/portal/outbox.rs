@@ -17,7 +17,11 @@ fn message(n: usize) -> PasswordReset {
 async fn queue(app: &TestApp, to: &str, key: &str) -> bool {
     let (to, key) = (to.to_string(), key.to_string());
     let now = app.clock.now_naive();
-    db::run(&app.pool, move |c| outbox::enqueue(c, &to, &message(1), &key, now)).await.unwrap()
+    db::run(&app.pool, move |c| {
+        outbox::enqueue(c, &to, &message(1), &key, now)
+    })
+    .await
+    .unwrap()
 }
 
 use concat_portal::clock::Clock;
@@ -28,7 +32,9 @@ async fn a_rolled_back_transaction_sends_nothing(backend: Backend) {
     let result = db::run(&app.pool, move |c| {
         write_tx(c, |c| {
             outbox::enqueue(c, "someone@example.test", &message(1), "rolled-back", now)?;
-            Err::<(), _>(anyhow::anyhow!("the change failed after queueing its email"))
+            Err::<(), _>(anyhow::anyhow!(
+                "the change failed after queueing its email"
+            ))
         })
     })
     .await;
@@ -40,16 +46,27 @@ async fn a_rolled_back_transaction_sends_nothing(backend: Backend) {
 async fn a_dedup_key_sends_once(backend: Backend) {
     let app = spawn_app(backend).await;
     assert!(queue(&app, "someone@example.test", "event-1").await);
-    assert!(!queue(&app, "someone@example.test", "event-1").await, "second enqueue ignored");
+    assert!(
+        !queue(&app, "someone@example.test", "event-1").await,
+        "second enqueue ignored"
+    );
     assert_eq!(app.deliver_emails().await.len(), 1);
-    assert!(!queue(&app, "someone@example.test", "event-1").await, "even after sending");
+    assert!(
+        !queue(&app, "someone@example.test", "event-1").await,
+        "even after sending"
+    );
     assert!(app.deliver_emails().await.is_empty());
 }
 
 async fn parallel_dispatchers_send_each_message_once(backend: Backend) {
     let app = spawn_app(backend).await;
     for i in 0..20 {
-        queue(&app, &format!("user{i}@example.test"), &format!("event-{i}")).await;
+        queue(
+            &app,
+            &format!("user{i}@example.test"),
+            &format!("event-{i}"),
+        )
+        .await;
     }
     let (a, b): (Dispatcher, Dispatcher) = (app.dispatcher.clone(), app.dispatcher.clone());
     let (ra, rb) = tokio::join!(a.run_once(), b.run_once());
@@ -65,11 +82,15 @@ async fn file_transport_writes_one_eml_per_message(backend: Backend) {
     let mailer = Mailer::from_settings(&db.settings(&[])).unwrap();
     let app = spawn_app_on(db.clone(), &[], Some(mailer)).await;
     app.create_admin("ada@concat.test", "Ada").await;
-    app.post_form("/forgot-password", &[("email", "ada@concat.test")]).await;
+    app.post_form("/forgot-password", &[("email", "ada@concat.test")])
+        .await;
     let report = app.dispatcher.run_once().await.unwrap();
     assert_eq!(report.sent, 1);
     let dir = db.dir.path().join("mail");
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].extension().unwrap(), "eml");
     let raw = std::fs::read_to_string(&files[0]).unwrap();

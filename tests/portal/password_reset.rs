@@ -16,7 +16,9 @@ fn main_of(html: &str) -> String {
 async fn reset_link_works_once(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin(ADMIN, "Ada").await;
-    let res = app.post_form("/forgot-password", &[("email", "ADA@concat.test")]).await;
+    let res = app
+        .post_form("/forgot-password", &[("email", "ADA@concat.test")])
+        .await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Check your email"));
 
@@ -27,11 +29,18 @@ async fn reset_link_works_once(backend: Backend) {
     let form = app.get_html(&path).await;
     assert!(form.contains(ADMIN));
 
-    let weak = app.post_form(&path, &[("password", "password1234"), ("confirm", "password1234")]).await;
+    let weak = app
+        .post_form(
+            &path,
+            &[("password", "password1234"), ("confirm", "password1234")],
+        )
+        .await;
     assert_eq!(weak.status(), 422);
     assert!(weak.text().await.unwrap().contains("too common"));
 
-    let res = app.post_form(&path, &[("password", NEW_PW), ("confirm", NEW_PW)]).await;
+    let res = app
+        .post_form(&path, &[("password", NEW_PW), ("confirm", NEW_PW)])
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/login");
     let changed = app.one_email_to(ADMIN).await;
@@ -43,12 +52,28 @@ async fn reset_link_works_once(backend: Backend) {
     // The link is single-use.
     let (other, _) = client();
     assert_eq!(app.get_with(&other, &path).await.status(), 404);
-    let again = app.post_form_with(&other, &path, &[("password", "yet another passphrase"), ("confirm", "yet another passphrase")]).await;
+    let again = app
+        .post_form_with(
+            &other,
+            &path,
+            &[
+                ("password", "yet another passphrase"),
+                ("confirm", "yet another passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(again.status(), 404);
-    assert!(again.text().await.unwrap().contains("This link is not valid"));
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("This link is not valid"));
     // Neither the token nor the passwords reach the logs (requests and errors were logged).
     let logs = captured_logs();
-    assert!(logs.contains("/reset-password/{token}"), "requests to the link were logged by route");
+    assert!(
+        logs.contains("/reset-password/{token}"),
+        "requests to the link were logged by route"
+    );
     let token = path.rsplit('/').next().unwrap();
     assert!(!logs.contains(token), "the reset token is in the logs");
     assert!(!logs.contains(NEW_PW) && !logs.contains(PASSWORD));
@@ -61,13 +86,25 @@ async fn reset_link_expires_after_an_hour(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin(ADMIN, "Ada").await;
     app.post_form("/forgot-password", &[("email", ADMIN)]).await;
-    let path = path_of(&find_link(&app.one_email_to(ADMIN).await.text, "/reset-password/"));
+    let path = path_of(&find_link(
+        &app.one_email_to(ADMIN).await.text,
+        "/reset-password/",
+    ));
     app.clock.advance(Duration::minutes(59));
     assert_eq!(app.get(&path).await.status(), 200);
     app.clock.advance(Duration::minutes(2));
     assert_eq!(app.get(&path).await.status(), 404);
-    assert_eq!(app.post_form(&path, &[("password", NEW_PW), ("confirm", NEW_PW)]).await.status(), 404);
-    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303, "password unchanged");
+    assert_eq!(
+        app.post_form(&path, &[("password", NEW_PW), ("confirm", NEW_PW)])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        303,
+        "password unchanged"
+    );
 }
 
 async fn same_answer_for_unknown_email(backend: Backend) {
@@ -75,12 +112,20 @@ async fn same_answer_for_unknown_email(backend: Backend) {
     app.create_admin(ADMIN, "Ada").await;
     let known = app.post_form("/forgot-password", &[("email", ADMIN)]).await;
     let known = (known.status(), main_of(&known.text().await.unwrap()));
-    let unknown = app.post_form("/forgot-password", &[("email", "nobody@concat.test")]).await;
+    let unknown = app
+        .post_form("/forgot-password", &[("email", "nobody@concat.test")])
+        .await;
     let unknown = (unknown.status(), main_of(&unknown.text().await.unwrap()));
     assert_eq!(known, unknown);
-    assert_eq!(app.deliver_emails().await.len(), 1, "only the real account gets mail");
+    assert_eq!(
+        app.deliver_emails().await.len(),
+        1,
+        "only the real account gets mail"
+    );
 
-    let bad = app.post_form("/forgot-password", &[("email", "not an email")]).await;
+    let bad = app
+        .post_form("/forgot-password", &[("email", "not an email")])
+        .await;
     assert_eq!(bad.status(), 422);
     let html = bad.text().await.unwrap();
     assert!(html.contains("Enter a valid email address"));

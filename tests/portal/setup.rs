@@ -17,26 +17,50 @@ fn portal(db: &TestDb) -> Command {
 
 fn admin_create(db: &TestDb, email: &str, password: &str) -> std::process::Output {
     let mut child = portal(db)
-        .args(["admin", "create", "--email", email, "--name", "Cli Admin", "--password-stdin"])
+        .args([
+            "admin",
+            "create",
+            "--email",
+            email,
+            "--name",
+            "Cli Admin",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
 async fn first_run_link_works_once(backend: Backend) {
     let app = spawn_app(backend).await;
-    let link = app.setup_link.clone().expect("no admin yet, so a setup link");
+    let link = app
+        .setup_link
+        .clone()
+        .expect("no admin yet, so a setup link");
     let path = path_of(&link);
     assert!(path.starts_with("/setup/"));
     let form = app.get_html(&path).await;
     assert!(form.contains("Create the first admin"));
 
     let res = app
-        .post_form(&path, &[("name", "Ada Admin"), ("email", "ada@concat.test"), ("password", PASSWORD), ("confirm", PASSWORD)])
+        .post_form(
+            &path,
+            &[
+                ("name", "Ada Admin"),
+                ("email", "ada@concat.test"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/login");
@@ -49,11 +73,28 @@ async fn first_run_link_works_once(backend: Backend) {
     assert_eq!(again.status(), 404);
     assert!(again.text().await.unwrap().contains("not valid"));
     let res = app
-        .post_form_with(&other, &path, &[("name", "Eve"), ("email", "eve@concat.test"), ("password", PASSWORD), ("confirm", PASSWORD)])
+        .post_form_with(
+            &other,
+            &path,
+            &[
+                ("name", "Eve"),
+                ("email", "eve@concat.test"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 404);
-    assert_eq!(app.login_with(&other, "eve@concat.test", PASSWORD).await.status(), 401);
-    assert!(app.audit_actions().await.contains(&"admin.created".to_string()));
+    assert_eq!(
+        app.login_with(&other, "eve@concat.test", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"admin.created".to_string()));
 
     // A restart with an admin present prints no link.
     let restarted = spawn_app_on(app.db.clone(), &[], None).await;
@@ -64,7 +105,15 @@ async fn setup_form_keeps_input_and_explains_errors(backend: Backend) {
     let app = spawn_app(backend).await;
     let path = path_of(app.setup_link.as_ref().unwrap());
     let res = app
-        .post_form(&path, &[("name", "Ada Admin"), ("email", "not-an-email"), ("password", "short"), ("confirm", "short")])
+        .post_form(
+            &path,
+            &[
+                ("name", "Ada Admin"),
+                ("email", "not-an-email"),
+                ("password", "short"),
+                ("confirm", "short"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
@@ -79,12 +128,20 @@ async fn setup_form_keeps_input_and_explains_errors(backend: Backend) {
 async fn admin_create_command(backend: Backend) {
     let db = TestDb::new(backend);
     let out = admin_create(&db, "Root@Concat.test", PASSWORD);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Created ConCat admin Root@Concat.test"));
 
     let dup = admin_create(&db, "root@concat.TEST", PASSWORD);
     assert!(!dup.status.success());
-    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"), "{}", String::from_utf8_lossy(&dup.stderr));
+    assert!(
+        String::from_utf8_lossy(&dup.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&dup.stderr)
+    );
 
     let weak = admin_create(&db, "weak@concat.test", "password1234");
     assert!(!weak.status.success());
@@ -96,17 +153,35 @@ async fn admin_create_command(backend: Backend) {
     let app = spawn_app_on(db, &[], None).await;
     assert!(app.setup_link.is_none(), "an admin exists");
     app.login_ok("root@concat.test").await;
-    let _ = app.audit_actions().await.iter().find(|a| *a == "admin.created").expect("audited");
+    let _ = app
+        .audit_actions()
+        .await
+        .iter()
+        .find(|a| *a == "admin.created")
+        .expect("audited");
 }
 
 async fn migrations_apply_on_an_empty_database(backend: Backend) {
     let db = TestDb::empty(backend);
     let first = portal(&db).arg("migrate").output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    let applied: usize = String::from_utf8_lossy(&first.stdout).trim().rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let applied: usize = String::from_utf8_lossy(&first.stdout)
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(applied >= 1);
     let second = portal(&db).arg("migrate").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "Migrations applied: 0");
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout).trim(),
+        "Migrations applied: 0"
+    );
     // The migrated database serves.
     let app = spawn_app_on(db, &[], None).await;
     assert_eq!(app.get("/healthz").await.status(), 200);
@@ -122,7 +197,11 @@ both_backends!(
 #[test]
 fn invalid_settings_stop_start_up_with_one_line_naming_the_variable() {
     let dir = tempfile::tempdir().unwrap();
-    for (var, value) in [("PORTAL_ADDR", "not-an-address"), ("DATABASE_URL", "mysql://x"), ("PORTAL_SMTP_URL", "http://mail")] {
+    for (var, value) in [
+        ("PORTAL_ADDR", "not-an-address"),
+        ("DATABASE_URL", "mysql://x"),
+        ("PORTAL_SMTP_URL", "http://mail"),
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_concat-portal"))
             .env_clear()
             .env("PORTAL_DATA_DIR", dir.path())
@@ -144,7 +223,10 @@ fn secret_key_file_is_created_with_mode_0600() {
     let out = Command::new(env!("CARGO_BIN_EXE_concat-portal"))
         .env_clear()
         .env("PORTAL_DATA_DIR", &data)
-        .env("DATABASE_URL", format!("sqlite://{}/portal.db", data.display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/portal.db", data.display()),
+        )
         .env("PORTAL_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
@@ -158,7 +240,10 @@ fn secret_key_file_is_created_with_mode_0600() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    let mode = std::fs::metadata(&key).expect("secret_key created").permissions().mode();
+    let mode = std::fs::metadata(&key)
+        .expect("secret_key created")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     assert_eq!(std::fs::read_to_string(&key).unwrap().len(), 128);
 }

@@ -21,7 +21,9 @@ struct SmtpServer {
 
 impl SmtpServer {
     async fn start(port: u16) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("binding the SMTP port");
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("binding the SMTP port");
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();
         let task = tokio::spawn(async move {
@@ -43,7 +45,11 @@ impl SmtpServer {
                             }
                             continue;
                         }
-                        let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                        let verb = line
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_ascii_uppercase();
                         let reply: &[u8] = match verb.as_str() {
                             "EHLO" => b"250-test.smtp\r\n250 8BITMIME\r\n",
                             "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 2.0.0 ok\r\n",
@@ -77,7 +83,11 @@ impl Drop for SmtpServer {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn smtp_app(db: std::sync::Arc<TestDb>, extra: &[(&str, &str)]) -> TestApp {
@@ -96,7 +106,12 @@ async fn messages_wait_for_the_smtp_server_and_are_delivered_once(backend: Backe
     app.login_ok(ADMIN).await;
     for who in ["grace", "linus", "barbara"] {
         let email = format!("{who}@concat.test");
-        assert_eq!(app.post_form("/admin/users/invite", &[("email", &email), ("name", who)]).await.status(), 303);
+        assert_eq!(
+            app.post_form("/admin/users/invite", &[("email", &email), ("name", who)])
+                .await
+                .status(),
+            303
+        );
     }
     // The server is down: every attempt fails and is recorded.
     let report = app.dispatcher.run_once().await.unwrap();
@@ -106,7 +121,15 @@ async fn messages_wait_for_the_smtp_server_and_are_delivered_once(backend: Backe
     for row in &unsent {
         assert_eq!(row.status, rows::QUEUED);
         assert_eq!(row.attempts, 1);
-        assert!(row.last_error.as_deref().unwrap_or("").to_lowercase().contains("connect"), "{:?}", row.last_error);
+        assert!(
+            row.last_error
+                .as_deref()
+                .unwrap_or("")
+                .to_lowercase()
+                .contains("connect"),
+            "{:?}",
+            row.last_error
+        );
     }
     let page = app.get_html("/admin/outbox?status=queued").await;
     assert!(page.contains("grace@concat.test") && page.to_lowercase().contains("connect"));
@@ -123,7 +146,12 @@ async fn messages_wait_for_the_smtp_server_and_are_delivered_once(backend: Backe
     assert_eq!(app.dispatcher.run_once().await.unwrap().sent, 0);
     app.login_ok(ADMIN).await;
     let first = app.unsent().await.remove(0);
-    assert_eq!(app.post_form(&format!("/admin/outbox/{}/retry", first.id), &[]).await.status(), 303);
+    assert_eq!(
+        app.post_form(&format!("/admin/outbox/{}/retry", first.id), &[])
+            .await
+            .status(),
+        303
+    );
     assert_eq!(app.dispatcher.run_once().await.unwrap().sent, 1);
     // The rest go when their backoff ends.
     app.clock.advance(Duration::seconds(31));
@@ -134,18 +162,32 @@ async fn messages_wait_for_the_smtp_server_and_are_delivered_once(backend: Backe
     let got = smtp.messages();
     assert_eq!(got.len(), 3, "each message exactly once");
     for who in ["grace", "linus", "barbara"] {
-        assert_eq!(got.iter().filter(|m| m.contains(&format!("To: {who}@concat.test"))).count(), 1, "{who}");
+        assert_eq!(
+            got.iter()
+                .filter(|m| m.contains(&format!("To: {who}@concat.test")))
+                .count(),
+            1,
+            "{who}"
+        );
     }
-    assert!(got.iter().all(|m| m.contains("Subject: You have been invited")));
+    assert!(got
+        .iter()
+        .all(|m| m.contains("Subject: You have been invited")));
     assert!(app.unsent().await.is_empty());
-    assert!(app.audit_actions().await.contains(&"outbox.retry".to_string()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"outbox.retry".to_string()));
 }
 
 async fn messages_past_the_attempt_limit_are_failed_until_retried(backend: Backend) {
     let db = TestDb::new(backend);
     let port = free_port();
     let url = format!("smtp://127.0.0.1:{port}?tls=none");
-    let extra = [("PORTAL_SMTP_URL", url.as_str()), ("PORTAL_OUTBOX_MAX_ATTEMPTS", "2")];
+    let extra = [
+        ("PORTAL_SMTP_URL", url.as_str()),
+        ("PORTAL_OUTBOX_MAX_ATTEMPTS", "2"),
+    ];
     let app = smtp_app(db, &extra).await;
     app.create_admin(ADMIN, "Ada").await;
     app.post_form("/forgot-password", &[("email", ADMIN)]).await;
@@ -155,15 +197,26 @@ async fn messages_past_the_attempt_limit_are_failed_until_retried(backend: Backe
     let row = app.unsent().await.remove(0);
     assert_eq!((row.status.as_str(), row.attempts), (rows::FAILED, 2));
     app.clock.advance(Duration::hours(5));
-    assert_eq!(app.dispatcher.run_once().await.unwrap().failed_attempts, 0, "failed messages wait for an admin");
+    assert_eq!(
+        app.dispatcher.run_once().await.unwrap().failed_attempts,
+        0,
+        "failed messages wait for an admin"
+    );
 
     app.login_ok(ADMIN).await;
     let page = app.get_html("/admin/outbox?status=failed").await;
-    assert!(page.contains("Reset your ConCat developer portal password") && page.contains("Retry now"));
+    assert!(
+        page.contains("Reset your ConCat developer portal password") && page.contains("Retry now")
+    );
     let dash = app.get_html("/admin").await;
     assert!(dash.contains("stat-alert"));
     let smtp = SmtpServer::start(port).await;
-    assert_eq!(app.post_form(&format!("/admin/outbox/{}/retry", row.id), &[]).await.status(), 303);
+    assert_eq!(
+        app.post_form(&format!("/admin/outbox/{}/retry", row.id), &[])
+            .await
+            .status(),
+        303
+    );
     assert_eq!(app.dispatcher.run_once().await.unwrap().sent, 1);
     assert_eq!(smtp.messages().len(), 1);
 }

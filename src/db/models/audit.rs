@@ -37,7 +37,10 @@ pub struct NewAuditRow<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, row: &NewAuditRow<'_>) -> QueryResult<()> {
-    diesel::insert_into(a::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(a::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
 }
 
 #[derive(Debug, Default, Clone)]
@@ -50,7 +53,12 @@ pub struct AuditFilter {
     pub until: Option<NaiveDateTime>,
 }
 
-pub fn page(conn: &mut DbConn, filter: &AuditFilter, offset: i64, limit: i64) -> QueryResult<(Vec<AuditRow>, i64)> {
+pub fn page(
+    conn: &mut DbConn,
+    filter: &AuditFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<AuditRow>, i64)> {
     let build = || {
         let mut q = a::table.into_boxed();
         if let Some(actor) = &filter.actor {
@@ -84,7 +92,11 @@ pub fn page(conn: &mut DbConn, filter: &AuditFilter, offset: i64, limit: i64) ->
 
 /// Distinct action names, for the filter's drop-down.
 pub fn actions(conn: &mut DbConn) -> QueryResult<Vec<String>> {
-    a::table.select(a::action).distinct().order(a::action).load(conn)
+    a::table
+        .select(a::action)
+        .distinct()
+        .order(a::action)
+        .load(conn)
 }
 
 pub fn recent(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<AuditRow>> {

@@ -5,7 +5,12 @@ use crate::db::schema::login_failures as lf;
 use crate::db::{new_id, DbConn};
 
 /// Failure times for an account since `since`, newest first, at most `limit` rows.
-pub fn recent_for_email(conn: &mut DbConn, email: &str, since: NaiveDateTime, limit: i64) -> QueryResult<Vec<NaiveDateTime>> {
+pub fn recent_for_email(
+    conn: &mut DbConn,
+    email: &str,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<NaiveDateTime>> {
     lf::table
         .filter(lf::email_normalized.eq(email))
         .filter(lf::failed_at.gt(since))
@@ -16,7 +21,12 @@ pub fn recent_for_email(conn: &mut DbConn, email: &str, since: NaiveDateTime, li
 }
 
 /// Failure times from a client address since `since`, newest first, at most `limit` rows.
-pub fn recent_for_ip(conn: &mut DbConn, ip: &str, since: NaiveDateTime, limit: i64) -> QueryResult<Vec<NaiveDateTime>> {
+pub fn recent_for_ip(
+    conn: &mut DbConn,
+    ip: &str,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<NaiveDateTime>> {
     lf::table
         .filter(lf::client_ip.eq(ip))
         .filter(lf::failed_at.gt(since))

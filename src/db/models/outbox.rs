@@ -63,7 +63,12 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec
 
 /// Takes a lease on one due message so that only one dispatcher (of any process) sends it.
 /// Returns the message when the lease was won.
-pub fn claim(conn: &mut DbConn, id: &str, now: NaiveDateTime, lease_until: NaiveDateTime) -> QueryResult<Option<OutboxRow>> {
+pub fn claim(
+    conn: &mut DbConn,
+    id: &str,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+) -> QueryResult<Option<OutboxRow>> {
     let won = diesel::update(
         o::table
             .filter(o::id.eq(id))
@@ -71,7 +76,10 @@ pub fn claim(conn: &mut DbConn, id: &str, now: NaiveDateTime, lease_until: Naive
             .filter(o::next_attempt_at.le(now))
             .filter(o::locked_until.is_null().or(o::locked_until.le(now))),
     )
-    .set((o::locked_until.eq(lease_until), o::attempts.eq(o::attempts + 1)))
+    .set((
+        o::locked_until.eq(lease_until),
+        o::attempts.eq(o::attempts + 1),
+    ))
     .execute(conn)?;
     if won == 0 {
         return Ok(None);
@@ -80,7 +88,11 @@ pub fn claim(conn: &mut DbConn, id: &str, now: NaiveDateTime, lease_until: Naive
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<OutboxRow>> {
-    o::table.find(id).select(OutboxRow::as_select()).first(conn).optional()
+    o::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
@@ -101,7 +113,11 @@ pub fn mark_attempt_failed(
     error: &str,
     next_attempt_at: Option<NaiveDateTime>,
 ) -> QueryResult<usize> {
-    let status = if next_attempt_at.is_some() { QUEUED } else { FAILED };
+    let status = if next_attempt_at.is_some() {
+        QUEUED
+    } else {
+        FAILED
+    };
     let mut error = error.to_string();
     if error.len() > 2000 {
         let mut cut = 2000;
@@ -142,10 +158,18 @@ pub fn retry_now(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult
 }
 
 pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
-    o::table.filter(o::status.eq(status)).count().get_result(conn)
+    o::table
+        .filter(o::status.eq(status))
+        .count()
+        .get_result(conn)
 }
 
-pub fn page(conn: &mut DbConn, status: Option<&str>, offset: i64, limit: i64) -> QueryResult<(Vec<OutboxRow>, i64)> {
+pub fn page(
+    conn: &mut DbConn,
+    status: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<OutboxRow>, i64)> {
     let build = || {
         let mut q = o::table.into_boxed();
         if let Some(s) = status {

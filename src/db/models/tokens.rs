@@ -55,7 +55,12 @@ pub fn find_valid(
 
 /// Marks the token used. Returns false when another request used it first (or it expired), so
 /// exactly one of two concurrent uses wins.
-pub fn consume(conn: &mut DbConn, token_hash: &str, purpose: TokenPurpose, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn consume(
+    conn: &mut DbConn,
+    token_hash: &str,
+    purpose: TokenPurpose,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let n = diesel::update(
         t::table
             .filter(t::token_hash.eq(token_hash))
@@ -69,7 +74,12 @@ pub fn consume(conn: &mut DbConn, token_hash: &str, purpose: TokenPurpose, now: 
 }
 
 /// Retires every unused token of the user for this purpose (e.g. after a password reset).
-pub fn retire_for_user(conn: &mut DbConn, user_id: &str, purpose: TokenPurpose, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn retire_for_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    purpose: TokenPurpose,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(
         t::table
             .filter(t::user_id.eq(user_id))
@@ -81,7 +91,12 @@ pub fn retire_for_user(conn: &mut DbConn, user_id: &str, purpose: TokenPurpose, 
 }
 
 /// Unused tokens issued to the user for this purpose since `since` (to cap reset emails).
-pub fn count_recent(conn: &mut DbConn, user_id: &str, purpose: TokenPurpose, since: NaiveDateTime) -> QueryResult<i64> {
+pub fn count_recent(
+    conn: &mut DbConn,
+    user_id: &str,
+    purpose: TokenPurpose,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
     t::table
         .filter(t::user_id.eq(user_id))
         .filter(t::purpose.eq(purpose.as_str()))

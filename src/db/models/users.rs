@@ -71,7 +71,10 @@ pub fn find_by_email(conn: &mut DbConn, normalized: &str) -> QueryResult<Option<
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<()> {
-    diesel::insert_into(users::table).values(new).execute(conn).map(|_| ())
+    diesel::insert_into(users::table)
+        .values(new)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn admin_exists(conn: &mut DbConn) -> QueryResult<bool> {
@@ -91,7 +94,12 @@ pub fn admin_emails(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
 }
 
 /// Sets a new password hash and ends every session of the user.
-pub fn set_password(conn: &mut DbConn, id: &str, hash: &str, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn set_password(
+    conn: &mut DbConn,
+    id: &str,
+    hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((
             users::password_hash.eq(hash),
@@ -112,7 +120,12 @@ pub fn bump_session_version(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> 
 }
 
 /// Changes the account state; suspension also ends every session.
-pub fn set_status(conn: &mut DbConn, id: &str, status: &str, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn set_status(
+    conn: &mut DbConn,
+    id: &str,
+    status: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(users::table.find(id).filter(users::status.ne(status)))
         .set((
             users::status.eq(status),
@@ -122,7 +135,12 @@ pub fn set_status(conn: &mut DbConn, id: &str, status: &str, now: NaiveDateTime)
         .execute(conn)
 }
 
-pub fn set_display_name(conn: &mut DbConn, id: &str, name: &str, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn set_display_name(
+    conn: &mut DbConn,
+    id: &str,
+    name: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((users::display_name.eq(name), users::updated_at.eq(now)))
         .execute(conn)
@@ -133,11 +151,16 @@ pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
 }
 
 /// A page of users, optionally filtered by a case-insensitive email/name fragment.
-pub fn page(conn: &mut DbConn, search: Option<&str>, offset: i64, limit: i64) -> QueryResult<(Vec<User>, i64)> {
+pub fn page(
+    conn: &mut DbConn,
+    search: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<User>, i64)> {
     let filtered = || {
         let mut q = users::table.into_boxed();
         if let Some(s) = search {
-            let pattern = format!("%{}%", s.to_lowercase().replace('%', "").replace('_', ""));
+            let pattern = format!("%{}%", s.to_lowercase().replace(['%', '_'], ""));
             q = q.filter(users::email_normalized.like(pattern));
         }
         q

@@ -32,7 +32,12 @@ struct SettingsPage {
     errors: FieldErrors,
 }
 
-fn page(current: &CurrentUser, status: StatusCode, name: String, errors: FieldErrors) -> Result<HttpResponse, AppError> {
+fn page(
+    current: &CurrentUser,
+    status: StatusCode,
+    name: String,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
     render_with(
         status,
         &SettingsPage {
@@ -55,13 +60,21 @@ pub struct NameForm {
     display_name: String,
 }
 
-pub async fn change_name(current: CurrentUser, CsrfForm(form): CsrfForm<NameForm>) -> Result<HttpResponse, AppError> {
+pub async fn change_name(
+    current: CurrentUser,
+    CsrfForm(form): CsrfForm<NameForm>,
+) -> Result<HttpResponse, AppError> {
     let name = match DisplayName::parse(&form.display_name) {
         Ok(n) => n,
         Err(msg) => {
             let mut errors = FieldErrors::default();
             errors.add("display_name", msg);
-            return page(&current, StatusCode::UNPROCESSABLE_ENTITY, form.display_name, errors);
+            return page(
+                &current,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form.display_name,
+                errors,
+            );
         }
     };
     let user = current.user.clone();
@@ -70,16 +83,24 @@ pub async fn change_name(current: CurrentUser, CsrfForm(form): CsrfForm<NameForm
     db::run(&current.viewer.state.pool, move |c| {
         write_tx(c, |c| {
             users::set_display_name(c, &user.id, name.as_str(), now)?;
-            AuditEvent::new("account.name_changed", Actor::User { id: &user.id, email: &user.email })
-                .target("user", &user.id)
-                .details(serde_json::json!({ "from": user.display_name, "to": name.as_str() }))
-                .meta(&meta)
-                .record(c, now)?;
+            AuditEvent::new(
+                "account.name_changed",
+                Actor::User {
+                    id: &user.id,
+                    email: &user.email,
+                },
+            )
+            .target("user", &user.id)
+            .details(serde_json::json!({ "from": user.display_name, "to": name.as_str() }))
+            .meta(&meta)
+            .record(c, now)?;
             Ok::<_, anyhow::Error>(())
         })
     })
     .await?;
-    current.viewer.flash(FlashLevel::Success, "Your display name has been updated.");
+    current
+        .viewer
+        .flash(FlashLevel::Success, "Your display name has been updated.");
     Ok(redirect("/account"))
 }
 
@@ -95,14 +116,21 @@ pub struct PasswordForm {
 
 /// Changing the password ends every other session of the user; this one continues.
 #[tracing::instrument(name = "change_password", skip_all, fields(user_id = %current.user.id))]
-pub async fn change_password(current: CurrentUser, CsrfForm(form): CsrfForm<PasswordForm>) -> Result<HttpResponse, AppError> {
+pub async fn change_password(
+    current: CurrentUser,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
     let candidate = PasswordInput::new(form.current);
-    let ok = candidate.is_plausible() && password::verify(current.user.password_hash.clone(), candidate).await?;
+    let ok = candidate.is_plausible()
+        && password::verify(current.user.password_hash.clone(), candidate).await?;
     if !ok {
         errors.add("current", "Your current password is not correct.");
     }
-    let new_password = errors.take("password", NewPassword::parse_confirmed(&form.password, &form.confirm));
+    let new_password = errors.take(
+        "password",
+        NewPassword::parse_confirmed(&form.password, &form.confirm),
+    );
     let (true, Some(new_password)) = (errors.is_empty(), new_password) else {
         let name = current.user.display_name.clone();
         return page(&current, StatusCode::UNPROCESSABLE_ENTITY, name, errors);
@@ -116,10 +144,16 @@ pub async fn change_password(current: CurrentUser, CsrfForm(form): CsrfForm<Pass
     let updated = db::run(&state.pool, move |c| {
         write_tx(c, |c| {
             users::set_password(c, &user.id, &hash, now)?;
-            AuditEvent::new("password.changed", Actor::User { id: &user.id, email: &user.email })
-                .target("user", &user.id)
-                .meta(&meta)
-                .record(c, now)?;
+            AuditEvent::new(
+                "password.changed",
+                Actor::User {
+                    id: &user.id,
+                    email: &user.email,
+                },
+            )
+            .target("user", &user.id)
+            .meta(&meta)
+            .record(c, now)?;
             let message = PasswordChanged {
                 name: user.display_name.clone(),
                 when: when(&now),
@@ -136,6 +170,9 @@ pub async fn change_password(current: CurrentUser, CsrfForm(form): CsrfForm<Pass
         // A fresh session bound to the new session version: other sessions are now invalid.
         session::begin(&current.viewer.session, &user, state.clock.now())?;
     }
-    current.viewer.flash(FlashLevel::Success, "Your password has been changed. Other sessions have been signed out.");
+    current.viewer.flash(
+        FlashLevel::Success,
+        "Your password has been changed. Other sessions have been signed out.",
+    );
     Ok(redirect("/account"))
 }

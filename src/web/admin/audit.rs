@@ -52,7 +52,10 @@ fn parse_date(s: &str) -> Result<Option<NaiveDate>, String> {
         .map_err(|_| "Use a date like 2026-12-31.".to_string())
 }
 
-pub async fn list(admin: AdminUser, query: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    admin: AdminUser,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let mut errors = FieldErrors::default();
     let from = errors.take("from", parse_date(&q.from)).flatten();
@@ -62,13 +65,20 @@ pub async fn list(admin: AdminUser, query: web::Query<AuditQuery>) -> Result<Htt
         action: Some(q.action.trim().to_string()).filter(|s| !s.is_empty()),
         from: from.and_then(|d| d.and_hms_opt(0, 0, 0)),
         // "until" is inclusive of that whole day.
-        until: until.and_then(|d| d.succ_opt()).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        until: until
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| d.and_hms_opt(0, 0, 0)),
     };
     let mut pager = Pager::new(
         q.page,
         PER_PAGE,
         "/admin/audit",
-        encode_query(&[("actor", &q.actor), ("action", &q.action), ("from", &q.from), ("until", &q.until)]),
+        encode_query(&[
+            ("actor", &q.actor),
+            ("action", &q.action),
+            ("from", &q.from),
+            ("until", &q.until),
+        ]),
     );
     let (offset, limit) = (pager.offset(), pager.per_page);
     let (rows, total, actions) = db::run(&admin.viewer.state.pool, move |c| {

@@ -13,7 +13,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/users").route(web::get().to(users::list)))
         .service(web::resource("/admin/users/invite").route(web::post().to(users::invite)))
         .service(web::resource("/admin/users/{id}/suspend").route(web::post().to(users::suspend)))
-        .service(web::resource("/admin/users/{id}/reactivate").route(web::post().to(users::reactivate)))
+        .service(
+            web::resource("/admin/users/{id}/reactivate").route(web::post().to(users::reactivate)),
+        )
         .service(web::resource("/admin/audit").route(web::get().to(audit::list)))
         .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
         .service(web::resource("/admin/outbox/{id}/retry").route(web::post().to(outbox::retry)));

@@ -36,16 +36,27 @@ impl OutboxPage {
     }
 }
 
-pub async fn list(admin: AdminUser, query: web::Query<OutboxQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    admin: AdminUser,
+    query: web::Query<OutboxQuery>,
+) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let status = match q.status.as_str() {
         outbox::QUEUED | outbox::SENT | outbox::FAILED => Some(q.status.clone()),
         _ => None,
     };
-    let mut pager = Pager::new(q.page, PER_PAGE, "/admin/outbox", encode_query(&[("status", status.as_deref().unwrap_or(""))]));
+    let mut pager = Pager::new(
+        q.page,
+        PER_PAGE,
+        "/admin/outbox",
+        encode_query(&[("status", status.as_deref().unwrap_or(""))]),
+    );
     let (offset, limit) = (pager.offset(), pager.per_page);
     let filter = status.clone();
-    let (rows, total) = db::run(&admin.viewer.state.pool, move |c| Ok(outbox::page(c, filter.as_deref(), offset, limit)?)).await?;
+    let (rows, total) = db::run(&admin.viewer.state.pool, move |c| {
+        Ok(outbox::page(c, filter.as_deref(), offset, limit)?)
+    })
+    .await?;
     pager.total = total;
     render(&OutboxPage {
         ctx: admin.viewer.page("Outbox"),
@@ -55,7 +66,11 @@ pub async fn list(admin: AdminUser, query: web::Query<OutboxQuery>) -> Result<Ht
     })
 }
 
-pub async fn retry(admin: AdminUser, id: web::Path<String>, _form: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn retry(
+    admin: AdminUser,
+    id: web::Path<String>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let state = admin.viewer.state.clone();
     let now = state.clock.now_naive();
@@ -68,11 +83,17 @@ pub async fn retry(admin: AdminUser, id: web::Path<String>, _form: CsrfForm<NoFi
             };
             let n = outbox::retry_now(c, &id, now)?;
             if n == 1 {
-                AuditEvent::new("outbox.retry", Actor::User { id: &actor.id, email: &actor.email })
-                    .target("outbox", &id)
-                    .details(serde_json::json!({ "kind": row.kind, "recipient": row.recipient }))
-                    .meta(&meta)
-                    .record(c, now)?;
+                AuditEvent::new(
+                    "outbox.retry",
+                    Actor::User {
+                        id: &actor.id,
+                        email: &actor.email,
+                    },
+                )
+                .target("outbox", &id)
+                .details(serde_json::json!({ "kind": row.kind, "recipient": row.recipient }))
+                .meta(&meta)
+                .record(c, now)?;
             }
             Ok::<_, anyhow::Error>(Some(n == 1))
         })
@@ -82,11 +103,15 @@ pub async fn retry(admin: AdminUser, id: web::Path<String>, _form: CsrfForm<NoFi
         None => Err(AppError::NotFound),
         Some(true) => {
             state.mail_queued();
-            admin.viewer.flash(FlashLevel::Success, "The message will be sent again now.");
+            admin
+                .viewer
+                .flash(FlashLevel::Success, "The message will be sent again now.");
             Ok(redirect("/admin/outbox"))
         }
         Some(false) => {
-            admin.viewer.flash(FlashLevel::Info, "That message was already sent.");
+            admin
+                .viewer
+                .flash(FlashLevel::Info, "That message was already sent.");
             Ok(redirect("/admin/outbox"))
         }
     }

@@ -56,10 +56,18 @@ async fn page(
     invite_name: String,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let mut pager = Pager::new(query.page, PER_PAGE, "/admin/users", encode_query(&[("q", &query.q)]));
+    let mut pager = Pager::new(
+        query.page,
+        PER_PAGE,
+        "/admin/users",
+        encode_query(&[("q", &query.q)]),
+    );
     let (offset, limit) = (pager.offset(), pager.per_page);
     let search = Some(query.q.trim().to_string()).filter(|s| !s.is_empty());
-    let (rows, total) = db::run(&admin.viewer.state.pool, move |c| Ok(users::page(c, search.as_deref(), offset, limit)?)).await?;
+    let (rows, total) = db::run(&admin.viewer.state.pool, move |c| {
+        Ok(users::page(c, search.as_deref(), offset, limit)?)
+    })
+    .await?;
     pager.total = total;
     render_with(
         status,
@@ -76,8 +84,19 @@ async fn page(
     )
 }
 
-pub async fn list(admin: AdminUser, query: web::Query<UsersQuery>) -> Result<HttpResponse, AppError> {
-    page(&admin, StatusCode::OK, query.into_inner(), String::new(), String::new(), FieldErrors::default()).await
+pub async fn list(
+    admin: AdminUser,
+    query: web::Query<UsersQuery>,
+) -> Result<HttpResponse, AppError> {
+    page(
+        &admin,
+        StatusCode::OK,
+        query.into_inner(),
+        String::new(),
+        String::new(),
+        FieldErrors::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -91,12 +110,23 @@ pub struct InviteForm {
 /// Invites another ConCat admin: the account is created without a password and the invitee gets
 /// a set-password link valid for seven days.
 #[tracing::instrument(name = "invite_admin", skip_all)]
-pub async fn invite(admin: AdminUser, CsrfForm(form): CsrfForm<InviteForm>) -> Result<HttpResponse, AppError> {
+pub async fn invite(
+    admin: AdminUser,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
     let email = errors.take("email", EmailAddress::parse(&form.email));
     let name = errors.take("name", DisplayName::parse(&form.name));
     let (Some(email), Some(name)) = (email, name) else {
-        return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, UsersQuery::default(), form.email, form.name, errors).await;
+        return page(
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            UsersQuery::default(),
+            form.email,
+            form.name,
+            errors,
+        )
+        .await;
     };
     let state = admin.viewer.state.clone();
     let now = state.clock.now_naive();
@@ -119,12 +149,24 @@ pub async fn invite(admin: AdminUser, CsrfForm(form): CsrfForm<InviteForm>) -> R
                 role: "a ConCat administrator".into(),
                 link: settings.link(&format!("/set-password/{}", token.expose())),
             };
-            outbox::enqueue(c, &user.email, &message, &format!("invitation:{digest}"), now)?;
-            AuditEvent::new("admin.invited", Actor::User { id: &actor.id, email: &actor.email })
-                .target("user", &user.id)
-                .details(serde_json::json!({ "email": user.email, "role": "concat_admin" }))
-                .meta(&meta)
-                .record(c, now)?;
+            outbox::enqueue(
+                c,
+                &user.email,
+                &message,
+                &format!("invitation:{digest}"),
+                now,
+            )?;
+            AuditEvent::new(
+                "admin.invited",
+                Actor::User {
+                    id: &actor.id,
+                    email: &actor.email,
+                },
+            )
+            .target("user", &user.id)
+            .details(serde_json::json!({ "email": user.email, "role": "concat_admin" }))
+            .meta(&meta)
+            .record(c, now)?;
             Ok(true)
         })
     })
@@ -132,16 +174,33 @@ pub async fn invite(admin: AdminUser, CsrfForm(form): CsrfForm<InviteForm>) -> R
     if !result {
         let mut errors = FieldErrors::default();
         errors.add("email", "An account with this email already exists.");
-        return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, UsersQuery::default(), form.email, form.name, errors).await;
+        return page(
+            &admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            UsersQuery::default(),
+            form.email,
+            form.name,
+            errors,
+        )
+        .await;
     }
     state.mail_queued();
-    admin.viewer.flash(FlashLevel::Success, format!("Invitation sent to {}.", form.email.trim()));
+    admin.viewer.flash(
+        FlashLevel::Success,
+        format!("Invitation sent to {}.", form.email.trim()),
+    );
     Ok(redirect("/admin/users"))
 }
 
-async fn set_status(admin: AdminUser, id: String, status: &'static str) -> Result<HttpResponse, AppError> {
+async fn set_status(
+    admin: AdminUser,
+    id: String,
+    status: &'static str,
+) -> Result<HttpResponse, AppError> {
     if id == admin.user.id {
-        admin.viewer.flash(FlashLevel::Error, "You cannot suspend your own account.");
+        admin
+            .viewer
+            .flash(FlashLevel::Error, "You cannot suspend your own account.");
         return Ok(redirect("/admin/users"));
     }
     let state = admin.viewer.state.clone();
@@ -155,12 +214,22 @@ async fn set_status(admin: AdminUser, id: String, status: &'static str) -> Resul
             };
             let changed = users::set_status(c, &id, status, now)? == 1;
             if changed {
-                let action = if status == STATUS_SUSPENDED { "user.suspended" } else { "user.reactivated" };
-                AuditEvent::new(action, Actor::User { id: &actor.id, email: &actor.email })
-                    .target("user", &id)
-                    .details(serde_json::json!({ "email": target.email }))
-                    .meta(&meta)
-                    .record(c, now)?;
+                let action = if status == STATUS_SUSPENDED {
+                    "user.suspended"
+                } else {
+                    "user.reactivated"
+                };
+                AuditEvent::new(
+                    action,
+                    Actor::User {
+                        id: &actor.id,
+                        email: &actor.email,
+                    },
+                )
+                .target("user", &id)
+                .details(serde_json::json!({ "email": target.email }))
+                .meta(&meta)
+                .record(c, now)?;
             }
             Ok::<_, anyhow::Error>(Some((target.email, changed)))
         })
@@ -170,7 +239,9 @@ async fn set_status(admin: AdminUser, id: String, status: &'static str) -> Resul
         return Err(AppError::NotFound);
     };
     let message = match (status, changed) {
-        (STATUS_SUSPENDED, true) => format!("{email} is suspended and has been signed out everywhere."),
+        (STATUS_SUSPENDED, true) => {
+            format!("{email} is suspended and has been signed out everywhere.")
+        }
         (STATUS_ACTIVE, true) => format!("{email} is active again."),
         _ => format!("{email} was already {status}."),
     };
@@ -178,10 +249,18 @@ async fn set_status(admin: AdminUser, id: String, status: &'static str) -> Resul
     Ok(redirect("/admin/users"))
 }
 
-pub async fn suspend(admin: AdminUser, id: web::Path<String>, _form: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn suspend(
+    admin: AdminUser,
+    id: web::Path<String>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
     set_status(admin, id.into_inner(), STATUS_SUSPENDED).await
 }
 
-pub async fn reactivate(admin: AdminUser, id: web::Path<String>, _form: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn reactivate(
+    admin: AdminUser,
+    id: web::Path<String>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
     set_status(admin, id.into_inner(), STATUS_ACTIVE).await
 }

@@ -11,7 +11,8 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok", "database": "ok" })),
         Err(e) => {
             tracing::error!(error = ?e, "health check failed");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable", "database": "error" }))
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({ "status": "unavailable", "database": "error" }))
         }
     }
 }

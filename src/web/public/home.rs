@@ -25,5 +25,7 @@ pub async fn home(viewer: Viewer) -> Result<HttpResponse, AppError> {
     if let Some(user) = &viewer.user {
         return Ok(redirect(home_for(user)));
     }
-    render(&HomePage { ctx: viewer.page("Welcome") })
+    render(&HomePage {
+        ctx: viewer.page("Welcome"),
+    })
 }

@@ -51,7 +51,10 @@ pub struct ForgotForm {
 }
 
 #[tracing::instrument(name = "forgot_password", skip_all)]
-pub async fn forgot_submit(viewer: Viewer, CsrfForm(form): CsrfForm<ForgotForm>) -> Result<HttpResponse, AppError> {
+pub async fn forgot_submit(
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<ForgotForm>,
+) -> Result<HttpResponse, AppError> {
     let email = match EmailAddress::parse(&form.email) {
         Ok(e) => e,
         Err(msg) => {
@@ -77,8 +80,12 @@ pub async fn forgot_submit(viewer: Viewer, CsrfForm(form): CsrfForm<ForgotForm>)
                 return Ok(false);
             };
             if !user.is_active()
-                || tokens::count_recent(c, &user.id, TokenPurpose::PasswordReset, now - chrono::Duration::hours(1))?
-                    >= RESETS_PER_HOUR
+                || tokens::count_recent(
+                    c,
+                    &user.id,
+                    TokenPurpose::PasswordReset,
+                    now - chrono::Duration::hours(1),
+                )? >= RESETS_PER_HOUR
             {
                 return Ok(false);
             }
@@ -89,7 +96,13 @@ pub async fn forgot_submit(viewer: Viewer, CsrfForm(form): CsrfForm<ForgotForm>)
                 name: user.display_name.clone(),
                 link: settings.link(&format!("/reset-password/{}", token.expose())),
             };
-            outbox::enqueue(c, &user.email, &message, &format!("password_reset:{digest}"), now)?;
+            outbox::enqueue(
+                c,
+                &user.email,
+                &message,
+                &format!("password_reset:{digest}"),
+                now,
+            )?;
             AuditEvent::new("password.reset_requested", Actor::Anonymous(&user.email))
                 .target("user", &user.id)
                 .meta(&meta)
@@ -162,7 +175,11 @@ fn invalid(viewer: &Viewer, kind: LinkKind) -> Result<HttpResponse, AppError> {
 }
 
 /// Looks the token up; returns the user it belongs to when it is valid now.
-async fn user_for(viewer: &Viewer, kind: LinkKind, raw: &str) -> Result<Option<users::User>, AppError> {
+async fn user_for(
+    viewer: &Viewer,
+    kind: LinkKind,
+    raw: &str,
+) -> Result<Option<users::User>, AppError> {
     let Some(token) = OneTimeToken::parse(raw) else {
         return Ok(None);
     };
@@ -201,7 +218,12 @@ pub struct SetPasswordForm {
     confirm: String,
 }
 
-async fn set(viewer: Viewer, kind: LinkKind, raw: String, form: SetPasswordForm) -> Result<HttpResponse, AppError> {
+async fn set(
+    viewer: Viewer,
+    kind: LinkKind,
+    raw: String,
+    form: SetPasswordForm,
+) -> Result<HttpResponse, AppError> {
     let Some(user) = user_for(&viewer, kind, &raw).await? else {
         return invalid(&viewer, kind);
     };
@@ -226,7 +248,9 @@ async fn set(viewer: Viewer, kind: LinkKind, raw: String, form: SetPasswordForm)
     let now = state.clock.now_naive();
     let meta = viewer.meta.clone();
     let settings = state.settings.clone();
-    let digest = OneTimeToken::parse(&raw).map(|t| t.digest()).unwrap_or_default();
+    let digest = OneTimeToken::parse(&raw)
+        .map(|t| t.digest())
+        .unwrap_or_default();
     let done = db::run(&state.pool, move |c| {
         write_tx(c, |c| {
             if !tokens::consume(c, &digest, kind.purpose(), now)? {
@@ -238,17 +262,29 @@ async fn set(viewer: Viewer, kind: LinkKind, raw: String, form: SetPasswordForm)
                 LinkKind::Reset => "password.reset",
                 LinkKind::Invitation => "password.set_from_invitation",
             };
-            AuditEvent::new(action, Actor::User { id: &user.id, email: &user.email })
-                .target("user", &user.id)
-                .meta(&meta)
-                .record(c, now)?;
+            AuditEvent::new(
+                action,
+                Actor::User {
+                    id: &user.id,
+                    email: &user.email,
+                },
+            )
+            .target("user", &user.id)
+            .meta(&meta)
+            .record(c, now)?;
             if kind == LinkKind::Reset {
                 let message = PasswordChanged {
                     name: user.display_name.clone(),
                     when: when(&now),
                     reset_link: settings.link("/forgot-password"),
                 };
-                outbox::enqueue(c, &user.email, &message, &format!("password_changed:{digest}"), now)?;
+                outbox::enqueue(
+                    c,
+                    &user.email,
+                    &message,
+                    &format!("password_changed:{digest}"),
+                    now,
+                )?;
             }
             Ok::<_, anyhow::Error>(true)
         })
@@ -268,7 +304,10 @@ async fn set(viewer: Viewer, kind: LinkKind, raw: String, form: SetPasswordForm)
     Ok(redirect("/login"))
 }
 
-pub async fn reset_form(viewer: Viewer, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn reset_form(
+    viewer: Viewer,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     show(viewer, LinkKind::Reset, token.into_inner()).await
 }
 
@@ -280,7 +319,10 @@ pub async fn reset_submit(
     set(viewer, LinkKind::Reset, token.into_inner(), form).await
 }
 
-pub async fn invite_form(viewer: Viewer, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn invite_form(
+    viewer: Viewer,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     show(viewer, LinkKind::Invitation, token.into_inner()).await
 }
 

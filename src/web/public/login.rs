@@ -53,7 +53,13 @@ pub struct LoginForm {
     next: String,
 }
 
-fn again(viewer: &Viewer, status: StatusCode, email: &str, next: &str, error: &str) -> Result<HttpResponse, AppError> {
+fn again(
+    viewer: &Viewer,
+    status: StatusCode,
+    email: &str,
+    next: &str,
+    error: &str,
+) -> Result<HttpResponse, AppError> {
     render_with(
         status,
         &LoginPage {
@@ -66,11 +72,20 @@ fn again(viewer: &Viewer, status: StatusCode, email: &str, next: &str, error: &s
 }
 
 #[tracing::instrument(name = "login", skip_all, fields(client_ip = %viewer.meta.client_ip))]
-pub async fn submit(viewer: Viewer, CsrfForm(form): CsrfForm<LoginForm>) -> Result<HttpResponse, AppError> {
+pub async fn submit(
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<HttpResponse, AppError> {
     let next = safe_next(Some(&form.next)).unwrap_or_default();
     let typed_email = form.email.trim().to_string();
     if typed_email.is_empty() || form.password.is_empty() {
-        return again(&viewer, StatusCode::UNPROCESSABLE_ENTITY, &typed_email, &next, "Enter your email and password.");
+        return again(
+            &viewer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &typed_email,
+            &next,
+            "Enter your email and password.",
+        );
     }
     let email = typed_email.to_lowercase();
     let state = viewer.state.clone();
@@ -79,21 +94,33 @@ pub async fn submit(viewer: Viewer, CsrfForm(form): CsrfForm<LoginForm>) -> Resu
 
     let (e, i) = (email.clone(), ip.clone());
     let (gate, user) = db::run(&state.pool, move |c| {
-        Ok((throttle::check(c, &e, &i, now)?, users::find_by_email(c, &e)?))
+        Ok((
+            throttle::check(c, &e, &i, now)?,
+            users::find_by_email(c, &e)?,
+        ))
     })
     .await?;
 
     if let Throttle::Locked { minutes } = gate {
         let (e, meta) = (email.clone(), viewer.meta.clone());
         db::run(&state.pool, move |c| {
-            Ok(AuditEvent::new("login.locked", Actor::Anonymous(&e)).meta(&meta).record(c, now)?)
+            Ok(AuditEvent::new("login.locked", Actor::Anonymous(&e))
+                .meta(&meta)
+                .record(c, now)?)
         })
         .await?;
         let unit = if minutes == 1 { "minute" } else { "minutes" };
         let message = format!("Too many failed sign-in attempts. Try again in {minutes} {unit}.");
-        let mut res = again(&viewer, StatusCode::TOO_MANY_REQUESTS, &typed_email, &next, &message)?;
+        let mut res = again(
+            &viewer,
+            StatusCode::TOO_MANY_REQUESTS,
+            &typed_email,
+            &next,
+            &message,
+        )?;
         if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&(minutes * 60).to_string()) {
-            res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
+            res.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, v);
         }
         return Ok(res);
     }
@@ -114,21 +141,35 @@ pub async fn submit(viewer: Viewer, CsrfForm(form): CsrfForm<LoginForm>) -> Resu
         db::run(&state.pool, move |c| {
             write_tx(c, |c| {
                 throttle::record_failure(c, &e, &meta.client_ip, now)?;
-                AuditEvent::new("login.failed", Actor::Anonymous(&e)).meta(&meta).record(c, now)?;
+                AuditEvent::new("login.failed", Actor::Anonymous(&e))
+                    .meta(&meta)
+                    .record(c, now)?;
                 Ok(())
             })
         })
         .await?;
-        return again(&viewer, StatusCode::UNAUTHORIZED, &typed_email, &next, INVALID_CREDENTIALS);
+        return again(
+            &viewer,
+            StatusCode::UNAUTHORIZED,
+            &typed_email,
+            &next,
+            INVALID_CREDENTIALS,
+        );
     };
 
     if !user.is_active() {
         let (id, mail) = (user.id.clone(), user.email.clone());
         db::run(&state.pool, move |c| {
-            Ok(AuditEvent::new("login.refused_suspended", Actor::User { id: &id, email: &mail })
-                .target("user", &id)
-                .meta(&meta)
-                .record(c, now)?)
+            Ok(AuditEvent::new(
+                "login.refused_suspended",
+                Actor::User {
+                    id: &id,
+                    email: &mail,
+                },
+            )
+            .target("user", &id)
+            .meta(&meta)
+            .record(c, now)?)
         })
         .await?;
         return again(
@@ -144,16 +185,26 @@ pub async fn submit(viewer: Viewer, CsrfForm(form): CsrfForm<LoginForm>) -> Resu
     db::run(&state.pool, move |c| {
         write_tx(c, |c| {
             throttle::record_success(c, &e)?;
-            AuditEvent::new("login.succeeded", Actor::User { id: &id, email: &mail })
-                .target("user", &id)
-                .meta(&meta)
-                .record(c, now)?;
+            AuditEvent::new(
+                "login.succeeded",
+                Actor::User {
+                    id: &id,
+                    email: &mail,
+                },
+            )
+            .target("user", &id)
+            .meta(&meta)
+            .record(c, now)?;
             Ok(())
         })
     })
     .await?;
     session::begin(&viewer.session, &user, state.clock.now())?;
-    let to = if next.is_empty() { home_for(&user).to_string() } else { next };
+    let to = if next.is_empty() {
+        home_for(&user).to_string()
+    } else {
+        next
+    };
     Ok(redirect(&to))
 }
 
@@ -165,10 +216,16 @@ pub async fn logout(viewer: Viewer, _form: CsrfForm<NoFields>) -> Result<HttpRes
         db::run(&viewer.state.pool, move |c| {
             write_tx(c, |c| {
                 users::bump_session_version(c, &user.id, now)?;
-                AuditEvent::new("logout", Actor::User { id: &user.id, email: &user.email })
-                    .target("user", &user.id)
-                    .meta(&meta)
-                    .record(c, now)?;
+                AuditEvent::new(
+                    "logout",
+                    Actor::User {
+                        id: &user.id,
+                        email: &user.email,
+                    },
+                )
+                .target("user", &user.id)
+                .meta(&meta)
+                .record(c, now)?;
                 Ok(())
             })
         })

@@ -40,13 +40,21 @@ async fn token_valid(viewer: &Viewer, raw: &str) -> Result<bool, AppError> {
     let digest = token.digest();
     let now = viewer.state.clock.now_naive();
     Ok(db::run(&viewer.state.pool, move |c| {
-        Ok(tokens::find_valid(c, &digest, TokenPurpose::Setup, now)?.is_some() && !users::admin_exists(c)?)
+        Ok(
+            tokens::find_valid(c, &digest, TokenPurpose::Setup, now)?.is_some()
+                && !users::admin_exists(c)?,
+        )
     })
     .await?)
 }
 
 fn invalid(viewer: &Viewer) -> Result<HttpResponse, AppError> {
-    render_with(StatusCode::NOT_FOUND, &SetupInvalidPage { ctx: viewer.page("Setup link not valid") })
+    render_with(
+        StatusCode::NOT_FOUND,
+        &SetupInvalidPage {
+            ctx: viewer.page("Setup link not valid"),
+        },
+    )
 }
 
 pub async fn form(viewer: Viewer, token: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -76,7 +84,11 @@ pub struct SetupForm {
 }
 
 #[tracing::instrument(name = "first_run_setup", skip_all)]
-pub async fn submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): CsrfForm<SetupForm>) -> Result<HttpResponse, AppError> {
+pub async fn submit(
+    viewer: Viewer,
+    token: web::Path<String>,
+    CsrfForm(form): CsrfForm<SetupForm>,
+) -> Result<HttpResponse, AppError> {
     let raw = token.into_inner();
     if !token_valid(&viewer, &raw).await? {
         return invalid(&viewer);
@@ -84,7 +96,10 @@ pub async fn submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): Cs
     let mut errors = FieldErrors::default();
     let name = errors.take("name", DisplayName::parse(&form.name));
     let email = errors.take("email", EmailAddress::parse(&form.email));
-    let pw = errors.take("password", NewPassword::parse_confirmed(&form.password, &form.confirm));
+    let pw = errors.take(
+        "password",
+        NewPassword::parse_confirmed(&form.password, &form.confirm),
+    );
     let again = |errors: FieldErrors| {
         render_with(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -103,7 +118,9 @@ pub async fn submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): Cs
     let hash = password::hash(pw).await?;
     let now = viewer.state.clock.now_naive();
     let meta = viewer.meta.clone();
-    let digest = OneTimeToken::parse(&raw).map(|t| t.digest()).unwrap_or_default();
+    let digest = OneTimeToken::parse(&raw)
+        .map(|t| t.digest())
+        .unwrap_or_default();
     let created = db::run(&viewer.state.pool, move |c| {
         write_tx(c, |c| {
             // Every check comes before the first write, so a refusal changes nothing.
@@ -116,22 +133,32 @@ pub async fn submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): Cs
             if !tokens::consume(c, &digest, TokenPurpose::Setup, now)? {
                 return Ok(Err(None));
             }
-            let user = insert_user(c, &email, &name, Some(&hash), true, now).map_err(|e| match e {
-                CreateUserError::Other(e) => e,
-                other => anyhow::Error::new(other),
-            })?;
-            AuditEvent::new("admin.created", Actor::User { id: &user.id, email: &user.email })
-                .target("user", &user.id)
-                .details(serde_json::json!({ "via": "first-run setup" }))
-                .meta(&meta)
-                .record(c, now)?;
+            let user =
+                insert_user(c, &email, &name, Some(&hash), true, now).map_err(|e| match e {
+                    CreateUserError::Other(e) => e,
+                    other => anyhow::Error::new(other),
+                })?;
+            AuditEvent::new(
+                "admin.created",
+                Actor::User {
+                    id: &user.id,
+                    email: &user.email,
+                },
+            )
+            .target("user", &user.id)
+            .details(serde_json::json!({ "via": "first-run setup" }))
+            .meta(&meta)
+            .record(c, now)?;
             Ok::<_, anyhow::Error>(Ok(()))
         })
     })
     .await?;
     match created {
         Ok(()) => {
-            viewer.flash(FlashLevel::Success, "Your admin account is ready. Sign in to continue.");
+            viewer.flash(
+                FlashLevel::Success,
+                "Your admin account is ready. Sign in to continue.",
+            );
             Ok(redirect("/login"))
         }
         Err(None) => invalid(&viewer),
