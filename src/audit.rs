@@ -18,6 +18,15 @@ pub enum Actor<'a> {
     System(&'a str),
 }
 
+impl<'a> From<&'a crate::db::models::users::User> for Actor<'a> {
+    fn from(user: &'a crate::db::models::users::User) -> Self {
+        Actor::User {
+            id: &user.id,
+            email: &user.email,
+        }
+    }
+}
+
 pub struct AuditEvent<'a> {
     pub action: &'a str,
     pub actor: Actor<'a>,

@@ -22,7 +22,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::password;
 use crate::clock::{SharedClock, SystemClock};
 use crate::db::models::{tokens, users};
-use crate::db::{self, write_tx, Pool};
+use crate::db::{self, Pool};
 use crate::domain::{OneTimeToken, TokenPurpose};
 use crate::email::dispatcher::SHUTDOWN_GRACE;
 use crate::email::{Dispatcher, Mailer};
@@ -210,16 +210,14 @@ async fn first_run_link(
     clock: &SharedClock,
 ) -> anyhow::Result<Option<String>> {
     let now = clock.now_naive();
-    let token = db::run(pool, move |c| {
-        write_tx(c, |c| {
-            if users::admin_exists(c)? {
-                return Ok(None);
-            }
-            tokens::delete_unused_setup(c)?;
-            let token = OneTimeToken::generate();
-            tokens::insert(c, &token.digest(), TokenPurpose::Setup, None, now)?;
-            Ok::<_, anyhow::Error>(Some(token))
-        })
+    let token = db::transaction(pool, move |c| {
+        if users::admin_exists(c)? {
+            return Ok(None);
+        }
+        tokens::delete_unused_setup(c)?;
+        let token = OneTimeToken::generate();
+        tokens::insert(c, &token.digest(), TokenPurpose::Setup, None, now)?;
+        Ok::<_, anyhow::Error>(Some(token))
     })
     .await?;
     Ok(token.map(|t| settings.link(&format!("/setup/{}", t.expose()))))

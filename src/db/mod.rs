@@ -153,8 +153,8 @@ where
 {
     let begun = match conn {
         DbConn::Sqlite(c) => {
-            let depth = AnsiTransactionManager::transaction_manager_status_mut(c)
-                .transaction_depth()?;
+            let depth =
+                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?;
             if depth.is_none() {
                 AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
                 true
@@ -230,4 +230,13 @@ where
     })
     .await
     .context("database task panicked")?
+}
+
+/// Runs `f` in a write transaction (`write_tx`) on the blocking pool.
+pub async fn transaction<T, F>(pool: &Pool, f: F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> anyhow::Result<T> + Send + 'static,
+{
+    run(pool, move |c| write_tx(c, f)).await
 }

@@ -432,6 +432,12 @@ impl TestApp {
     }
 
     pub async fn create_admin_with_password(&self, email: &str, name: &str, pw: &str) {
+        self.insert_user(email, name, pw, true).await;
+    }
+
+    /// Inserts a user through the same code the CLI and the invitation flow use.
+    async fn insert_user(&self, email: &str, name: &str, pw: &str, admin: bool) -> String {
+        use concat_portal::auth::accounts::insert_user;
         let hash = password::hash(NewPassword::parse(pw).unwrap())
             .await
             .unwrap();
@@ -441,10 +447,14 @@ impl TestApp {
         );
         let now = self.clock.now_naive();
         db::run(&self.pool, move |c| {
-            Ok(create_admin_cli(c, &email, &name, &hash, now)?)
+            if admin {
+                Ok(create_admin_cli(c, &email, &name, &hash, now)?.id)
+            } else {
+                Ok(insert_user(c, &email, &name, Some(&hash), false, now)?.id)
+            }
         })
         .await
-        .unwrap();
+        .unwrap()
     }
 
     pub async fn login_with(
@@ -553,20 +563,7 @@ impl Drop for TestApp {
 impl TestApp {
     /// A user who is not a ConCat admin (later issues attach such users to accounts and orgs).
     pub async fn create_user(&self, email: &str, name: &str) -> String {
-        use concat_portal::auth::accounts::insert_user;
-        let hash = password::hash(NewPassword::parse(PASSWORD).unwrap())
-            .await
-            .unwrap();
-        let (email, name) = (
-            EmailAddress::parse(email).unwrap(),
-            DisplayName::parse(name).unwrap(),
-        );
-        let now = self.clock.now_naive();
-        db::run(&self.pool, move |c| {
-            Ok(insert_user(c, &email, &name, Some(&hash), false, now)?.id)
-        })
-        .await
-        .unwrap()
+        self.insert_user(email, name, PASSWORD, false).await
     }
 
     pub async fn user_id(&self, email: &str) -> String {

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::session::{self, FlashLevel};
 use crate::auth::{password, CsrfForm, CurrentUser};
+use crate::db;
 use crate::db::models::users::{self, User};
-use crate::db::{self, write_tx};
 use crate::domain::{DisplayName, NewPassword, PasswordInput};
 use crate::email::messages::PasswordChanged;
 use crate::email::outbox;
@@ -80,22 +80,14 @@ pub async fn change_name(
     let user = current.user.clone();
     let now = current.viewer.state.clock.now_naive();
     let meta = current.viewer.meta.clone();
-    db::run(&current.viewer.state.pool, move |c| {
-        write_tx(c, |c| {
-            users::set_display_name(c, &user.id, name.as_str(), now)?;
-            AuditEvent::new(
-                "account.name_changed",
-                Actor::User {
-                    id: &user.id,
-                    email: &user.email,
-                },
-            )
+    db::transaction(&current.viewer.state.pool, move |c| {
+        users::set_display_name(c, &user.id, name.as_str(), now)?;
+        AuditEvent::new("account.name_changed", Actor::from(&user))
             .target("user", &user.id)
             .details(serde_json::json!({ "from": user.display_name, "to": name.as_str() }))
             .meta(&meta)
             .record(c, now)?;
-            Ok::<_, anyhow::Error>(())
-        })
+        Ok::<_, anyhow::Error>(())
     })
     .await?;
     current
@@ -141,28 +133,20 @@ pub async fn change_password(
     let meta = current.viewer.meta.clone();
     let user = current.user.clone();
     let settings = state.settings.clone();
-    let updated = db::run(&state.pool, move |c| {
-        write_tx(c, |c| {
-            users::set_password(c, &user.id, &hash, now)?;
-            AuditEvent::new(
-                "password.changed",
-                Actor::User {
-                    id: &user.id,
-                    email: &user.email,
-                },
-            )
+    let updated = db::transaction(&state.pool, move |c| {
+        users::set_password(c, &user.id, &hash, now)?;
+        AuditEvent::new("password.changed", Actor::from(&user))
             .target("user", &user.id)
             .meta(&meta)
             .record(c, now)?;
-            let message = PasswordChanged {
-                name: user.display_name.clone(),
-                when: when(&now),
-                reset_link: settings.link("/forgot-password"),
-            };
-            let key = format!("password_changed:{}:{}", user.id, crate::db::new_id());
-            outbox::enqueue(c, &user.email, &message, &key, now)?;
-            Ok::<_, anyhow::Error>(users::find(c, &user.id)?)
-        })
+        let message = PasswordChanged {
+            name: user.display_name.clone(),
+            when: when(&now),
+            reset_link: settings.link("/forgot-password"),
+        };
+        let key = format!("password_changed:{}:{}", user.id, crate::db::new_id());
+        outbox::enqueue(c, &user.email, &message, &key, now)?;
+        Ok::<_, anyhow::Error>(users::find(c, &user.id)?)
     })
     .await?;
     state.mail_queued();

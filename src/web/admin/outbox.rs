@@ -6,8 +6,8 @@ use crate::audit::{Actor, AuditEvent};
 use crate::auth::csrf::NoFields;
 use crate::auth::session::FlashLevel;
 use crate::auth::{AdminUser, CsrfForm};
+use crate::db;
 use crate::db::models::outbox::{self, OutboxRow};
-use crate::db::{self, write_tx};
 use crate::errors::AppError;
 use crate::web::forms::{encode_query, when, Pager};
 use crate::web::{redirect, render, PageContext};
@@ -76,27 +76,19 @@ pub async fn retry(
     let now = state.clock.now_naive();
     let meta = admin.viewer.meta.clone();
     let actor = admin.user.clone();
-    let changed = db::run(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let Some(row) = outbox::find(c, &id)? else {
-                return Ok(None);
-            };
-            let n = outbox::retry_now(c, &id, now)?;
-            if n == 1 {
-                AuditEvent::new(
-                    "outbox.retry",
-                    Actor::User {
-                        id: &actor.id,
-                        email: &actor.email,
-                    },
-                )
+    let changed = db::transaction(&state.pool, move |c| {
+        let Some(row) = outbox::find(c, &id)? else {
+            return Ok(None);
+        };
+        let n = outbox::retry_now(c, &id, now)?;
+        if n == 1 {
+            AuditEvent::new("outbox.retry", Actor::from(&actor))
                 .target("outbox", &id)
                 .details(serde_json::json!({ "kind": row.kind, "recipient": row.recipient }))
                 .meta(&meta)
                 .record(c, now)?;
-            }
-            Ok::<_, anyhow::Error>(Some(n == 1))
-        })
+        }
+        Ok::<_, anyhow::Error>(Some(n == 1))
     })
     .await?;
     match changed {

@@ -6,16 +6,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::audit::{Actor, AuditEvent};
-use crate::auth::accounts::{insert_user, CreateUserError};
+use crate::auth::accounts::{invite_user, CreateUserError, Invite};
 use crate::auth::csrf::NoFields;
 use crate::auth::session::FlashLevel;
 use crate::auth::{AdminUser, CsrfForm};
-use crate::db::models::tokens;
+use crate::db;
 use crate::db::models::users::{self, User, STATUS_ACTIVE, STATUS_SUSPENDED};
-use crate::db::{self, write_tx};
-use crate::domain::{DisplayName, EmailAddress, OneTimeToken, TokenPurpose};
-use crate::email::messages::Invitation;
-use crate::email::outbox;
+use crate::domain::{DisplayName, EmailAddress};
 use crate::errors::AppError;
 use crate::web::forms::{encode_query, when, FieldErrors, Pager};
 use crate::web::{redirect, render_with, PageContext};
@@ -117,79 +114,52 @@ pub async fn invite(
     let mut errors = FieldErrors::default();
     let email = errors.take("email", EmailAddress::parse(&form.email));
     let name = errors.take("name", DisplayName::parse(&form.name));
-    let (Some(email), Some(name)) = (email, name) else {
-        return page(
-            &admin,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            UsersQuery::default(),
-            form.email,
-            form.name,
-            errors,
-        )
-        .await;
-    };
-    let state = admin.viewer.state.clone();
-    let now = state.clock.now_naive();
-    let meta = admin.viewer.meta.clone();
-    let actor = admin.user.clone();
-    let settings = state.settings.clone();
-    let result = db::run(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let user = match insert_user(c, &email, &name, None, true, now) {
+    if let (Some(email), Some(name)) = (email, name) {
+        let state = admin.viewer.state.clone();
+        let now = state.clock.now_naive();
+        let meta = admin.viewer.meta.clone();
+        let actor = admin.user.clone();
+        let settings = state.settings.clone();
+        let invited = db::transaction(&state.pool, move |c| {
+            let invitation = Invite {
+                email: &email,
+                name: &name,
+                is_admin: true,
+                invited_by: &actor.display_name,
+                role: "a ConCat administrator",
+            };
+            let user = match invite_user(c, &settings, &invitation, now) {
                 Ok(u) => u,
                 Err(CreateUserError::EmailTaken(_)) => return Ok(false),
                 Err(e) => return Err(anyhow::Error::new(e)),
             };
-            let token = OneTimeToken::generate();
-            let digest = token.digest();
-            tokens::insert(c, &digest, TokenPurpose::Invitation, Some(&user.id), now)?;
-            let message = Invitation {
-                name: user.display_name.clone(),
-                invited_by: actor.display_name.clone(),
-                role: "a ConCat administrator".into(),
-                link: settings.link(&format!("/set-password/{}", token.expose())),
-            };
-            outbox::enqueue(
-                c,
-                &user.email,
-                &message,
-                &format!("invitation:{digest}"),
-                now,
-            )?;
-            AuditEvent::new(
-                "admin.invited",
-                Actor::User {
-                    id: &actor.id,
-                    email: &actor.email,
-                },
-            )
-            .target("user", &user.id)
-            .details(serde_json::json!({ "email": user.email, "role": "concat_admin" }))
-            .meta(&meta)
-            .record(c, now)?;
+            AuditEvent::new("admin.invited", Actor::from(&actor))
+                .target("user", &user.id)
+                .details(serde_json::json!({ "email": user.email, "role": "concat_admin" }))
+                .meta(&meta)
+                .record(c, now)?;
             Ok(true)
         })
-    })
-    .await?;
-    if !result {
-        let mut errors = FieldErrors::default();
+        .await?;
+        if invited {
+            state.mail_queued();
+            admin.viewer.flash(
+                FlashLevel::Success,
+                format!("Invitation sent to {}.", form.email.trim()),
+            );
+            return Ok(redirect("/admin/users"));
+        }
         errors.add("email", "An account with this email already exists.");
-        return page(
-            &admin,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            UsersQuery::default(),
-            form.email,
-            form.name,
-            errors,
-        )
-        .await;
     }
-    state.mail_queued();
-    admin.viewer.flash(
-        FlashLevel::Success,
-        format!("Invitation sent to {}.", form.email.trim()),
-    );
-    Ok(redirect("/admin/users"))
+    page(
+        &admin,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        UsersQuery::default(),
+        form.email,
+        form.name,
+        errors,
+    )
+    .await
 }
 
 async fn set_status(
@@ -207,32 +177,24 @@ async fn set_status(
     let now = state.clock.now_naive();
     let meta = admin.viewer.meta.clone();
     let actor = admin.user.clone();
-    let outcome = db::run(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let Some(target) = users::find(c, &id)? else {
-                return Ok(None);
+    let outcome = db::transaction(&state.pool, move |c| {
+        let Some(target) = users::find(c, &id)? else {
+            return Ok(None);
+        };
+        let changed = users::set_status(c, &id, status, now)? == 1;
+        if changed {
+            let action = if status == STATUS_SUSPENDED {
+                "user.suspended"
+            } else {
+                "user.reactivated"
             };
-            let changed = users::set_status(c, &id, status, now)? == 1;
-            if changed {
-                let action = if status == STATUS_SUSPENDED {
-                    "user.suspended"
-                } else {
-                    "user.reactivated"
-                };
-                AuditEvent::new(
-                    action,
-                    Actor::User {
-                        id: &actor.id,
-                        email: &actor.email,
-                    },
-                )
+            AuditEvent::new(action, Actor::from(&actor))
                 .target("user", &id)
                 .details(serde_json::json!({ "email": target.email }))
                 .meta(&meta)
                 .record(c, now)?;
-            }
-            Ok::<_, anyhow::Error>(Some((target.email, changed)))
-        })
+        }
+        Ok::<_, anyhow::Error>(Some((target.email, changed)))
     })
     .await?;
     let Some((email, changed)) = outcome else {

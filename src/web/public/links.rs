@@ -10,8 +10,8 @@ use serde::Deserialize;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::session::{self, FlashLevel};
 use crate::auth::{password, CsrfForm, Viewer};
+use crate::db;
 use crate::db::models::{tokens, users};
-use crate::db::{self, write_tx};
 use crate::domain::{EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
 use crate::email::messages::{PasswordChanged, PasswordReset};
 use crate::email::outbox;
@@ -74,41 +74,39 @@ pub async fn forgot_submit(
     let now = state.clock.now_naive();
     let meta = viewer.meta.clone();
     let settings = state.settings.clone();
-    let queued = db::run(&state.pool, move |c| {
-        write_tx(c, |c| {
-            let Some(user) = users::find_by_email(c, &email.normalized())? else {
-                return Ok(false);
-            };
-            if !user.is_active()
-                || tokens::count_recent(
-                    c,
-                    &user.id,
-                    TokenPurpose::PasswordReset,
-                    now - chrono::Duration::hours(1),
-                )? >= RESETS_PER_HOUR
-            {
-                return Ok(false);
-            }
-            let token = OneTimeToken::generate();
-            let digest = token.digest();
-            tokens::insert(c, &digest, TokenPurpose::PasswordReset, Some(&user.id), now)?;
-            let message = PasswordReset {
-                name: user.display_name.clone(),
-                link: settings.link(&format!("/reset-password/{}", token.expose())),
-            };
-            outbox::enqueue(
+    let queued = db::transaction(&state.pool, move |c| {
+        let Some(user) = users::find_by_email(c, &email.normalized())? else {
+            return Ok(false);
+        };
+        if !user.is_active()
+            || tokens::count_recent(
                 c,
-                &user.email,
-                &message,
-                &format!("password_reset:{digest}"),
-                now,
-            )?;
-            AuditEvent::new("password.reset_requested", Actor::Anonymous(&user.email))
-                .target("user", &user.id)
-                .meta(&meta)
-                .record(c, now)?;
-            Ok::<_, anyhow::Error>(true)
-        })
+                &user.id,
+                TokenPurpose::PasswordReset,
+                now - chrono::Duration::hours(1),
+            )? >= RESETS_PER_HOUR
+        {
+            return Ok(false);
+        }
+        let token = OneTimeToken::generate();
+        let digest = token.digest();
+        tokens::insert(c, &digest, TokenPurpose::PasswordReset, Some(&user.id), now)?;
+        let message = PasswordReset {
+            name: user.display_name.clone(),
+            link: settings.link(&format!("/reset-password/{}", token.expose())),
+        };
+        outbox::enqueue(
+            c,
+            &user.email,
+            &message,
+            &format!("password_reset:{digest}"),
+            now,
+        )?;
+        AuditEvent::new("password.reset_requested", Actor::Anonymous(&user.email))
+            .target("user", &user.id)
+            .meta(&meta)
+            .record(c, now)?;
+        Ok::<_, anyhow::Error>(true)
     })
     .await?;
     if queued {
@@ -251,43 +249,35 @@ async fn set(
     let digest = OneTimeToken::parse(&raw)
         .map(|t| t.digest())
         .unwrap_or_default();
-    let done = db::run(&state.pool, move |c| {
-        write_tx(c, |c| {
-            if !tokens::consume(c, &digest, kind.purpose(), now)? {
-                return Ok(false);
-            }
-            users::set_password(c, &user.id, &hash, now)?;
-            tokens::retire_for_user(c, &user.id, kind.purpose(), now)?;
-            let action = match kind {
-                LinkKind::Reset => "password.reset",
-                LinkKind::Invitation => "password.set_from_invitation",
-            };
-            AuditEvent::new(
-                action,
-                Actor::User {
-                    id: &user.id,
-                    email: &user.email,
-                },
-            )
+    let done = db::transaction(&state.pool, move |c| {
+        if !tokens::consume(c, &digest, kind.purpose(), now)? {
+            return Ok(false);
+        }
+        users::set_password(c, &user.id, &hash, now)?;
+        tokens::retire_for_user(c, &user.id, kind.purpose(), now)?;
+        let action = match kind {
+            LinkKind::Reset => "password.reset",
+            LinkKind::Invitation => "password.set_from_invitation",
+        };
+        AuditEvent::new(action, Actor::from(&user))
             .target("user", &user.id)
             .meta(&meta)
             .record(c, now)?;
-            if kind == LinkKind::Reset {
-                let message = PasswordChanged {
-                    name: user.display_name.clone(),
-                    when: when(&now),
-                    reset_link: settings.link("/forgot-password"),
-                };
-                outbox::enqueue(
-                    c,
-                    &user.email,
-                    &message,
-                    &format!("password_changed:{digest}"),
-                    now,
-                )?;
-            }
-            Ok::<_, anyhow::Error>(true)
-        })
+        if kind == LinkKind::Reset {
+            let message = PasswordChanged {
+                name: user.display_name.clone(),
+                when: when(&now),
+                reset_link: settings.link("/forgot-password"),
+            };
+            outbox::enqueue(
+                c,
+                &user.email,
+                &message,
+                &format!("password_changed:{digest}"),
+                now,
+            )?;
+        }
+        Ok::<_, anyhow::Error>(true)
     })
     .await?;
     if !done {

@@ -9,8 +9,8 @@ use crate::auth::csrf::NoFields;
 use crate::auth::session::{self, FlashLevel};
 use crate::auth::throttle::{self, Throttle};
 use crate::auth::{password, CsrfForm, Viewer};
+use crate::db;
 use crate::db::models::users;
-use crate::db::{self, write_tx};
 use crate::domain::PasswordInput;
 use crate::errors::AppError;
 use crate::web::{redirect, render, render_with, safe_next, PageContext};
@@ -138,14 +138,12 @@ pub async fn submit(
     let meta = viewer.meta.clone();
     let Some(user) = user.filter(|_| verified) else {
         let e = email.clone();
-        db::run(&state.pool, move |c| {
-            write_tx(c, |c| {
-                throttle::record_failure(c, &e, &meta.client_ip, now)?;
-                AuditEvent::new("login.failed", Actor::Anonymous(&e))
-                    .meta(&meta)
-                    .record(c, now)?;
-                Ok(())
-            })
+        db::transaction(&state.pool, move |c| {
+            throttle::record_failure(c, &e, &meta.client_ip, now)?;
+            AuditEvent::new("login.failed", Actor::Anonymous(&e))
+                .meta(&meta)
+                .record(c, now)?;
+            Ok(())
         })
         .await?;
         return again(
@@ -182,21 +180,19 @@ pub async fn submit(
     }
 
     let (id, mail, e) = (user.id.clone(), user.email.clone(), email.clone());
-    db::run(&state.pool, move |c| {
-        write_tx(c, |c| {
-            throttle::record_success(c, &e)?;
-            AuditEvent::new(
-                "login.succeeded",
-                Actor::User {
-                    id: &id,
-                    email: &mail,
-                },
-            )
-            .target("user", &id)
-            .meta(&meta)
-            .record(c, now)?;
-            Ok(())
-        })
+    db::transaction(&state.pool, move |c| {
+        throttle::record_success(c, &e)?;
+        AuditEvent::new(
+            "login.succeeded",
+            Actor::User {
+                id: &id,
+                email: &mail,
+            },
+        )
+        .target("user", &id)
+        .meta(&meta)
+        .record(c, now)?;
+        Ok(())
     })
     .await?;
     session::begin(&viewer.session, &user, state.clock.now())?;
@@ -213,21 +209,13 @@ pub async fn logout(viewer: Viewer, _form: CsrfForm<NoFields>) -> Result<HttpRes
     if let Some(user) = viewer.user.clone() {
         let now = viewer.state.clock.now_naive();
         let meta = viewer.meta.clone();
-        db::run(&viewer.state.pool, move |c| {
-            write_tx(c, |c| {
-                users::bump_session_version(c, &user.id, now)?;
-                AuditEvent::new(
-                    "logout",
-                    Actor::User {
-                        id: &user.id,
-                        email: &user.email,
-                    },
-                )
+        db::transaction(&viewer.state.pool, move |c| {
+            users::bump_session_version(c, &user.id, now)?;
+            AuditEvent::new("logout", Actor::from(&user))
                 .target("user", &user.id)
                 .meta(&meta)
                 .record(c, now)?;
-                Ok(())
-            })
+            Ok(())
         })
         .await?;
     }

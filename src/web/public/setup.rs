@@ -10,8 +10,8 @@ use crate::audit::{Actor, AuditEvent};
 use crate::auth::accounts::{insert_user, CreateUserError};
 use crate::auth::session::FlashLevel;
 use crate::auth::{password, CsrfForm, Viewer};
+use crate::db;
 use crate::db::models::{tokens, users};
-use crate::db::{self, write_tx};
 use crate::domain::{DisplayName, EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
@@ -121,36 +121,27 @@ pub async fn submit(
     let digest = OneTimeToken::parse(&raw)
         .map(|t| t.digest())
         .unwrap_or_default();
-    let created = db::run(&viewer.state.pool, move |c| {
-        write_tx(c, |c| {
-            // Every check comes before the first write, so a refusal changes nothing.
-            if users::admin_exists(c)? {
-                return Ok(Err(None));
-            }
-            if users::find_by_email(c, &email.normalized())?.is_some() {
-                return Ok(Err(Some("An account with this email already exists.")));
-            }
-            if !tokens::consume(c, &digest, TokenPurpose::Setup, now)? {
-                return Ok(Err(None));
-            }
-            let user =
-                insert_user(c, &email, &name, Some(&hash), true, now).map_err(|e| match e {
-                    CreateUserError::Other(e) => e,
-                    other => anyhow::Error::new(other),
-                })?;
-            AuditEvent::new(
-                "admin.created",
-                Actor::User {
-                    id: &user.id,
-                    email: &user.email,
-                },
-            )
+    let created = db::transaction(&viewer.state.pool, move |c| {
+        // Every check comes before the first write, so a refusal changes nothing.
+        if users::admin_exists(c)? {
+            return Ok(Err(None));
+        }
+        if users::find_by_email(c, &email.normalized())?.is_some() {
+            return Ok(Err(Some("An account with this email already exists.")));
+        }
+        if !tokens::consume(c, &digest, TokenPurpose::Setup, now)? {
+            return Ok(Err(None));
+        }
+        let user = insert_user(c, &email, &name, Some(&hash), true, now).map_err(|e| match e {
+            CreateUserError::Other(e) => e,
+            other => anyhow::Error::new(other),
+        })?;
+        AuditEvent::new("admin.created", Actor::from(&user))
             .target("user", &user.id)
             .details(serde_json::json!({ "via": "first-run setup" }))
             .meta(&meta)
             .record(c, now)?;
-            Ok::<_, anyhow::Error>(Ok(()))
-        })
+        Ok::<_, anyhow::Error>(Ok(()))
     })
     .await?;
     match created {
