@@ -1,5 +1,6 @@
 //! The ConCat developer portal. `startup::Application` is what `main` and the tests start.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod cli;

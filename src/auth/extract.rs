@@ -42,11 +42,7 @@ impl Viewer {
         PageContext {
             title: title.into(),
             csrf: session::csrf_token(&self.session),
-            user: self.user.as_ref().map(|u| NavUser {
-                display_name: u.display_name.clone(),
-                email: u.email.clone(),
-                is_admin: u.is_concat_admin,
-            }),
+            user: self.user.as_ref().map(NavUser::of),
             flashes: session::take_flashes(&self.session),
         }
     }

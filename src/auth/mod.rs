@@ -2,6 +2,7 @@
 //! current-user extractors, the login throttle, and account operations shared with the CLI.
 
 pub mod accounts;
+pub mod api_credentials;
 pub mod csrf;
 pub mod extract;
 pub mod password;

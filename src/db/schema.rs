@@ -56,6 +56,7 @@ diesel::table! {
         token_hash -> Text,
         purpose -> Text,
         user_id -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
         used_at -> Nullable<Timestamp>,
@@ -105,6 +106,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    access_requests (id) {
+        id -> Text,
+        kind -> Text,
+        status -> Text,
+        requester_name -> Text,
+        company_name -> Text,
+        website -> Text,
+        contact_email -> Text,
+        contact_email_normalized -> Text,
+        phone -> Nullable<Text>,
+        app_name -> Text,
+        use_case -> Text,
+        event_customers -> Text,
+        account_id -> Nullable<Text>,
+        requested_by_user_id -> Nullable<Text>,
+        client_ip -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by_user_id -> Nullable<Text>,
+        rejection_reason -> Nullable<Text>,
+        integration_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    access_request_messages (id) {
+        id -> Text,
+        request_id -> Text,
+        author -> Text,
+        author_user_id -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    integrations (id) {
+        id -> Text,
+        account_id -> Text,
+        api_id -> Text,
+        display_name -> Text,
+        description -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        approved_by_user_id -> Nullable<Text>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_secrets (id) {
+        id -> Text,
+        integration_id -> Text,
+        prefix -> Text,
+        digest -> Text,
+        created_at -> Timestamp,
+        created_by_user_id -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(access_request_messages -> access_requests (request_id));
+diesel::joinable!(integrations -> developer_accounts (account_id));
+diesel::joinable!(api_secrets -> integrations (integration_id));
 diesel::joinable!(developer_members -> developer_accounts (account_id));
 diesel::joinable!(developer_members -> users (user_id));
 diesel::joinable!(organization_admins -> organizations (organization_id));
@@ -121,4 +190,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     audit_log,
     outbox,
+    access_requests,
+    access_request_messages,
+    integrations,
+    api_secrets,
 );

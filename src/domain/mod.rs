@@ -1,6 +1,8 @@
 //! Newtypes that parse user input once, at the edge ("parse, don't validate"). Each parse error is
 //! a sentence fit to show next to the form field.
 
+mod access;
+mod credentials;
 mod display_name;
 mod email;
 mod password;
@@ -10,3 +12,5 @@ pub use display_name::DisplayName;
 pub use email::EmailAddress;
 pub use password::{NewPassword, PasswordInput};
 pub use token::{sha256_hex, OneTimeToken, TokenPurpose};
+pub use access::{AppName, CompanyName, EventCustomers, Message, Phone, UseCase, Website, USE_CASE_MAX};
+pub use credentials::{ApiId, ApiSecret, API_ID_PREFIX, SECRET_PREFIX};

@@ -13,6 +13,10 @@ pub enum TokenPurpose {
     PasswordReset,
     /// Invited user sets a first password: seven days.
     Invitation,
+    /// Approval email: set (or confirm) a password and reveal the first API secret; seven days.
+    Credentials,
+    /// An access request waiting for more information: the requester's answer link; 14 days.
+    InfoResponse,
 }
 
 impl TokenPurpose {
@@ -21,6 +25,8 @@ impl TokenPurpose {
             TokenPurpose::Setup => "setup",
             TokenPurpose::PasswordReset => "password_reset",
             TokenPurpose::Invitation => "invitation",
+            TokenPurpose::Credentials => "credentials",
+            TokenPurpose::InfoResponse => "info_response",
         }
     }
 
@@ -28,7 +34,8 @@ impl TokenPurpose {
         match self {
             TokenPurpose::Setup => None,
             TokenPurpose::PasswordReset => Some(chrono::Duration::hours(1)),
-            TokenPurpose::Invitation => Some(chrono::Duration::days(7)),
+            TokenPurpose::Invitation | TokenPurpose::Credentials => Some(chrono::Duration::days(7)),
+            TokenPurpose::InfoResponse => Some(chrono::Duration::days(14)),
         }
     }
 }

@@ -11,6 +11,26 @@ pub trait EmailMessage {
     fn render_html(&self) -> askama::Result<String>;
 }
 
+/// Declares the two template structs of a message (`templates/email/<name>.txt` and `.html`,
+/// each seeing the message as `m`) and implements `EmailMessage` with them.
+macro_rules! email_templates {
+    ($msg:ident, $kind:literal, $text:ident, $html:ident, $txt_path:literal, $html_path:literal) => {
+        #[derive(Template)]
+        #[template(path = $txt_path)]
+        struct $text<'a> {
+            m: &'a $msg,
+        }
+
+        #[derive(Template)]
+        #[template(path = $html_path)]
+        struct $html<'a> {
+            m: &'a $msg,
+        }
+
+        email_bodies!($msg, $kind, $text, $html);
+    };
+}
+
 macro_rules! email_bodies {
     ($msg:ty, $kind:literal, $text:ident, $html:ident) => {
         impl EmailMessage for $msg {
@@ -42,24 +62,7 @@ impl PasswordReset {
     }
 }
 
-#[derive(Template)]
-#[template(path = "email/password_reset.txt")]
-struct PasswordResetText<'a> {
-    m: &'a PasswordReset,
-}
-
-#[derive(Template)]
-#[template(path = "email/password_reset.html")]
-struct PasswordResetHtml<'a> {
-    m: &'a PasswordReset,
-}
-
-email_bodies!(
-    PasswordReset,
-    "password_reset",
-    PasswordResetText,
-    PasswordResetHtml
-);
+email_templates!(PasswordReset, "password_reset", PasswordResetText, PasswordResetHtml, "email/password_reset.txt", "email/password_reset.html");
 
 /// Sent after any password change, so an unexpected change does not go unnoticed.
 pub struct PasswordChanged {
@@ -74,24 +77,7 @@ impl PasswordChanged {
     }
 }
 
-#[derive(Template)]
-#[template(path = "email/password_changed.txt")]
-struct PasswordChangedText<'a> {
-    m: &'a PasswordChanged,
-}
-
-#[derive(Template)]
-#[template(path = "email/password_changed.html")]
-struct PasswordChangedHtml<'a> {
-    m: &'a PasswordChanged,
-}
-
-email_bodies!(
-    PasswordChanged,
-    "password_changed",
-    PasswordChangedText,
-    PasswordChangedHtml
-);
+email_templates!(PasswordChanged, "password_changed", PasswordChangedText, PasswordChangedHtml, "email/password_changed.txt", "email/password_changed.html");
 
 /// An invitation to the portal with a set-password link (valid seven days, single use).
 pub struct Invitation {
@@ -108,16 +94,122 @@ impl Invitation {
     }
 }
 
-#[derive(Template)]
-#[template(path = "email/invitation.txt")]
-struct InvitationText<'a> {
-    m: &'a Invitation,
+email_templates!(Invitation, "invitation", InvitationText, InvitationHtml, "email/invitation.txt", "email/invitation.html");
+
+/// To the requester: we received the access request.
+pub struct AccessRequestReceived {
+    pub name: String,
+    pub app_name: String,
 }
 
-#[derive(Template)]
-#[template(path = "email/invitation.html")]
-struct InvitationHtml<'a> {
-    m: &'a Invitation,
+impl AccessRequestReceived {
+    fn subject_line(&self) -> String {
+        format!("We received your request for API access for {}", self.app_name)
+    }
 }
 
-email_bodies!(Invitation, "invitation", InvitationText, InvitationHtml);
+email_templates!(AccessRequestReceived, "access_request_received", AccessRequestReceivedText, AccessRequestReceivedHtml, "email/access_request_received.txt", "email/access_request_received.html");
+
+/// To every ConCat admin: a request is waiting in the queue (new, or answered).
+pub struct AccessRequestAdminNotice {
+    pub admin_name: String,
+    pub requester_name: String,
+    pub company_name: String,
+    pub app_name: String,
+    /// "new" or "answered".
+    pub event: &'static str,
+    pub link: String,
+}
+
+impl AccessRequestAdminNotice {
+    fn subject_line(&self) -> String {
+        match self.event {
+            "answered" => format!("Access request answered: {} ({})", self.app_name, self.company_name),
+            _ => format!("New access request: {} ({})", self.app_name, self.company_name),
+        }
+    }
+}
+
+email_templates!(AccessRequestAdminNotice, "access_request_admin_notice", AccessRequestAdminNoticeText, AccessRequestAdminNoticeHtml, "email/access_request_admin_notice.txt", "email/access_request_admin_notice.html");
+
+/// To the requester: approved. The link sets (or confirms) a password and reveals the secret.
+pub struct AccessApproved {
+    pub name: String,
+    pub app_name: String,
+    pub api_id: String,
+    pub link: String,
+    /// The requester already had an account (they confirm their password instead of setting one).
+    pub existing_user: bool,
+}
+
+impl AccessApproved {
+    fn subject_line(&self) -> String {
+        format!("Your ConCat API access for {} is approved", self.app_name)
+    }
+}
+
+email_templates!(AccessApproved, "access_approved", AccessApprovedText, AccessApprovedHtml, "email/access_approved.txt", "email/access_approved.html");
+
+/// To the requester: rejected, with the reason.
+pub struct AccessRejected {
+    pub name: String,
+    pub app_name: String,
+    pub reason: String,
+}
+
+impl AccessRejected {
+    fn subject_line(&self) -> String {
+        format!("Your request for API access for {}", self.app_name)
+    }
+}
+
+email_templates!(AccessRejected, "access_rejected", AccessRejectedText, AccessRejectedHtml, "email/access_rejected.txt", "email/access_rejected.html");
+
+/// To the requester: ConCat needs more information; the link leads to the answer form.
+pub struct AccessInfoRequested {
+    pub name: String,
+    pub app_name: String,
+    pub message: String,
+    pub link: String,
+}
+
+impl AccessInfoRequested {
+    fn subject_line(&self) -> String {
+        format!("More information needed for {}", self.app_name)
+    }
+}
+
+email_templates!(AccessInfoRequested, "access_info_requested", AccessInfoRequestedText, AccessInfoRequestedHtml, "email/access_info_requested.txt", "email/access_info_requested.html");
+
+/// To the developer who asked for another integration: approved, with its API ID.
+pub struct IntegrationApproved {
+    pub name: String,
+    pub app_name: String,
+    pub api_id: String,
+    pub link: String,
+}
+
+impl IntegrationApproved {
+    fn subject_line(&self) -> String {
+        format!("Your new integration {} is approved", self.app_name)
+    }
+}
+
+email_templates!(IntegrationApproved, "integration_approved", IntegrationApprovedText, IntegrationApprovedHtml, "email/integration_approved.txt", "email/integration_approved.html");
+
+/// To an existing user who was added to a developer account.
+pub struct AddedToAccount {
+    pub name: String,
+    pub company_name: String,
+    pub added_by: String,
+    pub role: String,
+    pub link: String,
+}
+
+impl AddedToAccount {
+    fn subject_line(&self) -> String {
+        format!("You now have access to {} on the ConCat developer portal", self.company_name)
+    }
+}
+
+email_templates!(AddedToAccount, "added_to_account", AddedToAccountText, AddedToAccountHtml, "email/added_to_account.txt", "email/added_to_account.html");

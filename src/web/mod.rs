@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod developer;
 pub mod extract;
 pub mod forms;
 pub mod public;
@@ -21,6 +22,16 @@ pub struct NavUser {
     pub display_name: String,
     pub email: String,
     pub is_admin: bool,
+}
+
+impl NavUser {
+    pub fn of(user: &crate::db::models::users::User) -> Self {
+        Self {
+            display_name: user.display_name.clone(),
+            email: user.email.clone(),
+            is_admin: user.is_concat_admin,
+        }
+    }
 }
 
 /// The part of every page that the layout needs.
@@ -70,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/healthz").route(web::get().to(public::health::healthz)));
     public::routes(cfg);
     account::routes(cfg);
+    developer::routes(cfg);
     admin::routes(cfg);
 }
 

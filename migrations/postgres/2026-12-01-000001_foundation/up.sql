@@ -46,8 +46,11 @@ CREATE INDEX organization_admins_user ON organization_admins(user_id);
 
 CREATE TABLE one_time_tokens (
     token_hash TEXT PRIMARY KEY NOT NULL,
-    purpose TEXT NOT NULL CHECK (purpose IN ('setup', 'password_reset', 'invitation')),
+    -- One of TokenPurpose (src/domain/token.rs); what it unlocks depends on it.
+    purpose TEXT NOT NULL,
     user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+    -- The object the link acts on (an integration, an access request), when there is one.
+    subject_id TEXT,
     created_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP,
     used_at TIMESTAMP

@@ -1,8 +1,13 @@
 //! One file per entity: the read struct, an insertable, and named queries. Queries return
 //! `QueryResult<Option<T>>` (via `.optional()`) rather than hiding errors.
 
+pub mod access_requests;
+pub mod api_secrets;
 pub mod audit;
+pub mod developer_accounts;
+pub mod integrations;
 pub mod login_failures;
+pub mod organizations;
 pub mod outbox;
 pub mod tokens;
 pub mod users;

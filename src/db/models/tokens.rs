@@ -11,6 +11,7 @@ pub struct TokenRow {
     pub token_hash: String,
     pub purpose: String,
     pub user_id: Option<String>,
+    pub subject_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
     pub used_at: Option<NaiveDateTime>,
@@ -23,12 +24,25 @@ pub fn insert(
     user_id: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
+    insert_for(conn, token_hash, purpose, user_id, None, now)
+}
+
+/// A token that acts on one object (`subject_id`: an integration, an access request).
+pub fn insert_for(
+    conn: &mut DbConn,
+    token_hash: &str,
+    purpose: TokenPurpose,
+    user_id: Option<&str>,
+    subject_id: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     let expires_at = purpose.lifetime().map(|d| now + d);
     diesel::insert_into(t::table)
         .values((
             t::token_hash.eq(token_hash),
             t::purpose.eq(purpose.as_str()),
             t::user_id.eq(user_id),
+            t::subject_id.eq(subject_id),
             t::created_at.eq(now),
             t::expires_at.eq(expires_at),
         ))

@@ -3,7 +3,7 @@ use askama::Template;
 
 use crate::auth::AdminUser;
 use crate::db::models::audit::{self, AuditRow};
-use crate::db::models::{outbox, users};
+use crate::db::models::{access_requests, outbox, users};
 use crate::db::{self};
 use crate::errors::AppError;
 use crate::web::forms::when;
@@ -13,6 +13,7 @@ use crate::web::{render, PageContext};
 #[template(path = "admin/dashboard.html")]
 struct DashboardPage {
     ctx: PageContext,
+    pending: i64,
     user_count: i64,
     queued: i64,
     failed: i64,
@@ -26,8 +27,9 @@ impl DashboardPage {
 }
 
 pub async fn show(admin: AdminUser) -> Result<HttpResponse, AppError> {
-    let (user_count, queued, failed, recent) = db::run(&admin.viewer.state.pool, |c| {
+    let (pending, user_count, queued, failed, recent) = db::run(&admin.viewer.state.pool, |c| {
         Ok((
+            access_requests::count_by_status(c, access_requests::PENDING)?,
             users::count(c)?,
             outbox::count_by_status(c, outbox::QUEUED)?,
             outbox::count_by_status(c, outbox::FAILED)?,
@@ -37,6 +39,7 @@ pub async fn show(admin: AdminUser) -> Result<HttpResponse, AppError> {
     .await?;
     render(&DashboardPage {
         ctx: admin.viewer.page("Admin dashboard"),
+        pending,
         user_count,
         queued,
         failed,

@@ -11,7 +11,7 @@ pub fn home_for(user: &User) -> &'static str {
     if user.is_concat_admin {
         "/admin"
     } else {
-        "/account"
+        "/developer"
     }
 }
 

@@ -1,11 +1,13 @@
 //! Pages anyone can reach: home, sign in/out, password reset, invitation links, first-run setup,
 //! and the health check.
 
+pub mod access;
 pub mod health;
 pub mod home;
 pub mod links;
 pub mod login;
 pub mod setup;
+pub mod welcome;
 
 use actix_web::web;
 
@@ -31,6 +33,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/set-password/{token}")
                 .route(web::get().to(links::invite_form))
                 .route(web::post().to(links::invite_submit)),
+        )
+        .service(
+            web::resource("/request-access")
+                .route(web::get().to(access::form))
+                .route(web::post().to(access::submit)),
+        )
+        .service(
+            web::resource("/access-requests/respond/{token}")
+                .route(web::get().to(access::answer_form))
+                .route(web::post().to(access::answer_submit)),
+        )
+        .service(
+            web::resource("/welcome/{token}")
+                .route(web::get().to(welcome::form))
+                .route(web::post().to(welcome::submit)),
         )
         .service(
             web::resource("/setup/{token}")

@@ -1,0 +1,4 @@
+DROP TABLE api_secrets;
+DROP TABLE integrations;
+DROP TABLE access_request_messages;
+DROP TABLE access_requests;

@@ -1,0 +1,389 @@
+//! The invitation-only access workflow: a request is submitted, reviewed (approve, reject, ask
+//! for more information) and, on approval, becomes a developer account, a user and an
+//! integration — all in the transaction of the decision, with its emails in the outbox and its
+//! audit entries beside them. Handlers parse input and call these functions inside
+//! `db::transaction`.
+
+use chrono::NaiveDateTime;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::accounts::insert_user;
+use crate::db::models::access_requests::{self as requests, AccessRequest, NewAccessRequest};
+use crate::db::models::integrations::{self, NewIntegration, ACTIVE};
+use crate::db::models::users::{self, User};
+use crate::db::models::{developer_accounts as accounts, tokens};
+use crate::db::{new_id, DbConn};
+use crate::domain::{
+    ApiId, AppName, CompanyName, DisplayName, EmailAddress, EventCustomers, Message, OneTimeToken, Phone, TokenPurpose,
+    UseCase, Website,
+};
+use crate::email::messages::{
+    AccessApproved, AccessInfoRequested, AccessRejected, AccessRequestAdminNotice, AccessRequestReceived, IntegrationApproved,
+};
+use crate::email::outbox;
+use crate::settings::Settings;
+use crate::web::extract::RequestMeta;
+
+/// At most this many access requests per client address per hour.
+pub const REQUESTS_PER_IP_PER_HOUR: i64 = 5;
+
+/// A parsed "request access" form.
+#[derive(Debug)]
+pub struct NewRequest {
+    pub name: DisplayName,
+    pub company: CompanyName,
+    pub website: Website,
+    pub email: EmailAddress,
+    pub phone: Option<Phone>,
+    pub app_name: AppName,
+    pub use_case: UseCase,
+    pub customers: EventCustomers,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    Submitted(String),
+    /// This email already has a request under review.
+    AlreadyPending,
+    RateLimited,
+}
+
+fn notify_admins(
+    conn: &mut DbConn,
+    settings: &Settings,
+    request: &AccessRequest,
+    event: &'static str,
+    dedup: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    for (email, name) in users::admin_emails(conn)? {
+        let message = AccessRequestAdminNotice {
+            admin_name: name,
+            requester_name: request.requester_name.clone(),
+            company_name: request.company_name.clone(),
+            app_name: request.app_name.clone(),
+            event,
+            link: settings.link(&format!("/admin/requests/{}", request.id)),
+        };
+        outbox::enqueue(conn, &email, &message, &format!("{dedup}:{}", email.to_lowercase()), now)?;
+    }
+    Ok(())
+}
+
+/// Records a new request from outside, emails the requester and every ConCat admin.
+pub fn submit(conn: &mut DbConn, settings: &Settings, req: &NewRequest, meta: &RequestMeta, now: NaiveDateTime) -> anyhow::Result<SubmitOutcome> {
+    if requests::count_from_ip_since(conn, &meta.client_ip, now - chrono::Duration::hours(1))? >= REQUESTS_PER_IP_PER_HOUR {
+        return Ok(SubmitOutcome::RateLimited);
+    }
+    let normalized = req.email.normalized();
+    if requests::open_for_email(conn, &normalized)?.is_some() {
+        return Ok(SubmitOutcome::AlreadyPending);
+    }
+    let id = new_id();
+    let customers = req.customers.to_lines();
+    requests::insert(
+        conn,
+        &NewAccessRequest {
+            id: &id,
+            kind: requests::KIND_NEW_ACCOUNT,
+            status: requests::PENDING,
+            requester_name: req.name.as_str(),
+            company_name: req.company.as_str(),
+            website: req.website.as_str(),
+            contact_email: req.email.as_str(),
+            contact_email_normalized: &normalized,
+            phone: req.phone.as_ref().map(Phone::as_str),
+            app_name: req.app_name.as_str(),
+            use_case: req.use_case.as_str(),
+            event_customers: &customers,
+            account_id: None,
+            requested_by_user_id: None,
+            client_ip: &meta.client_ip,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    let request = requests::find(conn, &id)?.expect("the request just inserted");
+    outbox::enqueue(
+        conn,
+        req.email.as_str(),
+        &AccessRequestReceived {
+            name: req.name.to_string(),
+            app_name: req.app_name.to_string(),
+        },
+        &format!("access_received:{id}"),
+        now,
+    )?;
+    notify_admins(conn, settings, &request, "new", &format!("access_admin_new:{id}"), now)?;
+    AuditEvent::new("access_request.submitted", Actor::Anonymous(req.email.as_str()))
+        .target("access_request", &id)
+        .details(serde_json::json!({ "company": req.company.as_str(), "app": req.app_name.as_str() }))
+        .meta(meta)
+        .record(conn, now)?;
+    Ok(SubmitOutcome::Submitted(id))
+}
+
+/// An owner of a developer account asks for another integration; it goes through the queue.
+pub fn submit_additional(
+    conn: &mut DbConn,
+    settings: &Settings,
+    owner: &User,
+    account: &accounts::DeveloperAccount,
+    app_name: &AppName,
+    use_case: &UseCase,
+    meta: &RequestMeta,
+    now: NaiveDateTime,
+) -> anyhow::Result<String> {
+    let id = new_id();
+    requests::insert(
+        conn,
+        &NewAccessRequest {
+            id: &id,
+            kind: requests::KIND_ADDITIONAL,
+            status: requests::PENDING,
+            requester_name: &owner.display_name,
+            company_name: &account.company_name,
+            website: &account.website,
+            contact_email: &owner.email,
+            contact_email_normalized: &owner.email_normalized,
+            phone: None,
+            app_name: app_name.as_str(),
+            use_case: use_case.as_str(),
+            event_customers: "",
+            account_id: Some(&account.id),
+            requested_by_user_id: Some(&owner.id),
+            client_ip: &meta.client_ip,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    let request = requests::find(conn, &id)?.expect("the request just inserted");
+    notify_admins(conn, settings, &request, "new", &format!("access_admin_new:{id}"), now)?;
+    AuditEvent::new("access_request.submitted", Actor::from(owner))
+        .target("access_request", &id)
+        .details(serde_json::json!({ "kind": requests::KIND_ADDITIONAL, "account": account.id, "app": app_name.as_str() }))
+        .meta(meta)
+        .record(conn, now)?;
+    Ok(id)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error("no such request")]
+    NotFound,
+    /// Someone decided first (or the request is not in a state that allows this action).
+    #[error("the request was already {0}")]
+    AlreadyDecided(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for DecisionError {
+    fn from(e: diesel::result::Error) -> Self {
+        DecisionError::Other(e.into())
+    }
+}
+
+fn load(conn: &mut DbConn, id: &str) -> Result<AccessRequest, DecisionError> {
+    requests::find(conn, id)?.ok_or(DecisionError::NotFound)
+}
+
+fn already(conn: &mut DbConn, id: &str) -> DecisionError {
+    match requests::find(conn, id) {
+        Ok(Some(r)) => DecisionError::AlreadyDecided(r.status_label().to_lowercase()),
+        Ok(None) => DecisionError::NotFound,
+        Err(e) => e.into(),
+    }
+}
+
+/// What an approval created.
+#[derive(Debug)]
+pub struct Approved {
+    pub account_id: String,
+    pub integration_id: String,
+    pub api_id: String,
+}
+
+/// Approves an open request. Exactly one of two concurrent approvals wins (a guarded update);
+/// the loser gets `AlreadyDecided` and its transaction changes nothing.
+pub fn approve(
+    conn: &mut DbConn,
+    settings: &Settings,
+    id: &str,
+    admin: &User,
+    meta: &RequestMeta,
+    now: NaiveDateTime,
+) -> Result<Approved, DecisionError> {
+    let request = load(conn, id)?;
+    if !requests::decide(conn, id, requests::APPROVED, &admin.id, None, now)? {
+        return Err(already(conn, id));
+    }
+    let account_id = match &request.account_id {
+        Some(existing) => existing.clone(),
+        None => {
+            let account_id = new_id();
+            accounts::insert(conn, &account_id, &request.company_name, &request.website, now)?;
+            account_id
+        }
+    };
+    let integration_id = new_id();
+    let api_id = ApiId::generate();
+    integrations::insert(
+        conn,
+        &NewIntegration {
+            id: &integration_id,
+            account_id: &account_id,
+            api_id: api_id.as_str(),
+            display_name: &request.app_name,
+            description: &request.use_case,
+            status: ACTIVE,
+            created_at: now,
+            approved_by_user_id: Some(&admin.id),
+        },
+    )?;
+    requests::link_result(conn, id, &account_id, &integration_id)?;
+
+    if request.kind == requests::KIND_ADDITIONAL {
+        let requester = match &request.requested_by_user_id {
+            Some(uid) => users::find(conn, uid)?,
+            None => None,
+        };
+        if let Some(user) = requester {
+            let message = IntegrationApproved {
+                name: user.display_name.clone(),
+                app_name: request.app_name.clone(),
+                api_id: api_id.to_string(),
+                link: settings.link(&format!("/developer/integrations/{integration_id}")),
+            };
+            outbox::enqueue(conn, &user.email, &message, &format!("access_approved:{id}"), now)?;
+        }
+    } else {
+        let email = EmailAddress::parse(&request.contact_email).map_err(|e| anyhow::anyhow!("stored email: {e}"))?;
+        let user = match users::find_by_email(conn, &email.normalized())? {
+            Some(u) => u,
+            None => {
+                let name = DisplayName::parse(&request.requester_name).map_err(|e| anyhow::anyhow!("stored name: {e}"))?;
+                insert_user(conn, &email, &name, None, false, now).map_err(|e| anyhow::anyhow!("creating the developer: {e}"))?
+            }
+        };
+        accounts::add_member(conn, &account_id, &user.id, accounts::OWNER, now)?;
+        let token = OneTimeToken::generate();
+        tokens::insert_for(conn, &token.digest(), TokenPurpose::Credentials, Some(&user.id), Some(&integration_id), now)?;
+        let message = AccessApproved {
+            name: user.display_name.clone(),
+            app_name: request.app_name.clone(),
+            api_id: api_id.to_string(),
+            link: settings.link(&format!("/welcome/{}", token.expose())),
+            existing_user: user.password_hash.is_some(),
+        };
+        outbox::enqueue(conn, &user.email, &message, &format!("access_approved:{id}"), now)?;
+    }
+    AuditEvent::new("access_request.approved", Actor::from(admin))
+        .target("access_request", id)
+        .details(serde_json::json!({ "account": account_id, "integration": integration_id, "api_id": api_id.as_str() }))
+        .meta(meta)
+        .record(conn, now)?;
+    AuditEvent::new("integration.created", Actor::from(admin))
+        .target("integration", &integration_id)
+        .details(serde_json::json!({ "api_id": api_id.as_str(), "account": account_id }))
+        .meta(meta)
+        .record(conn, now)?;
+    Ok(Approved {
+        account_id,
+        integration_id,
+        api_id: api_id.to_string(),
+    })
+}
+
+/// Rejects an open request; the reason goes into the email.
+pub fn reject(
+    conn: &mut DbConn,
+    id: &str,
+    admin: &User,
+    reason: &Message,
+    meta: &RequestMeta,
+    now: NaiveDateTime,
+) -> Result<(), DecisionError> {
+    let request = load(conn, id)?;
+    if !requests::decide(conn, id, requests::REJECTED, &admin.id, Some(reason.as_str()), now)? {
+        return Err(already(conn, id));
+    }
+    let message = AccessRejected {
+        name: request.requester_name.clone(),
+        app_name: request.app_name.clone(),
+        reason: reason.to_string(),
+    };
+    outbox::enqueue(conn, &request.contact_email, &message, &format!("access_rejected:{id}"), now)?;
+    AuditEvent::new("access_request.rejected", Actor::from(admin))
+        .target("access_request", id)
+        .details(serde_json::json!({ "reason": reason.as_str() }))
+        .meta(meta)
+        .record(conn, now)?;
+    Ok(())
+}
+
+/// Asks the requester for more information; they answer through a single-use link.
+pub fn ask_for_info(
+    conn: &mut DbConn,
+    settings: &Settings,
+    id: &str,
+    admin: &User,
+    question: &Message,
+    meta: &RequestMeta,
+    now: NaiveDateTime,
+) -> Result<(), DecisionError> {
+    let request = load(conn, id)?;
+    if !requests::ask_for_info(conn, id, now)? {
+        return Err(already(conn, id));
+    }
+    requests::add_message(conn, id, "admin", Some(&admin.id), question.as_str(), now)?;
+    let token = OneTimeToken::generate();
+    tokens::insert_for(conn, &token.digest(), TokenPurpose::InfoResponse, None, Some(id), now)?;
+    let message = AccessInfoRequested {
+        name: request.requester_name.clone(),
+        app_name: request.app_name.clone(),
+        message: question.to_string(),
+        link: settings.link(&format!("/access-requests/respond/{}", token.expose())),
+    };
+    outbox::enqueue(conn, &request.contact_email, &message, &format!("access_info:{}", token.digest()), now)?;
+    AuditEvent::new("access_request.info_requested", Actor::from(admin))
+        .target("access_request", id)
+        .details(serde_json::json!({ "question": question.as_str() }))
+        .meta(meta)
+        .record(conn, now)?;
+    Ok(())
+}
+
+/// The request an answer link belongs to, while the link is valid and the request waits for it.
+pub fn request_for_answer(conn: &mut DbConn, token: &OneTimeToken, now: NaiveDateTime) -> anyhow::Result<Option<AccessRequest>> {
+    let Some(row) = tokens::find_valid(conn, &token.digest(), TokenPurpose::InfoResponse, now)? else {
+        return Ok(None);
+    };
+    let Some(id) = row.subject_id else { return Ok(None) };
+    Ok(requests::find(conn, &id)?.filter(|r| r.status == requests::INFO_REQUESTED))
+}
+
+/// The requester's answer: recorded, the request goes back to the queue, admins are told.
+/// Returns false when the link was already used or the request is no longer waiting.
+pub fn answer(
+    conn: &mut DbConn,
+    settings: &Settings,
+    token: &OneTimeToken,
+    body: &Message,
+    meta: &RequestMeta,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    let Some(request) = request_for_answer(conn, token, now)? else {
+        return Ok(false);
+    };
+    if !tokens::consume(conn, &token.digest(), TokenPurpose::InfoResponse, now)? || !requests::back_to_queue(conn, &request.id, now)? {
+        return Ok(false);
+    }
+    requests::add_message(conn, &request.id, "requester", None, body.as_str(), now)?;
+    notify_admins(conn, settings, &request, "answered", &format!("access_admin_answered:{}", token.digest()), now)?;
+    AuditEvent::new("access_request.answered", Actor::Anonymous(&request.contact_email))
+        .target("access_request", &request.id)
+        .meta(meta)
+        .record(conn, now)?;
+    Ok(true)
+}

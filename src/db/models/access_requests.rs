@@ -1,0 +1,224 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{access_request_messages as m, access_requests as r};
+use crate::db::DbConn;
+
+pub const PENDING: &str = "pending";
+pub const INFO_REQUESTED: &str = "info_requested";
+pub const APPROVED: &str = "approved";
+pub const REJECTED: &str = "rejected";
+pub const STATUSES: [&str; 4] = [PENDING, INFO_REQUESTED, APPROVED, REJECTED];
+/// Still waiting for a decision.
+pub const OPEN: [&str; 2] = [PENDING, INFO_REQUESTED];
+
+pub const KIND_NEW_ACCOUNT: &str = "new_account";
+pub const KIND_ADDITIONAL: &str = "additional_integration";
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = r)]
+pub struct AccessRequest {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub requester_name: String,
+    pub company_name: String,
+    pub website: String,
+    pub contact_email: String,
+    pub contact_email_normalized: String,
+    pub phone: Option<String>,
+    pub app_name: String,
+    pub use_case: String,
+    pub event_customers: String,
+    pub account_id: Option<String>,
+    pub requested_by_user_id: Option<String>,
+    pub client_ip: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub decided_at: Option<NaiveDateTime>,
+    pub decided_by_user_id: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub integration_id: Option<String>,
+}
+
+impl AccessRequest {
+    pub fn customers(&self) -> Vec<&str> {
+        self.event_customers.lines().filter(|l| !l.trim().is_empty()).collect()
+    }
+
+    pub fn is_open(&self) -> bool {
+        OPEN.contains(&self.status.as_str())
+    }
+
+    pub fn status_label(&self) -> &'static str {
+        match self.status.as_str() {
+            PENDING => "Pending",
+            INFO_REQUESTED => "Information requested",
+            APPROVED => "Approved",
+            _ => "Rejected",
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = r)]
+pub struct NewAccessRequest<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub requester_name: &'a str,
+    pub company_name: &'a str,
+    pub website: &'a str,
+    pub contact_email: &'a str,
+    pub contact_email_normalized: &'a str,
+    pub phone: Option<&'a str>,
+    pub app_name: &'a str,
+    pub use_case: &'a str,
+    pub event_customers: &'a str,
+    pub account_id: Option<&'a str>,
+    pub requested_by_user_id: Option<&'a str>,
+    pub client_ip: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewAccessRequest<'_>) -> QueryResult<()> {
+    diesel::insert_into(r::table).values(new).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<AccessRequest>> {
+    r::table.find(id).select(AccessRequest::as_select()).first(conn).optional()
+}
+
+/// An open request from this email, if any (one at a time per email).
+pub fn open_for_email(conn: &mut DbConn, normalized: &str) -> QueryResult<Option<AccessRequest>> {
+    r::table
+        .filter(r::contact_email_normalized.eq(normalized))
+        .filter(r::status.eq_any(OPEN))
+        .select(AccessRequest::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count_from_ip_since(conn: &mut DbConn, ip: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    r::table
+        .filter(r::client_ip.eq(ip))
+        .filter(r::created_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
+pub fn page(conn: &mut DbConn, status: Option<&str>, search: Option<&str>, offset: i64, limit: i64) -> QueryResult<(Vec<AccessRequest>, i64)> {
+    let build = || {
+        let mut q = r::table.into_boxed();
+        if let Some(s) = status {
+            q = q.filter(r::status.eq(s.to_string()));
+        }
+        if let Some(s) = search {
+            let pattern = format!("%{}%", s.to_lowercase().replace(['%', '_'], ""));
+            q = q.filter(
+                r::contact_email_normalized
+                    .like(pattern.clone())
+                    .or(super::audit::lower(r::company_name).like(pattern.clone()))
+                    .or(super::audit::lower(r::app_name).like(pattern)),
+            );
+        }
+        q
+    };
+    let total = build().count().get_result(conn)?;
+    let rows = build()
+        .select(AccessRequest::as_select())
+        .order((r::created_at.asc(), r::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
+    r::table.filter(r::status.eq(status)).count().get_result(conn)
+}
+
+/// Moves an open request to `to`, only if it is still open. Returns whether this call won: of
+/// two admins deciding at once, exactly one sees `true`.
+pub fn decide(
+    conn: &mut DbConn,
+    id: &str,
+    to: &str,
+    by: &str,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(r::table.find(id).filter(r::status.eq_any(OPEN)))
+        .set((
+            r::status.eq(to),
+            r::decided_at.eq(now),
+            r::decided_by_user_id.eq(by),
+            r::rejection_reason.eq(reason),
+            r::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Pending → info requested (only from pending).
+pub fn ask_for_info(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(r::table.find(id).filter(r::status.eq(PENDING)))
+        .set((r::status.eq(INFO_REQUESTED), r::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Info requested → pending, when the requester answers.
+pub fn back_to_queue(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(r::table.find(id).filter(r::status.eq(INFO_REQUESTED)))
+        .set((r::status.eq(PENDING), r::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn link_result(conn: &mut DbConn, id: &str, account_id: &str, integration_id: &str) -> QueryResult<usize> {
+    diesel::update(r::table.find(id))
+        .set((r::account_id.eq(account_id), r::integration_id.eq(integration_id)))
+        .execute(conn)
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = m)]
+pub struct RequestMessage {
+    pub id: String,
+    pub request_id: String,
+    pub author: String,
+    pub author_user_id: Option<String>,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn add_message(
+    conn: &mut DbConn,
+    request_id: &str,
+    author: &str,
+    author_user_id: Option<&str>,
+    body: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(m::table)
+        .values((
+            m::id.eq(crate::db::new_id()),
+            m::request_id.eq(request_id),
+            m::author.eq(author),
+            m::author_user_id.eq(author_user_id),
+            m::body.eq(body),
+            m::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn messages(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<RequestMessage>> {
+    m::table
+        .filter(m::request_id.eq(request_id))
+        .order((m::created_at.asc(), m::id.asc()))
+        .select(RequestMessage::as_select())
+        .load(conn)
+}

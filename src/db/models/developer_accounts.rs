@@ -1,0 +1,94 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{developer_accounts as a, developer_members as m, users as u};
+use crate::db::DbConn;
+
+pub const OWNER: &str = "owner";
+pub const MEMBER: &str = "member";
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = a)]
+pub struct DeveloperAccount {
+    pub id: String,
+    pub company_name: String,
+    pub website: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, id: &str, company: &str, website: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_into(a::table)
+        .values((a::id.eq(id), a::company_name.eq(company), a::website.eq(website), a::created_at.eq(now)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<DeveloperAccount>> {
+    a::table.find(id).select(DeveloperAccount::as_select()).first(conn).optional()
+}
+
+/// Adds the user to the account (or changes nothing when they are already a member).
+pub fn add_member(conn: &mut DbConn, account_id: &str, user_id: &str, role: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let row = (m::account_id.eq(account_id), m::user_id.eq(user_id), m::role.eq(role), m::created_at.eq(now));
+    let n = crate::insert_or_ignore!(conn, m::table, row, (m::account_id, m::user_id))?;
+    Ok(n == 1)
+}
+
+/// The user's role in the account, if they are a member.
+pub fn role_of(conn: &mut DbConn, account_id: &str, user_id: &str) -> QueryResult<Option<String>> {
+    m::table
+        .filter(m::account_id.eq(account_id))
+        .filter(m::user_id.eq(user_id))
+        .select(m::role)
+        .first(conn)
+        .optional()
+}
+
+/// The accounts the user belongs to, with their role.
+pub fn for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<(DeveloperAccount, String)>> {
+    a::table
+        .inner_join(m::table)
+        .filter(m::user_id.eq(user_id))
+        .order(a::company_name.asc())
+        .select((DeveloperAccount::as_select(), m::role))
+        .load(conn)
+}
+
+#[derive(Queryable, Debug, Clone)]
+pub struct Member {
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub has_password: bool,
+}
+
+pub fn members(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<Member>> {
+    let rows: Vec<(String, String, String, String, Option<String>)> = m::table
+        .inner_join(u::table)
+        .filter(m::account_id.eq(account_id))
+        .order(u::email_normalized.asc())
+        .select((u::id, u::email, u::display_name, m::role, u::password_hash))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, email, display_name, role, hash)| Member {
+            user_id,
+            email,
+            display_name,
+            role,
+            has_password: hash.is_some(),
+        })
+        .collect())
+}
+
+/// Owners' emails and names, for notifications about the account's integrations.
+pub fn owners(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<(String, String)>> {
+    m::table
+        .inner_join(u::table)
+        .filter(m::account_id.eq(account_id))
+        .filter(m::role.eq(OWNER))
+        .filter(u::status.eq("active"))
+        .select((u::email, u::display_name))
+        .load(conn)
+}

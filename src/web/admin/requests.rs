@@ -1,0 +1,210 @@
+//! Admin: the access-request queue, a request's detail page, and the decisions.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use crate::access::{self, DecisionError};
+use crate::auth::session::FlashLevel;
+use crate::auth::{AdminUser, CsrfForm};
+use crate::db;
+use crate::db::models::access_requests::{self as requests, AccessRequest, RequestMessage, STATUSES};
+use crate::db::models::organizations::{self, Organization};
+use crate::domain::Message;
+use crate::errors::AppError;
+use crate::web::forms::{encode_query, when, FieldErrors, Pager};
+use crate::web::{redirect, render, render_with, PageContext};
+
+const PER_PAGE: i64 = 25;
+
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    status: Option<String>,
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/requests.html")]
+struct QueuePage {
+    ctx: PageContext,
+    status: String,
+    search: String,
+    rows: Vec<AccessRequest>,
+    pager: Pager,
+    statuses: [&'static str; 4],
+}
+
+impl QueuePage {
+    fn when(&self, t: &NaiveDateTime) -> String {
+        when(t)
+    }
+}
+
+pub async fn queue(admin: AdminUser, query: web::Query<QueueQuery>) -> Result<HttpResponse, AppError> {
+    let q = query.into_inner();
+    // The queue opens on what needs attention; `status=all` shows everything.
+    let status = match q.status.as_deref() {
+        None | Some("") => requests::PENDING.to_string(),
+        Some(s) => s.to_string(),
+    };
+    let filter = STATUSES.contains(&status.as_str()).then(|| status.clone());
+    let mut pager = Pager::new(q.page, PER_PAGE, "/admin/requests", encode_query(&[("status", &status), ("q", &q.q)]));
+    let (offset, limit) = (pager.offset(), pager.per_page);
+    let search = Some(q.q.trim().to_string()).filter(|s| !s.is_empty());
+    let (rows, total) = db::run(&admin.viewer.state.pool, move |c| {
+        Ok(requests::page(c, filter.as_deref(), search.as_deref(), offset, limit)?)
+    })
+    .await?;
+    pager.total = total;
+    render(&QueuePage {
+        ctx: admin.viewer.page("Access requests"),
+        status,
+        search: q.q,
+        rows,
+        pager,
+        statuses: STATUSES,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/request.html")]
+struct DetailPage {
+    ctx: PageContext,
+    r: AccessRequest,
+    messages: Vec<RequestMessage>,
+    matches: Vec<Organization>,
+    reason: String,
+    question: String,
+    errors: FieldErrors,
+}
+
+impl DetailPage {
+    fn when(&self, t: &NaiveDateTime) -> String {
+        when(t)
+    }
+}
+
+async fn detail(admin: &AdminUser, id: String, reason: String, question: String, errors: FieldErrors) -> Result<HttpResponse, AppError> {
+    let found = db::run(&admin.viewer.state.pool, move |c| {
+        let Some(r) = requests::find(c, &id)? else { return Ok(None) };
+        let messages = requests::messages(c, &r.id)?;
+        let matches = organizations::matching_names(c, &r.customers())?;
+        Ok(Some((r, messages, matches)))
+    })
+    .await?;
+    let (r, messages, matches) = found.ok_or(AppError::NotFound)?;
+    let status = if errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_with(
+        status,
+        &DetailPage {
+            ctx: admin.viewer.page(format!("Request: {}", r.app_name)),
+            r,
+            messages,
+            matches,
+            reason,
+            question,
+            errors,
+        },
+    )
+}
+
+pub async fn show(admin: AdminUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    detail(&admin, id.into_inner(), String::new(), String::new(), FieldErrors::default()).await
+}
+
+/// Turns the outcome of a decision into the redirect back to the request.
+fn decided(admin: &AdminUser, id: &str, result: Result<(), DecisionError>, success: &str) -> Result<HttpResponse, AppError> {
+    match result {
+        Ok(()) => {
+            admin.viewer.state.mail_queued();
+            admin.viewer.flash(FlashLevel::Success, success);
+        }
+        Err(DecisionError::NotFound) => return Err(AppError::NotFound),
+        Err(DecisionError::AlreadyDecided(status)) => {
+            admin.viewer.flash(FlashLevel::Error, format!("Nothing was changed: this request was already {status}."));
+        }
+        Err(DecisionError::Other(e)) => return Err(e.into()),
+    }
+    Ok(redirect(&format!("/admin/requests/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+#[tracing::instrument(name = "approve_request", skip_all)]
+pub async fn approve(admin: AdminUser, id: web::Path<String>, _f: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let state = admin.viewer.state.clone();
+    let (settings, meta, now, user, rid) = (state.settings.clone(), admin.viewer.meta.clone(), state.clock.now_naive(), admin.user.clone(), id.clone());
+    let result = db::transaction(&state.pool, move |c| {
+        // A lost race must roll back: return it as a value only after the transaction ends.
+        match access::approve(c, &settings, &rid, &user, &meta, now) {
+            Ok(_) => Ok(Ok(())),
+            Err(DecisionError::Other(e)) => Err(e),
+            Err(e) => Ok(Err(e)),
+        }
+    })
+    .await?;
+    decided(&admin, &id, result, "Approved. The developer has been emailed a link to get their API secret.")
+}
+
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn reject(admin: AdminUser, id: web::Path<String>, CsrfForm(form): CsrfForm<ReasonForm>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let reason = match Message::parse(&form.reason) {
+        Ok(r) => r,
+        Err(_) => {
+            let mut errors = FieldErrors::default();
+            errors.add("reason", "Give the reason; it is sent to the requester.");
+            return detail(&admin, id, form.reason, String::new(), errors).await;
+        }
+    };
+    let state = admin.viewer.state.clone();
+    let (meta, now, user, rid) = (admin.viewer.meta.clone(), state.clock.now_naive(), admin.user.clone(), id.clone());
+    let result = db::transaction(&state.pool, move |c| match access::reject(c, &rid, &user, &reason, &meta, now) {
+        Ok(()) => Ok(Ok(())),
+        Err(DecisionError::Other(e)) => Err(e),
+        Err(e) => Ok(Err(e)),
+    })
+    .await?;
+    decided(&admin, &id, result, "Rejected. The requester has been emailed the reason.")
+}
+
+#[derive(Deserialize)]
+pub struct QuestionForm {
+    #[serde(default)]
+    question: String,
+}
+
+pub async fn ask(admin: AdminUser, id: web::Path<String>, CsrfForm(form): CsrfForm<QuestionForm>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let question = match Message::parse(&form.question) {
+        Ok(q) => q,
+        Err(_) => {
+            let mut errors = FieldErrors::default();
+            errors.add("question", "Write what you need to know; it is sent to the requester.");
+            return detail(&admin, id, String::new(), form.question, errors).await;
+        }
+    };
+    let state = admin.viewer.state.clone();
+    let (settings, meta, now, user, rid) = (state.settings.clone(), admin.viewer.meta.clone(), state.clock.now_naive(), admin.user.clone(), id.clone());
+    let result = db::transaction(&state.pool, move |c| match access::ask_for_info(c, &settings, &rid, &user, &question, &meta, now) {
+        Ok(()) => Ok(Ok(())),
+        Err(DecisionError::Other(e)) => Err(e),
+        Err(e) => Ok(Err(e)),
+    })
+    .await?;
+    decided(&admin, &id, result, "Your question was emailed to the requester. The request waits for their answer.")
+}

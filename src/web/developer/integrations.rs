@@ -1,0 +1,295 @@
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use super::secret_page;
+use crate::access;
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::api_credentials::{self, IssueError, Overlap};
+use crate::auth::session::FlashLevel;
+use crate::auth::{CsrfForm, CurrentUser};
+use crate::db;
+use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
+use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, OWNER};
+use crate::db::models::integrations::{self, Integration};
+use crate::domain::{AppName, UseCase, USE_CASE_MAX};
+use crate::errors::AppError;
+use crate::web::forms::{when, FieldErrors};
+use crate::web::{redirect, render, render_with, PageContext};
+
+pub struct IntegrationView {
+    pub integration: Integration,
+    pub role: String,
+    pub secrets: Vec<ApiSecretRow>,
+}
+
+impl IntegrationView {
+    pub fn is_owner(&self) -> bool {
+        self.role == OWNER
+    }
+}
+
+#[derive(Template)]
+#[template(path = "developer/dashboard.html")]
+struct DashboardPage {
+    ctx: PageContext,
+    accounts: Vec<(DeveloperAccount, String)>,
+    views: Vec<IntegrationView>,
+}
+
+impl DashboardPage {
+    fn when(&self, t: &NaiveDateTime) -> String {
+        when(t)
+    }
+}
+
+pub async fn dashboard(current: CurrentUser) -> Result<HttpResponse, AppError> {
+    let uid = current.user.id.clone();
+    let now = current.viewer.state.clock.now_naive();
+    let (accounts, views) = db::run(&current.viewer.state.pool, move |c| {
+        let accounts = accounts::for_user(c, &uid)?;
+        let mut views = Vec::new();
+        for (integration, role) in integrations::for_member(c, &uid)? {
+            let secrets = api_secrets::active(c, &integration.id, now)?;
+            views.push(IntegrationView { integration, role, secrets });
+        }
+        Ok((accounts, views))
+    })
+    .await?;
+    render(&DashboardPage {
+        ctx: current.viewer.page("Your integrations"),
+        accounts,
+        views,
+    })
+}
+
+/// Loads the integration through the user's membership: 404 for anyone else's.
+async fn load(current: &CurrentUser, id: String) -> Result<IntegrationView, AppError> {
+    let uid = current.user.id.clone();
+    let now = current.viewer.state.clock.now_naive();
+    db::run(&current.viewer.state.pool, move |c| {
+        let Some((integration, role)) = integrations::find_for_member(c, &id, &uid)? else {
+            return Ok(None);
+        };
+        let secrets = api_secrets::active(c, &integration.id, now)?;
+        Ok(Some(IntegrationView { integration, role, secrets }))
+    })
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// Only the account's owners manage secrets.
+async fn load_as_owner(current: &CurrentUser, id: String) -> Result<IntegrationView, AppError> {
+    let view = load(current, id).await?;
+    if !view.is_owner() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(view)
+}
+
+#[derive(Template)]
+#[template(path = "developer/integration.html")]
+struct IntegrationPage {
+    ctx: PageContext,
+    view: IntegrationView,
+    max_active: usize,
+}
+
+impl IntegrationPage {
+    fn when(&self, t: &NaiveDateTime) -> String {
+        when(t)
+    }
+}
+
+pub async fn show(current: CurrentUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let view = load(&current, id.into_inner()).await?;
+    render(&IntegrationPage {
+        ctx: current.viewer.page(view.integration.display_name.clone()),
+        view,
+        max_active: MAX_ACTIVE,
+    })
+}
+
+fn issue_refused(current: &CurrentUser, integration: &Integration, e: IssueError) -> Result<HttpResponse, AppError> {
+    let message = match e {
+        IssueError::TooManyActive => format!("This integration already has {MAX_ACTIVE} active secrets. Revoke one before creating another."),
+        IssueError::NotActive => "This integration is not active, so it cannot get new secrets.".to_string(),
+        IssueError::Db(e) => return Err(e.into()),
+    };
+    current.viewer.flash(FlashLevel::Error, message);
+    Ok(redirect(&format!("/developer/integrations/{}", integration.id)))
+}
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+pub async fn create_secret(current: CurrentUser, id: web::Path<String>, _f: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let view = load_as_owner(&current, id.into_inner()).await?;
+    let state = current.viewer.state.clone();
+    let (meta, now, user, integration) = (current.viewer.meta.clone(), state.clock.now_naive(), current.user.clone(), view.integration.clone());
+    let result = db::transaction(&state.pool, move |c| {
+        let secret = match api_credentials::issue(c, &integration, Some(&user.id), now) {
+            Ok(s) => s,
+            Err(IssueError::Db(e)) => return Err(e.into()),
+            Err(e) => return Ok(Err(e)),
+        };
+        AuditEvent::new("secret.created", Actor::from(&user))
+            .target("integration", &integration.id)
+            .details(serde_json::json!({ "prefix": secret.prefix() }))
+            .meta(&meta)
+            .record(c, now)?;
+        Ok(Ok(secret))
+    })
+    .await?;
+    match result {
+        Ok(secret) => secret_page(current.viewer.page("Your new API secret"), &view.integration, &secret),
+        Err(e) => issue_refused(&current, &view.integration, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RollForm {
+    #[serde(default)]
+    old_expires: String,
+}
+
+pub async fn roll_secret(current: CurrentUser, id: web::Path<String>, CsrfForm(form): CsrfForm<RollForm>) -> Result<HttpResponse, AppError> {
+    let view = load_as_owner(&current, id.into_inner()).await?;
+    let Some(overlap) = Overlap::parse(&form.old_expires) else {
+        current.viewer.flash(FlashLevel::Error, "Choose when the current secret should stop working.");
+        return Ok(redirect(&format!("/developer/integrations/{}", view.integration.id)));
+    };
+    let state = current.viewer.state.clone();
+    let (meta, now, user, integration) = (current.viewer.meta.clone(), state.clock.now_naive(), current.user.clone(), view.integration.clone());
+    let result = db::transaction(&state.pool, move |c| {
+        let (secret, old) = match api_credentials::roll(c, &integration, Some(&user.id), overlap, now) {
+            Ok(s) => s,
+            Err(IssueError::Db(e)) => return Err(e.into()),
+            Err(e) => return Ok(Err(e)),
+        };
+        AuditEvent::new("secret.rolled", Actor::from(&user))
+            .target("integration", &integration.id)
+            .details(serde_json::json!({
+                "new_prefix": secret.prefix(),
+                "old_prefixes": old.iter().map(|o| o.prefix.clone()).collect::<Vec<_>>(),
+                "old_stops": overlap.as_str(),
+            }))
+            .meta(&meta)
+            .record(c, now)?;
+        Ok(Ok(secret))
+    })
+    .await?;
+    match result {
+        Ok(secret) => secret_page(current.viewer.page("Your new API secret"), &view.integration, &secret),
+        Err(e) => issue_refused(&current, &view.integration, e),
+    }
+}
+
+pub async fn revoke_secret(current: CurrentUser, path: web::Path<(String, String)>, _f: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+    let (id, secret_id) = path.into_inner();
+    let view = load_as_owner(&current, id).await?;
+    let state = current.viewer.state.clone();
+    let (meta, now, user, integration_id) = (current.viewer.meta.clone(), state.clock.now_naive(), current.user.clone(), view.integration.id.clone());
+    let prefix = view.secrets.iter().find(|s| s.id == secret_id).map(|s| s.prefix.clone());
+    let revoked = db::transaction(&state.pool, move |c| {
+        if !api_secrets::revoke(c, &integration_id, &secret_id, now)? {
+            return Ok(false);
+        }
+        AuditEvent::new("secret.revoked", Actor::from(&user))
+            .target("integration", &integration_id)
+            .details(serde_json::json!({ "secret": secret_id, "prefix": prefix }))
+            .meta(&meta)
+            .record(c, now)?;
+        Ok(true)
+    })
+    .await?;
+    if !revoked {
+        return Err(AppError::NotFound);
+    }
+    current.viewer.flash(FlashLevel::Success, "The secret was revoked. It no longer works.");
+    Ok(redirect(&format!("/developer/integrations/{}", view.integration.id)))
+}
+
+#[derive(Template)]
+#[template(path = "developer/request_integration.html")]
+struct RequestIntegrationPage {
+    ctx: PageContext,
+    account: DeveloperAccount,
+    app_name: String,
+    use_case: String,
+    errors: FieldErrors,
+    use_case_max: usize,
+}
+
+/// The account, when the user owns it (members may look, only owners ask for integrations).
+async fn owned_account(current: &CurrentUser, id: String) -> Result<DeveloperAccount, AppError> {
+    let uid = current.user.id.clone();
+    let found = db::run(&current.viewer.state.pool, move |c| {
+        let role = accounts::role_of(c, &id, &uid)?;
+        Ok(match role {
+            Some(r) => accounts::find(c, &id)?.map(|a| (a, r)),
+            None => None,
+        })
+    })
+    .await?;
+    match found {
+        None => Err(AppError::NotFound),
+        Some((_, role)) if role != OWNER => Err(AppError::Forbidden),
+        Some((account, _)) => Ok(account),
+    }
+}
+
+pub async fn request_form(current: CurrentUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let account = owned_account(&current, id.into_inner()).await?;
+    render(&RequestIntegrationPage {
+        ctx: current.viewer.page("Request another integration"),
+        account,
+        app_name: String::new(),
+        use_case: String::new(),
+        errors: FieldErrors::default(),
+        use_case_max: USE_CASE_MAX,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct RequestIntegrationForm {
+    #[serde(default)]
+    app_name: String,
+    #[serde(default)]
+    use_case: String,
+}
+
+pub async fn request_submit(
+    current: CurrentUser,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<RequestIntegrationForm>,
+) -> Result<HttpResponse, AppError> {
+    let account = owned_account(&current, id.into_inner()).await?;
+    let mut errors = FieldErrors::default();
+    let app_name = errors.take("app_name", AppName::parse(&form.app_name));
+    let use_case = errors.take("use_case", UseCase::parse(&form.use_case));
+    let (Some(app_name), Some(use_case)) = (app_name, use_case) else {
+        return render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &RequestIntegrationPage {
+                ctx: current.viewer.page("Request another integration"),
+                account,
+                app_name: form.app_name,
+                use_case: form.use_case,
+                errors,
+                use_case_max: USE_CASE_MAX,
+            },
+        );
+    };
+    let state = current.viewer.state.clone();
+    let (settings, meta, now, user, acct) = (state.settings.clone(), current.viewer.meta.clone(), state.clock.now_naive(), current.user.clone(), account.clone());
+    db::transaction(&state.pool, move |c| access::submit_additional(c, &settings, &user, &acct, &app_name, &use_case, &meta, now)).await?;
+    state.mail_queued();
+    current.viewer.flash(
+        FlashLevel::Success,
+        "Your request was sent to ConCat for review. We will email you when it is decided.",
+    );
+    Ok(redirect("/developer"))
+}

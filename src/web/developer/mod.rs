@@ -1,0 +1,57 @@
+//! The developer's pages: integrations and their secrets, requesting another integration, and
+//! the team of each developer account. Every route loads its object through the user's
+//! membership (`find_for_member`, `role_of`), so another account's objects are simply not found.
+
+pub mod integrations;
+pub mod team;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::db::models::integrations::Integration;
+use crate::domain::ApiSecret;
+use crate::errors::AppError;
+use crate::web::{render_with, PageContext};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/developer").route(web::get().to(integrations::dashboard)))
+        .service(web::resource("/developer/integrations/{id}").route(web::get().to(integrations::show)))
+        .service(web::resource("/developer/integrations/{id}/secrets").route(web::post().to(integrations::create_secret)))
+        .service(web::resource("/developer/integrations/{id}/secrets/roll").route(web::post().to(integrations::roll_secret)))
+        .service(
+            web::resource("/developer/integrations/{id}/secrets/{secret_id}/revoke")
+                .route(web::post().to(integrations::revoke_secret)),
+        )
+        .service(
+            web::resource("/developer/accounts/{id}/integrations/new")
+                .route(web::get().to(integrations::request_form))
+                .route(web::post().to(integrations::request_submit)),
+        )
+        .service(web::resource("/developer/accounts/{id}/team").route(web::get().to(team::show)))
+        .service(web::resource("/developer/accounts/{id}/team/invite").route(web::post().to(team::invite)));
+}
+
+#[derive(Template)]
+#[template(path = "developer/secret.html")]
+struct SecretPage<'a> {
+    ctx: PageContext,
+    integration: &'a Integration,
+    secret: &'a str,
+}
+
+/// The one page that ever shows a secret: the answer to the POST that created it, never cached,
+/// never reachable again (reloading re-submits the form, which cannot produce the same secret).
+pub fn secret_page(ctx: PageContext, integration: &Integration, secret: &ApiSecret) -> Result<HttpResponse, AppError> {
+    let mut res = render_with(
+        StatusCode::OK,
+        &SecretPage {
+            ctx,
+            integration,
+            secret: secret.expose(),
+        },
+    )?;
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store, max-age=0"));
+    Ok(res)
+}

@@ -1,0 +1,157 @@
+//! The approval email's link: set a password (or confirm the existing one), sign in, and see the
+//! integration's first API secret — once. The secret is generated at that moment; before it, no
+//! secret exists anywhere, and after the page it exists only as a digest.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::api_credentials;
+use crate::auth::session::{self};
+use crate::auth::{password, CsrfForm, Viewer};
+use crate::db;
+use crate::db::models::integrations::{self, Integration};
+use crate::db::models::{tokens, users};
+use crate::domain::{NewPassword, OneTimeToken, PasswordInput, TokenPurpose};
+use crate::errors::AppError;
+use crate::web::developer::secret_page;
+use crate::web::forms::FieldErrors;
+use crate::web::{render_with, PageContext};
+
+#[derive(Template)]
+#[template(path = "access/welcome.html")]
+struct WelcomePage {
+    ctx: PageContext,
+    action: String,
+    email: String,
+    app_name: String,
+    api_id: String,
+    has_password: bool,
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "auth/link_invalid.html")]
+struct LinkInvalidPage {
+    ctx: PageContext,
+    reset: bool,
+}
+
+fn invalid(viewer: &Viewer) -> Result<HttpResponse, AppError> {
+    render_with(
+        StatusCode::NOT_FOUND,
+        &LinkInvalidPage {
+            ctx: viewer.page("Link not valid"),
+            reset: false,
+        },
+    )
+}
+
+async fn resolve(viewer: &Viewer, raw: &str) -> Result<Option<(users::User, Integration)>, AppError> {
+    let Some(token) = OneTimeToken::parse(raw) else { return Ok(None) };
+    let now = viewer.state.clock.now_naive();
+    Ok(db::run(&viewer.state.pool, move |c| {
+        let Some(row) = tokens::find_valid(c, &token.digest(), TokenPurpose::Credentials, now)? else {
+            return Ok(None);
+        };
+        let (Some(uid), Some(iid)) = (row.user_id, row.subject_id) else { return Ok(None) };
+        match (users::find(c, &uid)?, integrations::find(c, &iid)?) {
+            (Some(u), Some(i)) if u.is_active() => Ok(Some((u, i))),
+            _ => Ok(None),
+        }
+    })
+    .await?)
+}
+
+fn page(viewer: &Viewer, status: StatusCode, raw: &str, user: &users::User, integration: &Integration, errors: FieldErrors) -> Result<HttpResponse, AppError> {
+    render_with(
+        status,
+        &WelcomePage {
+            ctx: viewer.page("Welcome to the ConCat API"),
+            action: format!("/welcome/{raw}"),
+            email: user.email.clone(),
+            app_name: integration.display_name.clone(),
+            api_id: integration.api_id.clone(),
+            has_password: user.password_hash.is_some(),
+            errors,
+        },
+    )
+}
+
+pub async fn form(viewer: Viewer, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let raw = token.into_inner();
+    match resolve(&viewer, &raw).await? {
+        Some((user, integration)) => page(&viewer, StatusCode::OK, &raw, &user, &integration, FieldErrors::default()),
+        None => invalid(&viewer),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct WelcomeForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+#[tracing::instrument(name = "reveal_first_secret", skip_all)]
+pub async fn submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): CsrfForm<WelcomeForm>) -> Result<HttpResponse, AppError> {
+    let raw = token.into_inner();
+    let Some((user, integration)) = resolve(&viewer, &raw).await? else {
+        return invalid(&viewer);
+    };
+    let mut errors = FieldErrors::default();
+    // A new user sets a password; one who already has a password proves it is them.
+    let new_hash = if user.password_hash.is_some() {
+        let ok = password::verify(user.password_hash.clone(), PasswordInput::new(form.password)).await?;
+        if !ok {
+            errors.add("password", "That is not your current password.");
+        }
+        None
+    } else {
+        match NewPassword::parse_confirmed(&form.password, &form.confirm) {
+            Ok(p) => Some(password::hash(p).await?),
+            Err(msg) => {
+                errors.add("password", msg);
+                None
+            }
+        }
+    };
+    if !errors.is_empty() {
+        return page(&viewer, StatusCode::UNPROCESSABLE_ENTITY, &raw, &user, &integration, errors);
+    }
+    let state = viewer.state.clone();
+    let (meta, now) = (viewer.meta.clone(), state.clock.now_naive());
+    let digest = OneTimeToken::parse(&raw).map(|t| t.digest()).unwrap_or_default();
+    let (u, i) = (user.clone(), integration.clone());
+    let issued = db::transaction(&state.pool, move |c| {
+        if !tokens::consume(c, &digest, TokenPurpose::Credentials, now)? {
+            return Ok(None);
+        }
+        if let Some(hash) = &new_hash {
+            users::set_password(c, &u.id, hash, now)?;
+            AuditEvent::new("password.set_from_invitation", Actor::from(&u))
+                .target("user", &u.id)
+                .meta(&meta)
+                .record(c, now)?;
+        }
+        let secret = api_credentials::issue(c, &i, Some(&u.id), now)?;
+        AuditEvent::new("secret.created", Actor::from(&u))
+            .target("integration", &i.id)
+            .details(serde_json::json!({ "prefix": secret.prefix(), "via": "approval link" }))
+            .meta(&meta)
+            .record(c, now)?;
+        Ok(Some((secret, users::find(c, &u.id)?)))
+    })
+    .await?;
+    let Some((secret, Some(fresh_user))) = issued else {
+        return invalid(&viewer);
+    };
+    session::begin(&viewer.session, &fresh_user, state.clock.now())?;
+    let mut ctx = viewer.page("Your API secret");
+    ctx.user = Some(crate::web::NavUser::of(&fresh_user));
+    secret_page(ctx, &integration, &secret)
+}
+
