@@ -583,3 +583,122 @@ impl TestApp {
         self.clock.now().format("%Y-%m-%d").to_string()
     }
 }
+
+/// A valid "request access" form; tests override single fields.
+pub fn access_form(email: &str, overrides: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = [
+        ("name", "Dana Developer"),
+        ("company", "Ticketly Ltd"),
+        ("website", "https://ticketly.example"),
+        ("email", email),
+        ("phone", "+44 20 7946 0000"),
+        ("app_name", "Ticketly Sync"),
+        ("use_case", "We sync ticket sales from ConCat events into our box-office system."),
+        ("customers", "Acme Events\nGlobex Conferences"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in overrides {
+        if let Some(f) = fields.iter_mut().find(|(name, _)| name == k) {
+            f.1 = v.to_string();
+        }
+    }
+    fields
+}
+
+/// The secret on a "shown once" page.
+pub fn secret_in(html: &str) -> Option<String> {
+    let start = html.find("cc_sk_")?;
+    Some(html[start..start + 56].to_string())
+}
+
+/// A developer whose access was approved and who revealed the first secret.
+pub struct Developer {
+    pub client: reqwest::Client,
+    pub email: String,
+    pub api_id: String,
+    pub secret: String,
+    pub integration_id: String,
+    pub account_id: String,
+}
+
+pub const ADMIN_EMAIL: &str = "ada@concat.test";
+
+impl TestApp {
+    pub async fn request_access_with(&self, client: &reqwest::Client, email: &str, overrides: &[(&str, &str)]) -> reqwest::Response {
+        let fields = access_form(email, overrides);
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post_form_with(client, "/request-access", &refs).await
+    }
+
+    /// A signed-in ConCat admin client (creating the admin on first use).
+    pub async fn admin(&self) -> reqwest::Client {
+        use concat_portal::db::models::users;
+        let exists = db::run(&self.pool, |c| Ok(users::find_by_email(c, ADMIN_EMAIL)?)).await.unwrap().is_some();
+        if !exists {
+            self.create_admin(ADMIN_EMAIL, "Ada").await;
+        }
+        let (admin, _) = client();
+        assert_eq!(self.login_with(&admin, ADMIN_EMAIL, PASSWORD).await.status(), 303);
+        admin
+    }
+
+    pub async fn request_id_for(&self, email: &str) -> String {
+        use concat_portal::db::schema::access_requests as r;
+        use diesel::prelude::*;
+        let e = email.to_lowercase();
+        db::run(&self.pool, move |c| {
+            Ok(r::table
+                .filter(r::contact_email_normalized.eq(e))
+                .order(r::created_at.desc())
+                .select(r::id)
+                .first::<String>(c)?)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Request → approve → welcome link → password → the secret, all over HTTP. Consumes the
+    /// emails this produces.
+    pub async fn approved_developer(&self, email: &str, company: &str) -> Developer {
+        let (dev, _) = client();
+        let res = self.request_access_with(&dev, email, &[("company", company), ("app_name", &format!("{company} App"))]).await;
+        assert_eq!(res.status(), 200, "request access");
+        let admin = self.admin().await;
+        let id = self.request_id_for(email).await;
+        assert_eq!(self.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[]).await.status(), 303);
+        let mut welcome = None;
+        for e in self.deliver_emails().await {
+            if e.to == email && e.kind == "access_approved" {
+                welcome = Some(path_of(&find_link(&e.text, "/welcome/")));
+            }
+        }
+        let welcome = welcome.expect("an approval email");
+        let page = self.post_form_with(&dev, &welcome, &[("password", PASSWORD), ("confirm", PASSWORD)]).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        let secret = secret_in(&html).expect("the secret is shown");
+        let api_id = {
+            let start = html.find("cc_id_").unwrap();
+            html[start..start + 30].to_string()
+        };
+        let (integration_id, account_id) = self.integration_of(&api_id).await;
+        Developer { client: dev, email: email.to_string(), api_id, secret, integration_id, account_id }
+    }
+
+    pub async fn integration_of(&self, api_id: &str) -> (String, String) {
+        use concat_portal::db::models::integrations;
+        let a = api_id.to_string();
+        let i = db::run(&self.pool, move |c| Ok(integrations::find_by_api_id(c, &a)?)).await.unwrap().expect("integration");
+        (i.id, i.account_id)
+    }
+
+    /// Whether `Bearer <api id>:<secret>` is accepted now (the check the API uses).
+    pub async fn credentials_valid(&self, api_id: &str, secret: &str) -> bool {
+        use concat_portal::auth::api_credentials::authenticate_header;
+        let header = format!("Bearer {api_id}:{secret}");
+        let now = self.clock.now_naive();
+        db::run(&self.pool, move |c| Ok(authenticate_header(c, &header, now)?)).await.unwrap().is_ok()
+    }
+}
