@@ -651,7 +651,7 @@ impl TestApp {
         db::run(&self.pool, move |c| {
             Ok(r::table
                 .filter(r::contact_email_normalized.eq(e))
-                .order(r::created_at.desc())
+                .order((r::created_at.desc(), r::id.desc()))
                 .select(r::id)
                 .first::<String>(c)?)
         })

@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod browser;
 mod csrf;
+mod developer;
 mod http;
 mod outbox;
 mod password_reset;
