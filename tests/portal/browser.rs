@@ -184,3 +184,57 @@ async fn admin_signs_in_and_sees_the_dashboard(backend: Backend) {
 }
 
 both_backends!(admin_signs_in_and_sees_the_dashboard);
+
+
+async fn developer_requests_access_and_an_admin_approves(backend: Backend) {
+    let Some(browser) = browser().await else { return };
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN_EMAIL, "Ada").await;
+
+    // The developer fills the public form.
+    browser.client.goto(&app.url("/")).await.unwrap();
+    browser.click("a.button[href='/request-access']").await;
+    browser.wait_text("h1", "Request API access").await;
+    for (field, value) in access_form("dana@ticketly.example", &[]) {
+        browser.fill(&format!("#f-{field}"), &value).await;
+    }
+    browser.wait_text("#c-use_case", "/ 2000").await;
+    browser.click("form.card button[type=submit]").await;
+    browser.wait_text("h1", "Request received").await;
+    let emails = app.deliver_emails().await;
+    assert_eq!(emails.len(), 2, "requester and admin");
+
+    // The admin reviews and approves.
+    browser.client.goto(&app.url("/login")).await.unwrap();
+    browser.fill("#f-email", ADMIN_EMAIL).await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.click("form.card button[type=submit]").await;
+    browser.wait_text("h1", "Admin dashboard").await;
+    browser.click("a[href='/admin/requests']").await;
+    browser.wait_text("h1", "Access requests").await;
+    browser.click("td a[href^='/admin/requests/']").await;
+    browser.wait_text("h1", "Ticketly Sync").await;
+    browser.click("form[action$='/approve'] button").await;
+    browser.wait_text(".flash-success", "Approved.").await;
+    browser.click("nav button.link").await;
+    browser.wait_text("h1", "Sign in").await;
+
+    // The developer follows the approval link and sees the secret once.
+    let approval = app.one_email_to("dana@ticketly.example").await;
+    browser.client.goto(&find_link(&approval.text, "/welcome/").replace("http://portal.test", &app.address)).await.unwrap();
+    browser.wait_text("h1", "Welcome to the ConCat API").await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.fill("#f-confirm", PASSWORD).await;
+    browser.click("form.card button[type=submit]").await;
+    browser.wait_text("h1", "Your API secret").await;
+    let secret = browser.client.find(fantoccini::Locator::Css("#api-secret")).await.unwrap().text().await.unwrap();
+    let api_id = browser.client.find(fantoccini::Locator::Css("#api-id")).await.unwrap().text().await.unwrap();
+    assert!(app.credentials_valid(&api_id, &secret).await);
+    browser.click("a[href^='/developer/integrations/']").await;
+    browser.wait_text("h1", "Ticketly Sync").await;
+    let html = browser.client.source().await.unwrap();
+    assert!(!html.contains(&secret) && html.contains(&secret[..10]));
+    browser.close().await;
+}
+
+both_backends!(developer_requests_access_and_an_admin_approves);
