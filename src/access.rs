@@ -14,11 +14,12 @@ use crate::db::models::users::{self, User};
 use crate::db::models::{developer_accounts as accounts, tokens};
 use crate::db::{new_id, DbConn};
 use crate::domain::{
-    ApiId, AppName, CompanyName, DisplayName, EmailAddress, EventCustomers, Message, OneTimeToken, Phone, TokenPurpose,
-    UseCase, Website,
+    ApiId, AppName, CompanyName, DisplayName, EmailAddress, EventCustomers, Message, OneTimeToken,
+    Phone, TokenPurpose, UseCase, Website,
 };
 use crate::email::messages::{
-    AccessApproved, AccessInfoRequested, AccessRejected, AccessRequestAdminNotice, AccessRequestReceived, IntegrationApproved,
+    AccessApproved, AccessInfoRequested, AccessRejected, AccessRequestAdminNotice,
+    AccessRequestReceived, IntegrationApproved,
 };
 use crate::email::outbox;
 use crate::settings::Settings;
@@ -65,14 +66,28 @@ fn notify_admins(
             event,
             link: settings.link(&format!("/admin/requests/{}", request.id)),
         };
-        outbox::enqueue(conn, &email, &message, &format!("{dedup}:{}", email.to_lowercase()), now)?;
+        outbox::enqueue(
+            conn,
+            &email,
+            &message,
+            &format!("{dedup}:{}", email.to_lowercase()),
+            now,
+        )?;
     }
     Ok(())
 }
 
 /// Records a new request from outside, emails the requester and every ConCat admin.
-pub fn submit(conn: &mut DbConn, settings: &Settings, req: &NewRequest, meta: &RequestMeta, now: NaiveDateTime) -> anyhow::Result<SubmitOutcome> {
-    if requests::count_from_ip_since(conn, &meta.client_ip, now - chrono::Duration::hours(1))? >= REQUESTS_PER_IP_PER_HOUR {
+pub fn submit(
+    conn: &mut DbConn,
+    settings: &Settings,
+    req: &NewRequest,
+    meta: &RequestMeta,
+    now: NaiveDateTime,
+) -> anyhow::Result<SubmitOutcome> {
+    if requests::count_from_ip_since(conn, &meta.client_ip, now - chrono::Duration::hours(1))?
+        >= REQUESTS_PER_IP_PER_HOUR
+    {
         return Ok(SubmitOutcome::RateLimited);
     }
     let normalized = req.email.normalized();
@@ -114,12 +129,22 @@ pub fn submit(conn: &mut DbConn, settings: &Settings, req: &NewRequest, meta: &R
         &format!("access_received:{id}"),
         now,
     )?;
-    notify_admins(conn, settings, &request, "new", &format!("access_admin_new:{id}"), now)?;
-    AuditEvent::new("access_request.submitted", Actor::Anonymous(req.email.as_str()))
-        .target("access_request", &id)
-        .details(serde_json::json!({ "company": req.company.as_str(), "app": req.app_name.as_str() }))
-        .meta(meta)
-        .record(conn, now)?;
+    notify_admins(
+        conn,
+        settings,
+        &request,
+        "new",
+        &format!("access_admin_new:{id}"),
+        now,
+    )?;
+    AuditEvent::new(
+        "access_request.submitted",
+        Actor::Anonymous(req.email.as_str()),
+    )
+    .target("access_request", &id)
+    .details(serde_json::json!({ "company": req.company.as_str(), "app": req.app_name.as_str() }))
+    .meta(meta)
+    .record(conn, now)?;
     Ok(SubmitOutcome::Submitted(id))
 }
 
@@ -158,7 +183,14 @@ pub fn submit_additional(
         },
     )?;
     let request = requests::find(conn, &id)?.expect("the request just inserted");
-    notify_admins(conn, settings, &request, "new", &format!("access_admin_new:{id}"), now)?;
+    notify_admins(
+        conn,
+        settings,
+        &request,
+        "new",
+        &format!("access_admin_new:{id}"),
+        now,
+    )?;
     AuditEvent::new("access_request.submitted", Actor::from(owner))
         .target("access_request", &id)
         .details(serde_json::json!({ "kind": requests::KIND_ADDITIONAL, "account": account.id, "app": app_name.as_str() }))
@@ -222,7 +254,13 @@ pub fn approve(
         Some(existing) => existing.clone(),
         None => {
             let account_id = new_id();
-            accounts::insert(conn, &account_id, &request.company_name, &request.website, now)?;
+            accounts::insert(
+                conn,
+                &account_id,
+                &request.company_name,
+                &request.website,
+                now,
+            )?;
             account_id
         }
     };
@@ -255,20 +293,36 @@ pub fn approve(
                 api_id: api_id.to_string(),
                 link: settings.link(&format!("/developer/integrations/{integration_id}")),
             };
-            outbox::enqueue(conn, &user.email, &message, &format!("access_approved:{id}"), now)?;
+            outbox::enqueue(
+                conn,
+                &user.email,
+                &message,
+                &format!("access_approved:{id}"),
+                now,
+            )?;
         }
     } else {
-        let email = EmailAddress::parse(&request.contact_email).map_err(|e| anyhow::anyhow!("stored email: {e}"))?;
+        let email = EmailAddress::parse(&request.contact_email)
+            .map_err(|e| anyhow::anyhow!("stored email: {e}"))?;
         let user = match users::find_by_email(conn, &email.normalized())? {
             Some(u) => u,
             None => {
-                let name = DisplayName::parse(&request.requester_name).map_err(|e| anyhow::anyhow!("stored name: {e}"))?;
-                insert_user(conn, &email, &name, None, false, now).map_err(|e| anyhow::anyhow!("creating the developer: {e}"))?
+                let name = DisplayName::parse(&request.requester_name)
+                    .map_err(|e| anyhow::anyhow!("stored name: {e}"))?;
+                insert_user(conn, &email, &name, None, false, now)
+                    .map_err(|e| anyhow::anyhow!("creating the developer: {e}"))?
             }
         };
         accounts::add_member(conn, &account_id, &user.id, accounts::OWNER, now)?;
         let token = OneTimeToken::generate();
-        tokens::insert_for(conn, &token.digest(), TokenPurpose::Credentials, Some(&user.id), Some(&integration_id), now)?;
+        tokens::insert_for(
+            conn,
+            &token.digest(),
+            TokenPurpose::Credentials,
+            Some(&user.id),
+            Some(&integration_id),
+            now,
+        )?;
         let message = AccessApproved {
             name: user.display_name.clone(),
             app_name: request.app_name.clone(),
@@ -276,7 +330,13 @@ pub fn approve(
             link: settings.link(&format!("/welcome/{}", token.expose())),
             existing_user: user.password_hash.is_some(),
         };
-        outbox::enqueue(conn, &user.email, &message, &format!("access_approved:{id}"), now)?;
+        outbox::enqueue(
+            conn,
+            &user.email,
+            &message,
+            &format!("access_approved:{id}"),
+            now,
+        )?;
     }
     AuditEvent::new("access_request.approved", Actor::from(admin))
         .target("access_request", id)
@@ -305,7 +365,14 @@ pub fn reject(
     now: NaiveDateTime,
 ) -> Result<(), DecisionError> {
     let request = load(conn, id)?;
-    if !requests::decide(conn, id, requests::REJECTED, &admin.id, Some(reason.as_str()), now)? {
+    if !requests::decide(
+        conn,
+        id,
+        requests::REJECTED,
+        &admin.id,
+        Some(reason.as_str()),
+        now,
+    )? {
         return Err(already(conn, id));
     }
     let message = AccessRejected {
@@ -313,7 +380,13 @@ pub fn reject(
         app_name: request.app_name.clone(),
         reason: reason.to_string(),
     };
-    outbox::enqueue(conn, &request.contact_email, &message, &format!("access_rejected:{id}"), now)?;
+    outbox::enqueue(
+        conn,
+        &request.contact_email,
+        &message,
+        &format!("access_rejected:{id}"),
+        now,
+    )?;
     AuditEvent::new("access_request.rejected", Actor::from(admin))
         .target("access_request", id)
         .details(serde_json::json!({ "reason": reason.as_str() }))
@@ -338,14 +411,27 @@ pub fn ask_for_info(
     }
     requests::add_message(conn, id, "admin", Some(&admin.id), question.as_str(), now)?;
     let token = OneTimeToken::generate();
-    tokens::insert_for(conn, &token.digest(), TokenPurpose::InfoResponse, None, Some(id), now)?;
+    tokens::insert_for(
+        conn,
+        &token.digest(),
+        TokenPurpose::InfoResponse,
+        None,
+        Some(id),
+        now,
+    )?;
     let message = AccessInfoRequested {
         name: request.requester_name.clone(),
         app_name: request.app_name.clone(),
         message: question.to_string(),
         link: settings.link(&format!("/access-requests/respond/{}", token.expose())),
     };
-    outbox::enqueue(conn, &request.contact_email, &message, &format!("access_info:{}", token.digest()), now)?;
+    outbox::enqueue(
+        conn,
+        &request.contact_email,
+        &message,
+        &format!("access_info:{}", token.digest()),
+        now,
+    )?;
     AuditEvent::new("access_request.info_requested", Actor::from(admin))
         .target("access_request", id)
         .details(serde_json::json!({ "question": question.as_str() }))
@@ -355,11 +441,18 @@ pub fn ask_for_info(
 }
 
 /// The request an answer link belongs to, while the link is valid and the request waits for it.
-pub fn request_for_answer(conn: &mut DbConn, token: &OneTimeToken, now: NaiveDateTime) -> anyhow::Result<Option<AccessRequest>> {
-    let Some(row) = tokens::find_valid(conn, &token.digest(), TokenPurpose::InfoResponse, now)? else {
+pub fn request_for_answer(
+    conn: &mut DbConn,
+    token: &OneTimeToken,
+    now: NaiveDateTime,
+) -> anyhow::Result<Option<AccessRequest>> {
+    let Some(row) = tokens::find_valid(conn, &token.digest(), TokenPurpose::InfoResponse, now)?
+    else {
         return Ok(None);
     };
-    let Some(id) = row.subject_id else { return Ok(None) };
+    let Some(id) = row.subject_id else {
+        return Ok(None);
+    };
     Ok(requests::find(conn, &id)?.filter(|r| r.status == requests::INFO_REQUESTED))
 }
 
@@ -376,14 +469,26 @@ pub fn answer(
     let Some(request) = request_for_answer(conn, token, now)? else {
         return Ok(false);
     };
-    if !tokens::consume(conn, &token.digest(), TokenPurpose::InfoResponse, now)? || !requests::back_to_queue(conn, &request.id, now)? {
+    if !tokens::consume(conn, &token.digest(), TokenPurpose::InfoResponse, now)?
+        || !requests::back_to_queue(conn, &request.id, now)?
+    {
         return Ok(false);
     }
     requests::add_message(conn, &request.id, "requester", None, body.as_str(), now)?;
-    notify_admins(conn, settings, &request, "answered", &format!("access_admin_answered:{}", token.digest()), now)?;
-    AuditEvent::new("access_request.answered", Actor::Anonymous(&request.contact_email))
-        .target("access_request", &request.id)
-        .meta(meta)
-        .record(conn, now)?;
+    notify_admins(
+        conn,
+        settings,
+        &request,
+        "answered",
+        &format!("access_admin_answered:{}", token.digest()),
+        now,
+    )?;
+    AuditEvent::new(
+        "access_request.answered",
+        Actor::Anonymous(&request.contact_email),
+    )
+    .target("access_request", &request.id)
+    .meta(meta)
+    .record(conn, now)?;
     Ok(true)
 }

@@ -62,7 +62,12 @@ impl Overlap {
 }
 
 /// A new secret for an active integration; refused when two are active already.
-pub fn issue(conn: &mut DbConn, integration: &Integration, by: Option<&str>, now: NaiveDateTime) -> Result<ApiSecret, IssueError> {
+pub fn issue(
+    conn: &mut DbConn,
+    integration: &Integration,
+    by: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<ApiSecret, IssueError> {
     if integration.status != ACTIVE {
         return Err(IssueError::NotActive);
     }
@@ -70,7 +75,15 @@ pub fn issue(conn: &mut DbConn, integration: &Integration, by: Option<&str>, now
         return Err(IssueError::TooManyActive);
     }
     let secret = ApiSecret::generate();
-    api_secrets::insert(conn, &new_id(), &integration.id, &secret.prefix(), &secret.digest(), by, now)?;
+    api_secrets::insert(
+        conn,
+        &new_id(),
+        &integration.id,
+        &secret.prefix(),
+        &secret.digest(),
+        by,
+        now,
+    )?;
     Ok(secret)
 }
 
@@ -98,7 +111,15 @@ pub fn roll(
         }
     }
     let secret = ApiSecret::generate();
-    api_secrets::insert(conn, &new_id(), &integration.id, &secret.prefix(), &secret.digest(), by, now)?;
+    api_secrets::insert(
+        conn,
+        &new_id(),
+        &integration.id,
+        &secret.prefix(),
+        &secret.digest(),
+        by,
+        now,
+    )?;
     Ok((secret, old))
 }
 
@@ -120,7 +141,10 @@ pub struct Caller {
 
 /// Parses `Bearer <API ID>:<API Secret>` without touching the database.
 pub fn parse_bearer(header: &str) -> Result<(ApiId, ApiSecret), AuthFailure> {
-    let token = header.strip_prefix("Bearer ").ok_or(AuthFailure::Malformed)?.trim();
+    let token = header
+        .strip_prefix("Bearer ")
+        .ok_or(AuthFailure::Malformed)?
+        .trim();
     let (id, secret) = token.split_once(':').ok_or(AuthFailure::Malformed)?;
     let id = ApiId::parse(id).map_err(|_| AuthFailure::Malformed)?;
     let secret = ApiSecret::parse(secret).ok_or(AuthFailure::Malformed)?;
@@ -129,7 +153,12 @@ pub fn parse_bearer(header: &str) -> Result<(ApiId, ApiSecret), AuthFailure> {
 
 /// Checks a credential pair with one indexed read (by the secret's digest); the API ID is then
 /// compared in constant time. No argon2: the secret has 256 bits of entropy.
-pub fn authenticate(conn: &mut DbConn, api_id: &ApiId, secret: &ApiSecret, now: NaiveDateTime) -> QueryResult<Result<Caller, AuthFailure>> {
+pub fn authenticate(
+    conn: &mut DbConn,
+    api_id: &ApiId,
+    secret: &ApiSecret,
+    now: NaiveDateTime,
+) -> QueryResult<Result<Caller, AuthFailure>> {
     let found: Option<(ApiSecretRow, Integration)> = s::table
         .inner_join(i::table)
         .filter(s::digest.eq(secret.digest()))
@@ -139,7 +168,12 @@ pub fn authenticate(conn: &mut DbConn, api_id: &ApiId, secret: &ApiSecret, now: 
     let Some((row, integration)) = found else {
         return Ok(Err(AuthFailure::Invalid));
     };
-    let same_id = bool::from(integration.api_id.as_bytes().ct_eq(api_id.as_str().as_bytes()));
+    let same_id = bool::from(
+        integration
+            .api_id
+            .as_bytes()
+            .ct_eq(api_id.as_str().as_bytes()),
+    );
     if !same_id || !row.is_active(now) || integration.status != ACTIVE {
         return Ok(Err(AuthFailure::Invalid));
     }
@@ -150,7 +184,11 @@ pub fn authenticate(conn: &mut DbConn, api_id: &ApiId, secret: &ApiSecret, now: 
 }
 
 /// Convenience for callers holding a raw header.
-pub fn authenticate_header(conn: &mut DbConn, header: &str, now: NaiveDateTime) -> QueryResult<Result<Caller, AuthFailure>> {
+pub fn authenticate_header(
+    conn: &mut DbConn,
+    header: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Result<Caller, AuthFailure>> {
     match parse_bearer(header) {
         Ok((id, secret)) => authenticate(conn, &id, &secret, now),
         Err(f) => Ok(Err(f)),

@@ -97,9 +97,14 @@ impl Website {
         if s.is_empty() {
             return Err("Enter your company's website.".into());
         }
-        let bad = || "Enter a full web address starting with http:// or https://, like https://example.com.".to_string();
+        let bad = || {
+            "Enter a full web address starting with http:// or https://, like https://example.com."
+                .to_string()
+        };
         let url = url::Url::parse(s).map_err(|_| bad())?;
-        let host_ok = url.host_str().is_some_and(|h| h.contains('.') || h == "localhost");
+        let host_ok = url
+            .host_str()
+            .is_some_and(|h| h.contains('.') || h == "localhost");
         if !matches!(url.scheme(), "http" | "https") || !host_ok || s.len() > 300 {
             return Err(bad());
         }
@@ -124,7 +129,9 @@ impl Phone {
         if s.is_empty() {
             return Ok(None);
         }
-        let allowed = s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        let allowed = s
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
         let digits = s.chars().filter(char::is_ascii_digit).count();
         if !allowed || !(6..=20).contains(&digits) || s.starts_with(['-', '.', ')']) {
             return Err("Enter a phone number with its country code, like +44 20 7946 0000, or leave it empty.".into());
@@ -151,7 +158,10 @@ impl EventCustomers {
                 continue;
             }
             if name.chars().count() > 120 {
-                return Err(format!("\"{}…\" is too long: use at most 120 characters per customer.", name.chars().take(30).collect::<String>()));
+                return Err(format!(
+                    "\"{}…\" is too long: use at most 120 characters per customer.",
+                    name.chars().take(30).collect::<String>()
+                ));
             }
             if name.chars().any(char::is_control) {
                 return Err("This contains characters that are not allowed.".into());
@@ -182,8 +192,18 @@ mod tests {
 
     #[test]
     fn websites() {
-        assert_eq!(Website::parse("https://example.com").unwrap().as_str(), "https://example.com/");
-        for bad in ["", "example.com", "ftp://example.com", "https://", "javascript:alert(1)", "https://user:pw@example.com"] {
+        assert_eq!(
+            Website::parse("https://example.com").unwrap().as_str(),
+            "https://example.com/"
+        );
+        for bad in [
+            "",
+            "example.com",
+            "ftp://example.com",
+            "https://",
+            "javascript:alert(1)",
+            "https://user:pw@example.com",
+        ] {
             assert!(Website::parse(bad).is_err(), "{bad}");
         }
     }
@@ -206,9 +226,12 @@ mod tests {
 
     #[test]
     fn event_customers() {
-        let c = EventCustomers::parse("Acme Events\n\n acme events \nGlobex Conferences\r\n").unwrap();
+        let c =
+            EventCustomers::parse("Acme Events\n\n acme events \nGlobex Conferences\r\n").unwrap();
         assert_eq!(c.names(), ["Acme Events", "Globex Conferences"]);
-        assert!(EventCustomers::parse(&(0..21).map(|i| format!("c{i}\n")).collect::<String>()).is_err());
+        assert!(
+            EventCustomers::parse(&(0..21).map(|i| format!("c{i}\n")).collect::<String>()).is_err()
+        );
         assert_eq!(EventCustomers::parse("").unwrap().names().len(), 0);
     }
 }

@@ -24,7 +24,11 @@ const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 
 fn random_base62(n: usize) -> String {
     let mut rng = rand::rngs::OsRng.unwrap_err();
-    Alphanumeric.sample_iter(&mut rng).take(n).map(char::from).collect()
+    Alphanumeric
+        .sample_iter(&mut rng)
+        .take(n)
+        .map(char::from)
+        .collect()
 }
 
 fn checksum(body: &str) -> String {
@@ -52,8 +56,12 @@ impl ApiId {
     pub fn parse(input: &str) -> Result<Self, String> {
         let s = input.trim();
         match s.strip_prefix(API_ID_PREFIX) {
-            Some(rest) if rest.len() >= 20 && rest.len() <= 64 && is_base62(rest) => Ok(Self(s.to_string())),
-            _ => Err("An API ID looks like cc_id_ followed by at least 20 letters and digits.".into()),
+            Some(rest) if rest.len() >= 20 && rest.len() <= 64 && is_base62(rest) => {
+                Ok(Self(s.to_string()))
+            }
+            _ => Err(
+                "An API ID looks like cc_id_ followed by at least 20 letters and digits.".into(),
+            ),
         }
     }
 
@@ -88,7 +96,11 @@ impl ApiSecret {
     pub fn parse(input: &str) -> Option<Self> {
         let rest = input.strip_prefix(SECRET_PREFIX)?;
         let (random, sum) = rest.split_once('_')?;
-        if random.len() != SECRET_RANDOM || sum.len() != CHECKSUM_LEN || !is_base62(random) || !is_base62(sum) {
+        if random.len() != SECRET_RANDOM
+            || sum.len() != CHECKSUM_LEN
+            || !is_base62(random)
+            || !is_base62(sum)
+        {
             return None;
         }
         let expected = checksum(&input[..SECRET_PREFIX.len() + SECRET_RANDOM]);

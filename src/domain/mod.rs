@@ -8,9 +8,11 @@ mod email;
 mod password;
 mod token;
 
+pub use access::{
+    AppName, CompanyName, EventCustomers, Message, Phone, UseCase, Website, USE_CASE_MAX,
+};
+pub use credentials::{ApiId, ApiSecret, API_ID_PREFIX, SECRET_PREFIX};
 pub use display_name::DisplayName;
 pub use email::EmailAddress;
 pub use password::{NewPassword, PasswordInput};
 pub use token::{sha256_hex, OneTimeToken, TokenPurpose};
-pub use access::{AppName, CompanyName, EventCustomers, Message, Phone, UseCase, Website, USE_CASE_MAX};
-pub use credentials::{ApiId, ApiSecret, API_ID_PREFIX, SECRET_PREFIX};

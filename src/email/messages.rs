@@ -62,7 +62,14 @@ impl PasswordReset {
     }
 }
 
-email_templates!(PasswordReset, "password_reset", PasswordResetText, PasswordResetHtml, "email/password_reset.txt", "email/password_reset.html");
+email_templates!(
+    PasswordReset,
+    "password_reset",
+    PasswordResetText,
+    PasswordResetHtml,
+    "email/password_reset.txt",
+    "email/password_reset.html"
+);
 
 /// Sent after any password change, so an unexpected change does not go unnoticed.
 pub struct PasswordChanged {
@@ -77,7 +84,14 @@ impl PasswordChanged {
     }
 }
 
-email_templates!(PasswordChanged, "password_changed", PasswordChangedText, PasswordChangedHtml, "email/password_changed.txt", "email/password_changed.html");
+email_templates!(
+    PasswordChanged,
+    "password_changed",
+    PasswordChangedText,
+    PasswordChangedHtml,
+    "email/password_changed.txt",
+    "email/password_changed.html"
+);
 
 /// An invitation to the portal with a set-password link (valid seven days, single use).
 pub struct Invitation {
@@ -94,7 +108,14 @@ impl Invitation {
     }
 }
 
-email_templates!(Invitation, "invitation", InvitationText, InvitationHtml, "email/invitation.txt", "email/invitation.html");
+email_templates!(
+    Invitation,
+    "invitation",
+    InvitationText,
+    InvitationHtml,
+    "email/invitation.txt",
+    "email/invitation.html"
+);
 
 /// To the requester: we received the access request.
 pub struct AccessRequestReceived {
@@ -104,11 +125,21 @@ pub struct AccessRequestReceived {
 
 impl AccessRequestReceived {
     fn subject_line(&self) -> String {
-        format!("We received your request for API access for {}", self.app_name)
+        format!(
+            "We received your request for API access for {}",
+            self.app_name
+        )
     }
 }
 
-email_templates!(AccessRequestReceived, "access_request_received", AccessRequestReceivedText, AccessRequestReceivedHtml, "email/access_request_received.txt", "email/access_request_received.html");
+email_templates!(
+    AccessRequestReceived,
+    "access_request_received",
+    AccessRequestReceivedText,
+    AccessRequestReceivedHtml,
+    "email/access_request_received.txt",
+    "email/access_request_received.html"
+);
 
 /// To every ConCat admin: a request is waiting in the queue (new, or answered).
 pub struct AccessRequestAdminNotice {
@@ -124,13 +155,26 @@ pub struct AccessRequestAdminNotice {
 impl AccessRequestAdminNotice {
     fn subject_line(&self) -> String {
         match self.event {
-            "answered" => format!("Access request answered: {} ({})", self.app_name, self.company_name),
-            _ => format!("New access request: {} ({})", self.app_name, self.company_name),
+            "answered" => format!(
+                "Access request answered: {} ({})",
+                self.app_name, self.company_name
+            ),
+            _ => format!(
+                "New access request: {} ({})",
+                self.app_name, self.company_name
+            ),
         }
     }
 }
 
-email_templates!(AccessRequestAdminNotice, "access_request_admin_notice", AccessRequestAdminNoticeText, AccessRequestAdminNoticeHtml, "email/access_request_admin_notice.txt", "email/access_request_admin_notice.html");
+email_templates!(
+    AccessRequestAdminNotice,
+    "access_request_admin_notice",
+    AccessRequestAdminNoticeText,
+    AccessRequestAdminNoticeHtml,
+    "email/access_request_admin_notice.txt",
+    "email/access_request_admin_notice.html"
+);
 
 /// To the requester: approved. The link sets (or confirms) a password and reveals the secret.
 pub struct AccessApproved {
@@ -148,7 +192,14 @@ impl AccessApproved {
     }
 }
 
-email_templates!(AccessApproved, "access_approved", AccessApprovedText, AccessApprovedHtml, "email/access_approved.txt", "email/access_approved.html");
+email_templates!(
+    AccessApproved,
+    "access_approved",
+    AccessApprovedText,
+    AccessApprovedHtml,
+    "email/access_approved.txt",
+    "email/access_approved.html"
+);
 
 /// To the requester: rejected, with the reason.
 pub struct AccessRejected {
@@ -163,7 +214,14 @@ impl AccessRejected {
     }
 }
 
-email_templates!(AccessRejected, "access_rejected", AccessRejectedText, AccessRejectedHtml, "email/access_rejected.txt", "email/access_rejected.html");
+email_templates!(
+    AccessRejected,
+    "access_rejected",
+    AccessRejectedText,
+    AccessRejectedHtml,
+    "email/access_rejected.txt",
+    "email/access_rejected.html"
+);
 
 /// To the requester: ConCat needs more information; the link leads to the answer form.
 pub struct AccessInfoRequested {
@@ -179,7 +237,14 @@ impl AccessInfoRequested {
     }
 }
 
-email_templates!(AccessInfoRequested, "access_info_requested", AccessInfoRequestedText, AccessInfoRequestedHtml, "email/access_info_requested.txt", "email/access_info_requested.html");
+email_templates!(
+    AccessInfoRequested,
+    "access_info_requested",
+    AccessInfoRequestedText,
+    AccessInfoRequestedHtml,
+    "email/access_info_requested.txt",
+    "email/access_info_requested.html"
+);
 
 /// To the developer who asked for another integration: approved, with its API ID.
 pub struct IntegrationApproved {
@@ -195,7 +260,14 @@ impl IntegrationApproved {
     }
 }
 
-email_templates!(IntegrationApproved, "integration_approved", IntegrationApprovedText, IntegrationApprovedHtml, "email/integration_approved.txt", "email/integration_approved.html");
+email_templates!(
+    IntegrationApproved,
+    "integration_approved",
+    IntegrationApprovedText,
+    IntegrationApprovedHtml,
+    "email/integration_approved.txt",
+    "email/integration_approved.html"
+);
 
 /// To an existing user who was added to a developer account.
 pub struct AddedToAccount {
@@ -208,8 +280,18 @@ pub struct AddedToAccount {
 
 impl AddedToAccount {
     fn subject_line(&self) -> String {
-        format!("You now have access to {} on the ConCat developer portal", self.company_name)
+        format!(
+            "You now have access to {} on the ConCat developer portal",
+            self.company_name
+        )
     }
 }
 
-email_templates!(AddedToAccount, "added_to_account", AddedToAccountText, AddedToAccountHtml, "email/added_to_account.txt", "email/added_to_account.html");
+email_templates!(
+    AddedToAccount,
+    "added_to_account",
+    AddedToAccountText,
+    AddedToAccountHtml,
+    "email/added_to_account.txt",
+    "email/added_to_account.html"
+);

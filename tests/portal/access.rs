@@ -17,8 +17,16 @@ async fn the_whole_path_shows_the_secret_exactly_once(backend: Backend) {
     app.create_admin("bob@concat.test", "Bob").await;
     let (dev, _) = client();
 
-    let form = app.get_with(&dev, "/request-access").await.text().await.unwrap();
-    assert!(form.contains("data-counter") && form.contains("maxlength=\"2000\""), "use case has a counter");
+    let form = app
+        .get_with(&dev, "/request-access")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains("data-counter") && form.contains("maxlength=\"2000\""),
+        "use case has a counter"
+    );
     let res = app.request_access_with(&dev, DEV, &[]).await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Request received"));
@@ -26,31 +34,76 @@ async fn the_whole_path_shows_the_secret_exactly_once(backend: Backend) {
     let mut emails = app.deliver_emails().await;
     emails.sort_by(|a, b| a.to.cmp(&b.to));
     let to: Vec<&str> = emails.iter().map(|e| e.to.as_str()).collect();
-    assert_eq!(to, ["ada@concat.test", "bob@concat.test", DEV], "requester and every admin");
-    assert!(emails[2].subject.contains("We received your request") && emails[2].text.contains("Ticketly Sync"));
+    assert_eq!(
+        to,
+        ["ada@concat.test", "bob@concat.test", DEV],
+        "requester and every admin"
+    );
+    assert!(
+        emails[2].subject.contains("We received your request")
+            && emails[2].text.contains("Ticketly Sync")
+    );
     let review = path_of(&find_link(&emails[0].text, "/admin/requests/"));
-    assert!(emails[0].subject.contains("New access request: Ticketly Sync (Ticketly Ltd)"));
+    assert!(emails[0]
+        .subject
+        .contains("New access request: Ticketly Sync (Ticketly Ltd)"));
 
     let detail = app.get_with(&admin, &review).await.text().await.unwrap();
-    for shown in ["Dana Developer", "Ticketly Ltd", "https://ticketly.example/", DEV, "+44 20 7946 0000", "Ticketly Sync", "box-office", "Acme Events, Globex Conferences"] {
+    for shown in [
+        "Dana Developer",
+        "Ticketly Ltd",
+        "https://ticketly.example/",
+        DEV,
+        "+44 20 7946 0000",
+        "Ticketly Sync",
+        "box-office",
+        "Acme Events, Globex Conferences",
+    ] {
         assert!(detail.contains(shown), "detail shows {shown}");
     }
-    let res = app.post_form_with(&admin, &format!("{review}/approve"), &[]).await;
+    let res = app
+        .post_form_with(&admin, &format!("{review}/approve"), &[])
+        .await;
     assert_eq!(res.status(), 303);
-    assert!(app.get_with(&admin, &review).await.text().await.unwrap().contains("Approved. The developer has been emailed"));
+    assert!(app
+        .get_with(&admin, &review)
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Approved. The developer has been emailed"));
 
     let approval = app.one_email_to(DEV).await;
     assert!(approval.subject.contains("is approved"));
-    assert!(approval.text.contains("cc_id_") && !approval.text.contains("cc_sk_") && !approval.html.contains("cc_sk_"));
+    assert!(
+        approval.text.contains("cc_id_")
+            && !approval.text.contains("cc_sk_")
+            && !approval.html.contains("cc_sk_")
+    );
     let welcome = path_of(&find_link(&approval.text, "/welcome/"));
     let page = app.get_with(&dev, &welcome).await.text().await.unwrap();
     assert!(page.contains("Set a password"));
 
-    let weak = app.post_form_with(&dev, &welcome, &[("password", "short"), ("confirm", "short")]).await;
+    let weak = app
+        .post_form_with(
+            &dev,
+            &welcome,
+            &[("password", "short"), ("confirm", "short")],
+        )
+        .await;
     assert_eq!(weak.status(), 422);
-    let shown = app.post_form_with(&dev, &welcome, &[("password", PASSWORD), ("confirm", PASSWORD)]).await;
+    let shown = app
+        .post_form_with(
+            &dev,
+            &welcome,
+            &[("password", PASSWORD), ("confirm", PASSWORD)],
+        )
+        .await;
     assert_eq!(shown.status(), 200);
-    assert!(shown.headers()["cache-control"].to_str().unwrap().contains("no-store"));
+    assert!(shown.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("no-store"));
     let html = shown.text().await.unwrap();
     assert!(html.contains("you will not see this secret again"));
     let secret = secret_in(&html).unwrap();
@@ -59,14 +112,24 @@ async fn the_whole_path_shows_the_secret_exactly_once(backend: Backend) {
     // Stored only as its SHA-256 digest, with a 10-character prefix.
     let (integration_id, _) = app.integration_of(&api_id).await;
     let now = app.clock.now_naive();
-    let rows = db::run(&app.pool, move |c| Ok(api_secrets::active(c, &integration_id, now)?)).await.unwrap();
+    let rows = db::run(&app.pool, move |c| {
+        Ok(api_secrets::active(c, &integration_id, now)?)
+    })
+    .await
+    .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].digest, sha256_hex(secret.as_bytes()));
     assert_eq!(rows[0].prefix, secret[..10]);
     assert!(app.credentials_valid(&api_id, &secret).await);
 
     // Reloading re-submits the used link: no secret, a clear page.
-    let again = app.post_form_with(&dev, &welcome, &[("password", PASSWORD), ("confirm", PASSWORD)]).await;
+    let again = app
+        .post_form_with(
+            &dev,
+            &welcome,
+            &[("password", PASSWORD), ("confirm", PASSWORD)],
+        )
+        .await;
     assert_eq!(again.status(), 404);
     assert!(!again.text().await.unwrap().contains(&secret));
     // Later pages show the prefix only; the developer is signed in.
@@ -74,13 +137,32 @@ async fn the_whole_path_shows_the_secret_exactly_once(backend: Backend) {
     assert!(dashboard.contains(&api_id) && dashboard.contains(&format!("{}…", &secret[..10])));
     assert!(!dashboard.contains(&secret));
     let (iid, _) = app.integration_of(&api_id).await;
-    let detail = app.get_with(&dev, &format!("/developer/integrations/{iid}")).await.text().await.unwrap();
+    let detail = app
+        .get_with(&dev, &format!("/developer/integrations/{iid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!detail.contains(&secret));
-    assert!(!app.get_with(&admin, "/admin/audit").await.text().await.unwrap().contains(&secret));
-    assert!(!captured_logs().contains(&secret), "the secret reached the logs");
+    assert!(!app
+        .get_with(&admin, "/admin/audit")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains(&secret));
+    assert!(
+        !captured_logs().contains(&secret),
+        "the secret reached the logs"
+    );
 
     let actions = app.audit_actions().await;
-    for a in ["access_request.submitted", "access_request.approved", "integration.created", "secret.created"] {
+    for a in [
+        "access_request.submitted",
+        "access_request.approved",
+        "integration.created",
+        "secret.created",
+    ] {
         assert!(actions.contains(&a.to_string()), "{a} audited");
     }
 }
@@ -92,38 +174,76 @@ async fn each_bad_field_gets_its_own_message_and_input_is_kept(backend: Backend)
     let cases: Vec<(&str, &str, &str)> = vec![
         ("name", "", "Enter a name."),
         ("company", "  ", "Enter your company"),
-        ("website", "ticketly.example", "starting with http:// or https://"),
-        ("website", "ftp://ticketly.example", "starting with http:// or https://"),
+        (
+            "website",
+            "ticketly.example",
+            "starting with http:// or https://",
+        ),
+        (
+            "website",
+            "ftp://ticketly.example",
+            "starting with http:// or https://",
+        ),
         ("email", "dana@", "Enter a valid email address"),
         ("phone", "call me maybe", "Enter a phone number"),
         ("app_name", "", "Enter a name for your application."),
-        ("use_case", &long_use_case, "Use at most 2000 characters (this has 2001)."),
-        ("customers", &long_customer, "at most 120 characters per customer"),
+        (
+            "use_case",
+            &long_use_case,
+            "Use at most 2000 characters (this has 2001).",
+        ),
+        (
+            "customers",
+            &long_customer,
+            "at most 120 characters per customer",
+        ),
     ];
     for (field, bad, message) in cases {
-        let res = app.request_access_with(&app.client, DEV, &[(field, bad)]).await;
+        let res = app
+            .request_access_with(&app.client, DEV, &[(field, bad)])
+            .await;
         assert_eq!(res.status(), 422, "{field}");
         let html = res.text().await.unwrap();
         assert!(html.contains(message), "{field}: {message}");
-        assert_eq!(html.matches("class=\"field-error\"").count(), 1, "{field}: only its own message");
+        assert_eq!(
+            html.matches("class=\"field-error\"").count(),
+            1,
+            "{field}: only its own message"
+        );
         for (other, value) in access_form(DEV, &[]) {
             if other != field {
                 let kept = value.replace('\n', "&#10;");
-                assert!(html.contains(&value) || html.contains(&kept), "{field}: {other} kept");
+                assert!(
+                    html.contains(&value) || html.contains(&kept),
+                    "{field}: {other} kept"
+                );
             }
         }
     }
     // Optional fields may be empty.
-    let res = app.request_access_with(&app.client, DEV, &[("phone", ""), ("customers", "")]).await;
+    let res = app
+        .request_access_with(&app.client, DEV, &[("phone", ""), ("customers", "")])
+        .await;
     assert_eq!(res.status(), 200);
     app.deliver_emails().await;
 }
 
 async fn a_second_pending_request_and_floods_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
-    assert_eq!(app.request_access_with(&app.client, DEV, &[]).await.status(), 200);
-    assert_eq!(app.deliver_emails().await.len(), 1, "no admin yet: the requester only");
-    let dup = app.request_access_with(&app.client, "DANA@ticketly.example", &[]).await;
+    assert_eq!(
+        app.request_access_with(&app.client, DEV, &[])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.deliver_emails().await.len(),
+        1,
+        "no admin yet: the requester only"
+    );
+    let dup = app
+        .request_access_with(&app.client, "DANA@ticketly.example", &[])
+        .await;
     assert_eq!(dup.status(), 409);
     let html = dup.text().await.unwrap();
     assert!(html.contains("already a request under review"));
@@ -131,14 +251,30 @@ async fn a_second_pending_request_and_floods_are_refused(backend: Backend) {
     assert!(app.deliver_emails().await.is_empty());
 
     for i in 2..=5 {
-        assert_eq!(app.request_access_with(&app.client, &format!("dev{i}@example.test"), &[]).await.status(), 200);
+        assert_eq!(
+            app.request_access_with(&app.client, &format!("dev{i}@example.test"), &[])
+                .await
+                .status(),
+            200
+        );
     }
-    let flood = app.request_access_with(&app.client, "dev6@example.test", &[]).await;
+    let flood = app
+        .request_access_with(&app.client, "dev6@example.test", &[])
+        .await;
     assert_eq!(flood.status(), 429);
-    assert!(flood.text().await.unwrap().contains("Too many requests were sent from your network"));
+    assert!(flood
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many requests were sent from your network"));
     assert_eq!(app.deliver_emails().await.len(), 4);
     app.clock.advance(Duration::minutes(61));
-    assert_eq!(app.request_access_with(&app.client, "dev6@example.test", &[]).await.status(), 200);
+    assert_eq!(
+        app.request_access_with(&app.client, "dev6@example.test", &[])
+            .await
+            .status(),
+        200
+    );
     app.deliver_emails().await;
 }
 
@@ -149,25 +285,60 @@ async fn rejection_with_a_reason(backend: Backend) {
     app.deliver_emails().await;
     let id = app.request_id_for(DEV).await;
 
-    let empty = app.post_form_with(&admin, &format!("/admin/requests/{id}/reject"), &[("reason", " ")]).await;
+    let empty = app
+        .post_form_with(
+            &admin,
+            &format!("/admin/requests/{id}/reject"),
+            &[("reason", " ")],
+        )
+        .await;
     assert_eq!(empty.status(), 422);
     assert!(empty.text().await.unwrap().contains("Give the reason"));
     let reason = "We only open the API to ticketing partners with a signed agreement.";
-    assert_eq!(app.post_form_with(&admin, &format!("/admin/requests/{id}/reject"), &[("reason", reason)]).await.status(), 303);
+    assert_eq!(
+        app.post_form_with(
+            &admin,
+            &format!("/admin/requests/{id}/reject"),
+            &[("reason", reason)]
+        )
+        .await
+        .status(),
+        303
+    );
     let email = app.one_email_to(DEV).await;
     assert!(email.text.contains(reason) && email.html.contains(reason));
     assert!(email.subject.contains("Ticketly Sync"));
 
     // The decision is final: a later approval changes nothing.
-    app.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[]).await;
-    let page = app.get_with(&admin, &format!("/admin/requests/{id}")).await.text().await.unwrap();
+    app.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[])
+        .await;
+    let page = app
+        .get_with(&admin, &format!("/admin/requests/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("already rejected"));
     assert!(app.deliver_emails().await.is_empty());
-    assert!(app.get_with(&admin, "/admin/requests?status=rejected").await.text().await.unwrap().contains("Ticketly Sync"));
+    assert!(app
+        .get_with(&admin, "/admin/requests?status=rejected")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Ticketly Sync"));
     // The same email may ask again later.
-    assert_eq!(app.request_access_with(&app.client, DEV, &[]).await.status(), 200);
+    assert_eq!(
+        app.request_access_with(&app.client, DEV, &[])
+            .await
+            .status(),
+        200
+    );
     app.deliver_emails().await;
-    assert!(app.audit_actions().await.contains(&"access_request.rejected".to_string()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"access_request.rejected".to_string()));
 }
 
 async fn asking_for_more_information_round_trip(backend: Backend) {
@@ -179,11 +350,25 @@ async fn asking_for_more_information_round_trip(backend: Backend) {
     let id = app.request_id_for(DEV).await;
 
     let question = "Which event organizations have agreed to share data with you?";
-    assert_eq!(app.post_form_with(&admin, &format!("/admin/requests/{id}/ask"), &[("question", question)]).await.status(), 303);
+    assert_eq!(
+        app.post_form_with(
+            &admin,
+            &format!("/admin/requests/{id}/ask"),
+            &[("question", question)]
+        )
+        .await
+        .status(),
+        303
+    );
     let email = app.one_email_to(DEV).await;
     assert!(email.text.contains(question));
     let link = path_of(&find_link(&email.text, "/access-requests/respond/"));
-    let queue = app.get_with(&admin, "/admin/requests?status=info_requested").await.text().await.unwrap();
+    let queue = app
+        .get_with(&admin, "/admin/requests?status=info_requested")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(queue.contains("Ticketly Sync"));
 
     let form = app.get_with(&dev, &link).await.text().await.unwrap();
@@ -197,16 +382,40 @@ async fn asking_for_more_information_round_trip(backend: Backend) {
     assert!(notice.subject.contains("Access request answered"));
 
     // Back in the queue, with the conversation on the detail page; the link is spent.
-    assert!(app.get_with(&admin, "/admin/requests?status=pending").await.text().await.unwrap().contains("Ticketly Sync"));
-    let detail = app.get_with(&admin, &format!("/admin/requests/{id}")).await.text().await.unwrap();
+    assert!(app
+        .get_with(&admin, "/admin/requests?status=pending")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Ticketly Sync"));
+    let detail = app
+        .get_with(&admin, &format!("/admin/requests/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(detail.contains(question) && detail.contains(answer));
     assert_eq!(app.get_with(&dev, &link).await.status(), 404);
-    assert_eq!(app.post_form_with(&dev, &link, &[("answer", "again")]).await.status(), 404);
+    assert_eq!(
+        app.post_form_with(&dev, &link, &[("answer", "again")])
+            .await
+            .status(),
+        404
+    );
 
-    assert_eq!(app.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[]).await.status(), 303);
+    assert_eq!(
+        app.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[])
+            .await
+            .status(),
+        303
+    );
     assert_eq!(app.one_email_to(DEV).await.kind, "access_approved");
     let actions = app.audit_actions().await;
-    assert!(actions.contains(&"access_request.info_requested".to_string()) && actions.contains(&"access_request.answered".to_string()));
+    assert!(
+        actions.contains(&"access_request.info_requested".to_string())
+            && actions.contains(&"access_request.answered".to_string())
+    );
 }
 
 async fn two_concurrent_approvals_one_wins(backend: Backend) {
@@ -221,21 +430,50 @@ async fn two_concurrent_approvals_one_wins(backend: Backend) {
     let path = format!("/admin/requests/{id}/approve");
     let (t1, t2) = (app.csrf_with(&first).await, app.csrf_with(&second).await);
     let (a, b) = tokio::join!(
-        first.post(app.url(&path)).form(&[("csrf_token", t1.as_str())]).send(),
-        second.post(app.url(&path)).form(&[("csrf_token", t2.as_str())]).send(),
+        first
+            .post(app.url(&path))
+            .form(&[("csrf_token", t1.as_str())])
+            .send(),
+        second
+            .post(app.url(&path))
+            .form(&[("csrf_token", t2.as_str())])
+            .send(),
     );
-    assert_eq!((a.unwrap().status(), b.unwrap().status()), (reqwest::StatusCode::SEE_OTHER, reqwest::StatusCode::SEE_OTHER));
+    assert_eq!(
+        (a.unwrap().status(), b.unwrap().status()),
+        (
+            reqwest::StatusCode::SEE_OTHER,
+            reqwest::StatusCode::SEE_OTHER
+        )
+    );
     let pages = [
-        app.get_with(&first, &format!("/admin/requests/{id}")).await.text().await.unwrap(),
-        app.get_with(&second, &format!("/admin/requests/{id}")).await.text().await.unwrap(),
+        app.get_with(&first, &format!("/admin/requests/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap(),
+        app.get_with(&second, &format!("/admin/requests/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap(),
     ];
-    let won = pages.iter().filter(|p| p.contains("Approved. The developer has been emailed")).count();
-    let lost = pages.iter().filter(|p| p.contains("Nothing was changed: this request was already approved.")).count();
+    let won = pages
+        .iter()
+        .filter(|p| p.contains("Approved. The developer has been emailed"))
+        .count();
+    let lost = pages
+        .iter()
+        .filter(|p| p.contains("Nothing was changed: this request was already approved."))
+        .count();
     assert_eq!((won, lost), (1, 1));
     use concat_portal::db::schema::{developer_accounts, integrations};
     use diesel::prelude::*;
     let counts = db::run(&app.pool, |c| {
-        Ok((integrations::table.count().get_result::<i64>(c)?, developer_accounts::table.count().get_result::<i64>(c)?))
+        Ok((
+            integrations::table.count().get_result::<i64>(c)?,
+            developer_accounts::table.count().get_result::<i64>(c)?,
+        ))
     })
     .await
     .unwrap();
@@ -246,58 +484,113 @@ async fn two_concurrent_approvals_one_wins(backend: Backend) {
 async fn rolling_with_an_overlap_then_revoking(backend: Backend) {
     let app = spawn_app(backend).await;
     let dev = app.approved_developer(DEV, "Ticketly").await;
-    let roll = format!("/developer/integrations/{}/secrets/roll", dev.integration_id);
+    let roll = format!(
+        "/developer/integrations/{}/secrets/roll",
+        dev.integration_id
+    );
 
-    let res = app.post_form_with(&dev.client, &roll, &[("old_expires", "1h")]).await;
+    let res = app
+        .post_form_with(&dev.client, &roll, &[("old_expires", "1h")])
+        .await;
     assert_eq!(res.status(), 200);
     let new_secret = secret_in(&res.text().await.unwrap()).unwrap();
     assert_ne!(new_secret, dev.secret);
-    assert!(app.credentials_valid(&dev.api_id, &dev.secret).await, "old works during the overlap");
+    assert!(
+        app.credentials_valid(&dev.api_id, &dev.secret).await,
+        "old works during the overlap"
+    );
     assert!(app.credentials_valid(&dev.api_id, &new_secret).await);
 
     // A third active secret is refused, by roll and by create.
-    let third = app.post_form_with(&dev.client, &roll, &[("old_expires", "1h")]).await;
+    let third = app
+        .post_form_with(&dev.client, &roll, &[("old_expires", "1h")])
+        .await;
     assert_eq!(third.status(), 303);
-    let page = app.get_with(&dev.client, &format!("/developer/integrations/{}", dev.integration_id)).await.text().await.unwrap();
+    let page = app
+        .get_with(
+            &dev.client,
+            &format!("/developer/integrations/{}", dev.integration_id),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("already has 2 active secrets"), "{page}");
-    let create = app.post_form_with(&dev.client, &format!("/developer/integrations/{}/secrets", dev.integration_id), &[]).await;
+    let create = app
+        .post_form_with(
+            &dev.client,
+            &format!("/developer/integrations/{}/secrets", dev.integration_id),
+            &[],
+        )
+        .await;
     assert_eq!(create.status(), 303);
 
     app.clock.advance(Duration::minutes(59));
     assert!(app.credentials_valid(&dev.api_id, &dev.secret).await);
     app.clock.advance(Duration::minutes(2));
-    assert!(!app.credentials_valid(&dev.api_id, &dev.secret).await, "old stops after the overlap");
+    assert!(
+        !app.credentials_valid(&dev.api_id, &dev.secret).await,
+        "old stops after the overlap"
+    );
     assert!(app.credentials_valid(&dev.api_id, &new_secret).await);
     // A secret with a wrong API ID, or a mistyped one, does not work.
-    assert!(!app.credentials_valid("cc_id_AAAAAAAAAAAAAAAAAAAAAAAA", &new_secret).await);
+    assert!(
+        !app.credentials_valid("cc_id_AAAAAAAAAAAAAAAAAAAAAAAA", &new_secret)
+            .await
+    );
     let mut typo = new_secret.clone();
     typo.replace_range(20..21, if &new_secret[20..21] == "a" { "b" } else { "a" });
     assert!(!app.credentials_valid(&dev.api_id, &typo).await);
 
     // Revoke is immediate. (The idle session ended while the clock moved: sign in again.)
-    assert_eq!(app.login_with(&dev.client, DEV, PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.login_with(&dev.client, DEV, PASSWORD).await.status(),
+        303
+    );
     let now = app.clock.now_naive();
     let iid = dev.integration_id.clone();
-    let active = db::run(&app.pool, move |c| Ok(api_secrets::active(c, &iid, now)?)).await.unwrap();
+    let active = db::run(&app.pool, move |c| Ok(api_secrets::active(c, &iid, now)?))
+        .await
+        .unwrap();
     assert_eq!(active.len(), 1, "{active:?}");
     assert_eq!(active[0].prefix, new_secret[..10], "{active:?}");
-    let revoke = format!("/developer/integrations/{}/secrets/{}/revoke", dev.integration_id, active[0].id);
+    let revoke = format!(
+        "/developer/integrations/{}/secrets/{}/revoke",
+        dev.integration_id, active[0].id
+    );
     let res = app.post_form_with(&dev.client, &revoke, &[]).await;
-    assert_eq!(res.headers()["location"], format!("/developer/integrations/{}", dev.integration_id));
+    assert_eq!(
+        res.headers()["location"],
+        format!("/developer/integrations/{}", dev.integration_id)
+    );
     assert!(!app.credentials_valid(&dev.api_id, &new_secret).await);
-    assert_eq!(app.post_form_with(&dev.client, &revoke, &[]).await.status(), 404, "already revoked");
+    assert_eq!(
+        app.post_form_with(&dev.client, &revoke, &[]).await.status(),
+        404,
+        "already revoked"
+    );
 
     // With none active, the owner creates a new one (shown once).
-    let create = app.post_form_with(&dev.client, &format!("/developer/integrations/{}/secrets", dev.integration_id), &[]).await;
+    let create = app
+        .post_form_with(
+            &dev.client,
+            &format!("/developer/integrations/{}/secrets", dev.integration_id),
+            &[],
+        )
+        .await;
     assert_eq!(create.status(), 200);
     let fresh = secret_in(&create.text().await.unwrap()).unwrap();
     assert!(app.credentials_valid(&dev.api_id, &fresh).await);
     // Roll with "now": the old one stops at once.
-    let res = app.post_form_with(&dev.client, &roll, &[("old_expires", "now")]).await;
+    let res = app
+        .post_form_with(&dev.client, &roll, &[("old_expires", "now")])
+        .await;
     let newest = secret_in(&res.text().await.unwrap()).unwrap();
     assert!(!app.credentials_valid(&dev.api_id, &fresh).await);
     assert!(app.credentials_valid(&dev.api_id, &newest).await);
-    let bad = app.post_form_with(&dev.client, &roll, &[("old_expires", "forever")]).await;
+    let bad = app
+        .post_form_with(&dev.client, &roll, &[("old_expires", "forever")])
+        .await;
     assert_eq!(bad.status(), 303);
 
     let actions = app.audit_actions().await;
@@ -321,10 +614,16 @@ async fn known_organizations_matching_event_customers_are_shown(backend: Backend
     })
     .await
     .unwrap();
-    app.request_access_with(&app.client, DEV, &[("customers", "acme events")]).await;
+    app.request_access_with(&app.client, DEV, &[("customers", "acme events")])
+        .await;
     app.deliver_emails().await;
     let id = app.request_id_for(DEV).await;
-    let page = app.get_with(&admin, &format!("/admin/requests/{id}")).await.text().await.unwrap();
+    let page = app
+        .get_with(&admin, &format!("/admin/requests/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Acme Events Ltd") && page.contains("org_acme123"));
     assert!(!page.contains("Unrelated Fairs"));
 }

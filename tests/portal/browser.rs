@@ -185,9 +185,10 @@ async fn admin_signs_in_and_sees_the_dashboard(backend: Backend) {
 
 both_backends!(admin_signs_in_and_sees_the_dashboard);
 
-
 async fn developer_requests_access_and_an_admin_approves(backend: Backend) {
-    let Some(browser) = browser().await else { return };
+    let Some(browser) = browser().await else {
+        return;
+    };
     let app = spawn_app(backend).await;
     app.create_admin(ADMIN_EMAIL, "Ada").await;
 
@@ -221,14 +222,32 @@ async fn developer_requests_access_and_an_admin_approves(backend: Backend) {
 
     // The developer follows the approval link and sees the secret once.
     let approval = app.one_email_to("dana@ticketly.example").await;
-    browser.client.goto(&find_link(&approval.text, "/welcome/").replace("http://portal.test", &app.address)).await.unwrap();
+    browser
+        .client
+        .goto(&find_link(&approval.text, "/welcome/").replace("http://portal.test", &app.address))
+        .await
+        .unwrap();
     browser.wait_text("h1", "Welcome to the ConCat API").await;
     browser.fill("#f-password", PASSWORD).await;
     browser.fill("#f-confirm", PASSWORD).await;
     browser.click("form.card button[type=submit]").await;
     browser.wait_text("h1", "Your API secret").await;
-    let secret = browser.client.find(fantoccini::Locator::Css("#api-secret")).await.unwrap().text().await.unwrap();
-    let api_id = browser.client.find(fantoccini::Locator::Css("#api-id")).await.unwrap().text().await.unwrap();
+    let secret = browser
+        .client
+        .find(fantoccini::Locator::Css("#api-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let api_id = browser
+        .client
+        .find(fantoccini::Locator::Css("#api-id"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(app.credentials_valid(&api_id, &secret).await);
     browser.click("a[href^='/developer/integrations/']").await;
     browser.wait_text("h1", "Ticketly Sync").await;

@@ -593,7 +593,10 @@ pub fn access_form(email: &str, overrides: &[(&str, &str)]) -> Vec<(String, Stri
         ("email", email),
         ("phone", "+44 20 7946 0000"),
         ("app_name", "Ticketly Sync"),
-        ("use_case", "We sync ticket sales from ConCat events into our box-office system."),
+        (
+            "use_case",
+            "We sync ticket sales from ConCat events into our box-office system.",
+        ),
         ("customers", "Acme Events\nGlobex Conferences"),
     ]
     .iter()
@@ -626,21 +629,37 @@ pub struct Developer {
 pub const ADMIN_EMAIL: &str = "ada@concat.test";
 
 impl TestApp {
-    pub async fn request_access_with(&self, client: &reqwest::Client, email: &str, overrides: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn request_access_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        overrides: &[(&str, &str)],
+    ) -> reqwest::Response {
         let fields = access_form(email, overrides);
-        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         self.post_form_with(client, "/request-access", &refs).await
     }
 
     /// A signed-in ConCat admin client (creating the admin on first use).
     pub async fn admin(&self) -> reqwest::Client {
         use concat_portal::db::models::users;
-        let exists = db::run(&self.pool, |c| Ok(users::find_by_email(c, ADMIN_EMAIL)?)).await.unwrap().is_some();
+        let exists = db::run(&self.pool, |c| Ok(users::find_by_email(c, ADMIN_EMAIL)?))
+            .await
+            .unwrap()
+            .is_some();
         if !exists {
             self.create_admin(ADMIN_EMAIL, "Ada").await;
         }
         let (admin, _) = client();
-        assert_eq!(self.login_with(&admin, ADMIN_EMAIL, PASSWORD).await.status(), 303);
+        assert_eq!(
+            self.login_with(&admin, ADMIN_EMAIL, PASSWORD)
+                .await
+                .status(),
+            303
+        );
         admin
     }
 
@@ -663,11 +682,25 @@ impl TestApp {
     /// emails this produces.
     pub async fn approved_developer(&self, email: &str, company: &str) -> Developer {
         let (dev, _) = client();
-        let res = self.request_access_with(&dev, email, &[("company", company), ("app_name", &format!("{company} App"))]).await;
+        let res = self
+            .request_access_with(
+                &dev,
+                email,
+                &[
+                    ("company", company),
+                    ("app_name", &format!("{company} App")),
+                ],
+            )
+            .await;
         assert_eq!(res.status(), 200, "request access");
         let admin = self.admin().await;
         let id = self.request_id_for(email).await;
-        assert_eq!(self.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[]).await.status(), 303);
+        assert_eq!(
+            self.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[])
+                .await
+                .status(),
+            303
+        );
         let mut welcome = None;
         for e in self.deliver_emails().await {
             if e.to == email && e.kind == "access_approved" {
@@ -675,7 +708,13 @@ impl TestApp {
             }
         }
         let welcome = welcome.expect("an approval email");
-        let page = self.post_form_with(&dev, &welcome, &[("password", PASSWORD), ("confirm", PASSWORD)]).await;
+        let page = self
+            .post_form_with(
+                &dev,
+                &welcome,
+                &[("password", PASSWORD), ("confirm", PASSWORD)],
+            )
+            .await;
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
         let secret = secret_in(&html).expect("the secret is shown");
@@ -684,13 +723,25 @@ impl TestApp {
             html[start..start + 30].to_string()
         };
         let (integration_id, account_id) = self.integration_of(&api_id).await;
-        Developer { client: dev, email: email.to_string(), api_id, secret, integration_id, account_id }
+        Developer {
+            client: dev,
+            email: email.to_string(),
+            api_id,
+            secret,
+            integration_id,
+            account_id,
+        }
     }
 
     pub async fn integration_of(&self, api_id: &str) -> (String, String) {
         use concat_portal::db::models::integrations;
         let a = api_id.to_string();
-        let i = db::run(&self.pool, move |c| Ok(integrations::find_by_api_id(c, &a)?)).await.unwrap().expect("integration");
+        let i = db::run(&self.pool, move |c| {
+            Ok(integrations::find_by_api_id(c, &a)?)
+        })
+        .await
+        .unwrap()
+        .expect("integration");
         (i.id, i.account_id)
     }
 
@@ -699,6 +750,11 @@ impl TestApp {
         use concat_portal::auth::api_credentials::authenticate_header;
         let header = format!("Bearer {api_id}:{secret}");
         let now = self.clock.now_naive();
-        db::run(&self.pool, move |c| Ok(authenticate_header(c, &header, now)?)).await.unwrap().is_ok()
+        db::run(&self.pool, move |c| {
+            Ok(authenticate_header(c, &header, now)?)
+        })
+        .await
+        .unwrap()
+        .is_ok()
     }
 }

@@ -43,7 +43,10 @@ pub struct AccessRequest {
 
 impl AccessRequest {
     pub fn customers(&self) -> Vec<&str> {
-        self.event_customers.lines().filter(|l| !l.trim().is_empty()).collect()
+        self.event_customers
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
     }
 
     pub fn is_open(&self) -> bool {
@@ -83,11 +86,18 @@ pub struct NewAccessRequest<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewAccessRequest<'_>) -> QueryResult<()> {
-    diesel::insert_into(r::table).values(new).execute(conn).map(|_| ())
+    diesel::insert_into(r::table)
+        .values(new)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<AccessRequest>> {
-    r::table.find(id).select(AccessRequest::as_select()).first(conn).optional()
+    r::table
+        .find(id)
+        .select(AccessRequest::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// An open request from this email, if any (one at a time per email).
@@ -108,7 +118,13 @@ pub fn count_from_ip_since(conn: &mut DbConn, ip: &str, since: NaiveDateTime) ->
         .get_result(conn)
 }
 
-pub fn page(conn: &mut DbConn, status: Option<&str>, search: Option<&str>, offset: i64, limit: i64) -> QueryResult<(Vec<AccessRequest>, i64)> {
+pub fn page(
+    conn: &mut DbConn,
+    status: Option<&str>,
+    search: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<AccessRequest>, i64)> {
     let build = || {
         let mut q = r::table.into_boxed();
         if let Some(s) = status {
@@ -136,7 +152,10 @@ pub fn page(conn: &mut DbConn, status: Option<&str>, search: Option<&str>, offse
 }
 
 pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
-    r::table.filter(r::status.eq(status)).count().get_result(conn)
+    r::table
+        .filter(r::status.eq(status))
+        .count()
+        .get_result(conn)
 }
 
 /// Moves an open request to `to`, only if it is still open. Returns whether this call won: of
@@ -177,9 +196,17 @@ pub fn back_to_queue(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryRe
     Ok(n == 1)
 }
 
-pub fn link_result(conn: &mut DbConn, id: &str, account_id: &str, integration_id: &str) -> QueryResult<usize> {
+pub fn link_result(
+    conn: &mut DbConn,
+    id: &str,
+    account_id: &str,
+    integration_id: &str,
+) -> QueryResult<usize> {
     diesel::update(r::table.find(id))
-        .set((r::account_id.eq(account_id), r::integration_id.eq(integration_id)))
+        .set((
+            r::account_id.eq(account_id),
+            r::integration_id.eq(integration_id),
+        ))
         .execute(conn)
 }
 

@@ -50,7 +50,11 @@ pub fn insert(
 }
 
 /// Secrets that still work at `now`, oldest first.
-pub fn active(conn: &mut DbConn, integration_id: &str, now: NaiveDateTime) -> QueryResult<Vec<ApiSecretRow>> {
+pub fn active(
+    conn: &mut DbConn,
+    integration_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<ApiSecretRow>> {
     s::table
         .filter(s::integration_id.eq(integration_id))
         .filter(s::revoked_at.is_null())
@@ -81,7 +85,12 @@ pub fn expire_at(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<
 }
 
 /// Revokes one secret of the integration; false when it was not active.
-pub fn revoke(conn: &mut DbConn, integration_id: &str, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn revoke(
+    conn: &mut DbConn,
+    integration_id: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let n = diesel::update(
         s::table
             .find(id)

@@ -16,20 +16,46 @@ pub struct DeveloperAccount {
     pub created_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConn, id: &str, company: &str, website: &str, now: NaiveDateTime) -> QueryResult<()> {
+pub fn insert(
+    conn: &mut DbConn,
+    id: &str,
+    company: &str,
+    website: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::insert_into(a::table)
-        .values((a::id.eq(id), a::company_name.eq(company), a::website.eq(website), a::created_at.eq(now)))
+        .values((
+            a::id.eq(id),
+            a::company_name.eq(company),
+            a::website.eq(website),
+            a::created_at.eq(now),
+        ))
         .execute(conn)
         .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<DeveloperAccount>> {
-    a::table.find(id).select(DeveloperAccount::as_select()).first(conn).optional()
+    a::table
+        .find(id)
+        .select(DeveloperAccount::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Adds the user to the account (or changes nothing when they are already a member).
-pub fn add_member(conn: &mut DbConn, account_id: &str, user_id: &str, role: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let row = (m::account_id.eq(account_id), m::user_id.eq(user_id), m::role.eq(role), m::created_at.eq(now));
+pub fn add_member(
+    conn: &mut DbConn,
+    account_id: &str,
+    user_id: &str,
+    role: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let row = (
+        m::account_id.eq(account_id),
+        m::user_id.eq(user_id),
+        m::role.eq(role),
+        m::created_at.eq(now),
+    );
     let n = crate::insert_or_ignore!(conn, m::table, row, (m::account_id, m::user_id))?;
     Ok(n == 1)
 }

@@ -34,11 +34,18 @@ pub struct NewIntegration<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewIntegration<'_>) -> QueryResult<()> {
-    diesel::insert_into(i::table).values(new).execute(conn).map(|_| ())
+    diesel::insert_into(i::table)
+        .values(new)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Integration>> {
-    i::table.find(id).select(Integration::as_select()).first(conn).optional()
+    i::table
+        .find(id)
+        .select(Integration::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_by_api_id(conn: &mut DbConn, api_id: &str) -> QueryResult<Option<Integration>> {
@@ -51,7 +58,11 @@ pub fn find_by_api_id(conn: &mut DbConn, api_id: &str) -> QueryResult<Option<Int
 
 /// The integration together with the user's role in its developer account — `None` when the
 /// user is not a member of that account. This is the ownership check for every developer route.
-pub fn find_for_member(conn: &mut DbConn, id: &str, user_id: &str) -> QueryResult<Option<(Integration, String)>> {
+pub fn find_for_member(
+    conn: &mut DbConn,
+    id: &str,
+    user_id: &str,
+) -> QueryResult<Option<(Integration, String)>> {
     i::table
         .inner_join(dm::table.on(dm::account_id.eq(i::account_id)))
         .filter(i::id.eq(id))

@@ -13,9 +13,20 @@ pub struct Organization {
     pub created_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConn, id: &str, public_id: &str, name: &str, now: NaiveDateTime) -> QueryResult<()> {
+pub fn insert(
+    conn: &mut DbConn,
+    id: &str,
+    public_id: &str,
+    name: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::insert_into(o::table)
-        .values((o::id.eq(id), o::public_id.eq(public_id), o::name.eq(name), o::created_at.eq(now)))
+        .values((
+            o::id.eq(id),
+            o::public_id.eq(public_id),
+            o::name.eq(name),
+            o::created_at.eq(now),
+        ))
         .execute(conn)
         .map(|_| ())
 }
@@ -30,7 +41,14 @@ pub fn matching_names(conn: &mut DbConn, names: &[&str]) -> QueryResult<Vec<Orga
     for (n, name) in names.iter().enumerate() {
         let pattern = format!("%{}%", name.to_lowercase().replace(['%', '_'], ""));
         let cond = super::audit::lower(o::name).like(pattern);
-        q = if n == 0 { q.filter(cond) } else { q.or_filter(cond) };
+        q = if n == 0 {
+            q.filter(cond)
+        } else {
+            q.or_filter(cond)
+        };
     }
-    q.order(o::name.asc()).limit(50).select(Organization::as_select()).load(conn)
+    q.order(o::name.asc())
+        .limit(50)
+        .select(Organization::as_select())
+        .load(conn)
 }

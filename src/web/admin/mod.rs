@@ -19,8 +19,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/admin/requests").route(web::get().to(requests::queue)))
         .service(web::resource("/admin/requests/{id}").route(web::get().to(requests::show)))
-        .service(web::resource("/admin/requests/{id}/approve").route(web::post().to(requests::approve)))
-        .service(web::resource("/admin/requests/{id}/reject").route(web::post().to(requests::reject)))
+        .service(
+            web::resource("/admin/requests/{id}/approve").route(web::post().to(requests::approve)),
+        )
+        .service(
+            web::resource("/admin/requests/{id}/reject").route(web::post().to(requests::reject)),
+        )
         .service(web::resource("/admin/requests/{id}/ask").route(web::post().to(requests::ask)))
         .service(web::resource("/admin/audit").route(web::get().to(audit::list)))
         .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))

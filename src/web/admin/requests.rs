@@ -9,7 +9,9 @@ use crate::access::{self, DecisionError};
 use crate::auth::session::FlashLevel;
 use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
-use crate::db::models::access_requests::{self as requests, AccessRequest, RequestMessage, STATUSES};
+use crate::db::models::access_requests::{
+    self as requests, AccessRequest, RequestMessage, STATUSES,
+};
 use crate::db::models::organizations::{self, Organization};
 use crate::domain::Message;
 use crate::errors::AppError;
@@ -43,7 +45,10 @@ impl QueuePage {
     }
 }
 
-pub async fn queue(admin: AdminUser, query: web::Query<QueueQuery>) -> Result<HttpResponse, AppError> {
+pub async fn queue(
+    admin: AdminUser,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     // The queue opens on what needs attention; `status=all` shows everything.
     let status = match q.status.as_deref() {
@@ -51,11 +56,22 @@ pub async fn queue(admin: AdminUser, query: web::Query<QueueQuery>) -> Result<Ht
         Some(s) => s.to_string(),
     };
     let filter = STATUSES.contains(&status.as_str()).then(|| status.clone());
-    let mut pager = Pager::new(q.page, PER_PAGE, "/admin/requests", encode_query(&[("status", &status), ("q", &q.q)]));
+    let mut pager = Pager::new(
+        q.page,
+        PER_PAGE,
+        "/admin/requests",
+        encode_query(&[("status", &status), ("q", &q.q)]),
+    );
     let (offset, limit) = (pager.offset(), pager.per_page);
     let search = Some(q.q.trim().to_string()).filter(|s| !s.is_empty());
     let (rows, total) = db::run(&admin.viewer.state.pool, move |c| {
-        Ok(requests::page(c, filter.as_deref(), search.as_deref(), offset, limit)?)
+        Ok(requests::page(
+            c,
+            filter.as_deref(),
+            search.as_deref(),
+            offset,
+            limit,
+        )?)
     })
     .await?;
     pager.total = total;
@@ -87,9 +103,17 @@ impl DetailPage {
     }
 }
 
-async fn detail(admin: &AdminUser, id: String, reason: String, question: String, errors: FieldErrors) -> Result<HttpResponse, AppError> {
+async fn detail(
+    admin: &AdminUser,
+    id: String,
+    reason: String,
+    question: String,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
     let found = db::run(&admin.viewer.state.pool, move |c| {
-        let Some(r) = requests::find(c, &id)? else { return Ok(None) };
+        let Some(r) = requests::find(c, &id)? else {
+            return Ok(None);
+        };
         let messages = requests::messages(c, &r.id)?;
         let matches = organizations::matching_names(c, &r.customers())?;
         Ok(Some((r, messages, matches)))
@@ -116,11 +140,23 @@ async fn detail(admin: &AdminUser, id: String, reason: String, question: String,
 }
 
 pub async fn show(admin: AdminUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    detail(&admin, id.into_inner(), String::new(), String::new(), FieldErrors::default()).await
+    detail(
+        &admin,
+        id.into_inner(),
+        String::new(),
+        String::new(),
+        FieldErrors::default(),
+    )
+    .await
 }
 
 /// Turns the outcome of a decision into the redirect back to the request.
-fn decided(admin: &AdminUser, id: &str, result: Result<(), DecisionError>, success: &str) -> Result<HttpResponse, AppError> {
+fn decided(
+    admin: &AdminUser,
+    id: &str,
+    result: Result<(), DecisionError>,
+    success: &str,
+) -> Result<HttpResponse, AppError> {
     match result {
         Ok(()) => {
             admin.viewer.state.mail_queued();
@@ -128,7 +164,10 @@ fn decided(admin: &AdminUser, id: &str, result: Result<(), DecisionError>, succe
         }
         Err(DecisionError::NotFound) => return Err(AppError::NotFound),
         Err(DecisionError::AlreadyDecided(status)) => {
-            admin.viewer.flash(FlashLevel::Error, format!("Nothing was changed: this request was already {status}."));
+            admin.viewer.flash(
+                FlashLevel::Error,
+                format!("Nothing was changed: this request was already {status}."),
+            );
         }
         Err(DecisionError::Other(e)) => return Err(e.into()),
     }
@@ -139,10 +178,20 @@ fn decided(admin: &AdminUser, id: &str, result: Result<(), DecisionError>, succe
 pub struct NoFields {}
 
 #[tracing::instrument(name = "approve_request", skip_all)]
-pub async fn approve(admin: AdminUser, id: web::Path<String>, _f: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn approve(
+    admin: AdminUser,
+    id: web::Path<String>,
+    _f: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let state = admin.viewer.state.clone();
-    let (settings, meta, now, user, rid) = (state.settings.clone(), admin.viewer.meta.clone(), state.clock.now_naive(), admin.user.clone(), id.clone());
+    let (settings, meta, now, user, rid) = (
+        state.settings.clone(),
+        admin.viewer.meta.clone(),
+        state.clock.now_naive(),
+        admin.user.clone(),
+        id.clone(),
+    );
     let result = db::transaction(&state.pool, move |c| {
         // A lost race must roll back: return it as a value only after the transaction ends.
         match access::approve(c, &settings, &rid, &user, &meta, now) {
@@ -152,7 +201,12 @@ pub async fn approve(admin: AdminUser, id: web::Path<String>, _f: CsrfForm<NoFie
         }
     })
     .await?;
-    decided(&admin, &id, result, "Approved. The developer has been emailed a link to get their API secret.")
+    decided(
+        &admin,
+        &id,
+        result,
+        "Approved. The developer has been emailed a link to get their API secret.",
+    )
 }
 
 #[derive(Deserialize)]
@@ -161,7 +215,11 @@ pub struct ReasonForm {
     reason: String,
 }
 
-pub async fn reject(admin: AdminUser, id: web::Path<String>, CsrfForm(form): CsrfForm<ReasonForm>) -> Result<HttpResponse, AppError> {
+pub async fn reject(
+    admin: AdminUser,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<ReasonForm>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let reason = match Message::parse(&form.reason) {
         Ok(r) => r,
@@ -172,14 +230,26 @@ pub async fn reject(admin: AdminUser, id: web::Path<String>, CsrfForm(form): Csr
         }
     };
     let state = admin.viewer.state.clone();
-    let (meta, now, user, rid) = (admin.viewer.meta.clone(), state.clock.now_naive(), admin.user.clone(), id.clone());
-    let result = db::transaction(&state.pool, move |c| match access::reject(c, &rid, &user, &reason, &meta, now) {
-        Ok(()) => Ok(Ok(())),
-        Err(DecisionError::Other(e)) => Err(e),
-        Err(e) => Ok(Err(e)),
+    let (meta, now, user, rid) = (
+        admin.viewer.meta.clone(),
+        state.clock.now_naive(),
+        admin.user.clone(),
+        id.clone(),
+    );
+    let result = db::transaction(&state.pool, move |c| {
+        match access::reject(c, &rid, &user, &reason, &meta, now) {
+            Ok(()) => Ok(Ok(())),
+            Err(DecisionError::Other(e)) => Err(e),
+            Err(e) => Ok(Err(e)),
+        }
     })
     .await?;
-    decided(&admin, &id, result, "Rejected. The requester has been emailed the reason.")
+    decided(
+        &admin,
+        &id,
+        result,
+        "Rejected. The requester has been emailed the reason.",
+    )
 }
 
 #[derive(Deserialize)]
@@ -188,23 +258,43 @@ pub struct QuestionForm {
     question: String,
 }
 
-pub async fn ask(admin: AdminUser, id: web::Path<String>, CsrfForm(form): CsrfForm<QuestionForm>) -> Result<HttpResponse, AppError> {
+pub async fn ask(
+    admin: AdminUser,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<QuestionForm>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let question = match Message::parse(&form.question) {
         Ok(q) => q,
         Err(_) => {
             let mut errors = FieldErrors::default();
-            errors.add("question", "Write what you need to know; it is sent to the requester.");
+            errors.add(
+                "question",
+                "Write what you need to know; it is sent to the requester.",
+            );
             return detail(&admin, id, String::new(), form.question, errors).await;
         }
     };
     let state = admin.viewer.state.clone();
-    let (settings, meta, now, user, rid) = (state.settings.clone(), admin.viewer.meta.clone(), state.clock.now_naive(), admin.user.clone(), id.clone());
-    let result = db::transaction(&state.pool, move |c| match access::ask_for_info(c, &settings, &rid, &user, &question, &meta, now) {
-        Ok(()) => Ok(Ok(())),
-        Err(DecisionError::Other(e)) => Err(e),
-        Err(e) => Ok(Err(e)),
+    let (settings, meta, now, user, rid) = (
+        state.settings.clone(),
+        admin.viewer.meta.clone(),
+        state.clock.now_naive(),
+        admin.user.clone(),
+        id.clone(),
+    );
+    let result = db::transaction(&state.pool, move |c| {
+        match access::ask_for_info(c, &settings, &rid, &user, &question, &meta, now) {
+            Ok(()) => Ok(Ok(())),
+            Err(DecisionError::Other(e)) => Err(e),
+            Err(e) => Ok(Err(e)),
+        }
     })
     .await?;
-    decided(&admin, &id, result, "Your question was emailed to the requester. The request waits for their answer.")
+    decided(
+        &admin,
+        &id,
+        result,
+        "Your question was emailed to the requester. The request waits for their answer.",
+    )
 }

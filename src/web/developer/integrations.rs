@@ -53,7 +53,11 @@ pub async fn dashboard(current: CurrentUser) -> Result<HttpResponse, AppError> {
         let mut views = Vec::new();
         for (integration, role) in integrations::for_member(c, &uid)? {
             let secrets = api_secrets::active(c, &integration.id, now)?;
-            views.push(IntegrationView { integration, role, secrets });
+            views.push(IntegrationView {
+                integration,
+                role,
+                secrets,
+            });
         }
         Ok((accounts, views))
     })
@@ -74,7 +78,11 @@ async fn load(current: &CurrentUser, id: String) -> Result<IntegrationView, AppE
             return Ok(None);
         };
         let secrets = api_secrets::active(c, &integration.id, now)?;
-        Ok(Some(IntegrationView { integration, role, secrets }))
+        Ok(Some(IntegrationView {
+            integration,
+            role,
+            secrets,
+        }))
     })
     .await?
     .ok_or(AppError::NotFound)
@@ -112,23 +120,39 @@ pub async fn show(current: CurrentUser, id: web::Path<String>) -> Result<HttpRes
     })
 }
 
-fn issue_refused(current: &CurrentUser, integration: &Integration, e: IssueError) -> Result<HttpResponse, AppError> {
+fn issue_refused(
+    current: &CurrentUser,
+    integration: &Integration,
+    e: IssueError,
+) -> Result<HttpResponse, AppError> {
     let message = match e {
         IssueError::TooManyActive => format!("This integration already has {MAX_ACTIVE} active secrets. Revoke one before creating another."),
         IssueError::NotActive => "This integration is not active, so it cannot get new secrets.".to_string(),
         IssueError::Db(e) => return Err(e.into()),
     };
     current.viewer.flash(FlashLevel::Error, message);
-    Ok(redirect(&format!("/developer/integrations/{}", integration.id)))
+    Ok(redirect(&format!(
+        "/developer/integrations/{}",
+        integration.id
+    )))
 }
 
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-pub async fn create_secret(current: CurrentUser, id: web::Path<String>, _f: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn create_secret(
+    current: CurrentUser,
+    id: web::Path<String>,
+    _f: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
     let view = load_as_owner(&current, id.into_inner()).await?;
     let state = current.viewer.state.clone();
-    let (meta, now, user, integration) = (current.viewer.meta.clone(), state.clock.now_naive(), current.user.clone(), view.integration.clone());
+    let (meta, now, user, integration) = (
+        current.viewer.meta.clone(),
+        state.clock.now_naive(),
+        current.user.clone(),
+        view.integration.clone(),
+    );
     let result = db::transaction(&state.pool, move |c| {
         let secret = match api_credentials::issue(c, &integration, Some(&user.id), now) {
             Ok(s) => s,
@@ -144,7 +168,11 @@ pub async fn create_secret(current: CurrentUser, id: web::Path<String>, _f: Csrf
     })
     .await?;
     match result {
-        Ok(secret) => secret_page(current.viewer.page("Your new API secret"), &view.integration, &secret),
+        Ok(secret) => secret_page(
+            current.viewer.page("Your new API secret"),
+            &view.integration,
+            &secret,
+        ),
         Err(e) => issue_refused(&current, &view.integration, e),
     }
 }
@@ -155,20 +183,36 @@ pub struct RollForm {
     old_expires: String,
 }
 
-pub async fn roll_secret(current: CurrentUser, id: web::Path<String>, CsrfForm(form): CsrfForm<RollForm>) -> Result<HttpResponse, AppError> {
+pub async fn roll_secret(
+    current: CurrentUser,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<RollForm>,
+) -> Result<HttpResponse, AppError> {
     let view = load_as_owner(&current, id.into_inner()).await?;
     let Some(overlap) = Overlap::parse(&form.old_expires) else {
-        current.viewer.flash(FlashLevel::Error, "Choose when the current secret should stop working.");
-        return Ok(redirect(&format!("/developer/integrations/{}", view.integration.id)));
+        current.viewer.flash(
+            FlashLevel::Error,
+            "Choose when the current secret should stop working.",
+        );
+        return Ok(redirect(&format!(
+            "/developer/integrations/{}",
+            view.integration.id
+        )));
     };
     let state = current.viewer.state.clone();
-    let (meta, now, user, integration) = (current.viewer.meta.clone(), state.clock.now_naive(), current.user.clone(), view.integration.clone());
+    let (meta, now, user, integration) = (
+        current.viewer.meta.clone(),
+        state.clock.now_naive(),
+        current.user.clone(),
+        view.integration.clone(),
+    );
     let result = db::transaction(&state.pool, move |c| {
-        let (secret, old) = match api_credentials::roll(c, &integration, Some(&user.id), overlap, now) {
-            Ok(s) => s,
-            Err(IssueError::Db(e)) => return Err(e.into()),
-            Err(e) => return Ok(Err(e)),
-        };
+        let (secret, old) =
+            match api_credentials::roll(c, &integration, Some(&user.id), overlap, now) {
+                Ok(s) => s,
+                Err(IssueError::Db(e)) => return Err(e.into()),
+                Err(e) => return Ok(Err(e)),
+            };
         AuditEvent::new("secret.rolled", Actor::from(&user))
             .target("integration", &integration.id)
             .details(serde_json::json!({
@@ -182,17 +226,34 @@ pub async fn roll_secret(current: CurrentUser, id: web::Path<String>, CsrfForm(f
     })
     .await?;
     match result {
-        Ok(secret) => secret_page(current.viewer.page("Your new API secret"), &view.integration, &secret),
+        Ok(secret) => secret_page(
+            current.viewer.page("Your new API secret"),
+            &view.integration,
+            &secret,
+        ),
         Err(e) => issue_refused(&current, &view.integration, e),
     }
 }
 
-pub async fn revoke_secret(current: CurrentUser, path: web::Path<(String, String)>, _f: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn revoke_secret(
+    current: CurrentUser,
+    path: web::Path<(String, String)>,
+    _f: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
     let (id, secret_id) = path.into_inner();
     let view = load_as_owner(&current, id).await?;
     let state = current.viewer.state.clone();
-    let (meta, now, user, integration_id) = (current.viewer.meta.clone(), state.clock.now_naive(), current.user.clone(), view.integration.id.clone());
-    let prefix = view.secrets.iter().find(|s| s.id == secret_id).map(|s| s.prefix.clone());
+    let (meta, now, user, integration_id) = (
+        current.viewer.meta.clone(),
+        state.clock.now_naive(),
+        current.user.clone(),
+        view.integration.id.clone(),
+    );
+    let prefix = view
+        .secrets
+        .iter()
+        .find(|s| s.id == secret_id)
+        .map(|s| s.prefix.clone());
     let revoked = db::transaction(&state.pool, move |c| {
         if !api_secrets::revoke(c, &integration_id, &secret_id, now)? {
             return Ok(false);
@@ -208,8 +269,14 @@ pub async fn revoke_secret(current: CurrentUser, path: web::Path<(String, String
     if !revoked {
         return Err(AppError::NotFound);
     }
-    current.viewer.flash(FlashLevel::Success, "The secret was revoked. It no longer works.");
-    Ok(redirect(&format!("/developer/integrations/{}", view.integration.id)))
+    current.viewer.flash(
+        FlashLevel::Success,
+        "The secret was revoked. It no longer works.",
+    );
+    Ok(redirect(&format!(
+        "/developer/integrations/{}",
+        view.integration.id
+    )))
 }
 
 #[derive(Template)]
@@ -241,7 +308,10 @@ async fn owned_account(current: &CurrentUser, id: String) -> Result<DeveloperAcc
     }
 }
 
-pub async fn request_form(current: CurrentUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn request_form(
+    current: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let account = owned_account(&current, id.into_inner()).await?;
     render(&RequestIntegrationPage {
         ctx: current.viewer.page("Request another integration"),
@@ -284,8 +354,17 @@ pub async fn request_submit(
         );
     };
     let state = current.viewer.state.clone();
-    let (settings, meta, now, user, acct) = (state.settings.clone(), current.viewer.meta.clone(), state.clock.now_naive(), current.user.clone(), account.clone());
-    db::transaction(&state.pool, move |c| access::submit_additional(c, &settings, &user, &acct, &app_name, &use_case, &meta, now)).await?;
+    let (settings, meta, now, user, acct) = (
+        state.settings.clone(),
+        current.viewer.meta.clone(),
+        state.clock.now_naive(),
+        current.user.clone(),
+        account.clone(),
+    );
+    db::transaction(&state.pool, move |c| {
+        access::submit_additional(c, &settings, &user, &acct, &app_name, &use_case, &meta, now)
+    })
+    .await?;
     state.mail_queued();
     current.viewer.flash(
         FlashLevel::Success,

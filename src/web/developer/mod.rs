@@ -16,9 +16,17 @@ use crate::web::{render_with, PageContext};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/developer").route(web::get().to(integrations::dashboard)))
-        .service(web::resource("/developer/integrations/{id}").route(web::get().to(integrations::show)))
-        .service(web::resource("/developer/integrations/{id}/secrets").route(web::post().to(integrations::create_secret)))
-        .service(web::resource("/developer/integrations/{id}/secrets/roll").route(web::post().to(integrations::roll_secret)))
+        .service(
+            web::resource("/developer/integrations/{id}").route(web::get().to(integrations::show)),
+        )
+        .service(
+            web::resource("/developer/integrations/{id}/secrets")
+                .route(web::post().to(integrations::create_secret)),
+        )
+        .service(
+            web::resource("/developer/integrations/{id}/secrets/roll")
+                .route(web::post().to(integrations::roll_secret)),
+        )
         .service(
             web::resource("/developer/integrations/{id}/secrets/{secret_id}/revoke")
                 .route(web::post().to(integrations::revoke_secret)),
@@ -29,7 +37,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(integrations::request_submit)),
         )
         .service(web::resource("/developer/accounts/{id}/team").route(web::get().to(team::show)))
-        .service(web::resource("/developer/accounts/{id}/team/invite").route(web::post().to(team::invite)));
+        .service(
+            web::resource("/developer/accounts/{id}/team/invite")
+                .route(web::post().to(team::invite)),
+        );
 }
 
 #[derive(Template)]
@@ -42,7 +53,11 @@ struct SecretPage<'a> {
 
 /// The one page that ever shows a secret: the answer to the POST that created it, never cached,
 /// never reachable again (reloading re-submits the form, which cannot produce the same secret).
-pub fn secret_page(ctx: PageContext, integration: &Integration, secret: &ApiSecret) -> Result<HttpResponse, AppError> {
+pub fn secret_page(
+    ctx: PageContext,
+    integration: &Integration,
+    secret: &ApiSecret,
+) -> Result<HttpResponse, AppError> {
     let mut res = render_with(
         StatusCode::OK,
         &SecretPage {
@@ -51,7 +66,9 @@ pub fn secret_page(ctx: PageContext, integration: &Integration, secret: &ApiSecr
             secret: secret.expose(),
         },
     )?;
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store, max-age=0"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store, max-age=0"),
+    );
     Ok(res)
 }

@@ -10,7 +10,9 @@ use crate::auth::accounts::{invite_user, CreateUserError, Invite};
 use crate::auth::session::FlashLevel;
 use crate::auth::{CsrfForm, CurrentUser};
 use crate::db;
-use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, Member, MEMBER, OWNER};
+use crate::db::models::developer_accounts::{
+    self as accounts, DeveloperAccount, Member, MEMBER, OWNER,
+};
 use crate::db::models::users;
 use crate::domain::{DisplayName, EmailAddress};
 use crate::email::messages::AddedToAccount;
@@ -32,11 +34,18 @@ struct TeamPage {
     errors: FieldErrors,
 }
 
-async fn membership(current: &CurrentUser, id: String) -> Result<(DeveloperAccount, String, Vec<Member>), AppError> {
+async fn membership(
+    current: &CurrentUser,
+    id: String,
+) -> Result<(DeveloperAccount, String, Vec<Member>), AppError> {
     let uid = current.user.id.clone();
     db::run(&current.viewer.state.pool, move |c| {
-        let Some(role) = accounts::role_of(c, &id, &uid)? else { return Ok(None) };
-        let Some(account) = accounts::find(c, &id)? else { return Ok(None) };
+        let Some(role) = accounts::role_of(c, &id, &uid)? else {
+            return Ok(None);
+        };
+        let Some(account) = accounts::find(c, &id)? else {
+            return Ok(None);
+        };
         Ok(Some((account, role, accounts::members(c, &id)?)))
     })
     .await?
@@ -56,13 +65,17 @@ fn page(
     render_with(
         status,
         &TeamPage {
-            ctx: current.viewer.page(format!("{} team", account.company_name)),
+            ctx: current
+                .viewer
+                .page(format!("{} team", account.company_name)),
             account,
             members,
             is_owner: role == OWNER,
             email: form.map(|f| f.email.clone()).unwrap_or_default(),
             name: form.map(|f| f.name.clone()).unwrap_or_default(),
-            role: form.map(|f| f.role.clone()).unwrap_or_else(|| MEMBER.into()),
+            role: form
+                .map(|f| f.role.clone())
+                .unwrap_or_else(|| MEMBER.into()),
             errors,
         },
     )
@@ -70,7 +83,15 @@ fn page(
 
 pub async fn show(current: CurrentUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let (account, role, members) = membership(&current, id.into_inner()).await?;
-    page(&current, StatusCode::OK, account, &role, members, None, FieldErrors::default())
+    page(
+        &current,
+        StatusCode::OK,
+        account,
+        &role,
+        members,
+        None,
+        FieldErrors::default(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -83,7 +104,11 @@ pub struct InviteForm {
     role: String,
 }
 
-pub async fn invite(current: CurrentUser, id: web::Path<String>, CsrfForm(form): CsrfForm<InviteForm>) -> Result<HttpResponse, AppError> {
+pub async fn invite(
+    current: CurrentUser,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> Result<HttpResponse, AppError> {
     let (account, role, members) = membership(&current, id.into_inner()).await?;
     if role != OWNER {
         return Err(AppError::Forbidden);
@@ -100,12 +125,34 @@ pub async fn invite(current: CurrentUser, id: web::Path<String>, CsrfForm(form):
         }
     };
     let (Some(email), Some(name), Some(new_role)) = (email, name, new_role) else {
-        return page(&current, StatusCode::UNPROCESSABLE_ENTITY, account, &role, members, Some(&form), errors);
+        return page(
+            &current,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            account,
+            &role,
+            members,
+            Some(&form),
+            errors,
+        );
     };
     let state = current.viewer.state.clone();
-    let (settings, meta, now, actor, acct) = (state.settings.clone(), current.viewer.meta.clone(), state.clock.now_naive(), current.user.clone(), account.clone());
+    let (settings, meta, now, actor, acct) = (
+        state.settings.clone(),
+        current.viewer.meta.clone(),
+        state.clock.now_naive(),
+        current.user.clone(),
+        account.clone(),
+    );
     let added = db::transaction(&state.pool, move |c| {
-        let role_label = format!("{} of {}'s developer account", if new_role == OWNER { "an owner" } else { "a member" }, acct.company_name);
+        let role_label = format!(
+            "{} of {}'s developer account",
+            if new_role == OWNER {
+                "an owner"
+            } else {
+                "a member"
+            },
+            acct.company_name
+        );
         let user = match users::find_by_email(c, &email.normalized())? {
             Some(existing) => {
                 if !accounts::add_member(c, &acct.id, &existing.id, new_role, now)? {
@@ -115,14 +162,30 @@ pub async fn invite(current: CurrentUser, id: web::Path<String>, CsrfForm(form):
                     name: existing.display_name.clone(),
                     company_name: acct.company_name.clone(),
                     added_by: actor.display_name.clone(),
-                    role: if new_role == OWNER { "an owner".into() } else { "a member".into() },
+                    role: if new_role == OWNER {
+                        "an owner".into()
+                    } else {
+                        "a member".into()
+                    },
                     link: settings.link("/developer"),
                 };
-                outbox::enqueue(c, &existing.email, &message, &format!("added_to_account:{}:{}", acct.id, existing.id), now)?;
+                outbox::enqueue(
+                    c,
+                    &existing.email,
+                    &message,
+                    &format!("added_to_account:{}:{}", acct.id, existing.id),
+                    now,
+                )?;
                 existing
             }
             None => {
-                let invite = Invite { email: &email, name: &name, is_admin: false, invited_by: &actor.display_name, role: &role_label };
+                let invite = Invite {
+                    email: &email,
+                    name: &name,
+                    is_admin: false,
+                    invited_by: &actor.display_name,
+                    role: &role_label,
+                };
                 let user = invite_user(c, &settings, &invite, now).map_err(|e| match e {
                     CreateUserError::Other(e) => e,
                     other => anyhow::Error::new(other),
@@ -142,9 +205,27 @@ pub async fn invite(current: CurrentUser, id: web::Path<String>, CsrfForm(form):
     if !added {
         let mut errors = FieldErrors::default();
         errors.add("email", "This person is already a member of this account.");
-        return page(&current, StatusCode::UNPROCESSABLE_ENTITY, account, &role, members, Some(&form), errors);
+        return page(
+            &current,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            account,
+            &role,
+            members,
+            Some(&form),
+            errors,
+        );
     }
     state.mail_queued();
-    current.viewer.flash(FlashLevel::Success, format!("{} now has access to {}.", form.email.trim(), account.company_name));
-    Ok(redirect(&format!("/developer/accounts/{}/team", account.id)))
+    current.viewer.flash(
+        FlashLevel::Success,
+        format!(
+            "{} now has access to {}.",
+            form.email.trim(),
+            account.company_name
+        ),
+    );
+    Ok(redirect(&format!(
+        "/developer/accounts/{}/team",
+        account.id
+    )))
 }

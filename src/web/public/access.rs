@@ -11,8 +11,8 @@ use crate::auth::{CsrfForm, Viewer};
 use crate::db;
 use crate::db::models::access_requests::{self as requests, AccessRequest};
 use crate::domain::{
-    AppName, CompanyName, DisplayName, EmailAddress, EventCustomers, Message, OneTimeToken, Phone, UseCase, Website,
-    USE_CASE_MAX,
+    AppName, CompanyName, DisplayName, EmailAddress, EventCustomers, Message, OneTimeToken, Phone,
+    UseCase, Website, USE_CASE_MAX,
 };
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
@@ -75,25 +75,37 @@ fn parse(f: &RequestForm) -> Result<NewRequest, FieldErrors> {
     let app_name = e.take("app_name", AppName::parse(&f.app_name));
     let use_case = e.take("use_case", UseCase::parse(&f.use_case));
     let customers = e.take("customers", EventCustomers::parse(&f.customers));
-    match (name, company, website, email, phone, app_name, use_case, customers) {
-        (Some(name), Some(company), Some(website), Some(email), Some(phone), Some(app_name), Some(use_case), Some(customers)) => {
-            Ok(NewRequest {
-                name,
-                company,
-                website,
-                email,
-                phone,
-                app_name,
-                use_case,
-                customers,
-            })
-        }
+    match (
+        name, company, website, email, phone, app_name, use_case, customers,
+    ) {
+        (
+            Some(name),
+            Some(company),
+            Some(website),
+            Some(email),
+            Some(phone),
+            Some(app_name),
+            Some(use_case),
+            Some(customers),
+        ) => Ok(NewRequest {
+            name,
+            company,
+            website,
+            email,
+            phone,
+            app_name,
+            use_case,
+            customers,
+        }),
         _ => Err(e),
     }
 }
 
 #[tracing::instrument(name = "request_access", skip_all)]
-pub async fn submit(viewer: Viewer, CsrfForm(f): CsrfForm<RequestForm>) -> Result<HttpResponse, AppError> {
+pub async fn submit(
+    viewer: Viewer,
+    CsrfForm(f): CsrfForm<RequestForm>,
+) -> Result<HttpResponse, AppError> {
     let again = |status, errors, notice: Option<&str>| {
         render_with(
             status,
@@ -111,9 +123,16 @@ pub async fn submit(viewer: Viewer, CsrfForm(f): CsrfForm<RequestForm>) -> Resul
         Err(errors) => return again(StatusCode::UNPROCESSABLE_ENTITY, errors, None),
     };
     let state = viewer.state.clone();
-    let (settings, meta, now) = (state.settings.clone(), viewer.meta.clone(), state.clock.now_naive());
+    let (settings, meta, now) = (
+        state.settings.clone(),
+        viewer.meta.clone(),
+        state.clock.now_naive(),
+    );
     let email = request.email.to_string();
-    let outcome = db::transaction(&state.pool, move |c| access::submit(c, &settings, &request, &meta, now)).await?;
+    let outcome = db::transaction(&state.pool, move |c| {
+        access::submit(c, &settings, &request, &meta, now)
+    })
+    .await?;
     match outcome {
         SubmitOutcome::Submitted(_) => {
             state.mail_queued();
@@ -156,7 +175,9 @@ struct AnswerInvalidPage {
 }
 
 async fn waiting(viewer: &Viewer, raw: &str) -> Result<Option<(AccessRequest, String)>, AppError> {
-    let Some(token) = OneTimeToken::parse(raw) else { return Ok(None) };
+    let Some(token) = OneTimeToken::parse(raw) else {
+        return Ok(None);
+    };
     let now = viewer.state.clock.now_naive();
     Ok(db::run(&viewer.state.pool, move |c| {
         let Some(request) = access::request_for_answer(c, &token, now)? else {
@@ -174,10 +195,18 @@ async fn waiting(viewer: &Viewer, raw: &str) -> Result<Option<(AccessRequest, St
 }
 
 fn invalid(viewer: &Viewer) -> Result<HttpResponse, AppError> {
-    render_with(StatusCode::NOT_FOUND, &AnswerInvalidPage { ctx: viewer.page("Link not valid") })
+    render_with(
+        StatusCode::NOT_FOUND,
+        &AnswerInvalidPage {
+            ctx: viewer.page("Link not valid"),
+        },
+    )
 }
 
-pub async fn answer_form(viewer: Viewer, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn answer_form(
+    viewer: Viewer,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let raw = token.into_inner();
     let Some((request, question)) = waiting(&viewer, &raw).await? else {
         return invalid(&viewer);
@@ -198,7 +227,11 @@ pub struct AnswerForm {
     answer: String,
 }
 
-pub async fn answer_submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): CsrfForm<AnswerForm>) -> Result<HttpResponse, AppError> {
+pub async fn answer_submit(
+    viewer: Viewer,
+    token: web::Path<String>,
+    CsrfForm(form): CsrfForm<AnswerForm>,
+) -> Result<HttpResponse, AppError> {
     let raw = token.into_inner();
     let Some((request, question)) = waiting(&viewer, &raw).await? else {
         return invalid(&viewer);
@@ -223,12 +256,22 @@ pub async fn answer_submit(viewer: Viewer, token: web::Path<String>, CsrfForm(fo
     };
     let token = OneTimeToken::parse(&raw).ok_or(AppError::NotFound)?;
     let state = viewer.state.clone();
-    let (settings, meta, now) = (state.settings.clone(), viewer.meta.clone(), state.clock.now_naive());
-    let done = db::transaction(&state.pool, move |c| access::answer(c, &settings, &token, &body, &meta, now)).await?;
+    let (settings, meta, now) = (
+        state.settings.clone(),
+        viewer.meta.clone(),
+        state.clock.now_naive(),
+    );
+    let done = db::transaction(&state.pool, move |c| {
+        access::answer(c, &settings, &token, &body, &meta, now)
+    })
+    .await?;
     if !done {
         return invalid(&viewer);
     }
     state.mail_queued();
-    viewer.flash(FlashLevel::Success, "Thank you. Your answer was sent and your request is back in the review queue.");
+    viewer.flash(
+        FlashLevel::Success,
+        "Thank you. Your answer was sent and your request is back in the review queue.",
+    );
     Ok(redirect("/"))
 }

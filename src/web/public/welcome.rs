@@ -49,14 +49,22 @@ fn invalid(viewer: &Viewer) -> Result<HttpResponse, AppError> {
     )
 }
 
-async fn resolve(viewer: &Viewer, raw: &str) -> Result<Option<(users::User, Integration)>, AppError> {
-    let Some(token) = OneTimeToken::parse(raw) else { return Ok(None) };
+async fn resolve(
+    viewer: &Viewer,
+    raw: &str,
+) -> Result<Option<(users::User, Integration)>, AppError> {
+    let Some(token) = OneTimeToken::parse(raw) else {
+        return Ok(None);
+    };
     let now = viewer.state.clock.now_naive();
     Ok(db::run(&viewer.state.pool, move |c| {
-        let Some(row) = tokens::find_valid(c, &token.digest(), TokenPurpose::Credentials, now)? else {
+        let Some(row) = tokens::find_valid(c, &token.digest(), TokenPurpose::Credentials, now)?
+        else {
             return Ok(None);
         };
-        let (Some(uid), Some(iid)) = (row.user_id, row.subject_id) else { return Ok(None) };
+        let (Some(uid), Some(iid)) = (row.user_id, row.subject_id) else {
+            return Ok(None);
+        };
         match (users::find(c, &uid)?, integrations::find(c, &iid)?) {
             (Some(u), Some(i)) if u.is_active() => Ok(Some((u, i))),
             _ => Ok(None),
@@ -65,7 +73,14 @@ async fn resolve(viewer: &Viewer, raw: &str) -> Result<Option<(users::User, Inte
     .await?)
 }
 
-fn page(viewer: &Viewer, status: StatusCode, raw: &str, user: &users::User, integration: &Integration, errors: FieldErrors) -> Result<HttpResponse, AppError> {
+fn page(
+    viewer: &Viewer,
+    status: StatusCode,
+    raw: &str,
+    user: &users::User,
+    integration: &Integration,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
     render_with(
         status,
         &WelcomePage {
@@ -83,7 +98,14 @@ fn page(viewer: &Viewer, status: StatusCode, raw: &str, user: &users::User, inte
 pub async fn form(viewer: Viewer, token: web::Path<String>) -> Result<HttpResponse, AppError> {
     let raw = token.into_inner();
     match resolve(&viewer, &raw).await? {
-        Some((user, integration)) => page(&viewer, StatusCode::OK, &raw, &user, &integration, FieldErrors::default()),
+        Some((user, integration)) => page(
+            &viewer,
+            StatusCode::OK,
+            &raw,
+            &user,
+            &integration,
+            FieldErrors::default(),
+        ),
         None => invalid(&viewer),
     }
 }
@@ -97,7 +119,11 @@ pub struct WelcomeForm {
 }
 
 #[tracing::instrument(name = "reveal_first_secret", skip_all)]
-pub async fn submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): CsrfForm<WelcomeForm>) -> Result<HttpResponse, AppError> {
+pub async fn submit(
+    viewer: Viewer,
+    token: web::Path<String>,
+    CsrfForm(form): CsrfForm<WelcomeForm>,
+) -> Result<HttpResponse, AppError> {
     let raw = token.into_inner();
     let Some((user, integration)) = resolve(&viewer, &raw).await? else {
         return invalid(&viewer);
@@ -105,7 +131,11 @@ pub async fn submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): Cs
     let mut errors = FieldErrors::default();
     // A new user sets a password; one who already has a password proves it is them.
     let new_hash = if user.password_hash.is_some() {
-        let ok = password::verify(user.password_hash.clone(), PasswordInput::new(form.password)).await?;
+        let ok = password::verify(
+            user.password_hash.clone(),
+            PasswordInput::new(form.password),
+        )
+        .await?;
         if !ok {
             errors.add("password", "That is not your current password.");
         }
@@ -120,11 +150,20 @@ pub async fn submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): Cs
         }
     };
     if !errors.is_empty() {
-        return page(&viewer, StatusCode::UNPROCESSABLE_ENTITY, &raw, &user, &integration, errors);
+        return page(
+            &viewer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &raw,
+            &user,
+            &integration,
+            errors,
+        );
     }
     let state = viewer.state.clone();
     let (meta, now) = (viewer.meta.clone(), state.clock.now_naive());
-    let digest = OneTimeToken::parse(&raw).map(|t| t.digest()).unwrap_or_default();
+    let digest = OneTimeToken::parse(&raw)
+        .map(|t| t.digest())
+        .unwrap_or_default();
     let (u, i) = (user.clone(), integration.clone());
     let issued = db::transaction(&state.pool, move |c| {
         if !tokens::consume(c, &digest, TokenPurpose::Credentials, now)? {
@@ -154,4 +193,3 @@ pub async fn submit(viewer: Viewer, token: web::Path<String>, CsrfForm(form): Cs
     ctx.user = Some(crate::web::NavUser::of(&fresh_user));
     secret_page(ctx, &integration, &secret)
 }
-
