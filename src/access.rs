@@ -148,17 +148,24 @@ pub fn submit(
     Ok(SubmitOutcome::Submitted(id))
 }
 
+/// A parsed "request another integration" form.
+#[derive(Debug)]
+pub struct AdditionalIntegration {
+    pub app_name: AppName,
+    pub use_case: UseCase,
+}
+
 /// An owner of a developer account asks for another integration; it goes through the queue.
 pub fn submit_additional(
     conn: &mut DbConn,
     settings: &Settings,
     owner: &User,
     account: &accounts::DeveloperAccount,
-    app_name: &AppName,
-    use_case: &UseCase,
+    wanted: &AdditionalIntegration,
     meta: &RequestMeta,
     now: NaiveDateTime,
 ) -> anyhow::Result<String> {
+    let (app_name, use_case) = (&wanted.app_name, &wanted.use_case);
     let id = new_id();
     requests::insert(
         conn,

@@ -619,7 +619,6 @@ pub fn secret_in(html: &str) -> Option<String> {
 /// A developer whose access was approved and who revealed the first secret.
 pub struct Developer {
     pub client: reqwest::Client,
-    pub email: String,
     pub api_id: String,
     pub secret: String,
     pub integration_id: String,
@@ -725,7 +724,6 @@ impl TestApp {
         let (integration_id, account_id) = self.integration_of(&api_id).await;
         Developer {
             client: dev,
-            email: email.to_string(),
             api_id,
             secret,
             integration_id,

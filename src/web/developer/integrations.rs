@@ -353,6 +353,7 @@ pub async fn request_submit(
             },
         );
     };
+    let wanted = access::AdditionalIntegration { app_name, use_case };
     let state = current.viewer.state.clone();
     let (settings, meta, now, user, acct) = (
         state.settings.clone(),
@@ -362,7 +363,7 @@ pub async fn request_submit(
         account.clone(),
     );
     db::transaction(&state.pool, move |c| {
-        access::submit_additional(c, &settings, &user, &acct, &app_name, &use_case, &meta, now)
+        access::submit_additional(c, &settings, &user, &acct, &wanted, &meta, now)
     })
     .await?;
     state.mail_queued();
