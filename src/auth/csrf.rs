@@ -75,7 +75,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 _ => false,
             };
             if !valid {
-                tracing::warn!(path = %req.path(), "form rejected: missing or invalid CSRF token");
+                let target =
+                    crate::telemetry::loggable_target(req.match_pattern().as_deref(), req.path());
+                tracing::warn!(path = %target, "form rejected: missing or invalid CSRF token");
                 return Err(AppError::Csrf);
             }
             let value = serde_urlencoded::from_bytes::<T>(&body)

@@ -2,24 +2,27 @@
 //! client address, further attempts are refused (without checking the password) until the
 //! oldest of those failures leaves the window. At most 100 failures per account per hour are
 //! recorded, so the table cannot be flooded and the check reads a bounded number of rows.
+//!
+//! `admit` checks and *reserves* a failure in one serialized write transaction, before the
+//! password is hashed; a successful sign-in releases it. So parallel guesses cannot all pass
+//! the check before any of them is counted.
 
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
 use crate::db::models::login_failures;
-use crate::db::DbConn;
+use crate::db::{lock_key, DbConn};
 
 pub const WINDOW: chrono::Duration = chrono::Duration::minutes(15);
 pub const MAX_FAILURES: usize = 10;
 pub const ACCOUNT_HOURLY_CAP: i64 = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Throttle {
-    Open,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// The attempt may go ahead; it already counts as a failure until `release`d.
+    Open { reservation: Option<String> },
     /// Locked; the next attempt is possible in this many whole minutes (at least 1).
-    Locked {
-        minutes: i64,
-    },
+    Locked { minutes: i64 },
 }
 
 fn unlock_at(failures: &[NaiveDateTime]) -> Option<NaiveDateTime> {
@@ -27,12 +30,11 @@ fn unlock_at(failures: &[NaiveDateTime]) -> Option<NaiveDateTime> {
     failures.get(MAX_FAILURES - 1).map(|t| *t + WINDOW)
 }
 
-pub fn check(
-    conn: &mut DbConn,
-    email: &str,
-    ip: &str,
-    now: NaiveDateTime,
-) -> QueryResult<Throttle> {
+/// Checks the limit for `email` (normalized) and `ip`, and reserves a failure when open.
+/// Call inside a write transaction (`db::transaction`).
+pub fn admit(conn: &mut DbConn, email: &str, ip: &str, now: NaiveDateTime) -> QueryResult<Gate> {
+    lock_key(conn, &format!("login:email:{email}"))?;
+    lock_key(conn, &format!("login:ip:{ip}"))?;
     let since = now - WINDOW;
     let by_account = login_failures::recent_for_email(conn, email, since, MAX_FAILURES as i64)?;
     let by_address = login_failures::recent_for_ip(conn, ip, since, MAX_FAILURES as i64)?;
@@ -40,35 +42,28 @@ pub fn check(
         .into_iter()
         .flatten()
         .max();
-    Ok(match until {
-        Some(t) if t > now => {
-            let secs = (t - now).num_seconds();
-            Throttle::Locked {
-                minutes: ((secs + 59) / 60).max(1),
-            }
-        }
-        _ => Throttle::Open,
-    })
-}
-
-pub fn record_failure(
-    conn: &mut DbConn,
-    email: &str,
-    ip: &str,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
+    if let Some(t) = until.filter(|t| *t > now) {
+        let secs = (t - now).num_seconds();
+        return Ok(Gate::Locked {
+            minutes: ((secs + 59) / 60).max(1),
+        });
+    }
     let last_hour = login_failures::recent_for_email(
         conn,
         email,
         now - chrono::Duration::hours(1),
         ACCOUNT_HOURLY_CAP,
     )?;
-    if (last_hour.len() as i64) < ACCOUNT_HOURLY_CAP {
-        login_failures::record(conn, email, ip, now)?;
-    }
-    Ok(())
+    let reservation = if (last_hour.len() as i64) < ACCOUNT_HOURLY_CAP {
+        Some(login_failures::record(conn, email, ip, now)?)
+    } else {
+        None
+    };
+    Ok(Gate::Open { reservation })
 }
 
-pub fn record_success(conn: &mut DbConn, email: &str) -> QueryResult<()> {
+/// A successful sign-in: the reservation is withdrawn and the account's failures are cleared
+/// (the address's other failures stay).
+pub fn release(conn: &mut DbConn, email: &str) -> QueryResult<()> {
     login_failures::clear_for_email(conn, email).map(|_| ())
 }

@@ -187,6 +187,20 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// Serializes write transactions on `key` until they end. PostgreSQL: a transaction-scoped
+/// advisory lock. SQLite: nothing to do, since write transactions start `IMMEDIATE` and so run
+/// one at a time already.
+pub fn lock_key(conn: &mut DbConn, key: &str) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConn::Postgres(c) => diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(c)
+            .map(|_| ()),
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Backend-specific statements live here, in one place.
 pub mod dialect {
     use super::DbConn;

@@ -89,8 +89,7 @@ impl Dispatcher {
                 handled += 1;
                 match self.mailer.send(&self.from, &row).await {
                     Ok(()) => {
-                        let now = self.clock.now_naive();
-                        db::run(&self.pool, move |c| Ok(outbox::mark_sent(c, &id, now)?)).await?;
+                        self.record_sent(&id).await?;
                         tracing::info!(outbox_id = %row.id, kind = %row.kind, "email delivered");
                         report.sent += 1;
                     }
@@ -114,6 +113,24 @@ impl Dispatcher {
             }
         }
         Ok(report)
+    }
+
+    /// Records a delivery. A failure here would let the lease run out and send the message
+    /// again, so it is retried (bounded: 5 tries over about 3 seconds) before giving up.
+    async fn record_sent(&self, id: &str) -> anyhow::Result<()> {
+        let mut last = None;
+        for attempt in 0..5u32 {
+            let (owned, now) = (id.to_string(), self.clock.now_naive());
+            match db::run(&self.pool, move |c| Ok(outbox::mark_sent(c, &owned, now)?)).await {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(outbox_id = %id, error = ?e, attempt, "recording a delivery failed");
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+                }
+            }
+        }
+        Err(last.expect("at least one attempt"))
     }
 
     /// The background loop of `serve`: a pass every poll interval or when woken, until `stop`.

@@ -16,9 +16,17 @@ pub struct RequestMeta {
 impl RequestMeta {
     pub fn of(req: &HttpRequest, trust_proxy_headers: bool) -> Self {
         let client_ip = if trust_proxy_headers {
-            req.connection_info()
-                .realip_remote_addr()
+            // One trusted proxy in front: the address it appended, i.e. the *last*
+            // X-Forwarded-For entry. Earlier entries are whatever the client sent.
+            req.headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .last()
                 .map(strip_port)
+                .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
                 .unwrap_or_else(|| "unknown".into())
         } else {
             req.peer_addr()

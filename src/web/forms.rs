@@ -95,3 +95,11 @@ pub fn when(t: &chrono::NaiveDateTime) -> String {
 
 /// For form fields that never show an error (templates pass it to the input macro).
 pub const NO_ERROR: Option<&str> = None;
+
+/// A search or filter value from a query string: trimmed, control characters dropped, at most
+/// 100 characters; `None` when nothing is left.
+pub fn filter_text(raw: &str) -> Option<String> {
+    let cleaned: String = raw.chars().filter(|c| !c.is_control()).take(100).collect();
+    let cleaned = cleaned.trim();
+    (!cleaned.is_empty()).then(|| cleaned.to_string())
+}

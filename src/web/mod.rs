@@ -66,14 +66,23 @@ pub fn redirect(to: &str) -> HttpResponse {
 }
 
 /// A `next=` value that is safe to redirect to: a path on this site, never another host.
+/// Browsers drop tabs and newlines from URLs and treat `\` like `/`, so any of those, any other
+/// control character or whitespace, anywhere, disqualifies the value; what is left must resolve to
+/// this site's origin.
 pub fn safe_next(next: Option<&str>) -> Option<String> {
     let n = next?.trim();
-    let ok = n.starts_with('/')
+    let plain = n.starts_with('/')
         && !n.starts_with("//")
-        && !n.starts_with("/\\")
-        && !n.contains(['\r', '\n'])
-        && n.len() < 2000;
-    ok.then(|| n.to_string())
+        && n.len() < 2000
+        && !n
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    if !plain {
+        return None;
+    }
+    let base = url::Url::parse("http://portal.invalid/").expect("static URL");
+    let resolved = base.join(n).ok()?;
+    (resolved.origin() == base.origin()).then(|| n.to_string())
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -96,6 +105,11 @@ mod tests {
             "//evil.example",
             "https://evil.example",
             "/\\evil",
+            "/\t/evil.example/",
+            "/\n/evil.example",
+            "/ /evil",
+            "/a\\b",
+            "/%09/evil.example/x\u{0}",
             "admin",
             "",
         ] {

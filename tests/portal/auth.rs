@@ -157,19 +157,132 @@ async fn session_is_renewed_at_login(backend: Backend) {
     let before = app
         .session_cookie()
         .expect("an anonymous session cookie with the CSRF token");
+    let old_token = app.csrf_with(&app.client).await;
     app.login_ok(ADMIN).await;
-    let after = app.session_cookie().unwrap();
-    assert_ne!(before, after, "the session cookie changes at login");
+    let new_token = app.csrf_with(&app.client).await;
+    assert_ne!(old_token, new_token, "a new CSRF token at login");
+    // A form carrying the pre-login token is refused, so a planted session is worthless.
+    let stale = app
+        .post_raw(
+            "/account/name",
+            &[("display_name", "Planted"), ("csrf_token", &old_token)],
+        )
+        .await;
+    assert_eq!(stale.status(), 403);
+    assert!(app.get_html("/account").await.contains("value=\"Ada\""));
 
-    // The pre-login cookie is not a signed-in session.
+    // The pre-login cookie is not a signed-in session; the signed-in one is.
     let (replay, jar) = client();
     jar.add_cookie_str(&before, &app.address.parse().unwrap());
-    let res = app.get_with(&replay, "/admin").await;
-    assert_eq!(res.status(), 303);
-    // The signed-in cookie is.
+    assert_eq!(app.get_with(&replay, "/admin").await.status(), 303);
+    let after = app.session_cookie().unwrap();
     let (copy, jar) = client();
     jar.add_cookie_str(&after, &app.address.parse().unwrap());
     assert_eq!(app.get_with(&copy, "/admin").await.status(), 200);
+}
+
+async fn parallel_guesses_cannot_beat_the_limit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    let token = app.csrf_with(&app.client).await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let (c, url, token) = (app.client.clone(), app.url("/login"), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let pw = format!("parallel wrong guess {i}");
+            c.post(url)
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("email", ADMIN),
+                    ("password", pw.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        20,
+        "{statuses:?}"
+    );
+}
+
+async fn behind_a_trusted_proxy_the_proxys_address_counts(backend: Backend) {
+    let app = spawn_app_with(backend, &[("PORTAL_TRUST_PROXY_HEADERS", "true")]).await;
+    app.create_admin(ADMIN, "Ada").await;
+    for i in 0..10 {
+        // The client forges the first entries; the proxy appends the real address last.
+        let token = app.csrf_with(&app.client).await;
+        let res = app
+            .client
+            .post(app.url("/login"))
+            .header("x-forwarded-for", format!("10.0.0.{i}, 203.0.113.7"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", &format!("guess{i}@concat.test")),
+                ("password", "some guessed passphrase"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let token = app.csrf_with(&app.client).await;
+    let send = |xff: &'static str| {
+        app.client
+            .post(app.url("/login"))
+            .header("x-forwarded-for", xff)
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", ADMIN),
+                ("password", PASSWORD),
+            ])
+            .send()
+    };
+    assert_eq!(
+        send("198.51.100.1, 203.0.113.7").await.unwrap().status(),
+        429,
+        "forging the first entry does not help"
+    );
+    assert_eq!(
+        send("203.0.113.99").await.unwrap().status(),
+        303,
+        "another client is not locked out"
+    );
+}
+
+async fn oversized_or_binary_emails_fail_like_wrong_credentials(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let long = format!("{}@concat.test", "a".repeat(9000));
+    for email in [long.as_str(), "nul\u{0}@concat.test"] {
+        let res = app.login(email, PASSWORD).await;
+        assert_eq!(res.status(), 401);
+        assert!(res
+            .text()
+            .await
+            .unwrap()
+            .contains("Invalid email or password."));
+    }
+    app.create_admin(ADMIN, "Ada").await;
+    app.login_ok(ADMIN).await;
+    for path in [
+        "/admin/users?q=%00x",
+        "/admin/audit?actor=%00&action=%00",
+        "/admin/requests?q=%00",
+    ] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
 }
 
 async fn logout_ends_every_session_of_the_user(backend: Backend) {
@@ -331,6 +444,9 @@ async fn profile_name_change_is_validated_and_audited(backend: Backend) {
 }
 
 both_backends!(
+    parallel_guesses_cannot_beat_the_limit,
+    behind_a_trusted_proxy_the_proxys_address_counts,
+    oversized_or_binary_emails_fail_like_wrong_credentials,
     login_success_wrong_password_and_unknown_email,
     login_redirects_back_to_the_requested_page_only_on_site,
     brute_force_limit_per_account,

@@ -7,35 +7,49 @@ const ADMIN: &str = "ada@concat.test";
 
 async fn posts_without_a_valid_token_are_refused_and_change_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
+    // A live setup link (no admin yet) is checked first, before an admin exists.
+    let setup = path_of(app.setup_link.as_ref().unwrap());
+    let new_pw = "another quite long passphrase";
+    let setup_fields = [
+        ("name", "X"),
+        ("email", "x@concat.test"),
+        ("password", new_pw),
+        ("confirm", new_pw),
+    ];
+    assert_eq!(app.post_raw(&setup, &setup_fields).await.status(), 403);
+    assert_eq!(
+        app.get(&setup).await.status(),
+        200,
+        "the setup link still works"
+    );
+
     app.create_admin(ADMIN, "Ada").await;
     let victim = app.create_user("victim@concat.test", "Victim").await;
+    // Live one-time links, so a forged POST would have something to change.
+    app.post_form("/forgot-password", &[("email", "victim@concat.test")])
+        .await;
+    let reset = path_of(&find_link(
+        &app.one_email_to("victim@concat.test").await.text,
+        "/reset-password/",
+    ));
     app.login_ok(ADMIN).await;
+    app.post_form(
+        "/admin/users/invite",
+        &[("email", "grace@concat.test"), ("name", "Grace")],
+    )
+    .await;
+    let invite = path_of(&find_link(
+        &app.one_email_to("grace@concat.test").await.text,
+        "/set-password/",
+    ));
     let before_audit = app.audit_actions().await.len();
     let suspend = format!("/admin/users/{victim}/suspend");
-    let reactivate = format!("/admin/users/{victim}/reactivate");
-    let setup = app
-        .setup_link
-        .clone()
-        .map(|l| path_of(&l))
-        .unwrap_or("/setup/x".into());
-    let token_path = "/reset-password/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    let invite_path = "/set-password/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    let new_pw = "another quite long passphrase";
     let routes: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("/login", vec![("email", ADMIN), ("password", PASSWORD)]),
         ("/logout", vec![]),
         ("/forgot-password", vec![("email", ADMIN)]),
-        (token_path, vec![("password", new_pw), ("confirm", new_pw)]),
-        (invite_path, vec![("password", new_pw), ("confirm", new_pw)]),
-        (
-            &setup,
-            vec![
-                ("name", "X"),
-                ("email", "x@concat.test"),
-                ("password", new_pw),
-                ("confirm", new_pw),
-            ],
-        ),
+        (&reset, vec![("password", new_pw), ("confirm", new_pw)]),
+        (&invite, vec![("password", new_pw), ("confirm", new_pw)]),
         ("/account/name", vec![("display_name", "Changed")]),
         (
             "/account/password",
@@ -50,8 +64,11 @@ async fn posts_without_a_valid_token_are_refused_and_change_nothing(backend: Bac
             vec![("email", "new@concat.test"), ("name", "New")],
         ),
         (&suspend, vec![]),
-        (&reactivate, vec![]),
         ("/admin/outbox/none/retry", vec![]),
+        (
+            "/request-access",
+            vec![("name", "X"), ("email", "x@example.test")],
+        ),
     ];
     for (path, fields) in &routes {
         let missing = app.post_raw(path, fields).await;
@@ -78,15 +95,39 @@ async fn posts_without_a_valid_token_are_refused_and_change_nothing(backend: Bac
             "POST {path} with another session's token"
         );
     }
-    // Nothing changed: still signed in, same name and password, no audit entries, no mail.
-    let account = app.get_html("/account").await;
-    assert!(account.contains("value=\"Ada\""));
+    // Nothing changed: still signed in with the same name, the victim still active, the links
+    // still valid, no audit entries, no mail.
+    assert!(app.get_html("/account").await.contains("value=\"Ada\""));
     assert_eq!(app.audit_actions().await.len(), before_audit);
-    let users = app.get_html("/admin/users").await;
-    assert!(!users.contains("new@concat.test"));
-    assert!(users.contains("badge-active"));
+    let users = app.get_html("/admin/users?q=victim").await;
+    assert!(
+        users.contains("victim@concat.test")
+            && users.contains("badge-active")
+            && !users.contains("badge-suspended")
+    );
+    assert!(!app
+        .get_html("/admin/users")
+        .await
+        .contains("new@concat.test"));
     let (fresh, _) = client();
+    assert_eq!(app.get_with(&fresh, &reset).await.status(), 200);
+    assert_eq!(app.get_with(&fresh, &invite).await.status(), 200);
     assert_eq!(app.login_with(&fresh, ADMIN, PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.login_with(&fresh, "victim@concat.test", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    // Rejected forms never log the token in their path.
+    let logs = captured_logs();
+    assert!(logs.contains("form rejected: missing or invalid CSRF token"));
+    for link in [&reset, &invite, &setup] {
+        assert!(
+            !logs.contains(link.rsplit('/').next().unwrap()),
+            "a token from {link} reached the logs"
+        );
+    }
 }
 
 async fn get_never_changes_state(backend: Backend) {

@@ -72,6 +72,7 @@ async fn parallel_dispatchers_send_each_message_once(backend: Backend) {
     let (ra, rb) = tokio::join!(a.run_once(), b.run_once());
     assert_eq!(ra.unwrap().sent + rb.unwrap().sent, 20);
     let mut sent: Vec<String> = app.mailbox.take().into_iter().map(|e| e.to).collect();
+    assert_eq!(sent.len(), 20, "twenty deliveries in all");
     sent.sort();
     sent.dedup();
     assert_eq!(sent.len(), 20, "each message delivered exactly once");
@@ -99,7 +100,55 @@ async fn file_transport_writes_one_eml_per_message(backend: Backend) {
     assert!(raw.contains("multipart/alternative"));
 }
 
+async fn a_message_being_sent_is_not_retried_and_bodies_are_dropped_after_delivery(
+    backend: Backend,
+) {
+    use concat_portal::db::models::outbox as rows;
+    let app = spawn_app(backend).await;
+    queue(&app, "someone@example.test", "event-1").await;
+    let id = app.unsent().await.remove(0).id;
+    // A dispatcher holds the lease (mid-send) ...
+    let (claim_id, now) = (id.clone(), app.clock.now_naive());
+    let claimed = db::run(&app.pool, move |c| {
+        Ok(rows::claim(
+            c,
+            &claim_id,
+            now,
+            now + chrono::Duration::minutes(5),
+        )?)
+    })
+    .await
+    .unwrap();
+    assert!(claimed.is_some());
+    // ... so an admin's "retry now" must not free it for a second sender.
+    let admin = app.admin().await;
+    let res = app
+        .post_form_with(&admin, &format!("/admin/outbox/{id}/retry"), &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = app
+        .get_with(&admin, "/admin/outbox")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("being sent right now"), "{page}");
+    assert_eq!(app.dispatcher.run_once().await.unwrap().sent, 0);
+    // When the lease runs out (the sender died), it is sent once, and its body is dropped.
+    app.clock.advance(chrono::Duration::minutes(6));
+    assert_eq!(app.deliver_emails().await.len(), 1);
+    let (find_id, _) = (id.clone(), ());
+    let row = db::run(&app.pool, move |c| Ok(rows::find(c, &find_id)?))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, rows::SENT);
+    assert_eq!(row.body_text, rows::DELIVERED_BODY);
+    assert!(!row.body_html.contains("reset-password"));
+}
+
 both_backends!(
+    a_message_being_sent_is_not_retried_and_bodies_are_dropped_after_delivery,
     a_rolled_back_transaction_sends_nothing,
     a_dedup_key_sends_once,
     parallel_dispatchers_send_each_message_once,

@@ -144,7 +144,63 @@ async fn reset_emails_are_capped_per_hour(backend: Backend) {
     assert_eq!(app.deliver_emails().await.len(), 1);
 }
 
+async fn links_die_with_a_password_change_or_a_suspension(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    app.create_user("dev@example.test", "Dev").await;
+    app.post_form("/forgot-password", &[("email", ADMIN)]).await;
+    let reset = path_of(&find_link(
+        &app.one_email_to(ADMIN).await.text,
+        "/reset-password/",
+    ));
+    app.login_ok(ADMIN).await;
+    app.post_form(
+        "/account/password",
+        &[
+            ("current", PASSWORD),
+            ("password", NEW_PW),
+            ("confirm", NEW_PW),
+        ],
+    )
+    .await;
+    assert_eq!(app.one_email_to(ADMIN).await.kind, "password_changed");
+    assert_eq!(
+        app.get(&reset).await.status(),
+        404,
+        "a reset link dies when the password changes"
+    );
+
+    let (dev, _) = client();
+    app.post_form_with(&dev, "/forgot-password", &[("email", "dev@example.test")])
+        .await;
+    let dev_reset = path_of(&find_link(
+        &app.one_email_to("dev@example.test").await.text,
+        "/reset-password/",
+    ));
+    let dev_id = app.user_id("dev@example.test").await;
+    assert_eq!(
+        app.post_form(&format!("/admin/users/{dev_id}/suspend"), &[])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.get_with(&dev, &dev_reset).await.status(),
+        404,
+        "a suspended account's links do not work"
+    );
+    let res = app
+        .post_form_with(
+            &dev,
+            &dev_reset,
+            &[("password", NEW_PW), ("confirm", NEW_PW)],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+}
+
 both_backends!(
+    links_die_with_a_password_change_or_a_suspension,
     reset_link_works_once,
     reset_link_expires_after_an_hour,
     same_answer_for_unknown_email,

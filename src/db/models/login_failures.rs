@@ -36,16 +36,18 @@ pub fn recent_for_ip(
         .load(conn)
 }
 
-pub fn record(conn: &mut DbConn, email: &str, ip: &str, now: NaiveDateTime) -> QueryResult<()> {
+/// Records a failure; returns its id.
+pub fn record(conn: &mut DbConn, email: &str, ip: &str, now: NaiveDateTime) -> QueryResult<String> {
+    let id = new_id();
     diesel::insert_into(lf::table)
         .values((
-            lf::id.eq(new_id()),
+            lf::id.eq(&id),
             lf::email_normalized.eq(email),
             lf::client_ip.eq(ip),
             lf::failed_at.eq(now),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    Ok(id)
 }
 
 /// A successful login clears the account's failures (not the address's).

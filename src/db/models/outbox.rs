@@ -95,10 +95,16 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<OutboxRow>> {
         .optional()
 }
 
+/// What stays of a delivered message's body: links in it may carry one-time tokens, which the
+/// database must not keep in clear text once the email has gone.
+pub const DELIVERED_BODY: &str = "[delivered; the body is not kept]";
+
 pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(o::table.find(id))
         .set((
             o::status.eq(SENT),
+            o::body_text.eq(DELIVERED_BODY),
+            o::body_html.eq(DELIVERED_BODY),
             o::sent_at.eq(now),
             o::locked_until.eq(None::<NaiveDateTime>),
             o::last_error.eq(None::<String>),
@@ -146,15 +152,21 @@ pub fn mark_attempt_failed(
     }
 }
 
-/// "Retry now": a queued or failed message becomes due immediately. Sent messages are left alone.
+/// "Retry now": a queued or failed message becomes due immediately. Sent messages, and one a
+/// dispatcher is sending right now (its lease has not run out), are left alone.
 pub fn retry_now(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(o::table.find(id).filter(o::status.ne(SENT)))
-        .set((
-            o::status.eq(QUEUED),
-            o::next_attempt_at.eq(now),
-            o::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)
+    diesel::update(
+        o::table
+            .find(id)
+            .filter(o::status.ne(SENT))
+            .filter(o::locked_until.is_null().or(o::locked_until.le(now))),
+    )
+    .set((
+        o::status.eq(QUEUED),
+        o::next_attempt_at.eq(now),
+        o::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
 }
 
 pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {

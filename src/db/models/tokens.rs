@@ -128,3 +128,16 @@ pub fn delete_unused_setup(conn: &mut DbConn) -> QueryResult<usize> {
     )
     .execute(conn)
 }
+
+/// After any password is set: every outstanding reset and invitation link of the user stops
+/// working (approval links stay; they ask for the current password).
+pub fn retire_password_links(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    Ok(
+        retire_for_user(conn, user_id, TokenPurpose::PasswordReset, now)?
+            + retire_for_user(conn, user_id, TokenPurpose::Invitation, now)?,
+    )
+}

@@ -93,13 +93,15 @@ pub fn admin_emails(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
         .load(conn)
 }
 
-/// Sets a new password hash and ends every session of the user.
+/// Sets a new password hash, ends every session of the user, and retires their outstanding
+/// reset and invitation links.
 pub fn set_password(
     conn: &mut DbConn,
     id: &str,
     hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    super::tokens::retire_password_links(conn, id, now)?;
     diesel::update(users::table.find(id))
         .set((
             users::password_hash.eq(hash),

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::session::{self, FlashLevel};
+use crate::auth::throttle::{self, Gate};
 use crate::auth::{password, CsrfForm, CurrentUser};
 use crate::db;
 use crate::db::models::users::{self, User};
@@ -113,11 +114,34 @@ pub async fn change_password(
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
-    let candidate = PasswordInput::new(form.current);
-    let ok = candidate.is_plausible()
-        && password::verify(current.user.password_hash.clone(), candidate).await?;
-    if !ok {
-        errors.add("current", "Your current password is not correct.");
+    // Guessing the current password from a stolen session is throttled like signing in.
+    let (email, ip, now) = (
+        current.user.email_normalized.clone(),
+        current.viewer.meta.client_ip.clone(),
+        current.viewer.state.clock.now_naive(),
+    );
+    let gate = db::transaction(&current.viewer.state.pool, move |c| {
+        Ok(throttle::admit(c, &email, &ip, now)?)
+    })
+    .await?;
+    if let Gate::Locked { minutes } = gate {
+        errors.add(
+            "current",
+            format!("Too many wrong passwords. Try again in {minutes} minutes."),
+        );
+    } else {
+        let candidate = PasswordInput::new(form.current);
+        let ok = candidate.is_plausible()
+            && password::verify(current.user.password_hash.clone(), candidate).await?;
+        if ok {
+            let email = current.user.email_normalized.clone();
+            db::transaction(&current.viewer.state.pool, move |c| {
+                Ok(throttle::release(c, &email)?)
+            })
+            .await?;
+        } else {
+            errors.add("current", "Your current password is not correct.");
+        }
     }
     let new_password = errors.take(
         "password",

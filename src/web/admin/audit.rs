@@ -7,7 +7,7 @@ use crate::auth::AdminUser;
 use crate::db::models::audit::{self, AuditFilter, AuditRow};
 use crate::db::{self};
 use crate::errors::AppError;
-use crate::web::forms::{encode_query, when, FieldErrors, Pager};
+use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
 use crate::web::{render, PageContext};
 
 const PER_PAGE: i64 = 50;
@@ -61,8 +61,8 @@ pub async fn list(
     let from = errors.take("from", parse_date(&q.from)).flatten();
     let until = errors.take("until", parse_date(&q.until)).flatten();
     let filter = AuditFilter {
-        actor: Some(q.actor.trim().to_string()).filter(|s| !s.is_empty()),
-        action: Some(q.action.trim().to_string()).filter(|s| !s.is_empty()),
+        actor: filter_text(&q.actor),
+        action: filter_text(&q.action),
         from: from.and_then(|d| d.and_hms_opt(0, 0, 0)),
         // "until" is inclusive of that whole day.
         until: until

@@ -101,9 +101,10 @@ pub async fn retry(
             Ok(redirect("/admin/outbox"))
         }
         Some(false) => {
-            admin
-                .viewer
-                .flash(FlashLevel::Info, "That message was already sent.");
+            admin.viewer.flash(
+                FlashLevel::Info,
+                "That message was already sent, or is being sent right now.",
+            );
             Ok(redirect("/admin/outbox"))
         }
     }

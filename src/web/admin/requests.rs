@@ -15,7 +15,7 @@ use crate::db::models::access_requests::{
 use crate::db::models::organizations::{self, Organization};
 use crate::domain::Message;
 use crate::errors::AppError;
-use crate::web::forms::{encode_query, when, FieldErrors, Pager};
+use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
 use crate::web::{redirect, render, render_with, PageContext};
 
 const PER_PAGE: i64 = 25;
@@ -63,7 +63,7 @@ pub async fn queue(
         encode_query(&[("status", &status), ("q", &q.q)]),
     );
     let (offset, limit) = (pager.offset(), pager.per_page);
-    let search = Some(q.q.trim().to_string()).filter(|s| !s.is_empty());
+    let search = filter_text(&q.q);
     let (rows, total) = db::run(&admin.viewer.state.pool, move |c| {
         Ok(requests::page(
             c,

@@ -14,7 +14,7 @@ use crate::db;
 use crate::db::models::users::{self, User, STATUS_ACTIVE, STATUS_SUSPENDED};
 use crate::domain::{DisplayName, EmailAddress};
 use crate::errors::AppError;
-use crate::web::forms::{encode_query, when, FieldErrors, Pager};
+use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
 use crate::web::{redirect, render_with, PageContext};
 
 const PER_PAGE: i64 = 50;
@@ -60,7 +60,7 @@ async fn page(
         encode_query(&[("q", &query.q)]),
     );
     let (offset, limit) = (pager.offset(), pager.per_page);
-    let search = Some(query.q.trim().to_string()).filter(|s| !s.is_empty());
+    let search = filter_text(&query.q);
     let (rows, total) = db::run(&admin.viewer.state.pool, move |c| {
         Ok(users::page(c, search.as_deref(), offset, limit)?)
     })

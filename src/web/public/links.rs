@@ -188,7 +188,8 @@ async fn user_for(
             return Ok(None);
         };
         match row.user_id {
-            Some(id) => Ok(users::find(c, &id)?),
+            // A suspended account's links do not work.
+            Some(id) => Ok(users::find(c, &id)?.filter(|u| u.is_active())),
             None => Ok(None),
         }
     })

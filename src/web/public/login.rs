@@ -7,11 +7,11 @@ use super::home::home_for;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::csrf::NoFields;
 use crate::auth::session::{self, FlashLevel};
-use crate::auth::throttle::{self, Throttle};
+use crate::auth::throttle::{self, Gate};
 use crate::auth::{password, CsrfForm, Viewer};
 use crate::db;
 use crate::db::models::users;
-use crate::domain::PasswordInput;
+use crate::domain::{EmailAddress, PasswordInput};
 use crate::errors::AppError;
 use crate::web::{redirect, render, render_with, safe_next, PageContext};
 
@@ -87,22 +87,34 @@ pub async fn submit(
             "Enter your email and password.",
         );
     }
-    let email = typed_email.to_lowercase();
     let state = viewer.state.clone();
     let now = state.clock.now_naive();
-    let ip = viewer.meta.client_ip.clone();
+    let meta = viewer.meta.clone();
+    // Nothing that cannot be an account's email reaches the database (a huge or binary value
+    // would only cost the server); it fails like any wrong credentials, after a dummy hash.
+    if EmailAddress::parse(&typed_email).is_err() {
+        password::verify(None, PasswordInput::new(String::new())).await?;
+        return again(
+            &viewer,
+            StatusCode::UNAUTHORIZED,
+            &typed_email,
+            &next,
+            INVALID_CREDENTIALS,
+        );
+    }
+    let email = typed_email.to_lowercase();
 
-    let (e, i) = (email.clone(), ip.clone());
-    let (gate, user) = db::run(&state.pool, move |c| {
+    let (e, ip) = (email.clone(), meta.client_ip.clone());
+    let (gate, user) = db::transaction(&state.pool, move |c| {
         Ok((
-            throttle::check(c, &e, &i, now)?,
+            throttle::admit(c, &e, &ip, now)?,
             users::find_by_email(c, &e)?,
         ))
     })
     .await?;
 
-    if let Throttle::Locked { minutes } = gate {
-        let (e, meta) = (email.clone(), viewer.meta.clone());
+    if let Gate::Locked { minutes } = gate {
+        let (e, meta) = (email.clone(), meta.clone());
         db::run(&state.pool, move |c| {
             Ok(AuditEvent::new("login.locked", Actor::Anonymous(&e))
                 .meta(&meta)
@@ -135,15 +147,13 @@ pub async fn submit(
         false
     };
 
-    let meta = viewer.meta.clone();
+    // The failure was already counted by `admit`; here it is only audited.
     let Some(user) = user.filter(|_| verified) else {
         let e = email.clone();
-        db::transaction(&state.pool, move |c| {
-            throttle::record_failure(c, &e, &meta.client_ip, now)?;
-            AuditEvent::new("login.failed", Actor::Anonymous(&e))
+        db::run(&state.pool, move |c| {
+            Ok(AuditEvent::new("login.failed", Actor::Anonymous(&e))
                 .meta(&meta)
-                .record(c, now)?;
-            Ok(())
+                .record(c, now)?)
         })
         .await?;
         return again(
@@ -156,18 +166,12 @@ pub async fn submit(
     };
 
     if !user.is_active() {
-        let (id, mail) = (user.id.clone(), user.email.clone());
+        let u = user.clone();
         db::run(&state.pool, move |c| {
-            Ok(AuditEvent::new(
-                "login.refused_suspended",
-                Actor::User {
-                    id: &id,
-                    email: &mail,
-                },
-            )
-            .target("user", &id)
-            .meta(&meta)
-            .record(c, now)?)
+            Ok(AuditEvent::new("login.refused_suspended", Actor::from(&u))
+                .target("user", &u.id)
+                .meta(&meta)
+                .record(c, now)?)
         })
         .await?;
         return again(
@@ -179,19 +183,13 @@ pub async fn submit(
         );
     }
 
-    let (id, mail, e) = (user.id.clone(), user.email.clone(), email.clone());
+    let (u, e) = (user.clone(), email.clone());
     db::transaction(&state.pool, move |c| {
-        throttle::record_success(c, &e)?;
-        AuditEvent::new(
-            "login.succeeded",
-            Actor::User {
-                id: &id,
-                email: &mail,
-            },
-        )
-        .target("user", &id)
-        .meta(&meta)
-        .record(c, now)?;
+        throttle::release(c, &e)?;
+        AuditEvent::new("login.succeeded", Actor::from(&u))
+            .target("user", &u.id)
+            .meta(&meta)
+            .record(c, now)?;
         Ok(())
     })
     .await?;
