@@ -188,3 +188,53 @@ pub fn render_error_page<B: MessageBody + 'static>(
     headers.remove(header::CONTENT_LENGTH);
     Ok(ErrorHandlerResponse::Response(res))
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::middleware::ErrorHandlers;
+    use actix_web::{test, web, App};
+    use tracing_actix_web::TracingLogger;
+
+    use super::{render_error_page, AppError};
+
+    #[actix_web::test]
+    async fn unexpected_errors_become_a_plain_page_with_the_request_id() {
+        let app = test::init_service(
+            App::new()
+                .route(
+                    "/boom",
+                    web::get().to(|| async {
+                        Err::<actix_web::HttpResponse, _>(AppError::Unexpected(anyhow::anyhow!(
+                            "disk on fire"
+                        )))
+                    }),
+                )
+                .route(
+                    "/api/v1/x",
+                    web::get()
+                        .to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }),
+                )
+                .wrap(ErrorHandlers::new().default_handler(render_error_page))
+                .wrap(TracingLogger::default()),
+        )
+        .await;
+        let res =
+            test::call_service(&app, test::TestRequest::get().uri("/boom").to_request()).await;
+        assert_eq!(res.status(), 500);
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        assert!(
+            body.contains("Something went wrong") && body.contains("request id <code>"),
+            "{body}"
+        );
+        assert!(!body.contains("disk on fire"), "no internals on the page");
+
+        let api =
+            test::call_service(&app, test::TestRequest::get().uri("/api/v1/x").to_request()).await;
+        assert_eq!(api.status(), 404);
+        let body = String::from_utf8(test::read_body(api).await.to_vec()).unwrap();
+        assert!(
+            !body.contains("<html"),
+            "API paths are not given HTML pages"
+        );
+    }
+}

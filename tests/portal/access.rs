@@ -642,28 +642,59 @@ both_backends!(
 async fn an_existing_user_confirms_their_password_to_see_the_secret(backend: Backend) {
     let app = spawn_app(backend).await;
     // Someone who already has an account (here: invited to another company's team).
-    let other = app.approved_developer("bea@boxoffice.example", "BoxOffice").await;
+    let other = app
+        .approved_developer("bea@boxoffice.example", "BoxOffice")
+        .await;
     let team = format!("/developer/accounts/{}/team/invite", other.account_id);
-    app.post_form_with(&other.client, &team, &[("email", DEV), ("name", "Dana"), ("role", "member")]).await;
+    app.post_form_with(
+        &other.client,
+        &team,
+        &[("email", DEV), ("name", "Dana"), ("role", "member")],
+    )
+    .await;
     let invite = app.one_email_to(DEV).await;
     let (dev, _) = client();
     let link = path_of(&find_link(&invite.text, "/set-password/"));
-    assert_eq!(app.post_form_with(&dev, &link, &[("password", PASSWORD), ("confirm", PASSWORD)]).await.status(), 303);
+    assert_eq!(
+        app.post_form_with(
+            &dev,
+            &link,
+            &[("password", PASSWORD), ("confirm", PASSWORD)]
+        )
+        .await
+        .status(),
+        303
+    );
 
     // They request access for their own company; approval reuses their user.
     app.request_access_with(&dev, DEV, &[]).await;
     app.deliver_emails().await;
     let admin = app.admin().await;
     let id = app.request_id_for(DEV).await;
-    app.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[]).await;
+    app.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[])
+        .await;
     let approval = app.one_email_to(DEV).await;
     assert!(approval.text.contains("confirm your password"));
     let welcome = path_of(&find_link(&approval.text, "/welcome/"));
-    assert!(app.get_with(&dev, &welcome).await.text().await.unwrap().contains("Confirm the password"));
-    let wrong = app.post_form_with(&dev, &welcome, &[("password", "not my passphrase at all")]).await;
+    assert!(app
+        .get_with(&dev, &welcome)
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Confirm the password"));
+    let wrong = app
+        .post_form_with(&dev, &welcome, &[("password", "not my passphrase at all")])
+        .await;
     assert_eq!(wrong.status(), 422);
-    assert!(wrong.text().await.unwrap().contains("That is not your current password."));
-    let shown = app.post_form_with(&dev, &welcome, &[("password", PASSWORD)]).await;
+    assert!(wrong
+        .text()
+        .await
+        .unwrap()
+        .contains("That is not your current password."));
+    let shown = app
+        .post_form_with(&dev, &welcome, &[("password", PASSWORD)])
+        .await;
     assert_eq!(shown.status(), 200);
     let html = shown.text().await.unwrap();
     let secret = secret_in(&html).unwrap();
@@ -672,7 +703,10 @@ async fn an_existing_user_confirms_their_password_to_see_the_secret(backend: Bac
     // One user, now in two developer accounts.
     let dash = app.get_with(&dev, "/developer").await.text().await.unwrap();
     assert!(dash.contains("BoxOffice") && dash.contains("Ticketly Ltd"));
-    assert!(app.login_with(&dev, DEV, PASSWORD).await.status() == 303, "password unchanged");
+    assert!(
+        app.login_with(&dev, DEV, PASSWORD).await.status() == 303,
+        "password unchanged"
+    );
 }
 
 both_backends!(an_existing_user_confirms_their_password_to_see_the_secret);
