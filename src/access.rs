@@ -12,7 +12,7 @@ use crate::db::models::access_requests::{self as requests, AccessRequest, NewAcc
 use crate::db::models::integrations::{self, NewIntegration, ACTIVE};
 use crate::db::models::users::{self, User};
 use crate::db::models::{developer_accounts as accounts, tokens};
-use crate::db::{new_id, DbConn};
+use crate::db::{lock_key, new_id, DbConn};
 use crate::domain::{
     ApiId, AppName, CompanyName, DisplayName, EmailAddress, EventCustomers, Message, OneTimeToken,
     Phone, TokenPurpose, UseCase, Website,
@@ -85,12 +85,16 @@ pub fn submit(
     meta: &RequestMeta,
     now: NaiveDateTime,
 ) -> anyhow::Result<SubmitOutcome> {
+    let normalized = req.email.normalized();
+    // Checks and insert under locks, so parallel submits cannot slip past either limit (the
+    // partial unique index on open requests per email backs this up).
+    lock_key(conn, &format!("access:ip:{}", meta.client_ip))?;
+    lock_key(conn, &format!("access:email:{normalized}"))?;
     if requests::count_from_ip_since(conn, &meta.client_ip, now - chrono::Duration::hours(1))?
         >= REQUESTS_PER_IP_PER_HOUR
     {
         return Ok(SubmitOutcome::RateLimited);
     }
-    let normalized = req.email.normalized();
     if requests::open_for_email(conn, &normalized)?.is_some() {
         return Ok(SubmitOutcome::AlreadyPending);
     }
@@ -210,9 +214,13 @@ pub fn submit_additional(
 pub enum DecisionError {
     #[error("no such request")]
     NotFound,
-    /// Someone decided first (or the request is not in a state that allows this action).
-    #[error("the request was already {0}")]
+    /// Someone acted first (or the request is not in a state that allows this action); holds
+    /// the request's status now.
+    #[error("the request is already {0}")]
     AlreadyDecided(String),
+    /// The action is not possible for this request; the message says why.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -223,13 +231,32 @@ impl From<diesel::result::Error> for DecisionError {
     }
 }
 
+/// The request a decision is about, and the status the deciding admin saw. A decision made on
+/// a stale page (someone else asked a question or decided meanwhile) changes nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub id: &'a str,
+    /// `None`: any open status will do.
+    pub seen_status: Option<&'a str>,
+}
+
+impl Target<'_> {
+    fn from_statuses(&self) -> Result<Vec<&str>, ()> {
+        match self.seen_status {
+            None => Ok(requests::OPEN.to_vec()),
+            Some(s) if requests::OPEN.contains(&s) => Ok(vec![s]),
+            Some(_) => Err(()),
+        }
+    }
+}
+
 fn load(conn: &mut DbConn, id: &str) -> Result<AccessRequest, DecisionError> {
     requests::find(conn, id)?.ok_or(DecisionError::NotFound)
 }
 
 fn already(conn: &mut DbConn, id: &str) -> DecisionError {
     match requests::find(conn, id) {
-        Ok(Some(r)) => DecisionError::AlreadyDecided(r.status_label().to_lowercase()),
+        Ok(Some(r)) => DecisionError::AlreadyDecided(r.status),
         Ok(None) => DecisionError::NotFound,
         Err(e) => e.into(),
     }
@@ -248,13 +275,23 @@ pub struct Approved {
 pub fn approve(
     conn: &mut DbConn,
     settings: &Settings,
-    id: &str,
+    target: &Target<'_>,
     admin: &User,
     meta: &RequestMeta,
     now: NaiveDateTime,
 ) -> Result<Approved, DecisionError> {
+    let id = target.id;
     let request = load(conn, id)?;
-    if !requests::decide(conn, id, requests::APPROVED, &admin.id, None, now)? {
+    let from = target.from_statuses().map_err(|_| already(conn, id))?;
+    if request.kind == requests::KIND_NEW_ACCOUNT {
+        let existing = users::find_by_email(conn, &request.contact_email_normalized)?;
+        if existing.is_some_and(|u| !u.is_active()) {
+            return Err(DecisionError::Refused(
+                "This email belongs to a suspended account. Reactivate the account first, or reject the request.".into(),
+            ));
+        }
+    }
+    if !requests::decide(conn, id, requests::APPROVED, &admin.id, None, &from, now)? {
         return Err(already(conn, id));
     }
     let account_id = match &request.account_id {
@@ -365,19 +402,22 @@ pub fn approve(
 /// Rejects an open request; the reason goes into the email.
 pub fn reject(
     conn: &mut DbConn,
-    id: &str,
+    target: &Target<'_>,
     admin: &User,
     reason: &Message,
     meta: &RequestMeta,
     now: NaiveDateTime,
 ) -> Result<(), DecisionError> {
+    let id = target.id;
     let request = load(conn, id)?;
+    let from = target.from_statuses().map_err(|_| already(conn, id))?;
     if !requests::decide(
         conn,
         id,
         requests::REJECTED,
         &admin.id,
         Some(reason.as_str()),
+        &from,
         now,
     )? {
         return Err(already(conn, id));

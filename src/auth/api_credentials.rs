@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
 use crate::db::models::integrations::{Integration, ACTIVE};
 use crate::db::schema::{api_secrets as s, integrations as i};
-use crate::db::{new_id, DbConn};
+use crate::db::{lock_key, new_id, DbConn};
 use crate::domain::{ApiId, ApiSecret};
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +71,8 @@ pub fn issue(
     if integration.status != ACTIVE {
         return Err(IssueError::NotActive);
     }
+    // Count and insert under one lock, so concurrent requests cannot exceed the limit.
+    lock_key(conn, &format!("secrets:{}", integration.id))?;
     if api_secrets::active(conn, &integration.id, now)?.len() >= MAX_ACTIVE {
         return Err(IssueError::TooManyActive);
     }
@@ -99,6 +101,7 @@ pub fn roll(
     if integration.status != ACTIVE {
         return Err(IssueError::NotActive);
     }
+    lock_key(conn, &format!("secrets:{}", integration.id))?;
     let old = api_secrets::active(conn, &integration.id, now)?;
     if old.len() >= MAX_ACTIVE {
         return Err(IssueError::TooManyActive);

@@ -201,6 +201,19 @@ pub fn lock_key(conn: &mut DbConn, key: &str) -> diesel::QueryResult<()> {
     }
 }
 
+/// Whether an error (anywhere in its chain) is a unique-constraint violation.
+pub fn is_unique_violation(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<diesel::result::Error>(),
+            Some(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    })
+}
+
 /// Backend-specific statements live here, in one place.
 pub mod dialect {
     use super::DbConn;

@@ -67,11 +67,16 @@ pub struct SentEmail {
     pub kind: String,
 }
 
-/// In-memory delivery, for tests. Cloning shares the mailbox.
+/// In-memory delivery, for tests. Cloning shares the mailbox. `take` empties the inbox;
+/// `history` keeps every message ever delivered.
 #[derive(Debug, Clone, Default)]
-pub struct MemoryMailbox(Arc<Mutex<Vec<SentEmail>>>);
+pub struct MemoryMailbox(Arc<Mutex<Vec<SentEmail>>>, Arc<Mutex<Vec<SentEmail>>>);
 
 impl MemoryMailbox {
+    pub fn history(&self) -> Vec<SentEmail> {
+        self.1.lock().expect("mailbox lock").clone()
+    }
+
     pub fn take(&self) -> Vec<SentEmail> {
         std::mem::take(&mut *self.0.lock().expect("mailbox lock"))
     }
@@ -133,13 +138,15 @@ impl Mailer {
     /// Delivers one outbox message. Errors are returned as text for the outbox record.
     pub async fn send(&self, from: &Mailbox, row: &OutboxRow) -> Result<(), String> {
         if let Mailer::Memory(mailbox) = self {
-            mailbox.0.lock().expect("mailbox lock").push(SentEmail {
+            let email = SentEmail {
                 to: row.recipient.clone(),
                 subject: row.subject.clone(),
                 text: row.body_text.clone(),
                 html: row.body_html.clone(),
                 kind: row.kind.clone(),
-            });
+            };
+            mailbox.1.lock().expect("mailbox lock").push(email.clone());
+            mailbox.0.lock().expect("mailbox lock").push(email);
             return Ok(());
         }
         let to: Mailbox = row

@@ -479,6 +479,13 @@ async fn two_concurrent_approvals_one_wins(backend: Backend) {
     .unwrap();
     assert_eq!(counts, (1, 1), "one integration, one account");
     assert_eq!(app.one_email_to(DEV).await.kind, "access_approved");
+    let approvals = app
+        .audit_actions()
+        .await
+        .iter()
+        .filter(|a| *a == "access_request.approved")
+        .count();
+    assert_eq!(approvals, 1, "one approval recorded");
 }
 
 async fn rolling_with_an_overlap_then_revoking(backend: Backend) {
@@ -598,7 +605,7 @@ async fn rolling_with_an_overlap_then_revoking(backend: Backend) {
         assert!(actions.contains(&a.to_string()));
     }
     for secret in [&dev.secret, &new_secret, &fresh, &newest] {
-        assert!(!captured_logs().contains(secret.as_str()));
+        app.assert_secret_never_leaked(secret);
     }
 }
 
@@ -710,3 +717,229 @@ async fn an_existing_user_confirms_their_password_to_see_the_secret(backend: Bac
 }
 
 both_backends!(an_existing_user_confirms_their_password_to_see_the_secret);
+
+async fn concurrent_rolls_never_exceed_two_active_secrets(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dev = app.approved_developer(DEV, "Ticketly").await;
+    let roll = app.url(&format!(
+        "/developer/integrations/{}/secrets/roll",
+        dev.integration_id
+    ));
+    let token = app.csrf_with(&dev.client).await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (c, url, token) = (dev.client.clone(), roll.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            c.post(url)
+                .form(&[("csrf_token", token.as_str()), ("old_expires", "7d")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "one roll succeeds: {statuses:?}"
+    );
+    let (iid, now) = (dev.integration_id.clone(), app.clock.now_naive());
+    let active = db::run(&app.pool, move |c| Ok(api_secrets::active(c, &iid, now)?))
+        .await
+        .unwrap();
+    assert_eq!(active.len(), 2);
+}
+
+async fn parallel_duplicate_requests_make_one(backend: Backend) {
+    use concat_portal::db::schema::access_requests as r;
+    use diesel::prelude::*;
+    let app = spawn_app(backend).await;
+    let token = app.csrf_with(&app.client).await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (c, url, token) = (
+            app.client.clone(),
+            app.url("/request-access"),
+            token.clone(),
+        );
+        let mut fields = access_form(DEV, &[]);
+        fields.push(("csrf_token".into(), token));
+        tasks.push(tokio::spawn(async move {
+            c.post(url)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        3,
+        "{statuses:?}"
+    );
+    let n = db::run(&app.pool, |c| Ok(r::table.count().get_result::<i64>(c)?))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(app.deliver_emails().await.len(), 1);
+}
+
+async fn a_decision_on_a_stale_page_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let first = app.admin().await;
+    app.create_admin("bob@concat.test", "Bob").await;
+    let (second, _) = client();
+    app.login_with(&second, "bob@concat.test", PASSWORD).await;
+    app.request_access_with(&app.client, DEV, &[]).await;
+    app.deliver_emails().await;
+    let id = app.request_id_for(DEV).await;
+    // Bob's page shows "pending"; meanwhile Ada asks a question.
+    app.post_form_with(
+        &first,
+        &format!("/admin/requests/{id}/ask"),
+        &[("question", "Who are your customers?")],
+    )
+    .await;
+    assert_eq!(app.one_email_to(DEV).await.kind, "access_info_requested");
+    let res = app
+        .post_form_with(
+            &second,
+            &format!("/admin/requests/{id}/approve"),
+            &[("expected_status", "pending")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = app
+        .get_with(&second, &format!("/admin/requests/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(
+        "Nothing was changed: another admin asked the requester for more information meanwhile."
+    ));
+    assert!(page.contains("badge-info_requested"));
+    assert!(app.deliver_emails().await.is_empty());
+}
+
+async fn a_suspended_account_cannot_be_approved_into_a_developer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let uid = app.create_user(DEV, "Dana").await;
+    app.post_form_with(&admin, &format!("/admin/users/{uid}/suspend"), &[])
+        .await;
+    app.request_access_with(&app.client, DEV, &[]).await;
+    app.deliver_emails().await;
+    let id = app.request_id_for(DEV).await;
+    let detail = app
+        .get_with(&admin, &format!("/admin/requests/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(detail.contains("Existing account") && detail.contains("<strong>suspended</strong>"));
+    app.post_form_with(
+        &admin,
+        &format!("/admin/requests/{id}/approve"),
+        &[("expected_status", "pending")],
+    )
+    .await;
+    let page = app
+        .get_with(&admin, &format!("/admin/requests/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("belongs to a suspended account"));
+    assert!(page.contains("badge-pending"), "still waiting");
+    assert!(app.deliver_emails().await.is_empty());
+}
+
+async fn the_welcome_link_after_secrets_exist_leads_to_the_integration(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // An existing, signed-in developer is approved for a new company ...
+    let dev = app
+        .approved_developer("bea@boxoffice.example", "BoxOffice")
+        .await;
+    app.request_access_with(
+        &dev.client,
+        "bea@boxoffice.example",
+        &[("company", "BoxOffice Two")],
+    )
+    .await;
+    app.deliver_emails().await;
+    let admin = app.admin().await;
+    let id = app.request_id_for("bea@boxoffice.example").await;
+    app.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[])
+        .await;
+    let approval = app.one_email_to("bea@boxoffice.example").await;
+    let welcome = path_of(&find_link(&approval.text, "/welcome/"));
+    let api_id = approval.text[approval.text.find("cc_id_").unwrap()..][..30].to_string();
+    let (iid, _) = app.integration_of(&api_id).await;
+    // ... creates two secrets on the integration page before using the link ...
+    assert_eq!(
+        app.post_form_with(
+            &dev.client,
+            &format!("/developer/integrations/{iid}/secrets"),
+            &[]
+        )
+        .await
+        .status(),
+        200
+    );
+    let roll = app
+        .post_form_with(
+            &dev.client,
+            &format!("/developer/integrations/{iid}/secrets/roll"),
+            &[("old_expires", "7d")],
+        )
+        .await;
+    assert_eq!(roll.status(), 200);
+    // ... so the link creates no third one: it signs in and leads to the integration.
+    let res = app
+        .post_form_with(&dev.client, &welcome, &[("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/developer/integrations/{iid}")
+    );
+    let page = app
+        .get_with(&dev.client, &format!("/developer/integrations/{iid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("already has its active secrets"));
+    assert_eq!(
+        app.post_form_with(&dev.client, &welcome, &[("password", PASSWORD)])
+            .await
+            .status(),
+        404,
+        "used"
+    );
+}
+
+both_backends!(
+    concurrent_rolls_never_exceed_two_active_secrets,
+    parallel_duplicate_requests_make_one,
+    a_decision_on_a_stale_page_changes_nothing,
+    a_suspended_account_cannot_be_approved_into_a_developer,
+    the_welcome_link_after_secrets_exist_leads_to_the_integration,
+);

@@ -127,7 +127,30 @@ async fn one_developer_account_cannot_see_or_touch_another(backend: Backend) {
             "POST {path}"
         );
     }
-    // A's own secret cannot be revoked through B's integration either.
+    // A's own secret cannot be revoked through B's integration, by A or by B.
+    let a_secret_id = {
+        use concat_portal::clock::Clock;
+        use concat_portal::db::{self, models::api_secrets};
+        let (iid, now) = (a.integration_id.clone(), app.clock.now_naive());
+        db::run(&app.pool, move |c| Ok(api_secrets::active(c, &iid, now)?))
+            .await
+            .unwrap()[0]
+            .id
+            .clone()
+    };
+    let cross = format!("/developer/integrations/{i}/secrets/{a_secret_id}/revoke");
+    assert_eq!(
+        app.post_form_with(&a.client, &cross, &[]).await.status(),
+        404
+    );
+    assert_eq!(
+        app.post_form_with(&b.client, &cross, &[]).await.status(),
+        404
+    );
+    assert!(
+        app.credentials_valid(&a.api_id, &a.secret).await,
+        "A's secret still works"
+    );
     let a_dash = app
         .get_with(&a.client, "/developer")
         .await

@@ -97,7 +97,9 @@ fn init_test_logs() {
             .is_ok()
             .then(|| tracing_subscriber::fmt::layer().with_test_writer());
         let _ = tracing_subscriber::registry()
-            .with(tracing_subscriber::EnvFilter::new("info"))
+            .with(tracing_subscriber::EnvFilter::new(
+                "info,concat_portal=trace",
+            ))
             .with(capture)
             .with(show)
             .try_init();
@@ -754,5 +756,22 @@ impl TestApp {
         .await
         .unwrap()
         .is_ok()
+    }
+}
+
+impl TestApp {
+    /// Fails if `secret` appears in any email delivered so far, or in any captured log line.
+    pub fn assert_secret_never_leaked(&self, secret: &str) {
+        for e in self.mailbox.history() {
+            assert!(
+                !e.text.contains(secret) && !e.html.contains(secret) && !e.subject.contains(secret),
+                "a secret in the email {:?}",
+                e.subject
+            );
+        }
+        assert!(
+            !captured_logs().contains(secret),
+            "a secret reached the logs"
+        );
     }
 }

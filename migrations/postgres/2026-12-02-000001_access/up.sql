@@ -26,6 +26,9 @@ CREATE TABLE access_requests (
 );
 CREATE INDEX access_requests_queue ON access_requests(status, created_at);
 CREATE INDEX access_requests_email ON access_requests(contact_email_normalized, status);
+-- One open request per email (new developers only; an account may have several in review).
+CREATE UNIQUE INDEX access_requests_one_open_per_email ON access_requests(contact_email_normalized)
+    WHERE status IN ('pending', 'info_requested') AND kind = 'new_account';
 CREATE INDEX access_requests_ip ON access_requests(client_ip, created_at);
 
 CREATE TABLE access_request_messages (

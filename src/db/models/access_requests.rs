@@ -100,10 +100,11 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<AccessRequest>> {
         .optional()
 }
 
-/// An open request from this email, if any (one at a time per email).
+/// An open new-developer request from this email, if any (one at a time per email).
 pub fn open_for_email(conn: &mut DbConn, normalized: &str) -> QueryResult<Option<AccessRequest>> {
     r::table
         .filter(r::contact_email_normalized.eq(normalized))
+        .filter(r::kind.eq(KIND_NEW_ACCOUNT))
         .filter(r::status.eq_any(OPEN))
         .select(AccessRequest::as_select())
         .first(conn)
@@ -158,17 +159,19 @@ pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// Moves an open request to `to`, only if it is still open. Returns whether this call won: of
-/// two admins deciding at once, exactly one sees `true`.
+/// Moves an open request to `to`, only if its status is still one of `from` (open statuses).
+/// Returns whether this call won: of two admins deciding at once, exactly one sees `true`.
 pub fn decide(
     conn: &mut DbConn,
     id: &str,
     to: &str,
     by: &str,
     reason: Option<&str>,
+    from: &[&str],
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let n = diesel::update(r::table.find(id).filter(r::status.eq_any(OPEN)))
+    let from: Vec<&str> = from.iter().copied().filter(|s| OPEN.contains(s)).collect();
+    let n = diesel::update(r::table.find(id).filter(r::status.eq_any(from)))
         .set((
             r::status.eq(to),
             r::decided_at.eq(now),

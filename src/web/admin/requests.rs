@@ -5,7 +5,7 @@ use askama::Template;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
-use crate::access::{self, DecisionError};
+use crate::access::{self, DecisionError, Target};
 use crate::auth::session::FlashLevel;
 use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
@@ -13,6 +13,7 @@ use crate::db::models::access_requests::{
     self as requests, AccessRequest, RequestMessage, STATUSES,
 };
 use crate::db::models::organizations::{self, Organization};
+use crate::db::models::users::{self, User};
 use crate::domain::Message;
 use crate::errors::AppError;
 use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
@@ -92,6 +93,8 @@ struct DetailPage {
     r: AccessRequest,
     messages: Vec<RequestMessage>,
     matches: Vec<Organization>,
+    /// The account that already uses the contact email, if any.
+    existing: Option<User>,
     reason: String,
     question: String,
     errors: FieldErrors,
@@ -116,10 +119,11 @@ async fn detail(
         };
         let messages = requests::messages(c, &r.id)?;
         let matches = organizations::matching_names(c, &r.customers())?;
-        Ok(Some((r, messages, matches)))
+        let existing = users::find_by_email(c, &r.contact_email_normalized)?;
+        Ok(Some((r, messages, matches, existing)))
     })
     .await?;
-    let (r, messages, matches) = found.ok_or(AppError::NotFound)?;
+    let (r, messages, matches, existing) = found.ok_or(AppError::NotFound)?;
     let status = if errors.is_empty() {
         actix_web::http::StatusCode::OK
     } else {
@@ -132,6 +136,7 @@ async fn detail(
             r,
             messages,
             matches,
+            existing,
             reason,
             question,
             errors,
@@ -164,24 +169,36 @@ fn decided(
         }
         Err(DecisionError::NotFound) => return Err(AppError::NotFound),
         Err(DecisionError::AlreadyDecided(status)) => {
-            admin.viewer.flash(
-                FlashLevel::Error,
-                format!("Nothing was changed: this request was already {status}."),
-            );
+            let why = match status.as_str() {
+                requests::PENDING => {
+                    "the requester answered meanwhile; read the answer first.".to_string()
+                }
+                requests::INFO_REQUESTED => {
+                    "another admin asked the requester for more information meanwhile.".to_string()
+                }
+                other => format!("this request was already {other}."),
+            };
+            admin
+                .viewer
+                .flash(FlashLevel::Error, format!("Nothing was changed: {why}"));
         }
+        Err(DecisionError::Refused(why)) => admin.viewer.flash(FlashLevel::Error, why),
         Err(DecisionError::Other(e)) => return Err(e.into()),
     }
     Ok(redirect(&format!("/admin/requests/{id}")))
 }
 
 #[derive(Deserialize)]
-pub struct NoFields {}
+pub struct ApproveForm {
+    /// The status the admin's page showed (stale pages decide nothing).
+    expected_status: Option<String>,
+}
 
 #[tracing::instrument(name = "approve_request", skip_all)]
 pub async fn approve(
     admin: AdminUser,
     id: web::Path<String>,
-    _f: CsrfForm<NoFields>,
+    CsrfForm(form): CsrfForm<ApproveForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let state = admin.viewer.state.clone();
@@ -194,7 +211,11 @@ pub async fn approve(
     );
     let result = db::transaction(&state.pool, move |c| {
         // A lost race must roll back: return it as a value only after the transaction ends.
-        match access::approve(c, &settings, &rid, &user, &meta, now) {
+        let target = Target {
+            id: &rid,
+            seen_status: form.expected_status.as_deref().filter(|s| !s.is_empty()),
+        };
+        match access::approve(c, &settings, &target, &user, &meta, now) {
             Ok(_) => Ok(Ok(())),
             Err(DecisionError::Other(e)) => Err(e),
             Err(e) => Ok(Err(e)),
@@ -213,6 +234,7 @@ pub async fn approve(
 pub struct ReasonForm {
     #[serde(default)]
     reason: String,
+    expected_status: Option<String>,
 }
 
 pub async fn reject(
@@ -237,7 +259,11 @@ pub async fn reject(
         id.clone(),
     );
     let result = db::transaction(&state.pool, move |c| {
-        match access::reject(c, &rid, &user, &reason, &meta, now) {
+        let target = Target {
+            id: &rid,
+            seen_status: form.expected_status.as_deref().filter(|s| !s.is_empty()),
+        };
+        match access::reject(c, &target, &user, &reason, &meta, now) {
             Ok(()) => Ok(Ok(())),
             Err(DecisionError::Other(e)) => Err(e),
             Err(e) => Ok(Err(e)),

@@ -129,10 +129,16 @@ pub async fn submit(
         state.clock.now_naive(),
     );
     let email = request.email.to_string();
-    let outcome = db::transaction(&state.pool, move |c| {
+    let outcome = match db::transaction(&state.pool, move |c| {
         access::submit(c, &settings, &request, &meta, now)
     })
-    .await?;
+    .await
+    {
+        Ok(o) => o,
+        // The unique index on open requests caught a duplicate the checks could not see.
+        Err(e) if db::is_unique_violation(&e) => SubmitOutcome::AlreadyPending,
+        Err(e) => return Err(e.into()),
+    };
     match outcome {
         SubmitOutcome::Submitted(_) => {
             state.mail_queued();

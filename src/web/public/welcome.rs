@@ -8,8 +8,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::audit::{Actor, AuditEvent};
-use crate::auth::api_credentials;
-use crate::auth::session::{self};
+use crate::auth::api_credentials::{self, IssueError};
+use crate::auth::session::{self, FlashLevel};
+use crate::auth::throttle::{self, Gate};
 use crate::auth::{password, CsrfForm, Viewer};
 use crate::db;
 use crate::db::models::integrations::{self, Integration};
@@ -18,7 +19,7 @@ use crate::domain::{NewPassword, OneTimeToken, PasswordInput, TokenPurpose};
 use crate::errors::AppError;
 use crate::web::developer::secret_page;
 use crate::web::forms::FieldErrors;
-use crate::web::{render_with, PageContext};
+use crate::web::{redirect, render_with, PageContext};
 
 #[derive(Template)]
 #[template(path = "access/welcome.html")]
@@ -131,12 +132,33 @@ pub async fn submit(
     let mut errors = FieldErrors::default();
     // A new user sets a password; one who already has a password proves it is them.
     let new_hash = if user.password_hash.is_some() {
-        let ok = password::verify(
+        // Guessing the password through the link is throttled like signing in.
+        let (email, ip, now) = (
+            user.email_normalized.clone(),
+            viewer.meta.client_ip.clone(),
+            viewer.state.clock.now_naive(),
+        );
+        let gate = db::transaction(&viewer.state.pool, move |c| {
+            Ok(throttle::admit(c, &email, &ip, now)?)
+        })
+        .await?;
+        if let Gate::Locked { minutes } = gate {
+            errors.add(
+                "password",
+                format!("Too many wrong passwords. Try again in {minutes} minutes."),
+            );
+        } else if password::verify(
             user.password_hash.clone(),
             PasswordInput::new(form.password),
         )
-        .await?;
-        if !ok {
+        .await?
+        {
+            let email = user.email_normalized.clone();
+            db::transaction(&viewer.state.pool, move |c| {
+                Ok(throttle::release(c, &email)?)
+            })
+            .await?;
+        } else {
             errors.add("password", "That is not your current password.");
         }
         None
@@ -176,12 +198,22 @@ pub async fn submit(
                 .meta(&meta)
                 .record(c, now)?;
         }
-        let secret = api_credentials::issue(c, &i, Some(&u.id), now)?;
-        AuditEvent::new("secret.created", Actor::from(&u))
-            .target("integration", &i.id)
-            .details(serde_json::json!({ "prefix": secret.prefix(), "via": "approval link" }))
-            .meta(&meta)
-            .record(c, now)?;
+        // The developer may have created secrets already (signed in before using the link):
+        // then the link still signs them in, and the integration page takes over.
+        let secret = match api_credentials::issue(c, &i, Some(&u.id), now) {
+            Ok(secret) => {
+                AuditEvent::new("secret.created", Actor::from(&u))
+                    .target("integration", &i.id)
+                    .details(
+                        serde_json::json!({ "prefix": secret.prefix(), "via": "approval link" }),
+                    )
+                    .meta(&meta)
+                    .record(c, now)?;
+                Some(secret)
+            }
+            Err(IssueError::Db(e)) => return Err(e.into()),
+            Err(_) => None,
+        };
         Ok(Some((secret, users::find(c, &u.id)?)))
     })
     .await?;
@@ -189,6 +221,16 @@ pub async fn submit(
         return invalid(&viewer);
     };
     session::begin(&viewer.session, &fresh_user, state.clock.now())?;
+    let Some(secret) = secret else {
+        viewer.flash(
+            FlashLevel::Info,
+            "This integration already has its active secrets, so no new one was created. Manage them here.",
+        );
+        return Ok(redirect(&format!(
+            "/developer/integrations/{}",
+            integration.id
+        )));
+    };
     let mut ctx = viewer.page("Your API secret");
     ctx.user = Some(crate::web::NavUser::of(&fresh_user));
     secret_page(ctx, &integration, &secret)
