@@ -241,7 +241,7 @@ pub struct Target<'a> {
 }
 
 impl Target<'_> {
-    fn from_statuses(&self) -> Result<Vec<&str>, ()> {
+    fn allowed_from(&self) -> Result<Vec<&str>, ()> {
         match self.seen_status {
             None => Ok(requests::OPEN.to_vec()),
             Some(s) if requests::OPEN.contains(&s) => Ok(vec![s]),
@@ -282,7 +282,7 @@ pub fn approve(
 ) -> Result<Approved, DecisionError> {
     let id = target.id;
     let request = load(conn, id)?;
-    let from = target.from_statuses().map_err(|_| already(conn, id))?;
+    let from = target.allowed_from().map_err(|_| already(conn, id))?;
     if request.kind == requests::KIND_NEW_ACCOUNT {
         let existing = users::find_by_email(conn, &request.contact_email_normalized)?;
         if existing.is_some_and(|u| !u.is_active()) {
@@ -410,7 +410,7 @@ pub fn reject(
 ) -> Result<(), DecisionError> {
     let id = target.id;
     let request = load(conn, id)?;
-    let from = target.from_statuses().map_err(|_| already(conn, id))?;
+    let from = target.allowed_from().map_err(|_| already(conn, id))?;
     if !requests::decide(
         conn,
         id,
