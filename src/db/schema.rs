@@ -171,6 +171,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> Text,
+        public_id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        time_zone -> Text,
+        venue -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(events -> organizations (organization_id));
 diesel::joinable!(access_request_messages -> access_requests (request_id));
 diesel::joinable!(integrations -> developer_accounts (account_id));
 diesel::joinable!(api_secrets -> integrations (integration_id));
@@ -194,4 +211,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_request_messages,
     integrations,
     api_secrets,
+    events,
 );

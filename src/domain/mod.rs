@@ -5,6 +5,7 @@ mod access;
 mod credentials;
 mod display_name;
 mod email;
+mod events;
 mod password;
 mod token;
 
@@ -14,5 +15,8 @@ pub use access::{
 pub use credentials::{ApiId, ApiSecret, API_ID_PREFIX, SECRET_PREFIX};
 pub use display_name::DisplayName;
 pub use email::EmailAddress;
+pub use events::{
+    new_event_public_id, new_org_public_id, parse_venue, EventName, EventStatus, OrgName, TimeZone,
+};
 pub use password::{NewPassword, PasswordInput};
 pub use token::{sha256_hex, OneTimeToken, TokenPurpose};

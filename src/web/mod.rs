@@ -7,6 +7,7 @@ pub mod assets;
 pub mod developer;
 pub mod extract;
 pub mod forms;
+pub mod org;
 pub mod public;
 
 use actix_web::http::header;
@@ -91,6 +92,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     public::routes(cfg);
     account::routes(cfg);
     developer::routes(cfg);
+    org::routes(cfg);
     admin::routes(cfg);
 }
 

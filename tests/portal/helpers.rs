@@ -775,3 +775,14 @@ impl TestApp {
         );
     }
 }
+
+/// HTML with the entities askama writes turned back into characters, for text assertions.
+pub fn unescaped(html: &str) -> String {
+    html.replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}

@@ -12,6 +12,7 @@ mod browser;
 mod csrf;
 mod developer;
 mod http;
+mod orgs;
 mod outbox;
 mod password_reset;
 mod setup;

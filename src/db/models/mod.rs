@@ -5,6 +5,7 @@ pub mod access_requests;
 pub mod api_secrets;
 pub mod audit;
 pub mod developer_accounts;
+pub mod events;
 pub mod integrations;
 pub mod login_failures;
 pub mod organizations;

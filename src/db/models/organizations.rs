@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::organizations as o;
+use crate::db::schema::{organization_admins as oa, organizations as o, users as u};
 use crate::db::DbConn;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
@@ -51,4 +51,86 @@ pub fn matching_names(conn: &mut DbConn, names: &[&str]) -> QueryResult<Vec<Orga
         .limit(50)
         .select(Organization::as_select())
         .load(conn)
+}
+
+pub fn find_by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Option<Organization>> {
+    o::table
+        .filter(o::public_id.eq(public_id))
+        .select(Organization::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Organization>> {
+    o::table
+        .order(o::name.asc())
+        .select(Organization::as_select())
+        .load(conn)
+}
+
+/// The organization, when `user_id` administers it — the ownership check of every org route.
+pub fn find_for_admin(
+    conn: &mut DbConn,
+    public_id: &str,
+    user_id: &str,
+) -> QueryResult<Option<Organization>> {
+    o::table
+        .inner_join(oa::table)
+        .filter(o::public_id.eq(public_id))
+        .filter(oa::user_id.eq(user_id))
+        .select(Organization::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The organizations the user administers.
+pub fn for_admin(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Organization>> {
+    o::table
+        .inner_join(oa::table)
+        .filter(oa::user_id.eq(user_id))
+        .order(o::name.asc())
+        .select(Organization::as_select())
+        .load(conn)
+}
+
+pub fn add_admin(
+    conn: &mut DbConn,
+    organization_id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let row = (
+        oa::organization_id.eq(organization_id),
+        oa::user_id.eq(user_id),
+        oa::created_at.eq(now),
+    );
+    let n = crate::insert_or_ignore!(conn, oa::table, row, (oa::organization_id, oa::user_id))?;
+    Ok(n == 1)
+}
+
+pub fn remove_admin(conn: &mut DbConn, organization_id: &str, user_id: &str) -> QueryResult<bool> {
+    let n = diesel::delete(
+        oa::table
+            .filter(oa::organization_id.eq(organization_id))
+            .filter(oa::user_id.eq(user_id)),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The organization's admins: (user id, email, display name, has set a password).
+pub fn admins(
+    conn: &mut DbConn,
+    organization_id: &str,
+) -> QueryResult<Vec<(String, String, String, bool)>> {
+    let rows: Vec<(String, String, String, Option<String>)> = oa::table
+        .inner_join(u::table)
+        .filter(oa::organization_id.eq(organization_id))
+        .order(u::email_normalized.asc())
+        .select((u::id, u::email, u::display_name, u::password_hash))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, e, n, h)| (id, e, n, h.is_some()))
+        .collect())
 }

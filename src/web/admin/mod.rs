@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod dashboard;
+pub mod organizations;
 pub mod outbox;
 pub mod requests;
 pub mod users;
@@ -26,6 +27,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/admin/requests/{id}/reject").route(web::post().to(requests::reject)),
         )
         .service(web::resource("/admin/requests/{id}/ask").route(web::post().to(requests::ask)))
+        .service(
+            web::resource("/admin/organizations")
+                .route(web::get().to(organizations::list))
+                .route(web::post().to(organizations::create)),
+        )
         .service(web::resource("/admin/audit").route(web::get().to(audit::list)))
         .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))
         .service(web::resource("/admin/outbox/{id}/retry").route(web::post().to(outbox::retry)));

@@ -52,7 +52,6 @@ async fn membership(
     .ok_or(AppError::NotFound)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn page(
     current: &CurrentUser,
     status: StatusCode,

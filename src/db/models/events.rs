@@ -1,0 +1,105 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::events as e;
+use crate::db::DbConn;
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = e)]
+pub struct Event {
+    pub id: String,
+    pub public_id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub time_zone: String,
+    pub venue: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What an event form sets.
+pub struct EventFields<'a> {
+    pub name: &'a str,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub time_zone: &'a str,
+    pub venue: &'a str,
+    pub status: &'a str,
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    id: &str,
+    public_id: &str,
+    organization_id: &str,
+    f: &EventFields<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(e::table)
+        .values((
+            e::id.eq(id),
+            e::public_id.eq(public_id),
+            e::organization_id.eq(organization_id),
+            e::name.eq(f.name),
+            e::starts_at.eq(f.starts_at),
+            e::ends_at.eq(f.ends_at),
+            e::time_zone.eq(f.time_zone),
+            e::venue.eq(f.venue),
+            e::status.eq(f.status),
+            e::created_at.eq(now),
+            e::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Updates an event of this organization; false when it is not one of its events.
+pub fn update(
+    conn: &mut DbConn,
+    organization_id: &str,
+    public_id: &str,
+    f: &EventFields<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        e::table
+            .filter(e::organization_id.eq(organization_id))
+            .filter(e::public_id.eq(public_id)),
+    )
+    .set((
+        e::name.eq(f.name),
+        e::starts_at.eq(f.starts_at),
+        e::ends_at.eq(f.ends_at),
+        e::time_zone.eq(f.time_zone),
+        e::venue.eq(f.venue),
+        e::status.eq(f.status),
+        e::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// An event, only if it belongs to the organization.
+pub fn find_in_org(
+    conn: &mut DbConn,
+    organization_id: &str,
+    public_id: &str,
+) -> QueryResult<Option<Event>> {
+    e::table
+        .filter(e::organization_id.eq(organization_id))
+        .filter(e::public_id.eq(public_id))
+        .select(Event::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn for_org(conn: &mut DbConn, organization_id: &str) -> QueryResult<Vec<Event>> {
+    e::table
+        .filter(e::organization_id.eq(organization_id))
+        .order((e::starts_at.asc(), e::id.asc()))
+        .select(Event::as_select())
+        .load(conn)
+}

@@ -1,0 +1,302 @@
+//! An organization's events: list, create, edit. Times are entered in the event's time zone and
+//! stored in UTC.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::OrgAdmin;
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::session::FlashLevel;
+use crate::auth::CsrfForm;
+use crate::db;
+use crate::db::models::events::{self as rows, Event, EventFields};
+use crate::db::models::organizations::Organization;
+use crate::domain::{new_event_public_id, parse_venue, EventName, EventStatus, TimeZone};
+use crate::errors::AppError;
+use crate::web::forms::FieldErrors;
+use crate::web::{redirect, render, render_with, PageContext};
+
+pub struct EventView {
+    pub event: Event,
+    pub starts: String,
+    pub ends: String,
+}
+
+fn view(event: Event) -> EventView {
+    let tz = TimeZone::parse(&event.time_zone).ok();
+    let show = |t: &chrono::NaiveDateTime| {
+        tz.map(|z| z.display(t))
+            .unwrap_or_else(|| format!("{t} UTC"))
+    };
+    EventView {
+        starts: show(&event.starts_at),
+        ends: show(&event.ends_at),
+        event,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "org/events.html")]
+struct ListPage {
+    ctx: PageContext,
+    org: Organization,
+    events: Vec<EventView>,
+}
+
+pub async fn list(admin: OrgAdmin) -> Result<HttpResponse, AppError> {
+    let oid = admin.org.id.clone();
+    let events = db::run(&admin.current.viewer.state.pool, move |c| {
+        Ok(rows::for_org(c, &oid)?)
+    })
+    .await?;
+    render(&ListPage {
+        ctx: admin
+            .current
+            .viewer
+            .page(format!("{} events", admin.org.name)),
+        org: admin.org,
+        events: events.into_iter().map(view).collect(),
+    })
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct EventForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    starts: String,
+    #[serde(default)]
+    ends: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    venue: String,
+    #[serde(default)]
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "org/event_form.html")]
+struct FormPage {
+    ctx: PageContext,
+    org: Organization,
+    action: String,
+    heading: String,
+    f: EventForm,
+    errors: FieldErrors,
+    public_id: Option<String>,
+}
+
+struct Parsed {
+    name: EventName,
+    starts: chrono::NaiveDateTime,
+    ends: chrono::NaiveDateTime,
+    tz: TimeZone,
+    venue: String,
+    status: EventStatus,
+}
+
+fn parse(f: &EventForm) -> Result<Parsed, FieldErrors> {
+    let mut e = FieldErrors::default();
+    let name = e.take("name", EventName::parse(&f.name));
+    let tz = e.take("time_zone", TimeZone::parse(&f.time_zone));
+    let venue = e.take("venue", parse_venue(&f.venue));
+    let status = e.take("status", EventStatus::parse(&f.status));
+    let (starts, ends) = match tz {
+        Some(tz) => (
+            e.take("starts", tz.local_to_utc(&f.starts, "start")),
+            e.take("ends", tz.local_to_utc(&f.ends, "end")),
+        ),
+        None => (None, None),
+    };
+    if let (Some(s), Some(en)) = (starts, ends) {
+        if en <= s {
+            e.add("ends", "The event must end after it starts.");
+        }
+    }
+    match (name, starts, ends, tz, venue, status) {
+        (Some(name), Some(starts), Some(ends), Some(tz), Some(venue), Some(status))
+            if e.is_empty() =>
+        {
+            Ok(Parsed {
+                name,
+                starts,
+                ends,
+                tz,
+                venue,
+                status,
+            })
+        }
+        _ => Err(e),
+    }
+}
+
+fn form_page(
+    admin: &OrgAdmin,
+    status: StatusCode,
+    public_id: Option<String>,
+    f: EventForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let (action, heading) = match &public_id {
+        Some(p) => (
+            format!("/org/{}/events/{p}/edit", admin.org.public_id),
+            "Edit event".to_string(),
+        ),
+        None => (
+            format!("/org/{}/events/new", admin.org.public_id),
+            "New event".to_string(),
+        ),
+    };
+    render_with(
+        status,
+        &FormPage {
+            ctx: admin.current.viewer.page(heading.clone()),
+            org: admin.org.clone(),
+            action,
+            heading,
+            f,
+            errors,
+            public_id,
+        },
+    )
+}
+
+pub async fn new_form(admin: OrgAdmin) -> Result<HttpResponse, AppError> {
+    let f = EventForm {
+        status: "draft".into(),
+        time_zone: "UTC".into(),
+        ..EventForm::default()
+    };
+    form_page(&admin, StatusCode::OK, None, f, FieldErrors::default())
+}
+
+pub async fn create(
+    admin: OrgAdmin,
+    CsrfForm(f): CsrfForm<EventForm>,
+) -> Result<HttpResponse, AppError> {
+    let p = match parse(&f) {
+        Ok(p) => p,
+        Err(errors) => return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, None, f, errors),
+    };
+    let state = admin.current.viewer.state.clone();
+    let (meta, now, by, org) = (
+        admin.current.viewer.meta.clone(),
+        state.clock.now_naive(),
+        admin.current.user.clone(),
+        admin.org.clone(),
+    );
+    let public_id = new_event_public_id();
+    let pid = public_id.clone();
+    db::transaction(&state.pool, move |c| {
+        let fields = EventFields {
+            name: p.name.as_str(),
+            starts_at: p.starts,
+            ends_at: p.ends,
+            time_zone: p.tz.name(),
+            venue: &p.venue,
+            status: p.status.as_str(),
+        };
+        rows::insert(c, &db::new_id(), &pid, &org.id, &fields, now)?;
+        AuditEvent::new("event.created", Actor::from(&by))
+            .target("event", &pid)
+            .details(serde_json::json!({ "organization": org.public_id, "name": p.name.as_str() }))
+            .meta(&meta)
+            .record(c, now)?;
+        Ok(())
+    })
+    .await?;
+    admin
+        .current
+        .viewer
+        .flash(FlashLevel::Success, format!("Event created ({public_id})."));
+    Ok(redirect(&format!("/org/{}/events", admin.org.public_id)))
+}
+
+async fn load(admin: &OrgAdmin, public_id: String) -> Result<Event, AppError> {
+    let oid = admin.org.id.clone();
+    db::run(&admin.current.viewer.state.pool, move |c| {
+        Ok(rows::find_in_org(c, &oid, &public_id)?)
+    })
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+pub async fn edit_form(
+    admin: OrgAdmin,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let event = load(&admin, path.into_inner().1).await?;
+    let tz = TimeZone::parse(&event.time_zone)
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("stored time zone: {e}")))?;
+    let f = EventForm {
+        name: event.name.clone(),
+        starts: tz.utc_to_local_input(&event.starts_at),
+        ends: tz.utc_to_local_input(&event.ends_at),
+        time_zone: event.time_zone.clone(),
+        venue: event.venue.clone(),
+        status: event.status.clone(),
+    };
+    form_page(
+        &admin,
+        StatusCode::OK,
+        Some(event.public_id),
+        f,
+        FieldErrors::default(),
+    )
+}
+
+pub async fn update(
+    admin: OrgAdmin,
+    path: web::Path<(String, String)>,
+    CsrfForm(f): CsrfForm<EventForm>,
+) -> Result<HttpResponse, AppError> {
+    let event = load(&admin, path.into_inner().1).await?;
+    let p = match parse(&f) {
+        Ok(p) => p,
+        Err(errors) => {
+            return form_page(
+                &admin,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(event.public_id),
+                f,
+                errors,
+            )
+        }
+    };
+    let state = admin.current.viewer.state.clone();
+    let (meta, now, by, org) = (
+        admin.current.viewer.meta.clone(),
+        state.clock.now_naive(),
+        admin.current.user.clone(),
+        admin.org.clone(),
+    );
+    let pid = event.public_id.clone();
+    db::transaction(&state.pool, move |c| {
+        let fields = EventFields {
+            name: p.name.as_str(),
+            starts_at: p.starts,
+            ends_at: p.ends,
+            time_zone: p.tz.name(),
+            venue: &p.venue,
+            status: p.status.as_str(),
+        };
+        rows::update(c, &org.id, &pid, &fields, now)?;
+        AuditEvent::new("event.updated", Actor::from(&by))
+            .target("event", &pid)
+            .details(
+                serde_json::json!({ "organization": org.public_id, "status": p.status.as_str() }),
+            )
+            .meta(&meta)
+            .record(c, now)?;
+        Ok(())
+    })
+    .await?;
+    admin
+        .current
+        .viewer
+        .flash(FlashLevel::Success, "Event saved.");
+    Ok(redirect(&format!("/org/{}/events", admin.org.public_id)))
+}
