@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod errors;
+pub mod orgs;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -187,7 +187,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    authorizations (id) {
+        id -> Text,
+        organization_id -> Text,
+        integration_id -> Text,
+        scopes -> Text,
+        status -> Text,
+        authorized_at -> Timestamp,
+        authorized_by_user_id -> Nullable<Text>,
+        authorized_via -> Text,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by_user_id -> Nullable<Text>,
+        revoked_via -> Nullable<Text>,
+        deletion_due_at -> Nullable<Timestamp>,
+        deletion_confirmed_at -> Nullable<Timestamp>,
+        deletion_confirmed_by_user_id -> Nullable<Text>,
+        deletion_note -> Nullable<Text>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(events -> organizations (organization_id));
+diesel::joinable!(authorizations -> organizations (organization_id));
+diesel::joinable!(authorizations -> integrations (integration_id));
 diesel::joinable!(access_request_messages -> access_requests (request_id));
 diesel::joinable!(integrations -> developer_accounts (account_id));
 diesel::joinable!(api_secrets -> integrations (integration_id));
@@ -212,4 +235,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     integrations,
     api_secrets,
     events,
+    authorizations,
 );

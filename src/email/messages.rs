@@ -295,3 +295,60 @@ email_templates!(
     "email/added_to_account.txt",
     "email/added_to_account.html"
 );
+
+/// To the developer account's owners: an organization authorized the integration.
+pub struct IntegrationAuthorized {
+    pub name: String,
+    pub app_name: String,
+    pub org_name: String,
+    pub org_public_id: String,
+    pub scopes: String,
+    /// Done by ConCat support at the organization's request.
+    pub by_support: bool,
+}
+
+impl IntegrationAuthorized {
+    fn subject_line(&self) -> String {
+        format!("{} authorized {}", self.org_name, self.app_name)
+    }
+}
+
+email_templates!(
+    IntegrationAuthorized,
+    "integration_authorized",
+    IntegrationAuthorizedText,
+    IntegrationAuthorizedHtml,
+    "email/integration_authorized.txt",
+    "email/integration_authorized.html"
+);
+
+/// To the developer account's owners: an organization revoked the integration; its data must
+/// be deleted by the deadline.
+pub struct IntegrationRevoked {
+    pub name: String,
+    pub app_name: String,
+    pub org_name: String,
+    pub org_public_id: String,
+    pub revoked_at: String,
+    pub deadline: String,
+    pub by_support: bool,
+    pub link: String,
+}
+
+impl IntegrationRevoked {
+    fn subject_line(&self) -> String {
+        format!(
+            "{} revoked {}: delete its data by {}",
+            self.org_name, self.app_name, self.deadline
+        )
+    }
+}
+
+email_templates!(
+    IntegrationRevoked,
+    "integration_revoked",
+    IntegrationRevokedText,
+    IntegrationRevokedHtml,
+    "email/integration_revoked.txt",
+    "email/integration_revoked.html"
+);

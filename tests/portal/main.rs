@@ -8,6 +8,7 @@ mod helpers;
 mod access;
 mod admin;
 mod auth;
+mod authorizations;
 mod browser;
 mod csrf;
 mod developer;

@@ -4,6 +4,7 @@
 pub mod access_requests;
 pub mod api_secrets;
 pub mod audit;
+pub mod authorizations;
 pub mod developer_accounts;
 pub mod events;
 pub mod integrations;

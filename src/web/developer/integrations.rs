@@ -12,8 +12,10 @@ use crate::auth::session::FlashLevel;
 use crate::auth::{CsrfForm, CurrentUser};
 use crate::db;
 use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
+use crate::db::models::authorizations::{self as auths, Authorization};
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, OWNER};
 use crate::db::models::integrations::{self, Integration};
+use crate::db::models::organizations::Organization;
 use crate::domain::{AppName, UseCase, USE_CASE_MAX};
 use crate::errors::AppError;
 use crate::web::forms::{when, FieldErrors};
@@ -23,11 +25,28 @@ pub struct IntegrationView {
     pub integration: Integration,
     pub role: String,
     pub secrets: Vec<ApiSecretRow>,
+    /// Every authorization by an organization, newest first (active and revoked).
+    pub auths: Vec<(Authorization, Organization)>,
 }
 
 impl IntegrationView {
     pub fn is_owner(&self) -> bool {
         self.role == OWNER
+    }
+
+    pub fn active_auths(&self) -> Vec<&(Authorization, Organization)> {
+        self.auths
+            .iter()
+            .filter(|(a, _)| a.status == auths::ACTIVE)
+            .collect()
+    }
+
+    /// Revoked authorizations whose data deletion is not confirmed yet.
+    pub fn open_duties(&self) -> Vec<&(Authorization, Organization)> {
+        self.auths
+            .iter()
+            .filter(|(a, _)| a.status == auths::REVOKED && a.deletion_confirmed_at.is_none())
+            .collect()
     }
 }
 
@@ -53,10 +72,12 @@ pub async fn dashboard(current: CurrentUser) -> Result<HttpResponse, AppError> {
         let mut views = Vec::new();
         for (integration, role) in integrations::for_member(c, &uid)? {
             let secrets = api_secrets::active(c, &integration.id, now)?;
+            let auths = auths::for_integration(c, &integration.id)?;
             views.push(IntegrationView {
                 integration,
                 role,
                 secrets,
+                auths,
             });
         }
         Ok((accounts, views))
@@ -78,10 +99,12 @@ async fn load(current: &CurrentUser, id: String) -> Result<IntegrationView, AppE
             return Ok(None);
         };
         let secrets = api_secrets::active(c, &integration.id, now)?;
+        let auths = auths::for_integration(c, &integration.id)?;
         Ok(Some(IntegrationView {
             integration,
             role,
             secrets,
+            auths,
         }))
     })
     .await?
@@ -372,4 +395,67 @@ pub async fn request_submit(
         "Your request was sent to ConCat for review. We will email you when it is decided.",
     );
     Ok(redirect("/developer"))
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// "Confirm data deleted": the owner attests that the organization's data is gone.
+pub async fn confirm_deletion(
+    current: CurrentUser,
+    path: web::Path<(String, String)>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
+) -> Result<HttpResponse, AppError> {
+    let (id, auth_id) = path.into_inner();
+    let view = load_as_owner(&current, id).await?;
+    let Some((auth, org)) = view.auths.iter().find(|(a, _)| a.id == auth_id).cloned() else {
+        return Err(AppError::NotFound);
+    };
+    let note = form
+        .note
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .take(1000)
+        .collect::<String>();
+    let state = current.viewer.state.clone();
+    let (meta, now, user, iid) = (
+        current.viewer.meta.clone(),
+        state.clock.now_naive(),
+        current.user.clone(),
+        view.integration.id.clone(),
+    );
+    let confirmed = db::transaction(&state.pool, move |c| {
+        let note = Some(note.as_str()).filter(|n| !n.is_empty());
+        if !auths::confirm_deletion(c, &iid, &auth.id, &user.id, note, now)? {
+            return Ok(false);
+        }
+        AuditEvent::new("deletion.confirmed", Actor::from(&user))
+            .target("authorization", &auth.id)
+            .details(serde_json::json!({ "organization": org.public_id, "integration": iid, "note": note }))
+            .meta(&meta)
+            .record(c, now)?;
+        Ok(true)
+    })
+    .await?;
+    let message = if confirmed {
+        "Thank you. The deletion is recorded and visible to the organization."
+    } else {
+        "There is no open deletion duty for that authorization."
+    };
+    current.viewer.flash(
+        if confirmed {
+            FlashLevel::Success
+        } else {
+            FlashLevel::Info
+        },
+        message,
+    );
+    Ok(redirect(&format!(
+        "/developer/integrations/{}",
+        view.integration.id
+    )))
 }

@@ -32,6 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(integrations::revoke_secret)),
         )
         .service(
+            web::resource("/developer/integrations/{id}/duties/{auth}/confirm")
+                .route(web::post().to(integrations::confirm_deletion)),
+        )
+        .service(
             web::resource("/developer/accounts/{id}/integrations/new")
                 .route(web::get().to(integrations::request_form))
                 .route(web::post().to(integrations::request_submit)),

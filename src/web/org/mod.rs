@@ -4,6 +4,7 @@
 
 pub mod admins;
 pub mod events;
+pub mod integrations;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
@@ -24,6 +25,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/org/{org}/admins/invite").route(web::post().to(admins::invite)))
         .service(
             web::resource("/org/{org}/admins/{user}/remove").route(web::post().to(admins::remove)),
+        )
+        .service(web::resource("/org/{org}/integrations").route(web::get().to(integrations::show)))
+        .service(
+            web::resource("/org/{org}/integrations/authorize")
+                .route(web::post().to(integrations::authorize)),
+        )
+        .service(
+            web::resource("/org/{org}/integrations/{auth}/scopes")
+                .route(web::post().to(integrations::scopes)),
+        )
+        .service(
+            web::resource("/org/{org}/integrations/{auth}/revoke")
+                .route(web::post().to(integrations::revoke)),
         )
         .service(web::resource("/org/{org}/events").route(web::get().to(events::list)))
         .service(

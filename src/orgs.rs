@@ -1,0 +1,181 @@
+//! Organizations deciding who may reach their data: authorizing an integration by its API ID
+//! (with scopes), changing scopes, revoking (which starts the 30-day deletion duty), and the
+//! developer's attestation that the data is deleted. Each step is audited and emailed in its
+//! transaction. `via` says whether an org admin acted or ConCat support did, at the
+//! organization's request.
+
+use chrono::NaiveDateTime;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::db::models::authorizations::{self as auths, Authorization, VIA_SUPPORT};
+use crate::db::models::developer_accounts as accounts;
+use crate::db::models::integrations::{Integration, ACTIVE};
+use crate::db::models::organizations::Organization;
+use crate::db::models::users::User;
+use crate::db::{lock_key, new_id, DbConn};
+use crate::email::messages::{IntegrationAuthorized, IntegrationRevoked};
+use crate::email::outbox;
+use crate::settings::Settings;
+use crate::web::extract::RequestMeta;
+
+pub const SCOPE_READ: &str = "events:read";
+pub const SCOPE_WRITE: &str = "events:write";
+
+/// Granted scopes, from the form's checkboxes; at least one.
+pub fn scopes_from(read: bool, write: bool) -> Result<String, String> {
+    let mut s = Vec::new();
+    if read {
+        s.push(SCOPE_READ);
+    }
+    if write {
+        s.push(SCOPE_WRITE);
+    }
+    if s.is_empty() {
+        return Err("Choose at least one scope.".into());
+    }
+    Ok(s.join(" "))
+}
+
+/// Who acts on the organization's behalf.
+pub struct OrgActorRef<'a> {
+    pub user: &'a User,
+    pub via: &'a str,
+    pub meta: &'a RequestMeta,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeError {
+    #[error("No integration has that API ID.")]
+    Unknown,
+    #[error("That integration is no longer active, so it cannot be authorized.")]
+    NotActive,
+    #[error("This integration is already authorized for the organization.")]
+    AlreadyAuthorized,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for AuthorizeError {
+    fn from(e: diesel::result::Error) -> Self {
+        AuthorizeError::Other(e.into())
+    }
+}
+
+pub fn authorize(
+    conn: &mut DbConn,
+    org: &Organization,
+    integration: Option<Integration>,
+    scopes: &str,
+    actor: &OrgActorRef<'_>,
+    now: NaiveDateTime,
+) -> Result<Authorization, AuthorizeError> {
+    let integration = integration.ok_or(AuthorizeError::Unknown)?;
+    if integration.status != ACTIVE {
+        return Err(AuthorizeError::NotActive);
+    }
+    lock_key(
+        conn,
+        &format!("authorization:{}:{}", org.id, integration.id),
+    )?;
+    if auths::active_for(conn, &org.id, &integration.id)?.is_some() {
+        return Err(AuthorizeError::AlreadyAuthorized);
+    }
+    let id = new_id();
+    auths::insert(
+        conn,
+        &id,
+        &org.id,
+        &integration.id,
+        scopes,
+        &actor.user.id,
+        actor.via,
+        now,
+    )?;
+    let by_support = actor.via == VIA_SUPPORT;
+    for (email, name) in accounts::owners(conn, &integration.account_id)? {
+        let message = IntegrationAuthorized {
+            name,
+            app_name: integration.display_name.clone(),
+            org_name: org.name.clone(),
+            org_public_id: org.public_id.clone(),
+            scopes: scopes.to_string(),
+            by_support,
+        };
+        outbox::enqueue(
+            conn,
+            &email,
+            &message,
+            &format!("authorized:{id}:{}", email.to_lowercase()),
+            now,
+        )
+        .map_err(AuthorizeError::Other)?;
+    }
+    AuditEvent::new("authorization.granted", Actor::from(actor.user))
+        .target("organization", &org.id)
+        .details(serde_json::json!({ "integration": integration.id, "api_id": integration.api_id, "scopes": scopes, "via": actor.via }))
+        .meta(actor.meta)
+        .record(conn, now)?;
+    Ok(auths::find_in_org(conn, &org.id, &id)?.expect("just inserted"))
+}
+
+pub fn change_scopes(
+    conn: &mut DbConn,
+    org: &Organization,
+    auth: &Authorization,
+    scopes: &str,
+    actor: &OrgActorRef<'_>,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    if !auths::set_scopes(conn, &auth.id, scopes)? {
+        return Ok(false);
+    }
+    AuditEvent::new("authorization.scopes_changed", Actor::from(actor.user))
+        .target("organization", &org.id)
+        .details(serde_json::json!({ "authorization": auth.id, "from": auth.scopes, "to": scopes, "via": actor.via }))
+        .meta(actor.meta)
+        .record(conn, now)?;
+    Ok(true)
+}
+
+/// Revokes at once; the owners are told what to delete and by when.
+pub fn revoke(
+    conn: &mut DbConn,
+    settings: &Settings,
+    org: &Organization,
+    auth: &Authorization,
+    integration: &Integration,
+    actor: &OrgActorRef<'_>,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    if !auths::revoke(conn, &auth.id, &actor.user.id, actor.via, now)? {
+        return Ok(false);
+    }
+    let deadline = (now + chrono::Duration::days(auths::DELETION_DAYS))
+        .format("%Y-%m-%d")
+        .to_string();
+    for (email, name) in accounts::owners(conn, &integration.account_id)? {
+        let message = IntegrationRevoked {
+            name,
+            app_name: integration.display_name.clone(),
+            org_name: org.name.clone(),
+            org_public_id: org.public_id.clone(),
+            revoked_at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+            deadline: deadline.clone(),
+            by_support: actor.via == VIA_SUPPORT,
+            link: settings.link(&format!("/developer/integrations/{}", integration.id)),
+        };
+        outbox::enqueue(
+            conn,
+            &email,
+            &message,
+            &format!("revoked:{}:{}", auth.id, email.to_lowercase()),
+            now,
+        )?;
+    }
+    AuditEvent::new("authorization.revoked", Actor::from(actor.user))
+        .target("organization", &org.id)
+        .details(serde_json::json!({ "authorization": auth.id, "integration": integration.id, "deadline": deadline, "via": actor.via }))
+        .meta(actor.meta)
+        .record(conn, now)?;
+    Ok(true)
+}
