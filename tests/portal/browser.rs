@@ -257,3 +257,72 @@ async fn developer_requests_access_and_an_admin_approves(backend: Backend) {
 }
 
 both_backends!(developer_requests_access_and_an_admin_approves);
+
+async fn an_org_admin_authorizes_an_integration_then_revokes_it(backend: Backend) {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let app = spawn_app(backend).await;
+    let dev = app
+        .approved_developer("dana@ticketly.example", "Ticketly")
+        .await;
+    let admin = app.admin().await;
+    app.post_form_with(
+        &admin,
+        "/admin/organizations",
+        &[
+            ("name", "Acme Events"),
+            ("admin_name", "Olga"),
+            ("admin_email", "olga@acme.example"),
+        ],
+    )
+    .await;
+    let invite = app.one_email_to("olga@acme.example").await;
+
+    // Olga sets her password through the invitation and signs in.
+    browser
+        .client
+        .goto(
+            &find_link(&invite.text, "/set-password/").replace("http://portal.test", &app.address),
+        )
+        .await
+        .unwrap();
+    browser.wait_text("h1", "Set your password").await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.fill("#f-confirm", PASSWORD).await;
+    browser.click("form.card button[type=submit]").await;
+    browser.wait_text("h1", "Sign in").await;
+    browser.fill("#f-email", "olga@acme.example").await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.click("form.card button[type=submit]").await;
+    browser.wait_text("h1", "Your integrations").await;
+    browser.click("nav a[href='/org']").await;
+    browser.wait_text("h1", "Acme Events").await;
+    browser.click(".org-nav a[href$='/integrations']").await;
+    browser.wait_text("h1", "Integrations").await;
+
+    // Authorize by API ID: the preview, then the least-privilege default.
+    browser.fill("#f-api_id", &dev.api_id).await;
+    browser.click("form[method=get] button").await;
+    browser.wait_text("h2", "Authorize Ticketly App?").await;
+    browser.click("form[action$='/authorize'] button").await;
+    browser.wait_text(".flash-success", "is authorized").await;
+    browser.wait_text("tbody", "events:read").await;
+    let email = app.one_email_to("dana@ticketly.example").await;
+    assert!(email.subject.contains("Acme Events authorized"));
+
+    // Revoke.
+    browser.click("form[action$='/revoke'] button").await;
+    browser
+        .wait_text(".flash-success", "can no longer reach")
+        .await;
+    browser.wait_text("tbody", "pending").await;
+    assert!(app
+        .one_email_to("dana@ticketly.example")
+        .await
+        .subject
+        .contains("revoked"));
+    browser.close().await;
+}
+
+both_backends!(an_org_admin_authorizes_an_integration_then_revokes_it);
