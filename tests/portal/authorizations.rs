@@ -323,7 +323,7 @@ async fn concat_support_acts_for_an_organization(backend: Backend) {
         .text
         .contains("done by ConCat support at the organization's request"));
     let listing = app.get_with(&admin, &page).await.text().await.unwrap();
-    assert!(listing.contains("by ConCat support"));
+    assert!(listing.contains("by Ada (ConCat support)"));
     let auth_id = listing[listing.find("/integrations/").unwrap() + 14..]
         .split('/')
         .next()

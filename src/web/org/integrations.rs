@@ -19,6 +19,7 @@ use crate::db::models::authorizations::{
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::organizations::{self, Organization};
+use crate::db::models::users;
 use crate::domain::ApiId;
 use crate::errors::AppError;
 use crate::orgs::{self, AuthorizeError, OrgActorRef};
@@ -83,7 +84,8 @@ struct IntegrationsPage {
     ctx: PageContext,
     org: Organization,
     support: bool,
-    rows: Vec<(Authorization, Integration)>,
+    /// Each authorization with its integration and who authorized it.
+    rows: Vec<(Authorization, Integration, String)>,
     api_id: String,
     lookup_error: Option<String>,
     preview: Option<Preview>,
@@ -110,7 +112,17 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let oid = actor.org.id.clone();
     let rows = db::run(&actor.current.viewer.state.pool, move |c| {
-        Ok(auths::for_org(c, &oid)?)
+        let mut out = Vec::new();
+        for (a, i) in auths::for_org(c, &oid)? {
+            let by = match &a.authorized_by_user_id {
+                Some(uid) => users::find(c, uid)?
+                    .map(|u| u.display_name)
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            out.push((a, i, by));
+        }
+        Ok(out)
     })
     .await?;
     render_with(
