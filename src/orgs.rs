@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use crate::audit::{Actor, AuditEvent};
 use crate::db::models::authorizations::{self as auths, Authorization, VIA_SUPPORT};
 use crate::db::models::developer_accounts as accounts;
-use crate::db::models::integrations::{Integration, ACTIVE};
+use crate::db::models::integrations::{self, Integration, ACTIVE};
 use crate::db::models::organizations::Organization;
 use crate::db::models::users::User;
 use crate::db::{lock_key, new_id, DbConn};
@@ -70,13 +70,15 @@ pub fn authorize(
     now: NaiveDateTime,
 ) -> Result<Authorization, AuthorizeError> {
     let integration = integration.ok_or(AuthorizeError::Unknown)?;
-    if integration.status != ACTIVE {
-        return Err(AuthorizeError::NotActive);
-    }
     lock_key(
         conn,
         &format!("authorization:{}:{}", org.id, integration.id),
     )?;
+    // Re-read under the lock: the integration may have been retired since the preview.
+    let integration = integrations::find(conn, &integration.id)?.ok_or(AuthorizeError::Unknown)?;
+    if integration.status != ACTIVE {
+        return Err(AuthorizeError::NotActive);
+    }
     if auths::active_for(conn, &org.id, &integration.id)?.is_some() {
         return Err(AuthorizeError::AlreadyAuthorized);
     }

@@ -102,6 +102,9 @@ impl TimeZone {
             .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
             .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
             .map_err(|_| format!("Enter the {what} as a date and time, like 2026-06-01T18:30."))?;
+        if !(1970..=2200).contains(&chrono::Datelike::year(&local)) {
+            return Err(format!("Enter a {what} between the years 1970 and 2200."));
+        }
         match self.0.from_local_datetime(&local) {
             chrono::LocalResult::Single(t) => Ok(t.naive_utc()),
             // The earlier of the two, when clocks go back.
@@ -176,6 +179,11 @@ mod tests {
             .unwrap_err()
             .contains("not a time zone"));
         assert!(tz.local_to_utc("tomorrow", "start").is_err());
+        assert!(tz.local_to_utc("-5000-01-01T10:00", "start").is_err());
+        assert!(tz
+            .local_to_utc("2201-01-01T10:00", "start")
+            .unwrap_err()
+            .contains("between the years"));
         // 02:30 on the last Sunday of March does not exist in Berlin.
         assert!(tz
             .local_to_utc("2026-03-29T02:30", "start")

@@ -259,8 +259,29 @@ async fn revoking_starts_the_deletion_duty_and_attestation_closes_it(backend: Ba
         .await
         .unwrap()
         .contains("Data to delete"));
-    let twice = app.post_form_with(&dev.client, &confirm, &[]).await;
+    assert!(
+        listing.contains("confirmed by Dana Developer"),
+        "who confirmed"
+    );
+    let twice = app
+        .post_form_with(&dev.client, &confirm, &[("note", "overwritten?")])
+        .await;
     assert_eq!(twice.status(), 303);
+    let detail = app
+        .get_with(
+            &dev.client,
+            &format!("/developer/integrations/{}", dev.integration_id),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(detail.contains("There is no open deletion duty"));
+    let listing = app.get_with(&olga, &page).await.text().await.unwrap();
+    assert!(
+        listing.contains("Purged from our warehouse") && !listing.contains("overwritten?"),
+        "the first attestation stands"
+    );
 
     // Re-authorizing makes a new authorization; the old duty stays on record.
     app.post_form_with(
@@ -282,15 +303,18 @@ async fn revoking_starts_the_deletion_duty_and_attestation_closes_it(backend: Ba
     app.post_form_with(&olga, &format!("{page}/{second}/revoke"), &[])
         .await;
     app.one_email_to("dana@ticketly.example").await;
-    app.clock.advance(Duration::days(30) + Duration::minutes(1));
+    // Due at the end of the deadline day (UTC): pending through that day, overdue after it.
+    app.clock.advance(Duration::days(30));
     app.login_with(&olga, "olga@acme.example", PASSWORD).await;
-    assert!(app
-        .get_with(&olga, &page)
-        .await
-        .text()
-        .await
-        .unwrap()
-        .contains("badge-duty-overdue"));
+    let on_the_day = app.get_with(&olga, &page).await.text().await.unwrap();
+    assert!(
+        on_the_day.contains("badge-duty-pending"),
+        "the deadline day is not over"
+    );
+    app.clock.advance(Duration::days(1));
+    app.login_with(&olga, "olga@acme.example", PASSWORD).await;
+    let late = app.get_with(&olga, &page).await.text().await.unwrap();
+    assert!(late.contains("badge-duty-overdue"), "{late}");
     let actions = app.audit_actions().await;
     assert!(
         actions.contains(&"authorization.revoked".to_string())
@@ -378,9 +402,6 @@ async fn authorizations_are_reachable_only_by_their_organization_and_developer(b
         .next()
         .unwrap()
         .to_string();
-    app.post_form_with(&bob, &format!("{page}/{auth_id}/revoke"), &[])
-        .await;
-    app.one_email_to("dana@ticketly.example").await;
 
     let (alice, _) = client();
     app.login_with(&alice, "olga@acme.example", PASSWORD).await;
@@ -397,6 +418,7 @@ async fn authorizations_are_reachable_only_by_their_organization_and_developer(b
         (format!("{page}/{auth_id}/revoke"), vec![]),
         (format!("/org/{a}/integrations/{auth_id}/revoke"), vec![]),
     ];
+    // The authorization is active, so a missing check would change its scopes or revoke it.
     for client in [&alice, &other_dev.client, &dev.client] {
         assert_eq!(
             app.get_with(client, &page).await.status(),
@@ -404,15 +426,6 @@ async fn authorizations_are_reachable_only_by_their_organization_and_developer(b
             "GET {page}"
         );
         for (path, fields) in &posts {
-            if path.starts_with(&format!("/org/{a}")) && std::ptr::eq(client, &alice) {
-                // Alice's own organization, someone else's authorization.
-                assert_eq!(
-                    app.post_form_with(client, path, fields).await.status(),
-                    404,
-                    "{path}"
-                );
-                continue;
-            }
             assert_eq!(
                 app.post_form_with(client, path, fields).await.status(),
                 404,
@@ -421,6 +434,25 @@ async fn authorizations_are_reachable_only_by_their_organization_and_developer(b
         }
     }
     assert_eq!(app.get_with(&anon, &page).await.status(), 303);
+    for (path, fields) in &posts {
+        assert_eq!(
+            app.post_form_with(&anon, path, fields).await.status(),
+            303,
+            "anonymous POST {path}"
+        );
+    }
+    let listing = app.get_with(&bob, &page).await.text().await.unwrap();
+    assert!(
+        listing.contains("badge-active") && listing.contains(">events:read<"),
+        "still active, scopes unchanged"
+    );
+    assert!(
+        !listing.contains(&other_dev.api_id),
+        "nothing authorized by others"
+    );
+    app.post_form_with(&bob, &format!("{page}/{auth_id}/revoke"), &[])
+        .await;
+    app.one_email_to("dana@ticketly.example").await;
     // Another developer account cannot confirm this duty.
     let confirm = format!(
         "/developer/integrations/{}/duties/{auth_id}/confirm",

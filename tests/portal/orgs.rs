@@ -281,15 +281,23 @@ async fn no_one_reaches_another_organizations_pages(backend: Backend) {
         // B's event through A's organization path.
         format!("/org/{a}/events/{b_evt}/edit"),
     ];
+    let forged = [
+        ("name", "Forged"),
+        ("time_zone", "UTC"),
+        ("starts", "2027-01-01T10:00"),
+        ("ends", "2027-01-01T12:00"),
+        ("venue", ""),
+        ("status", "cancelled"),
+    ];
     let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
         (
             format!("/org/{b}/admins/invite"),
             vec![("email", "mallory@evil.test"), ("name", "M")],
         ),
         (format!("/org/{b}/admins/{gil}/remove"), vec![]),
-        (format!("/org/{b}/events/new"), ev.to_vec()),
-        (format!("/org/{b}/events/{b_evt}/edit"), ev.to_vec()),
-        (format!("/org/{a}/events/{b_evt}/edit"), ev.to_vec()),
+        (format!("/org/{b}/events/new"), forged.to_vec()),
+        (format!("/org/{b}/events/{b_evt}/edit"), forged.to_vec()),
+        (format!("/org/{a}/events/{b_evt}/edit"), forged.to_vec()),
     ];
     let dev = app
         .approved_developer("dana@ticketly.example", "Ticketly")
@@ -348,6 +356,10 @@ async fn no_one_reaches_another_organizations_pages(backend: Backend) {
         list.matches("evt_").count(),
         2,
         "one event (its id and its edit link)"
+    );
+    assert!(
+        !list.contains("Forged") && list.contains("badge-draft"),
+        "B's event unchanged"
     );
     assert!(app.deliver_emails().await.is_empty());
 }

@@ -13,6 +13,14 @@ pub const VIA_SUPPORT: &str = "support";
 /// The developer must delete the organization's data within this many days of revocation.
 pub const DELETION_DAYS: i64 = 30;
 
+/// The deletion deadline for a revocation at `revoked_at`: the end (23:59:59 UTC) of the day
+/// 30 days later, so the date in the email is the whole last day.
+pub fn deletion_deadline(revoked_at: NaiveDateTime) -> NaiveDateTime {
+    (revoked_at.date() + chrono::Duration::days(DELETION_DAYS))
+        .and_hms_opt(23, 59, 59)
+        .expect("a valid time")
+}
+
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = a)]
 pub struct Authorization {
@@ -39,7 +47,7 @@ impl Authorization {
     pub fn duty_state(&self, now: &NaiveDateTime) -> &'static str {
         match (self.deletion_confirmed_at, self.deletion_due_at) {
             (Some(_), _) => "confirmed",
-            (None, Some(due)) if due <= *now => "overdue",
+            (None, Some(due)) if *now > due => "overdue",
             _ => "pending",
         }
     }
@@ -119,7 +127,7 @@ pub fn revoke(
             a::revoked_at.eq(now),
             a::revoked_by_user_id.eq(by),
             a::revoked_via.eq(via),
-            a::deletion_due_at.eq(now + chrono::Duration::days(DELETION_DAYS)),
+            a::deletion_due_at.eq(deletion_deadline(now)),
         ))
         .execute(conn)?;
     Ok(n == 1)

@@ -164,7 +164,7 @@ pub async fn invite(
             admin.current.user.clone(),
             admin.org.clone(),
         );
-        let added = db::transaction(&state.pool, move |c| {
+        let added = match db::transaction(&state.pool, move |c| {
             add_org_admin(
                 c,
                 &settings,
@@ -178,7 +178,13 @@ pub async fn invite(
                 now,
             )
         })
-        .await?;
+        .await
+        {
+            Ok(added) => added,
+            // Two invitations of one new email at once: the second finds the first.
+            Err(e) if db::is_unique_violation(&e) => false,
+            Err(e) => return Err(e.into()),
+        };
         if added {
             state.mail_queued();
             admin.current.viewer.flash(

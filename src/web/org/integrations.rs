@@ -84,8 +84,9 @@ struct IntegrationsPage {
     ctx: PageContext,
     org: Organization,
     support: bool,
-    /// Each authorization with its integration and who authorized it.
-    rows: Vec<(Authorization, Integration, String)>,
+    /// Each authorization with its integration, who authorized it, and who confirmed the
+    /// deletion (if anyone did).
+    rows: Vec<(Authorization, Integration, String, String)>,
     api_id: String,
     lookup_error: Option<String>,
     preview: Option<Preview>,
@@ -114,13 +115,17 @@ async fn page(
     let rows = db::run(&actor.current.viewer.state.pool, move |c| {
         let mut out = Vec::new();
         for (a, i) in auths::for_org(c, &oid)? {
-            let by = match &a.authorized_by_user_id {
-                Some(uid) => users::find(c, uid)?
-                    .map(|u| u.display_name)
-                    .unwrap_or_default(),
-                None => String::new(),
+            let mut name_of = |id: &Option<String>| -> anyhow::Result<String> {
+                Ok(match id {
+                    Some(uid) => users::find(c, uid)?
+                        .map(|u| u.display_name)
+                        .unwrap_or_default(),
+                    None => String::new(),
+                })
             };
-            out.push((a, i, by));
+            let by = name_of(&a.authorized_by_user_id)?;
+            let confirmed_by = name_of(&a.deletion_confirmed_by_user_id)?;
+            out.push((a, i, by, confirmed_by));
         }
         Ok(out)
     })
