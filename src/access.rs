@@ -225,6 +225,18 @@ pub enum DecisionError {
     Other(#[from] anyhow::Error),
 }
 
+impl DecisionError {
+    /// Inside `db::transaction`: unexpected errors roll the transaction back; a lost or refused
+    /// decision (which writes nothing) becomes a value for the page to explain.
+    pub fn split<T>(result: Result<T, DecisionError>) -> anyhow::Result<Result<(), DecisionError>> {
+        match result {
+            Ok(_) => Ok(Ok(())),
+            Err(DecisionError::Other(e)) => Err(e),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for DecisionError {
     fn from(e: diesel::result::Error) -> Self {
         DecisionError::Other(e.into())

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-/// Trimmed single-line text between `min` and `max` characters.
-fn line(input: &str, max: usize, empty: &str) -> Result<String, String> {
+/// Trimmed single-line text of 1 to `max` characters without control characters.
+pub(crate) fn line(input: &str, max: usize, empty: &str) -> Result<String, String> {
     let s = input.trim();
     if s.is_empty() {
         return Err(empty.to_string());

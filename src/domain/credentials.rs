@@ -22,7 +22,8 @@ pub const SHOWN_PREFIX_LEN: usize = 10;
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-fn random_base62(n: usize) -> String {
+/// `n` characters from [0-9A-Za-z], uniformly, from the OS random number generator.
+pub(crate) fn random_base62(n: usize) -> String {
     let mut rng = rand::rngs::OsRng.unwrap_err();
     Alphanumeric
         .sample_iter(&mut rng)

@@ -2,19 +2,10 @@
 
 use std::fmt;
 
+use super::access::line;
+use super::credentials::random_base62;
 use chrono::{NaiveDateTime, TimeZone as _};
 use chrono_tz::Tz;
-use rand::distr::{Alphanumeric, Distribution};
-use rand::TryRngCore;
-
-fn random_base62(n: usize) -> String {
-    let mut rng = rand::rngs::OsRng.unwrap_err();
-    Alphanumeric
-        .sample_iter(&mut rng)
-        .take(n)
-        .map(char::from)
-        .collect()
-}
 
 /// `org_` + 16 random base62 characters: an organization's public, unique ID.
 pub fn new_org_public_id() -> String {
@@ -24,20 +15,6 @@ pub fn new_org_public_id() -> String {
 /// `evt_` + 16 random base62 characters: an event's public, unique ID.
 pub fn new_event_public_id() -> String {
     format!("evt_{}", random_base62(16))
-}
-
-fn line(input: &str, max: usize, empty: &str) -> Result<String, String> {
-    let s = input.trim();
-    if s.is_empty() {
-        return Err(empty.to_string());
-    }
-    if s.chars().count() > max {
-        return Err(format!("Use at most {max} characters."));
-    }
-    if s.chars().any(char::is_control) {
-        return Err("This contains characters that are not allowed.".into());
-    }
-    Ok(s.to_string())
 }
 
 /// An organization's name (1–120 characters).

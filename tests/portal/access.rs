@@ -107,7 +107,7 @@ async fn the_whole_path_shows_the_secret_exactly_once(backend: Backend) {
     let html = shown.text().await.unwrap();
     assert!(html.contains("you will not see this secret again"));
     let secret = secret_in(&html).unwrap();
-    let api_id = html[html.find("cc_id_").unwrap()..][..30].to_string();
+    let api_id = api_id_in(&html);
 
     // Stored only as its SHA-256 digest, with a 10-character prefix.
     let (integration_id, _) = app.integration_of(&api_id).await;
@@ -705,7 +705,7 @@ async fn an_existing_user_confirms_their_password_to_see_the_secret(backend: Bac
     assert_eq!(shown.status(), 200);
     let html = shown.text().await.unwrap();
     let secret = secret_in(&html).unwrap();
-    let api_id = html[html.find("cc_id_").unwrap()..][..30].to_string();
+    let api_id = api_id_in(&html);
     assert!(app.credentials_valid(&api_id, &secret).await);
     // One user, now in two developer accounts.
     let dash = app.get_with(&dev, "/developer").await.text().await.unwrap();
@@ -890,7 +890,7 @@ async fn the_welcome_link_after_secrets_exist_leads_to_the_integration(backend: 
         .await;
     let approval = app.one_email_to("bea@boxoffice.example").await;
     let welcome = path_of(&find_link(&approval.text, "/welcome/"));
-    let api_id = approval.text[approval.text.find("cc_id_").unwrap()..][..30].to_string();
+    let api_id = api_id_in(&approval.text);
     let (iid, _) = app.integration_of(&api_id).await;
     // ... creates two secrets on the integration page before using the link ...
     assert_eq!(

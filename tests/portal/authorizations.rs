@@ -6,44 +6,12 @@ use concat_portal::clock::Clock;
 
 use crate::helpers::*;
 
-async fn org(app: &TestApp, name: &str, email: &str) -> (String, reqwest::Client) {
-    let admin = app.admin().await;
-    app.post_form_with(
-        &admin,
-        "/admin/organizations",
-        &[
-            ("name", name),
-            ("admin_name", "Olga"),
-            ("admin_email", email),
-        ],
-    )
-    .await;
-    let page = app
-        .get_with(&admin, "/admin/organizations")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let at = page.find(name).unwrap();
-    let public_id = page[at..][page[at..].find("org_").unwrap()..][..20].to_string();
-    let invite = app.one_email_to(email).await;
-    let (client, _) = client();
-    app.post_form_with(
-        &client,
-        &path_of(&find_link(&invite.text, "/set-password/")),
-        &[("password", PASSWORD), ("confirm", PASSWORD)],
-    )
-    .await;
-    app.login_with(&client, email, PASSWORD).await;
-    (public_id, client)
-}
-
 async fn authorizing_by_api_id_emails_the_organizations_id(backend: Backend) {
     let app = spawn_app(backend).await;
     let dev = app
         .approved_developer("dana@ticketly.example", "Ticketly")
         .await;
-    let (org_id, olga) = org(&app, "Acme Events", "olga@acme.example").await;
+    let (org_id, olga) = app.org_with_admin("Acme Events", "olga@acme.example").await;
     let page = format!("/org/{org_id}/integrations");
 
     for (api_id, message) in [
@@ -129,11 +97,7 @@ async fn authorizing_by_api_id_emails_the_organizations_id(backend: Backend) {
 
     // Scope change, audited; removing every scope is refused.
     let listing = app.get_with(&olga, &page).await.text().await.unwrap();
-    let auth_id = listing[listing.find("/integrations/").unwrap() + 14..]
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let auth_id = first_authorization_id(&listing);
     app.post_form_with(
         &olga,
         &format!("{page}/{auth_id}/scopes"),
@@ -168,7 +132,7 @@ async fn revoking_starts_the_deletion_duty_and_attestation_closes_it(backend: Ba
     let dev = app
         .approved_developer("dana@ticketly.example", "Ticketly")
         .await;
-    let (org_id, olga) = org(&app, "Acme Events", "olga@acme.example").await;
+    let (org_id, olga) = app.org_with_admin("Acme Events", "olga@acme.example").await;
     let page = format!("/org/{org_id}/integrations");
     app.post_form_with(
         &olga,
@@ -178,11 +142,7 @@ async fn revoking_starts_the_deletion_duty_and_attestation_closes_it(backend: Ba
     .await;
     app.one_email_to("dana@ticketly.example").await;
     let listing = app.get_with(&olga, &page).await.text().await.unwrap();
-    let auth_id = listing[listing.find("/integrations/").unwrap() + 14..]
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let auth_id = first_authorization_id(&listing);
 
     let revoked_at = app.clock.now();
     assert_eq!(
@@ -295,11 +255,7 @@ async fn revoking_starts_the_deletion_duty_and_attestation_closes_it(backend: Ba
     assert!(listing.contains("badge-active") && listing.contains("badge-duty-confirmed"));
     // A second revocation left alone for 30 days becomes overdue.
     let listing_now = app.get_with(&olga, &page).await.text().await.unwrap();
-    let second = listing_now[listing_now.find("/integrations/").unwrap() + 14..]
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let second = first_authorization_id(&listing_now);
     app.post_form_with(&olga, &format!("{page}/{second}/revoke"), &[])
         .await;
     app.one_email_to("dana@ticketly.example").await;
@@ -327,7 +283,7 @@ async fn concat_support_acts_for_an_organization(backend: Backend) {
     let dev = app
         .approved_developer("dana@ticketly.example", "Ticketly")
         .await;
-    let (org_id, _olga) = org(&app, "Acme Events", "olga@acme.example").await;
+    let (org_id, _olga) = app.org_with_admin("Acme Events", "olga@acme.example").await;
     let admin = app.admin().await;
     let page = format!("/org/{org_id}/integrations");
     let html = app.get_with(&admin, &page).await.text().await.unwrap();
@@ -348,11 +304,7 @@ async fn concat_support_acts_for_an_organization(backend: Backend) {
         .contains("done by ConCat support at the organization's request"));
     let listing = app.get_with(&admin, &page).await.text().await.unwrap();
     assert!(listing.contains("by Ada (ConCat support)"));
-    let auth_id = listing[listing.find("/integrations/").unwrap() + 14..]
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let auth_id = first_authorization_id(&listing);
     app.post_form_with(&admin, &format!("{page}/{auth_id}/revoke"), &[])
         .await;
     assert!(app
@@ -386,8 +338,10 @@ async fn authorizations_are_reachable_only_by_their_organization_and_developer(b
     let other_dev = app
         .approved_developer("bea@boxoffice.example", "BoxOffice")
         .await;
-    let (a, _alice) = org(&app, "Acme Events", "olga@acme.example").await;
-    let (b, bob) = org(&app, "Globex Conferences", "gil@globex.example").await;
+    let (a, _alice) = app.org_with_admin("Acme Events", "olga@acme.example").await;
+    let (b, bob) = app
+        .org_with_admin("Globex Conferences", "gil@globex.example")
+        .await;
     let page = format!("/org/{b}/integrations");
     app.post_form_with(
         &bob,
@@ -397,11 +351,7 @@ async fn authorizations_are_reachable_only_by_their_organization_and_developer(b
     .await;
     app.one_email_to("dana@ticketly.example").await;
     let listing = app.get_with(&bob, &page).await.text().await.unwrap();
-    let auth_id = listing[listing.find("/integrations/").unwrap() + 14..]
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let auth_id = first_authorization_id(&listing);
 
     let (alice, _) = client();
     app.login_with(&alice, "olga@acme.example", PASSWORD).await;

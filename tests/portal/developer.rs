@@ -383,7 +383,7 @@ async fn another_integration_goes_through_the_queue(backend: Backend) {
     assert_eq!(create.status(), 200);
     let secret = secret_in(&create.text().await.unwrap()).unwrap();
     let page = app.get_with(&dev.client, &link).await.text().await.unwrap();
-    let api_id = page[page.find("cc_id_").unwrap()..][..30].to_string();
+    let api_id = api_id_in(&page);
     assert_ne!(api_id, dev.api_id);
     assert!(app.credentials_valid(&api_id, &secret).await);
     assert!(

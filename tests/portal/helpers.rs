@@ -719,10 +719,7 @@ impl TestApp {
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
         let secret = secret_in(&html).expect("the secret is shown");
-        let api_id = {
-            let start = html.find("cc_id_").unwrap();
-            html[start..start + 30].to_string()
-        };
+        let api_id = api_id_in(&html);
         let (integration_id, account_id) = self.integration_of(&api_id).await;
         Developer {
             client: dev,
@@ -785,4 +782,66 @@ pub fn unescaped(html: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+}
+
+impl TestApp {
+    /// Creates an organization through the admin page and returns its public ID, with its first
+    /// admin signed in.
+    pub async fn org_with_admin(&self, name: &str, email: &str) -> (String, reqwest::Client) {
+        let admin = self.admin().await;
+        let res = self
+            .post_form_with(
+                &admin,
+                "/admin/organizations",
+                &[
+                    ("name", name),
+                    ("admin_name", "Olga Org"),
+                    ("admin_email", email),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let page = self
+            .get_with(&admin, "/admin/organizations")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let at = page.find(name).expect("listed");
+        let public_id = page[at..][page[at..].find("org_").unwrap()..][..20].to_string();
+        let invite = self.one_email_to(email).await;
+        assert!(invite.text.contains(&format!("an administrator of {name}")));
+        let (client, _) = client();
+        let link = path_of(&find_link(&invite.text, "/set-password/"));
+        assert_eq!(
+            self.post_form_with(
+                &client,
+                &link,
+                &[("password", PASSWORD), ("confirm", PASSWORD)]
+            )
+            .await
+            .status(),
+            303
+        );
+        assert_eq!(
+            self.login_with(&client, email, PASSWORD).await.status(),
+            303
+        );
+        (public_id, client)
+    }
+}
+
+/// The API ID shown on a page or in an email (`cc_id_` + 24 characters).
+pub fn api_id_in(text: &str) -> String {
+    let start = text.find("cc_id_").expect("an API ID");
+    text[start..start + 30].to_string()
+}
+
+/// The id of the first authorization with actions on an organization's Integrations page.
+pub fn first_authorization_id(html: &str) -> String {
+    let start = html
+        .find("/integrations/")
+        .expect("an authorization action")
+        + "/integrations/".len();
+    html[start..].split('/').next().unwrap().to_string()
 }

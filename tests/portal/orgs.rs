@@ -3,48 +3,6 @@
 
 use crate::helpers::*;
 
-/// Creates an organization through the admin page and returns its public ID, with its first
-/// admin signed in.
-async fn org_with_admin(app: &TestApp, name: &str, email: &str) -> (String, reqwest::Client) {
-    let admin = app.admin().await;
-    let res = app
-        .post_form_with(
-            &admin,
-            "/admin/organizations",
-            &[
-                ("name", name),
-                ("admin_name", "Olga Org"),
-                ("admin_email", email),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let page = app
-        .get_with(&admin, "/admin/organizations")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let at = page.find(name).expect("listed");
-    let public_id = page[at..][page[at..].find("org_").unwrap()..][..20].to_string();
-    let invite = app.one_email_to(email).await;
-    assert!(invite.text.contains(&format!("an administrator of {name}")));
-    let (client, _) = client();
-    let link = path_of(&find_link(&invite.text, "/set-password/"));
-    assert_eq!(
-        app.post_form_with(
-            &client,
-            &link,
-            &[("password", PASSWORD), ("confirm", PASSWORD)]
-        )
-        .await
-        .status(),
-        303
-    );
-    assert_eq!(app.login_with(&client, email, PASSWORD).await.status(), 303);
-    (public_id, client)
-}
-
 async fn an_admin_creates_an_organization_and_its_first_admin_signs_in(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin().await;
@@ -64,7 +22,7 @@ async fn an_admin_creates_an_organization_and_its_first_admin_signs_in(backend: 
     assert!(html.contains("Enter the organization's name."));
     assert!(html.contains("Enter a valid email address") && html.contains("value=\"Olga\""));
 
-    let (org, olga) = org_with_admin(&app, "Acme Events", "olga@acme.example").await;
+    let (org, olga) = app.org_with_admin("Acme Events", "olga@acme.example").await;
     assert!(org.starts_with("org_"));
     let res = app.get_with(&olga, "/org").await;
     assert_eq!(
@@ -88,7 +46,7 @@ async fn an_admin_creates_an_organization_and_its_first_admin_signs_in(backend: 
 
 async fn events_are_validated_and_kept_in_their_time_zone(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (org, olga) = org_with_admin(&app, "Acme Events", "olga@acme.example").await;
+    let (org, olga) = app.org_with_admin("Acme Events", "olga@acme.example").await;
     let new = format!("/org/{org}/events/new");
     let base = [
         ("name", "Summer Fair"),
@@ -175,7 +133,7 @@ async fn events_are_validated_and_kept_in_their_time_zone(backend: Backend) {
 
 async fn org_admins_invite_and_remove_admins_but_never_the_last(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (org, olga) = org_with_admin(&app, "Acme Events", "olga@acme.example").await;
+    let (org, olga) = app.org_with_admin("Acme Events", "olga@acme.example").await;
     let olga_id = app.user_id("olga@acme.example").await;
     let remove_olga = format!("/org/{org}/admins/{olga_id}/remove");
     assert_eq!(
@@ -215,7 +173,9 @@ async fn org_admins_invite_and_remove_admins_but_never_the_last(backend: Backend
         .await;
     assert!(dup.text().await.unwrap().contains("already an admin"));
     // Someone who administers another organization too sees both.
-    let (other, _) = org_with_admin(&app, "Globex Conferences", "gil@globex.example").await;
+    let (other, _) = app
+        .org_with_admin("Globex Conferences", "gil@globex.example")
+        .await;
     let add = app
         .post_form_with(
             &olga,
@@ -249,8 +209,10 @@ async fn org_admins_invite_and_remove_admins_but_never_the_last(backend: Backend
 
 async fn no_one_reaches_another_organizations_pages(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (a, alice) = org_with_admin(&app, "Acme Events", "olga@acme.example").await;
-    let (b, bob) = org_with_admin(&app, "Globex Conferences", "gil@globex.example").await;
+    let (a, alice) = app.org_with_admin("Acme Events", "olga@acme.example").await;
+    let (b, bob) = app
+        .org_with_admin("Globex Conferences", "gil@globex.example")
+        .await;
     let ev = [
         ("name", "Expo"),
         ("time_zone", "UTC"),

@@ -210,16 +210,11 @@ pub async fn approve(
         id.clone(),
     );
     let result = db::transaction(&state.pool, move |c| {
-        // A lost race must roll back: return it as a value only after the transaction ends.
         let target = Target {
             id: &rid,
             seen_status: form.expected_status.as_deref().filter(|s| !s.is_empty()),
         };
-        match access::approve(c, &settings, &target, &user, &meta, now) {
-            Ok(_) => Ok(Ok(())),
-            Err(DecisionError::Other(e)) => Err(e),
-            Err(e) => Ok(Err(e)),
-        }
+        DecisionError::split(access::approve(c, &settings, &target, &user, &meta, now))
     })
     .await?;
     decided(
@@ -263,11 +258,7 @@ pub async fn reject(
             id: &rid,
             seen_status: form.expected_status.as_deref().filter(|s| !s.is_empty()),
         };
-        match access::reject(c, &target, &user, &reason, &meta, now) {
-            Ok(()) => Ok(Ok(())),
-            Err(DecisionError::Other(e)) => Err(e),
-            Err(e) => Ok(Err(e)),
-        }
+        DecisionError::split(access::reject(c, &target, &user, &reason, &meta, now))
     })
     .await?;
     decided(
@@ -310,11 +301,9 @@ pub async fn ask(
         id.clone(),
     );
     let result = db::transaction(&state.pool, move |c| {
-        match access::ask_for_info(c, &settings, &rid, &user, &question, &meta, now) {
-            Ok(()) => Ok(Ok(())),
-            Err(DecisionError::Other(e)) => Err(e),
-            Err(e) => Ok(Err(e)),
-        }
+        DecisionError::split(access::ask_for_info(
+            c, &settings, &rid, &user, &question, &meta, now,
+        ))
     })
     .await?;
     decided(

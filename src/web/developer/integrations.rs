@@ -8,6 +8,7 @@ use super::secret_page;
 use crate::access;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::api_credentials::{self, IssueError, Overlap};
+use crate::auth::csrf::NoFields;
 use crate::auth::session::FlashLevel;
 use crate::auth::{CsrfForm, CurrentUser};
 use crate::db;
@@ -159,9 +160,6 @@ fn issue_refused(
         integration.id
     )))
 }
-
-#[derive(Deserialize)]
-pub struct NoFields {}
 
 pub async fn create_secret(
     current: CurrentUser,

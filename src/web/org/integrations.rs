@@ -10,6 +10,7 @@ use chrono::NaiveDateTime;
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 
+use crate::auth::csrf::NoFields;
 use crate::auth::session::FlashLevel;
 use crate::auth::{CsrfForm, CurrentUser};
 use crate::db;
@@ -349,9 +350,6 @@ pub async fn scopes(
     );
     Ok(redirect(&back))
 }
-
-#[derive(Deserialize)]
-pub struct NoFields {}
 
 pub async fn revoke(
     actor: OrgActor,

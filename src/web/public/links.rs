@@ -162,14 +162,19 @@ struct LinkInvalidPage {
     reset: bool,
 }
 
-fn invalid(viewer: &Viewer, kind: LinkKind) -> Result<HttpResponse, AppError> {
+/// The page for a used, expired or mangled one-time link; `reset` offers a new reset link.
+pub fn link_invalid(viewer: &Viewer, reset: bool) -> Result<HttpResponse, AppError> {
     render_with(
         StatusCode::NOT_FOUND,
         &LinkInvalidPage {
             ctx: viewer.page("Link not valid"),
-            reset: kind == LinkKind::Reset,
+            reset,
         },
     )
+}
+
+fn invalid(viewer: &Viewer, kind: LinkKind) -> Result<HttpResponse, AppError> {
+    link_invalid(viewer, kind == LinkKind::Reset)
 }
 
 /// Looks the token up; returns the user it belongs to when it is valid now.

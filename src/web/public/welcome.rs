@@ -33,21 +33,8 @@ struct WelcomePage {
     errors: FieldErrors,
 }
 
-#[derive(Template)]
-#[template(path = "auth/link_invalid.html")]
-struct LinkInvalidPage {
-    ctx: PageContext,
-    reset: bool,
-}
-
 fn invalid(viewer: &Viewer) -> Result<HttpResponse, AppError> {
-    render_with(
-        StatusCode::NOT_FOUND,
-        &LinkInvalidPage {
-            ctx: viewer.page("Link not valid"),
-            reset: false,
-        },
-    )
+    super::links::link_invalid(viewer, false)
 }
 
 async fn resolve(
