@@ -204,18 +204,7 @@ async fn members_see_integrations_and_only_owners_manage_them(backend: Backend) 
     assert!(invite
         .text
         .contains("a member of Ticketly's developer account"));
-    let (carl, _) = client();
-    let link = path_of(&find_link(&invite.text, "/set-password/"));
-    assert_eq!(
-        app.post_form_with(
-            &carl,
-            &link,
-            &[("password", PASSWORD), ("confirm", PASSWORD)]
-        )
-        .await
-        .status(),
-        303
-    );
+    let carl = app.accept_invitation(&invite).await;
     assert_eq!(
         app.login_with(&carl, "carl@ticketly.example", PASSWORD)
             .await

@@ -811,18 +811,7 @@ impl TestApp {
         let public_id = page[at..][page[at..].find("org_").unwrap()..][..20].to_string();
         let invite = self.one_email_to(email).await;
         assert!(invite.text.contains(&format!("an administrator of {name}")));
-        let (client, _) = client();
-        let link = path_of(&find_link(&invite.text, "/set-password/"));
-        assert_eq!(
-            self.post_form_with(
-                &client,
-                &link,
-                &[("password", PASSWORD), ("confirm", PASSWORD)]
-            )
-            .await
-            .status(),
-            303
-        );
+        let client = self.accept_invitation(&invite).await;
         assert_eq!(
             self.login_with(&client, email, PASSWORD).await.status(),
             303
@@ -844,4 +833,25 @@ pub fn first_authorization_id(html: &str) -> String {
         .expect("an authorization action")
         + "/integrations/".len();
     html[start..].split('/').next().unwrap().to_string()
+}
+
+impl TestApp {
+    /// Follows an invitation email's set-password link in a new client (with `PASSWORD`).
+    pub async fn accept_invitation(&self, invite: &SentEmail) -> reqwest::Client {
+        let (client, _) = client();
+        let link = path_of(&find_link(&invite.text, "/set-password/"));
+        let res = self
+            .post_form_with(
+                &client,
+                &link,
+                &[("password", PASSWORD), ("confirm", PASSWORD)],
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            303,
+            "setting the password through the invitation"
+        );
+        client
+    }
 }
