@@ -16,6 +16,8 @@ pub enum Actor<'a> {
     Anonymous(&'a str),
     /// The portal itself (jobs, the command line).
     System(&'a str),
+    /// An integration calling the API (its API ID is the label).
+    Integration(&'a str),
 }
 
 impl<'a> From<&'a crate::db::models::users::User> for Actor<'a> {
@@ -66,6 +68,7 @@ impl<'a> AuditEvent<'a> {
             Actor::User { id, email } => (Some(id), email.to_string()),
             Actor::Anonymous(label) => (None, format!("anonymous ({label})")),
             Actor::System(label) => (None, format!("system ({label})")),
+            Actor::Integration(api_id) => (None, format!("integration ({api_id})")),
         };
         let details = self.details.to_string();
         let id = new_id();

@@ -1,6 +1,7 @@
 //! The ConCat developer portal. `startup::Application` is what `main` and the tests start.
 
 pub mod access;
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod cli;

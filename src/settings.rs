@@ -90,6 +90,25 @@ pub struct OutboxSettings {
     pub base_backoff: Duration,
 }
 
+/// The JSON API under `/api/v1`.
+#[derive(Clone, Debug)]
+pub struct ApiSettings {
+    /// Accept `?_apikey=<API ID>:<API Secret>` (off by default).
+    pub allow_query_key: bool,
+    /// Requests per minute per developer account, unless an admin set the account's own limit.
+    pub rate_limit_per_minute: u32,
+    /// Requests per minute per client address that do not authenticate (failed or missing
+    /// credentials, the public OpenAPI document).
+    pub unauthenticated_per_minute: u32,
+    /// How long a cached credential is trusted before it is re-read (changes made by other
+    /// processes take effect within this time; this process's own changes at once).
+    pub cache_ttl: Duration,
+    /// How often usage counts and last-used times are written to the database.
+    pub usage_flush_interval: Duration,
+    /// Run the periodic usage flush in `serve` (tests flush by hand; shutdown always flushes).
+    pub usage_flusher_enabled: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -113,6 +132,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Largest accepted form body, in bytes.
     pub form_limit: usize,
+    pub api: ApiSettings,
 }
 
 /// The cookie signing/encryption key.
@@ -252,6 +272,57 @@ impl Settings {
         if outbox.max_attempts < 1 {
             return Err(err("PORTAL_OUTBOX_MAX_ATTEMPTS", "must be at least 1"));
         }
+        let api = ApiSettings {
+            allow_query_key: parse_bool(
+                get("PORTAL_API_ALLOW_QUERY_KEY"),
+                "PORTAL_API_ALLOW_QUERY_KEY",
+                false,
+            )?,
+            rate_limit_per_minute: parse_num(
+                get("PORTAL_API_RATE_LIMIT"),
+                "PORTAL_API_RATE_LIMIT",
+                1000u32,
+            )?,
+            unauthenticated_per_minute: parse_num(
+                get("PORTAL_API_UNAUTHENTICATED_LIMIT"),
+                "PORTAL_API_UNAUTHENTICATED_LIMIT",
+                60u32,
+            )?,
+            cache_ttl: Duration::from_millis(parse_num(
+                get("PORTAL_API_CACHE_TTL_MS"),
+                "PORTAL_API_CACHE_TTL_MS",
+                5000u64,
+            )?),
+            usage_flush_interval: Duration::from_millis(parse_num(
+                get("PORTAL_API_USAGE_FLUSH_MS"),
+                "PORTAL_API_USAGE_FLUSH_MS",
+                5000u64,
+            )?),
+            usage_flusher_enabled: parse_bool(
+                get("PORTAL_API_USAGE_FLUSHER"),
+                "PORTAL_API_USAGE_FLUSHER",
+                true,
+            )?,
+        };
+        if api.rate_limit_per_minute == 0 {
+            return Err(err("PORTAL_API_RATE_LIMIT", "must be at least 1"));
+        }
+        if api.unauthenticated_per_minute == 0 {
+            return Err(err("PORTAL_API_UNAUTHENTICATED_LIMIT", "must be at least 1"));
+        }
+        if api.cache_ttl > Duration::from_secs(5) || api.cache_ttl.is_zero() {
+            return Err(err(
+                "PORTAL_API_CACHE_TTL_MS",
+                "must be between 1 and 5000 (revocations elsewhere must apply within 5 s)",
+            ));
+        }
+        if api.usage_flush_interval > Duration::from_secs(5) || api.usage_flush_interval.is_zero()
+        {
+            return Err(err(
+                "PORTAL_API_USAGE_FLUSH_MS",
+                "must be between 1 and 5000",
+            ));
+        }
         Ok(Settings {
             database,
             addr,
@@ -265,6 +336,7 @@ impl Settings {
             trust_proxy_headers,
             log_format,
             form_limit: 64 * 1024,
+            api,
         })
     }
 

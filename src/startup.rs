@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::storage::CookieSessionStore;
@@ -19,6 +20,7 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tracing_actix_web::TracingLogger;
 
+use crate::api::ApiRuntime;
 use crate::auth::password;
 use crate::clock::{SharedClock, SystemClock};
 use crate::db::models::{tokens, users};
@@ -55,6 +57,8 @@ pub struct Application {
     pool: Pool,
     dispatcher: Dispatcher,
     dispatcher_enabled: bool,
+    api: Arc<ApiRuntime>,
+    usage_flush: Option<Duration>,
     setup_link: Option<String>,
 }
 
@@ -89,12 +93,14 @@ impl Application {
             settings.outbox.clone(),
         );
         let dispatcher_enabled = settings.outbox.dispatcher_enabled;
+        let api = Arc::new(ApiRuntime::new(&settings.api));
         let settings = Arc::new(settings);
         let state = AppState {
             pool: pool.clone(),
             settings: settings.clone(),
             clock: deps.clock,
             outbox_wake: dispatcher.waker(),
+            api: api.clone(),
         };
 
         let listener = TcpListener::bind(settings.addr)
@@ -162,6 +168,11 @@ impl Application {
             pool,
             dispatcher,
             dispatcher_enabled,
+            usage_flush: settings
+                .api
+                .usage_flusher_enabled
+                .then_some(settings.api.usage_flush_interval),
+            api,
             setup_link,
         })
     }
@@ -187,19 +198,60 @@ impl Application {
         self.server.handle()
     }
 
+    /// The API's cache, rate limits and usage counters (tests flush usage by hand).
+    pub fn api(&self) -> Arc<ApiRuntime> {
+        self.api.clone()
+    }
+
     /// Serves until the server is stopped (signal or handle), then stops the dispatcher after
-    /// its current pass.
+    /// its current pass and writes the API usage still in memory.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let dispatcher = self
             .dispatcher_enabled
-            .then(|| tokio::spawn(self.dispatcher.clone().run_until_stopped(stop_rx)));
+            .then(|| tokio::spawn(self.dispatcher.clone().run_until_stopped(stop_rx.clone())));
+        let flusher = self.usage_flush.map(|every| {
+            tokio::spawn(flush_usage_until_stopped(
+                self.api.clone(),
+                self.pool.clone(),
+                every,
+                stop_rx,
+            ))
+        });
         let served = self.server.await;
         let _ = stop_tx.send(true);
         if let Some(task) = dispatcher {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
         }
+        if let Some(task) = flusher {
+            let _ = task.await;
+        }
+        // The last counts, after every request has finished.
+        if let Err(e) = self.api.flush(&self.pool).await {
+            tracing::error!(error.cause_chain = ?e, "writing API usage at shutdown failed");
+        }
         served.context("the HTTP server failed")
+    }
+}
+
+/// Writes API usage every `every` until stopped. A failed flush keeps its counts for the next.
+async fn flush_usage_until_stopped(
+    api: Arc<ApiRuntime>,
+    pool: Pool,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = api.flush(&pool).await {
+                    tracing::warn!(error.cause_chain = ?e, "writing API usage failed; will retry");
+                }
+            }
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -1,9 +1,11 @@
-//! What every handler can reach: the pool, the settings, the clock, and the outbox waker.
+//! What every handler can reach: the pool, the settings, the clock, the outbox waker, and the
+//! API runtime (so portal changes can invalidate cached credentials at once).
 
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use crate::api::ApiRuntime;
 use crate::clock::SharedClock;
 use crate::db::Pool;
 use crate::settings::Settings;
@@ -15,6 +17,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// Wakes the outbox dispatcher after a transaction queued mail.
     pub outbox_wake: Arc<Notify>,
+    /// The API's credential cache, rate limits and usage counters.
+    pub api: Arc<ApiRuntime>,
 }
 
 impl AppState {

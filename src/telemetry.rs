@@ -35,12 +35,36 @@ use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 /// token never reaches the logs.
 pub struct PortalRootSpan;
 
-/// What a request's path is logged as.
+/// What a request's path is logged as: token routes by their pattern, and the value of an
+/// `_apikey` query parameter (API credentials) replaced by `[redacted]`.
 pub fn loggable_target(route: Option<&str>, path_and_query: &str) -> String {
     match route {
         Some(r) if r.contains("{token}") => r.to_string(),
-        _ => path_and_query.to_string(),
+        _ => redact_query_key(path_and_query),
     }
+}
+
+fn redact_query_key(path_and_query: &str) -> String {
+    let Some((path, query)) = path_and_query.split_once('?') else {
+        return path_and_query.to_string();
+    };
+    let key = crate::api::parse::QUERY_KEY;
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            let decoded = url::form_urlencoded::parse(name.as_bytes())
+                .next()
+                .map(|(k, _)| k.into_owned())
+                .unwrap_or_default();
+            if decoded == key {
+                format!("{name}=[redacted]")
+            } else {
+                pair.to_string()
+            }
+        })
+        .collect();
+    format!("{path}?{}", parts.join("&"))
 }
 
 impl RootSpanBuilder for PortalRootSpan {
@@ -98,5 +122,18 @@ mod tests {
             "/admin/users?q=x"
         );
         assert_eq!(loggable_target(None, "/nope"), "/nope");
+    }
+
+    #[test]
+    fn api_keys_in_the_query_are_redacted() {
+        assert_eq!(
+            loggable_target(Some("/api/v1/me"), "/api/v1/me?a=1&_apikey=cc_id_x%3Acc_sk_y&b=2"),
+            "/api/v1/me?a=1&_apikey=[redacted]&b=2"
+        );
+        assert_eq!(
+            loggable_target(None, "/api/v1/x?%5Fapikey=secret"),
+            "/api/v1/x?%5Fapikey=[redacted]"
+        );
+        assert_eq!(loggable_target(None, "/api/v1/x?q=_apikey"), "/api/v1/x?q=_apikey");
     }
 }

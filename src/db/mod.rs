@@ -239,6 +239,29 @@ pub mod dialect {
         }};
     }
 
+    /// `INSERT … ON CONFLICT (target) DO UPDATE SET …` on either backend (diesel's upsert has
+    /// no `MultiBackend` form, so the statement is built once per backend).
+    #[macro_export]
+    macro_rules! upsert {
+        ($conn:expr, $table:expr, $values:expr, $target:expr, $set:expr) => {{
+            use diesel::RunQueryDsl;
+            match $conn {
+                $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table)
+                    .values($values)
+                    .on_conflict($target)
+                    .do_update()
+                    .set($set)
+                    .execute(c),
+                $crate::db::DbConn::Postgres(c) => diesel::insert_into($table)
+                    .values($values)
+                    .on_conflict($target)
+                    .do_update()
+                    .set($set)
+                    .execute(c),
+            }
+        }};
+    }
+
     pub fn is_postgres(conn: &DbConn) -> bool {
         matches!(conn, DbConn::Postgres(_))
     }

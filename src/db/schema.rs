@@ -22,6 +22,7 @@ diesel::table! {
         company_name -> Text,
         website -> Text,
         created_at -> Timestamp,
+        api_rate_limit -> Nullable<Integer>,
     }
 }
 
@@ -208,6 +209,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_usage (day, api_id, organization_id, event_id, endpoint, status) {
+        day -> Text,
+        api_id -> Text,
+        organization_id -> Text,
+        event_id -> Text,
+        endpoint -> Text,
+        status -> Integer,
+        requests -> BigInt,
+    }
+}
+
 diesel::joinable!(events -> organizations (organization_id));
 diesel::joinable!(authorizations -> organizations (organization_id));
 diesel::joinable!(authorizations -> integrations (integration_id));
@@ -236,4 +249,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_secrets,
     events,
     authorizations,
+    api_usage,
 );

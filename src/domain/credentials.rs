@@ -83,7 +83,16 @@ impl fmt::Debug for ApiId {
     }
 }
 
+#[derive(Clone)]
 pub struct ApiSecret(String);
+
+impl PartialEq for ApiSecret {
+    fn eq(&self, other: &Self) -> bool {
+        bool::from(self.0.as_bytes().ct_eq(other.0.as_bytes()))
+    }
+}
+
+impl Eq for ApiSecret {}
 
 impl ApiSecret {
     pub fn generate() -> Self {

@@ -87,6 +87,7 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    crate::api::routes(cfg);
     cfg.service(web::resource("/static/{file}").route(web::get().to(assets::serve)))
         .service(web::resource("/healthz").route(web::get().to(public::health::healthz)));
     public::routes(cfg);

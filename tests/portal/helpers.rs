@@ -742,17 +742,20 @@ impl TestApp {
         (i.id, i.account_id)
     }
 
-    /// Whether `Bearer <api id>:<secret>` is accepted now (the check the API uses).
+    /// Whether `Bearer <api id>:<secret>` is accepted now, asked of the running API.
     pub async fn credentials_valid(&self, api_id: &str, secret: &str) -> bool {
-        use concat_portal::auth::api_credentials::authenticate_header;
-        let header = format!("Bearer {api_id}:{secret}");
-        let now = self.clock.now_naive();
-        db::run(&self.pool, move |c| {
-            Ok(authenticate_header(c, &header, now)?)
-        })
-        .await
-        .unwrap()
-        .is_ok()
+        let res = client()
+            .0
+            .get(self.url("/api/v1/me"))
+            .header("Authorization", format!("Bearer {api_id}:{secret}"))
+            .send()
+            .await
+            .expect("the API answers");
+        match res.status().as_u16() {
+            200 => true,
+            401 => false,
+            other => panic!("GET /api/v1/me answered {other}"),
+        }
     }
 }
 

@@ -14,6 +14,8 @@ pub struct DeveloperAccount {
     pub company_name: String,
     pub website: String,
     pub created_at: NaiveDateTime,
+    /// Requests per minute for all of the account's integrations; `None`: the global default.
+    pub api_rate_limit: Option<i32>,
 }
 
 pub fn insert(
@@ -32,6 +34,22 @@ pub fn insert(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Sets (or, with `None`, clears) the account's own API rate limit.
+pub fn set_rate_limit(conn: &mut DbConn, id: &str, limit: Option<i32>) -> QueryResult<bool> {
+    diesel::update(a::table.find(id))
+        .set(a::api_rate_limit.eq(limit))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Every account, by company name.
+pub fn all(conn: &mut DbConn) -> QueryResult<Vec<DeveloperAccount>> {
+    a::table
+        .order((a::company_name.asc(), a::id.asc()))
+        .select(DeveloperAccount::as_select())
+        .load(conn)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<DeveloperAccount>> {

@@ -103,3 +103,34 @@ pub fn for_org(conn: &mut DbConn, organization_id: &str) -> QueryResult<Vec<Even
         .select(Event::as_select())
         .load(conn)
 }
+
+pub fn find_by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Option<Event>> {
+    e::table
+        .filter(e::public_id.eq(public_id))
+        .select(Event::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// One page of an organization's events by start time (then public id), after `after`.
+pub fn page_for_org(
+    conn: &mut DbConn,
+    organization_id: &str,
+    after: Option<(NaiveDateTime, &str)>,
+    limit: i64,
+) -> QueryResult<Vec<Event>> {
+    let mut q = e::table
+        .filter(e::organization_id.eq(organization_id))
+        .order((e::starts_at.asc(), e::public_id.asc()))
+        .select(Event::as_select())
+        .limit(limit)
+        .into_boxed();
+    if let Some((starts_at, public_id)) = after {
+        q = q.filter(
+            e::starts_at
+                .gt(starts_at)
+                .or(e::starts_at.eq(starts_at).and(e::public_id.gt(public_id.to_string()))),
+        );
+    }
+    q.load(conn)
+}

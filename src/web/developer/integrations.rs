@@ -188,6 +188,8 @@ pub async fn create_secret(
         Ok(Ok(secret))
     })
     .await?;
+    // Secrets changed (a roll also sets the old ones' expiry): cached credentials are re-read.
+    state.api.invalidate_integration(&view.integration.id);
     match result {
         Ok(secret) => secret_page(
             current.viewer.page("Your new API secret"),
@@ -246,6 +248,8 @@ pub async fn roll_secret(
         Ok(Ok(secret))
     })
     .await?;
+    // Secrets changed (a roll also sets the old ones' expiry): cached credentials are re-read.
+    state.api.invalidate_integration(&view.integration.id);
     match result {
         Ok(secret) => secret_page(
             current.viewer.page("Your new API secret"),
@@ -290,6 +294,7 @@ pub async fn revoke_secret(
     if !revoked {
         return Err(AppError::NotFound);
     }
+    state.api.invalidate_integration(&view.integration.id);
     current.viewer.flash(
         FlashLevel::Success,
         "The secret was revoked. It no longer works.",

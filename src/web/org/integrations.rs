@@ -258,6 +258,7 @@ pub async fn authorize(
         }
     })
     .await?;
+    state.api.invalidate_integration(&preview.integration.id);
     match result {
         Ok(()) => {
             state.mail_queued();
@@ -300,7 +301,8 @@ pub async fn scopes(
     path: web::Path<(String, String)>,
     CsrfForm(form): CsrfForm<ScopesForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (auth, _) = load(&actor, path.into_inner().1).await?;
+    let (auth, integration) = load(&actor, path.into_inner().1).await?;
+    let integration_id = integration.id.clone();
     let back = format!("/org/{}/integrations", actor.org.public_id);
     let scopes = match orgs::scopes_from(form.events_read.is_some(), form.events_write.is_some()) {
         Ok(s) => s,
@@ -335,6 +337,9 @@ pub async fn scopes(
         )
     })
     .await?;
+    if changed {
+        state.api.invalidate_integration(&integration_id);
+    }
     let message = if changed {
         "Scopes updated."
     } else {
@@ -367,6 +372,7 @@ pub async fn revoke(
         actor.via(),
     );
     let name = integration.display_name.clone();
+    let integration_id = integration.id.clone();
     let revoked = db::transaction(&state.pool, move |c| {
         orgs::revoke(
             c,
@@ -383,6 +389,8 @@ pub async fn revoke(
         )
     })
     .await?;
+    // Immediate: the very next API request of this integration re-reads its grants.
+    state.api.invalidate_integration(&integration_id);
     if revoked {
         state.mail_queued();
         actor.current.viewer.flash(FlashLevel::Success, format!("{name} can no longer reach your organization's data. Its developers must delete that data within 30 days."));

@@ -1,0 +1,315 @@
+//! Resolved API credentials, cached in memory by the secret's SHA-256 digest.
+//!
+//! A hit costs a hash, a map read and a constant-time comparison; no database. A miss costs one
+//! database read (one statement joining secret, integration, account, authorizations and
+//! organizations). Only valid credentials are cached. Entries are dropped at once when this
+//! process changes an integration's secrets or authorizations (`invalidate_integration`), and are
+//! re-read after `ttl`, so changes made by another process apply within `ttl` (≤ 5 s).
+//!
+//! Races: a load that began before an invalidation must not re-insert what it read. Every
+//! invalidation bumps `generation`; a load records the generation before reading and its result
+//! is cached only if the generation is unchanged.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use subtle::ConstantTimeEq;
+
+use crate::db::models::authorizations::{ACTIVE as AUTH_ACTIVE, REVOKED as AUTH_REVOKED};
+use crate::db::models::integrations::ACTIVE;
+use crate::db::schema::{
+    api_secrets as s, authorizations as a, developer_accounts as d, integrations as i,
+    organizations as o,
+};
+use crate::db::DbConn;
+use crate::domain::ApiId;
+use crate::orgs::{SCOPE_READ, SCOPE_WRITE};
+
+/// What an organization granted this integration, as far as the API cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantState {
+    Active {
+        authorization_id: Arc<str>,
+        scopes: Vec<String>,
+        authorized_at: NaiveDateTime,
+    },
+    /// The latest authorization was revoked: the developer must delete the data by `delete_by`.
+    Revoked {
+        revoked_at: NaiveDateTime,
+        delete_by: Option<NaiveDateTime>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub org_id: Arc<str>,
+    pub org_public_id: String,
+    pub org_name: String,
+    pub state: GrantState,
+}
+
+impl Grant {
+    /// `events:write` includes reading.
+    pub fn allows(&self, scope: &str) -> bool {
+        match &self.state {
+            GrantState::Active { scopes, .. } => scopes.iter().any(|s| {
+                s == scope || (scope == SCOPE_READ && s == SCOPE_WRITE)
+            }),
+            GrantState::Revoked { .. } => false,
+        }
+    }
+}
+
+/// A caller whose credentials check out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub integration_id: Arc<str>,
+    pub api_id: Arc<str>,
+    pub display_name: String,
+    pub status: String,
+    pub account_id: Arc<str>,
+    pub account_limit: Option<u32>,
+    pub secret_id: Arc<str>,
+    pub secret_expires_at: Option<NaiveDateTime>,
+    /// One per organization that ever authorized the integration (its latest authorization).
+    pub grants: Vec<Grant>,
+}
+
+impl Resolved {
+    pub fn grant(&self, org_public_id: &str) -> Option<&Grant> {
+        self.grants.iter().find(|g| g.org_public_id == org_public_id)
+    }
+
+    pub fn grant_by_org_id(&self, org_id: &str) -> Option<&Grant> {
+        self.grants.iter().find(|g| &*g.org_id == org_id)
+    }
+
+    /// Still usable at `now`: the secret has not passed its roll overlap.
+    pub fn usable_at(&self, now: NaiveDateTime) -> bool {
+        self.secret_expires_at.is_none_or(|e| e > now)
+    }
+
+    fn same_api_id(&self, api_id: &ApiId) -> bool {
+        bool::from(self.api_id.as_bytes().ct_eq(api_id.as_str().as_bytes()))
+    }
+}
+
+type Row = (
+    (String, Option<NaiveDateTime>, Option<NaiveDateTime>),
+    (String, String, String, String, String),
+    Option<i32>,
+    Option<(
+        String,
+        String,
+        String,
+        String,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    )>,
+    Option<(String, String)>,
+);
+
+/// Reads what a secret digest resolves to, with one statement; `None` unless the secret is
+/// active, its integration is active, and the API ID matches.
+pub fn load(
+    conn: &mut DbConn,
+    digest: &str,
+    api_id: &ApiId,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Resolved>> {
+    let rows: Vec<Row> = s::table
+        .inner_join(i::table.inner_join(d::table))
+        .left_join(a::table.on(a::integration_id.eq(i::id)))
+        .left_join(o::table.on(o::id.eq(a::organization_id)))
+        .filter(s::digest.eq(digest))
+        .filter(s::revoked_at.is_null())
+        .select((
+            (s::id, s::expires_at, s::revoked_at),
+            (i::id, i::api_id, i::display_name, i::status, i::account_id),
+            d::api_rate_limit,
+            (
+                a::organization_id,
+                a::id,
+                a::status,
+                a::scopes,
+                a::authorized_at,
+                a::revoked_at,
+                a::deletion_due_at,
+            )
+                .nullable(),
+            (o::public_id, o::name).nullable(),
+        ))
+        .order(a::authorized_at.desc())
+        .load(conn)?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let ((secret_id, expires_at, _), (integration_id, stored_api_id, display_name, status, account_id), limit, _, _) =
+        first.clone();
+    let resolved_api_id: Arc<str> = stored_api_id.into();
+    let mut resolved = Resolved {
+        integration_id: integration_id.into(),
+        api_id: resolved_api_id,
+        display_name,
+        status,
+        account_id: account_id.into(),
+        account_limit: limit.and_then(|l| u32::try_from(l).ok()).filter(|l| *l > 0),
+        secret_id: secret_id.into(),
+        secret_expires_at: expires_at,
+        grants: Vec::new(),
+    };
+    if !resolved.same_api_id(api_id) || !resolved.usable_at(now) || resolved.status != ACTIVE {
+        return Ok(None);
+    }
+    // Newest first: the first row per organization is its latest authorization, unless an
+    // active one exists (there is at most one).
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (_, _, _, auth, org) in rows {
+        let (
+            Some((org_id, auth_id, auth_status, scopes, authorized_at, revoked_at, due)),
+            Some((public_id, name)),
+        ) = (auth, org)
+        else {
+            continue;
+        };
+        let state = if auth_status == AUTH_ACTIVE {
+            GrantState::Active {
+                scopes: scopes.split_whitespace().map(str::to_string).collect(),
+                authorization_id: auth_id.into(),
+                authorized_at,
+            }
+        } else if auth_status == AUTH_REVOKED {
+            GrantState::Revoked {
+                revoked_at: revoked_at.unwrap_or(authorized_at),
+                delete_by: due,
+            }
+        } else {
+            continue;
+        };
+        match seen.get(&org_id) {
+            Some(&idx) => {
+                if matches!(state, GrantState::Active { .. }) {
+                    resolved.grants[idx].state = state;
+                }
+            }
+            None => {
+                seen.insert(org_id.clone(), resolved.grants.len());
+                resolved.grants.push(Grant {
+                    org_id: org_id.into(),
+                    org_public_id: public_id,
+                    org_name: name,
+                    state,
+                });
+            }
+        }
+    }
+    Ok(Some(resolved))
+}
+
+struct Entry {
+    resolved: Arc<Resolved>,
+    loaded: Instant,
+}
+
+/// What the cache says about presented credentials.
+pub enum Lookup {
+    /// Valid, and fresh enough to trust.
+    Hit(Arc<Resolved>),
+    /// Known, but older than the TTL (or past its secret's expiry): re-read it.
+    Stale,
+    /// Not cached.
+    Miss,
+}
+
+pub struct CredentialCache {
+    entries: RwLock<HashMap<String, Entry>>,
+    generation: AtomicU64,
+    ttl: Duration,
+}
+
+impl CredentialCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            ttl,
+        }
+    }
+
+    pub fn lookup(&self, digest: &str, api_id: &ApiId, now: NaiveDateTime) -> Lookup {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        match entries.get(digest) {
+            None => Lookup::Miss,
+            Some(e) if e.loaded.elapsed() >= self.ttl || !e.resolved.usable_at(now) => {
+                Lookup::Stale
+            }
+            // A wrong API ID with a right secret: not this entry's caller.
+            Some(e) if !e.resolved.same_api_id(api_id) => Lookup::Stale,
+            Some(e) => Lookup::Hit(e.resolved.clone()),
+        }
+    }
+
+    /// Read before loading from the database; pass to `insert`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Caches a freshly loaded caller, unless an invalidation happened since `generation`.
+    pub fn insert(&self, generation: u64, digest: String, resolved: Arc<Resolved>) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        entries.insert(
+            digest,
+            Entry {
+                resolved,
+                loaded: Instant::now(),
+            },
+        );
+    }
+
+    pub fn remove(&self, digest: &str) {
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(digest);
+    }
+
+    /// Drops every cached secret of the integration: call after committing a change to its
+    /// secrets, status or authorizations.
+    pub fn invalidate_integration(&self, integration_id: &str) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.retain(|_, e| &*e.resolved.integration_id != integration_id);
+    }
+
+    /// Drops every cached secret of the account's integrations (e.g. its rate limit changed).
+    pub fn invalidate_account(&self, account_id: &str) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        entries.retain(|_, e| &*e.resolved.account_id != account_id);
+    }
+
+    /// Forgets entries nobody used for a while (they would be re-read anyway).
+    pub fn evict_idle(&self) {
+        let keep = self.ttl * 4;
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, e| e.loaded.elapsed() < keep);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,486 @@
+//! The API's endpoints. `/me` and `/organizations` answer from the cached caller (no database);
+//! the event endpoints do one read (and `PATCH` one write, audited).
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::cache::{Grant, GrantState};
+use super::errors::{rfc3339, ApiError};
+use super::parse::{public_id, EventIdHeader};
+use super::ApiCaller;
+use crate::audit::{Actor, AuditEvent};
+use crate::db::models::events::{self, Event, EventFields};
+use crate::db;
+use crate::domain::{parse_venue, EventName, EventStatus, TimeZone};
+use crate::orgs::{SCOPE_READ, SCOPE_WRITE};
+use crate::state::AppState;
+use crate::web::extract::RequestMeta;
+
+/// Every error: a message, and for some errors more fields (see each response).
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, e.g. `Invalid API credentials`.
+    pub error: String,
+}
+
+/// The rate limit of the calling developer account.
+#[derive(Serialize, ToSchema)]
+pub struct RateLimitInfo {
+    /// Requests per minute (a burst of this many is allowed).
+    pub limit: u32,
+    pub remaining: u32,
+    /// Unix time (seconds) when the full allowance is available again.
+    pub reset: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeOrganization {
+    /// The organization's unique ID (`org_…`).
+    pub id: String,
+    pub name: String,
+    /// `active`, or `revoked` (the data must be deleted by `delete_by`).
+    pub status: String,
+    pub scopes: Vec<String>,
+    pub revoked_at: Option<String>,
+    pub delete_by: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub api_id: String,
+    pub display_name: String,
+    pub status: String,
+    pub organizations: Vec<MeOrganization>,
+    pub rate_limit: RateLimitInfo,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub authorized_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrganizationList {
+    pub data: Vec<Organization>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiEvent {
+    /// The event's unique ID (`evt_…`), as sent in the `EventId` header.
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub venue: String,
+    /// RFC 3339, UTC.
+    pub starts_at: String,
+    pub ends_at: String,
+    /// IANA time zone in which the event takes place.
+    pub time_zone: String,
+    /// `draft`, `published` or `cancelled`.
+    pub status: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventPage {
+    pub data: Vec<ApiEvent>,
+    pub has_more: bool,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Fields to change; omitted fields stay as they are.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EventPatch {
+    pub name: Option<String>,
+    pub venue: Option<String>,
+    /// RFC 3339 with an offset, e.g. `2027-05-01T18:00:00+02:00`.
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub time_zone: Option<String>,
+    /// `draft`, `published` or `cancelled`.
+    pub status: Option<String>,
+}
+
+fn org_view(g: &Grant) -> MeOrganization {
+    let (status, scopes, revoked_at, delete_by) = match &g.state {
+        GrantState::Active { scopes, .. } => ("active", scopes.clone(), None, None),
+        GrantState::Revoked {
+            revoked_at,
+            delete_by,
+        } => (
+            "revoked",
+            Vec::new(),
+            Some(rfc3339(revoked_at)),
+            delete_by.as_ref().map(rfc3339),
+        ),
+    };
+    MeOrganization {
+        id: g.org_public_id.clone(),
+        name: g.org_name.clone(),
+        status: status.into(),
+        scopes,
+        revoked_at,
+        delete_by,
+    }
+}
+
+fn event_view(e: &Event, org_public_id: &str) -> ApiEvent {
+    ApiEvent {
+        id: e.public_id.clone(),
+        organization_id: org_public_id.to_string(),
+        name: e.name.clone(),
+        venue: e.venue.clone(),
+        starts_at: rfc3339(&e.starts_at),
+        ends_at: rfc3339(&e.ends_at),
+        time_zone: e.time_zone.clone(),
+        status: e.status.clone(),
+        updated_at: rfc3339(&e.updated_at),
+    }
+}
+
+/// The grant, if it allows `scope`; the right error otherwise. `missing` is the 404 to give
+/// when the organization never authorized this integration.
+fn check_grant<'a>(
+    grant: Option<&'a Grant>,
+    scope: &'static str,
+    missing: ApiError,
+) -> Result<&'a Grant, ApiError> {
+    let grant = grant.ok_or(missing)?;
+    match &grant.state {
+        GrantState::Revoked {
+            revoked_at,
+            delete_by,
+        } => Err(ApiError::Revoked {
+            revoked_at: *revoked_at,
+            delete_by: *delete_by,
+        }),
+        GrantState::Active { .. } if !grant.allows(scope) => Err(ApiError::InsufficientScope(scope)),
+        GrantState::Active { .. } => Ok(grant),
+    }
+}
+
+/// The calling integration.
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "Integration",
+    params(("EventId" = Option<String>, Header, description = "Optional here; recorded in usage statistics.")),
+    responses(
+        (status = 200, description = "The calling integration", body = Me),
+        (status = 401, description = "Invalid API credentials", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn me(caller: ApiCaller) -> Result<HttpResponse, ApiError> {
+    let r = &caller.resolved;
+    Ok(HttpResponse::Ok().json(Me {
+        api_id: r.api_id.to_string(),
+        display_name: r.display_name.clone(),
+        status: r.status.clone(),
+        organizations: r.grants.iter().map(org_view).collect(),
+        rate_limit: RateLimitInfo {
+            limit: caller.rate.limit,
+            remaining: caller.rate.remaining,
+            reset: caller.rate.reset,
+        },
+    }))
+}
+
+/// Organizations whose authorization of this integration is active.
+#[utoipa::path(
+    get, path = "/api/v1/organizations", tag = "Organizations",
+    responses(
+        (status = 200, description = "Active authorizations", body = OrganizationList),
+        (status = 401, description = "Invalid API credentials", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn organizations(caller: ApiCaller) -> Result<HttpResponse, ApiError> {
+    let data = caller
+        .resolved
+        .grants
+        .iter()
+        .filter_map(|g| match &g.state {
+            GrantState::Active {
+                scopes,
+                authorized_at,
+                ..
+            } => Some(Organization {
+                id: g.org_public_id.clone(),
+                name: g.org_name.clone(),
+                scopes: scopes.clone(),
+                authorized_at: rfc3339(authorized_at),
+            }),
+            GrantState::Revoked { .. } => None,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(OrganizationList { data }))
+}
+
+const MAX_LIMIT: i64 = 100;
+const DEFAULT_LIMIT: i64 = 20;
+
+fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
+    match raw {
+        None => Ok(DEFAULT_LIMIT),
+        Some(s) => s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+            }),
+    }
+}
+
+fn encode_cursor(e: &Event) -> String {
+    let micros = e.starts_at.and_utc().timestamp_micros();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}|{}", e.public_id))
+}
+
+fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    let bad = || ApiError::BadRequest("cursor is not one this API returned".into());
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    let id = public_id("evt_", id).ok_or_else(bad)?;
+    Ok((at.naive_utc(), id.to_string()))
+}
+
+/// All events of an organization that authorized this integration, by start time.
+#[utoipa::path(
+    get, path = "/api/v1/organizations/{org_id}/events", tag = "Events",
+    params(
+        ("org_id" = String, Path, description = "The organization's unique ID (`org_…`)"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1–100 (default 20)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of events", body = EventPage),
+        (status = 400, description = "Bad limit or cursor", body = ErrorBody),
+        (status = 401, description = "Invalid API credentials", body = ErrorBody),
+        (status = 403, description = "The organization revoked this integration (`revoked_at`, `delete_by`)", body = ErrorBody),
+        (status = 404, description = "Invalid organization", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn events(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let org_param = path.into_inner();
+    let grant = public_id("org_", &org_param).and_then(|id| caller.resolved.grant(id));
+    let grant = check_grant(grant, SCOPE_READ, ApiError::InvalidOrganization)?.clone();
+    caller.touch(&grant, None);
+    let mut limit = None;
+    let mut cursor = None;
+    for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        match &*k {
+            "limit" => limit = Some(v.into_owned()),
+            "cursor" => cursor = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let limit = parse_limit(limit.as_deref())?;
+    let after = cursor.as_deref().map(decode_cursor).transpose()?;
+    let org_id = grant.org_id.clone();
+    let mut rows = db::run(&state.pool, move |c| {
+        Ok(events::page_for_org(
+            c,
+            &org_id,
+            after.as_ref().map(|(t, id)| (*t, id.as_str())),
+            limit + 1,
+        )?)
+    })
+    .await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = has_more.then(|| rows.last().map(encode_cursor)).flatten();
+    Ok(HttpResponse::Ok().json(EventPage {
+        data: rows.iter().map(|e| event_view(e, &grant.org_public_id)).collect(),
+        has_more,
+        next_cursor,
+    }))
+}
+
+/// The event named by `EventId`, if its organization authorized this integration.
+async fn load_event(
+    caller: &ApiCaller,
+    state: &AppState,
+    scope: &'static str,
+) -> Result<(Event, Grant), ApiError> {
+    let event_id = match &caller.event {
+        EventIdHeader::Absent => {
+            return Err(ApiError::BadRequest(
+                "This endpoint needs the EventId header (the event's unique ID, evt_…)".into(),
+            ))
+        }
+        EventIdHeader::Malformed => {
+            return Err(ApiError::BadRequest(
+                "The EventId header is not an event ID (evt_ followed by 16 letters and digits)"
+                    .into(),
+            ))
+        }
+        EventIdHeader::Valid(id) => id.clone(),
+    };
+    let event = db::run(&state.pool, move |c| Ok(events::find_by_public_id(c, &event_id)?))
+        .await?
+        .ok_or(ApiError::InvalidEvent)?;
+    let grant = caller.resolved.grant_by_org_id(&event.organization_id);
+    let grant = check_grant(grant, scope, ApiError::InvalidEvent)?.clone();
+    caller.touch(&grant, Some(&event.public_id));
+    Ok((event, grant))
+}
+
+const EVENT_ID_HEADER: &str = "The event's unique ID (`evt_…`)";
+
+/// The event named by the `EventId` header.
+#[utoipa::path(
+    get, path = "/api/v1/event", tag = "Events",
+    params(("EventId" = String, Header, description = EVENT_ID_HEADER)),
+    responses(
+        (status = 200, description = "The event", body = ApiEvent),
+        (status = 400, description = "Missing or malformed EventId", body = ErrorBody),
+        (status = 401, description = "Invalid API credentials", body = ErrorBody),
+        (status = 403, description = "The organization revoked this integration", body = ErrorBody),
+        (status = 404, description = "Invalid event", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn event(caller: ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (event, grant) = load_event(&caller, &state, SCOPE_READ).await?;
+    Ok(HttpResponse::Ok().json(event_view(&event, &grant.org_public_id)))
+}
+
+fn parse_time(raw: &str, field: &str) -> Result<NaiveDateTime, ApiError> {
+    let t = DateTime::parse_from_rfc3339(raw.trim()).map_err(|_| {
+        ApiError::BadRequest(format!(
+            "{field} must be an RFC 3339 time with an offset, like 2027-05-01T18:00:00+02:00"
+        ))
+    })?;
+    let year = chrono::Datelike::year(&t);
+    if !(1970..=2200).contains(&year) {
+        return Err(ApiError::BadRequest(format!(
+            "{field} must be between the years 1970 and 2200"
+        )));
+    }
+    Ok(t.naive_utc())
+}
+
+/// Updates name, venue, times, time zone or status of the event named by `EventId`; needs the
+/// `events:write` scope.
+#[utoipa::path(
+    patch, path = "/api/v1/event", tag = "Events",
+    params(("EventId" = String, Header, description = EVENT_ID_HEADER)),
+    request_body(content = EventPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated event", body = ApiEvent),
+        (status = 400, description = "Missing EventId, or an invalid body", body = ErrorBody),
+        (status = 401, description = "Invalid API credentials", body = ErrorBody),
+        (status = 403, description = "Revoked, or `Insufficient scope` (`required_scope`)", body = ErrorBody),
+        (status = 404, description = "Invalid event", body = ErrorBody),
+        (status = 429, description = "Rate limit exceeded", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = []))
+)]
+pub async fn update_event(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (event, grant) = load_event(&caller, &state, SCOPE_WRITE).await?;
+    let patch: EventPatch = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!("The body is not a valid event update: {e}"))
+    })?;
+    let bad = ApiError::BadRequest;
+    let name = match &patch.name {
+        Some(n) => EventName::parse(n).map_err(bad)?.as_str().to_string(),
+        None => event.name.clone(),
+    };
+    let venue = match &patch.venue {
+        Some(v) => parse_venue(v).map_err(bad)?,
+        None => event.venue.clone(),
+    };
+    let time_zone = match &patch.time_zone {
+        Some(z) => TimeZone::parse(z).map_err(bad)?.name().to_string(),
+        None => event.time_zone.clone(),
+    };
+    let status = match &patch.status {
+        Some(s) => EventStatus::parse(s).map_err(bad)?.as_str().to_string(),
+        None => event.status.clone(),
+    };
+    let starts_at = match &patch.starts_at {
+        Some(t) => parse_time(t, "starts_at")?,
+        None => event.starts_at,
+    };
+    let ends_at = match &patch.ends_at {
+        Some(t) => parse_time(t, "ends_at")?,
+        None => event.ends_at,
+    };
+    if ends_at <= starts_at {
+        return Err(ApiError::BadRequest("ends_at must be after starts_at".into()));
+    }
+    let changed: Vec<&str> = [
+        ("name", patch.name.is_some()),
+        ("venue", patch.venue.is_some()),
+        ("starts_at", patch.starts_at.is_some()),
+        ("ends_at", patch.ends_at.is_some()),
+        ("time_zone", patch.time_zone.is_some()),
+        ("status", patch.status.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, set)| set.then_some(f))
+    .collect();
+    if changed.is_empty() {
+        return Err(ApiError::BadRequest(
+            "Send at least one of name, venue, starts_at, ends_at, time_zone, status".into(),
+        ));
+    }
+    let meta = RequestMeta::of(&req, state.settings.trust_proxy_headers);
+    let api_id: Arc<str> = caller.resolved.api_id.clone();
+    let now = caller.now;
+    let org_id = event.organization_id.clone();
+    let public = event.public_id.clone();
+    let updated = db::transaction(&state.pool, move |c| {
+        let fields = EventFields {
+            name: &name,
+            starts_at,
+            ends_at,
+            time_zone: &time_zone,
+            venue: &venue,
+            status: &status,
+        };
+        if !events::update(c, &org_id, &public, &fields, now)? {
+            return Ok(None);
+        }
+        AuditEvent::new("event.updated_via_api", Actor::Integration(&api_id))
+            .target("event", &public)
+            .details(serde_json::json!({ "organization_id": org_id, "fields": changed }))
+            .meta(&meta)
+            .record(c, now)?;
+        Ok(events::find_by_public_id(c, &public)?)
+    })
+    .await?
+    .ok_or(ApiError::InvalidEvent)?;
+    Ok(HttpResponse::Ok().json(event_view(&updated, &grant.org_public_id)))
+}

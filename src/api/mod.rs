@@ -1,0 +1,399 @@
+//! The ConCat JSON API under `/api/v1`.
+//!
+//! Every request passes `gate` (a middleware on the `/api` scope): it parses the credentials and
+//! the `EventId` header (pure functions, `parse`), resolves the caller from the in-memory cache
+//! (at most one database read on a miss or after the TTL), applies the account's rate limit (or
+//! the client address's, when the request does not authenticate), lets the handler run, then
+//! adds the `X-RateLimit-*` headers and counts the request in memory (`usage`). The hot path does
+//! no argon2 and no database write.
+
+pub mod cache;
+pub mod errors;
+pub mod handlers;
+pub mod openapi;
+pub mod parse;
+pub mod rate_limit;
+pub mod usage;
+
+use std::future::{ready, Ready};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
+use chrono::NaiveDateTime;
+
+use crate::db::{self, Pool};
+use crate::settings::ApiSettings;
+use crate::state::AppState;
+use crate::web::extract::RequestMeta;
+use cache::{CredentialCache, Lookup, Resolved};
+use errors::ApiError;
+use parse::{EventIdHeader, Presented, Unusable};
+use rate_limit::{RateLimits, RateState};
+use usage::{UsageKey, UsageRecorder, Used};
+
+/// The API's in-memory state, shared by all workers of one process.
+pub struct ApiRuntime {
+    pub cache: CredentialCache,
+    pub limits: RateLimits,
+    pub usage: UsageRecorder,
+    allow_query_key: bool,
+}
+
+impl ApiRuntime {
+    pub fn new(settings: &ApiSettings) -> Self {
+        Self {
+            cache: CredentialCache::new(settings.cache_ttl),
+            limits: RateLimits::new(
+                settings.rate_limit_per_minute,
+                settings.unauthenticated_per_minute,
+            ),
+            usage: UsageRecorder::default(),
+            allow_query_key: settings.allow_query_key,
+        }
+    }
+
+    /// Call after committing any change to an integration's secrets, status or authorizations.
+    pub fn invalidate_integration(&self, integration_id: &str) {
+        self.cache.invalidate_integration(integration_id);
+    }
+
+    pub fn invalidate_account(&self, account_id: &str) {
+        self.cache.invalidate_account(account_id);
+    }
+
+    /// One periodic pass: write usage, forget idle cache entries and address buckets.
+    pub async fn flush(&self, pool: &Pool) -> anyhow::Result<usage::Flushed> {
+        self.cache.evict_idle();
+        self.limits.shrink();
+        self.usage.flush(pool).await
+    }
+}
+
+/// The caller, as the gate resolved it, for handlers.
+#[derive(Clone)]
+pub struct ApiCaller {
+    pub resolved: Arc<Resolved>,
+    pub rate: RateState,
+    pub event: EventIdHeader,
+    pub now: NaiveDateTime,
+    request: HttpRequest,
+}
+
+/// What a handler tells the gate about the organization and event it served (for usage).
+#[derive(Clone, Default)]
+struct Touched {
+    org_id: Option<Arc<str>>,
+    event_id: Option<Arc<str>>,
+    authorization_id: Option<Arc<str>>,
+}
+
+impl ApiCaller {
+    /// Records that this request used the organization's authorization (and maybe an event).
+    pub fn touch(&self, grant: &cache::Grant, event_public_id: Option<&str>) {
+        let authorization_id = match &grant.state {
+            cache::GrantState::Active {
+                authorization_id, ..
+            } => Some(authorization_id.clone()),
+            cache::GrantState::Revoked { .. } => None,
+        };
+        self.request.extensions_mut().insert(Touched {
+            org_id: Some(grant.org_id.clone()),
+            event_id: event_public_id.map(Arc::from),
+            authorization_id,
+        });
+    }
+}
+
+struct Authenticated(Arc<Resolved>, RateState);
+
+impl FromRequest for ApiCaller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let ext = req.extensions();
+        let caller = match (ext.get::<Authenticated>(), ext.get::<GateInfo>()) {
+            (Some(Authenticated(resolved, rate)), Some(info)) => Ok(ApiCaller {
+                resolved: resolved.clone(),
+                rate: *rate,
+                event: info.event.clone(),
+                now: info.now,
+                request: req.clone(),
+            }),
+            _ => Err(ApiError::Unauthorized { hint: None }),
+        };
+        ready(caller)
+    }
+}
+
+struct GateInfo {
+    event: EventIdHeader,
+    now: NaiveDateTime,
+}
+
+/// Paths under `/api` that answer without credentials.
+const PUBLIC_PATHS: &[&str] = &["/api/v1/openapi.json"];
+
+/// Endpoint labels for usage statistics (a fixed set, so counters stay bounded).
+const ENDPOINTS: &[(&str, &str, &str)] = &[
+    ("GET", "/api/v1/me", "GET /api/v1/me"),
+    ("GET", "/api/v1/organizations", "GET /api/v1/organizations"),
+    (
+        "GET",
+        "/api/v1/organizations/{org_id}/events",
+        "GET /api/v1/organizations/{org_id}/events",
+    ),
+    ("GET", "/api/v1/event", "GET /api/v1/event"),
+    ("PATCH", "/api/v1/event", "PATCH /api/v1/event"),
+    ("GET", "/api/v1/openapi.json", "GET /api/v1/openapi.json"),
+];
+
+fn endpoint_label(req: &HttpRequest) -> &'static str {
+    let pattern = req.match_pattern();
+    let method = req.method().as_str();
+    ENDPOINTS
+        .iter()
+        .find(|(m, p, _)| *m == method && Some(*p) == pattern.as_deref())
+        .map(|(_, _, label)| *label)
+        .unwrap_or("other")
+}
+
+fn hint(reason: Unusable) -> Option<&'static str> {
+    match reason {
+        Unusable::Missing => Some(
+            "Send Authorization: Bearer <API ID>:<API Secret> (or HTTP Basic with the API ID as user name).",
+        ),
+        Unusable::QueryKeyDisabled => Some(
+            "The _apikey query parameter is not enabled here; send the Authorization header.",
+        ),
+        Unusable::Malformed => None,
+    }
+}
+
+/// Resolves the caller; on failure, the error and the rate state to report.
+async fn authenticate(
+    state: &AppState,
+    presented: Presented,
+    ip: IpAddr,
+    now: NaiveDateTime,
+) -> Result<Authenticated, (ApiError, Option<RateState>)> {
+    let api = &state.api;
+    let refuse = |hint| {
+        let rate = api.limits.unauthenticated(ip);
+        match rate {
+            Ok(r) => (ApiError::Unauthorized { hint }, Some(r)),
+            Err(r) => (ApiError::RateLimited(r), Some(r)),
+        }
+    };
+    let (api_id, secret) = match presented {
+        Presented::Unusable { reason, .. } => return Err(refuse(hint(reason))),
+        Presented::Pair { api_id, secret, .. } => (api_id, secret),
+    };
+    let digest = secret.digest();
+    let resolved = match api.cache.lookup(&digest, &api_id, now) {
+        Lookup::Hit(r) => r,
+        lookup => {
+            // A lookup the cache cannot answer costs the client address one unit first, so
+            // guessing is throttled before it reaches the database.
+            let mut charged = None;
+            if matches!(lookup, Lookup::Miss) {
+                match api.limits.unauthenticated(ip) {
+                    Ok(r) => charged = Some(r),
+                    Err(r) => return Err((ApiError::RateLimited(r), Some(r))),
+                }
+            }
+            let generation = api.cache.generation();
+            let key = digest.clone();
+            let loaded = db::run(&state.pool, move |c| {
+                Ok(cache::load(c, &key, &api_id, now)?)
+            })
+            .await
+            .map_err(|e| (ApiError::Unexpected(e), None))?;
+            match loaded {
+                Some(r) => {
+                    let r = Arc::new(r);
+                    api.cache.insert(generation, digest, r.clone());
+                    r
+                }
+                None => {
+                    api.cache.remove(&digest);
+                    return Err(match charged {
+                        Some(r) => (ApiError::Unauthorized { hint: None }, Some(r)),
+                        None => refuse(None),
+                    });
+                }
+            }
+        }
+    };
+    let limiter = api.limits.account(&resolved.account_id, resolved.account_limit);
+    match limiter.check() {
+        Ok(rate) => Ok(Authenticated(resolved, rate)),
+        Err(rate) => Err((ApiError::RateLimited(rate), Some(rate))),
+    }
+}
+
+fn set_rate_headers(headers: &mut header::HeaderMap, rate: &RateState) {
+    let pairs = [
+        ("x-ratelimit-limit", rate.limit as u64),
+        ("x-ratelimit-remaining", rate.remaining as u64),
+        ("x-ratelimit-reset", rate.reset),
+    ];
+    for (name, value) in pairs {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+    }
+    if let Some(after) = rate.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(after));
+    }
+}
+
+fn is_json<B>(res: &ServiceResponse<B>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(actix_web::error::ErrorInternalServerError("no app state"));
+    };
+    let now = state.clock.now_naive();
+    let presented = parse::credentials(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+        req.query_string(),
+        state.api.allow_query_key,
+    );
+    let api_id: Option<Arc<str>> = presented.api_id().map(|id| Arc::from(id.as_str()));
+    let event = parse::event_id(req.headers().get("eventid").map(|v| v.as_bytes()));
+    let ip: IpAddr = RequestMeta::of(req.request(), state.settings.trust_proxy_headers)
+        .client_ip
+        .parse()
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+
+    let outcome = if PUBLIC_PATHS.contains(&req.path()) {
+        match state.api.limits.unauthenticated(ip) {
+            Ok(rate) => Ok((None, rate)),
+            Err(rate) => Err((ApiError::RateLimited(rate), Some(rate))),
+        }
+    } else {
+        authenticate(&state, presented, ip, now)
+            .await
+            .map(|Authenticated(r, rate)| (Some(r), rate))
+    };
+
+    let (mut res, rate, caller) = match outcome {
+        Ok((caller, rate)) => {
+            if let Some(c) = &caller {
+                req.extensions_mut().insert(Authenticated(c.clone(), rate));
+            }
+            req.extensions_mut().insert(GateInfo {
+                event: event.clone(),
+                now,
+            });
+            let res = next.call(req).await?.map_into_boxed_body();
+            (res, Some(rate), caller)
+        }
+        Err((error, rate)) => {
+            let res = req.into_response(error.error_response());
+            (res, rate, None)
+        }
+    };
+    if (res.status().is_client_error() || res.status().is_server_error()) && !is_json(&res) {
+        // An error raised outside the API's handlers (e.g. by an extractor): same JSON shape.
+        let status = res.status();
+        let body = serde_json::json!({ "error": status.canonical_reason().unwrap_or("Error") });
+        res = res.into_response(actix_web::HttpResponse::build(status).json(body));
+    }
+    if let Some(rate) = &rate {
+        set_rate_headers(res.headers_mut(), rate);
+    }
+
+    let status = res.status().as_u16();
+    let touched = res
+        .request()
+        .extensions()
+        .get::<Touched>()
+        .cloned()
+        .unwrap_or_default();
+    let success = res.status().is_success();
+    let used = match (&caller, success) {
+        (Some(c), true) => Some(Used {
+            secret_id: c.secret_id.clone(),
+            integration_id: c.integration_id.clone(),
+            authorization_id: touched.authorization_id.clone(),
+        }),
+        _ => None,
+    };
+    let key = UsageKey {
+        day: now.date(),
+        api_id: caller.as_ref().map(|c| c.api_id.clone()).or(api_id),
+        org_id: touched.org_id,
+        // An unauthenticated caller's event id is not kept (it could be anything).
+        event_id: touched.event_id.or_else(|| {
+            caller
+                .as_ref()
+                .and(event.valid().map(Arc::from))
+        }),
+        endpoint: endpoint_label(res.request()),
+        status,
+    };
+    state.api.usage.record(key, used.as_ref(), now);
+    Ok(res)
+}
+
+/// `/api/v1/...` routes, the gate, and JSON answers for unknown paths and methods.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api")
+            .wrap(from_fn(gate))
+            .service(
+                web::scope("/v1")
+                    .service(
+                        web::resource("/me")
+                            .get(handlers::me)
+                            .default_service(web::to(|| method_not_allowed("GET"))),
+                    )
+                    .service(
+                        web::resource("/organizations")
+                            .get(handlers::organizations)
+                            .default_service(web::to(|| method_not_allowed("GET"))),
+                    )
+                    .service(
+                        web::resource("/organizations/{org_id}/events")
+                            .get(handlers::events)
+                            .default_service(web::to(|| method_not_allowed("GET"))),
+                    )
+                    .service(
+                        web::resource("/event")
+                            .get(handlers::event)
+                            .patch(handlers::update_event)
+                            .default_service(web::to(|| method_not_allowed("GET, PATCH"))),
+                    )
+                    .service(
+                        web::resource("/openapi.json")
+                            .get(openapi::document)
+                            .default_service(web::to(|| method_not_allowed("GET"))),
+                    )
+                    .default_service(web::to(not_found)),
+            )
+            .default_service(web::to(not_found)),
+    );
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+async fn method_not_allowed(allow: &'static str) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(allow))
+}

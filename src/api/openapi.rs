@@ -1,0 +1,98 @@
+//! The OpenAPI 3.1 document, generated (utoipa) from the handlers' annotations and the response
+//! types they serialize, so it cannot drift from the code. Served at `/api/v1/openapi.json` and
+//! rendered as the portal's API reference (`/docs/api`).
+
+use std::sync::OnceLock;
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::handlers;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("<API ID>:<API Secret>")
+                    .description(Some(
+                        "Authorization: Bearer <API ID>:<API Secret> — ConCat's documented form.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "HTTP Basic with the API ID as user name and the API secret as password \
+                         (so https://<API ID>:<API Secret>@host/… URLs work).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ConCat API",
+        version = "1",
+        description = "Event data of the organizations that authorized your integration. \
+                       Authenticate with your API ID and secret; send EventId for event endpoints."
+    ),
+    paths(
+        handlers::me,
+        handlers::organizations,
+        handlers::events,
+        handlers::event,
+        handlers::update_event,
+        document
+    ),
+    components(schemas(
+        handlers::ErrorBody,
+        handlers::RateLimitInfo,
+        handlers::Me,
+        handlers::MeOrganization,
+        handlers::Organization,
+        handlers::OrganizationList,
+        handlers::ApiEvent,
+        handlers::EventPage,
+        handlers::EventPatch
+    )),
+    modifiers(&Security),
+    tags(
+        (name = "Integration", description = "Who is calling"),
+        (name = "Organizations", description = "Who authorized you"),
+        (name = "Events", description = "Their events")
+    )
+)]
+pub struct ApiDoc;
+
+/// The document, built once.
+pub fn spec() -> &'static utoipa::openapi::OpenApi {
+    static SPEC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    SPEC.get_or_init(ApiDoc::openapi)
+}
+
+/// This document (OpenAPI 3.1). Public: no credentials needed.
+#[utoipa::path(
+    get, path = "/api/v1/openapi.json", tag = "Integration",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
+)]
+pub async fn document() -> HttpResponse {
+    static JSON: OnceLock<String> = OnceLock::new();
+    let body = JSON.get_or_init(|| spec().to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.as_str())
+}

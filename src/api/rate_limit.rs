@@ -1,0 +1,181 @@
+//! Rate limits with GCRA (the `governor` crate): one bucket per developer account, shared by all
+//! of its integrations, and one per client address for requests that do not authenticate (so
+//! guessing credentials costs the guesser). Quotas are per minute with a burst of the whole
+//! minute's allowance; they run on the real monotonic clock, not the injectable business clock.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::{StateInformationMiddleware, StateSnapshot};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{NotUntil, Quota, RateLimiter};
+
+type Direct = RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>;
+type Keyed =
+    RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
+
+/// What the `X-RateLimit-*` headers (and a 429's body) say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateState {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Unix seconds at which the full allowance is available again.
+    pub reset: u64,
+    /// On refusal: whole seconds until the next request will be admitted.
+    pub retry_after: Option<u64>,
+}
+
+/// One account's bucket.
+pub struct AccountLimiter {
+    pub limit: u32,
+    limiter: Direct,
+}
+
+impl AccountLimiter {
+    fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            limiter: RateLimiter::direct(quota(limit)).with_middleware(),
+        }
+    }
+
+    pub fn check(&self) -> Result<RateState, RateState> {
+        decide(self.limit, self.limiter.check())
+    }
+}
+
+fn quota(per_minute: u32) -> Quota {
+    let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
+    Quota::per_minute(n).allow_burst(n)
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+fn interval(limit: u32) -> Duration {
+    Duration::from_secs(60) / limit.max(1)
+}
+
+fn decide(
+    limit: u32,
+    outcome: Result<StateSnapshot, NotUntil<<DefaultClock as Clock>::Instant>>,
+) -> Result<RateState, RateState> {
+    let now = unix_now();
+    match outcome {
+        Ok(snapshot) => {
+            let remaining = snapshot.remaining_burst_capacity().min(limit);
+            let until_full = interval(limit) * (limit - remaining);
+            Ok(RateState {
+                limit,
+                remaining,
+                reset: (now + until_full).as_secs_f64().ceil() as u64,
+                retry_after: None,
+            })
+        }
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let until_full = wait + interval(limit) * limit.saturating_sub(1);
+            Ok::<RateState, RateState>(RateState {
+                limit,
+                remaining: 0,
+                reset: (now + until_full).as_secs_f64().ceil() as u64,
+                retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+            })
+            .and_then(Err)
+        }
+    }
+}
+
+pub struct RateLimits {
+    default_per_minute: u32,
+    unauthenticated_per_minute: u32,
+    accounts: RwLock<HashMap<Arc<str>, Arc<AccountLimiter>>>,
+    addresses: Keyed,
+}
+
+impl RateLimits {
+    pub fn new(default_per_minute: u32, unauthenticated_per_minute: u32) -> Self {
+        Self {
+            default_per_minute,
+            unauthenticated_per_minute,
+            accounts: RwLock::new(HashMap::new()),
+            addresses: RateLimiter::keyed(quota(unauthenticated_per_minute)).with_middleware(),
+        }
+    }
+
+    /// The account's bucket at its current limit (a new bucket when the limit changed).
+    pub fn account(&self, account_id: &Arc<str>, own_limit: Option<u32>) -> Arc<AccountLimiter> {
+        let limit = own_limit.unwrap_or(self.default_per_minute);
+        if let Some(l) = self
+            .accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(account_id)
+        {
+            if l.limit == limit {
+                return l.clone();
+            }
+        }
+        let mut map = self.accounts.write().unwrap_or_else(|e| e.into_inner());
+        let entry = map
+            .entry(account_id.clone())
+            .or_insert_with(|| Arc::new(AccountLimiter::new(limit)));
+        if entry.limit != limit {
+            *entry = Arc::new(AccountLimiter::new(limit));
+        }
+        entry.clone()
+    }
+
+    /// Charges one unauthenticated request to the client address.
+    pub fn unauthenticated(&self, ip: IpAddr) -> Result<RateState, RateState> {
+        decide(
+            self.unauthenticated_per_minute,
+            self.addresses.check_key(&ip),
+        )
+    }
+
+    /// Forgets idle per-address state (called from the periodic flush).
+    pub fn shrink(&self) {
+        self.addresses.retain_recent();
+        self.addresses.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_down_then_refuses_with_retry_after() {
+        let limits = RateLimits::new(3, 2);
+        let account: Arc<str> = "acct".into();
+        let l = limits.account(&account, None);
+        let seen: Vec<u32> = (0..3).map(|_| l.check().unwrap().remaining).collect();
+        assert_eq!(seen, vec![2, 1, 0]);
+        let refused = l.check().unwrap_err();
+        assert_eq!(refused.remaining, 0);
+        assert_eq!(refused.limit, 3);
+        let retry = refused.retry_after.unwrap();
+        assert!((1..=20).contains(&retry), "{retry}");
+        assert!(refused.reset >= unix_now().as_secs() + retry);
+        // Another account has its own bucket; a changed limit gets a fresh one.
+        let other = limits.account(&"other".into(), None);
+        assert_eq!(other.check().unwrap().remaining, 2);
+        let raised = limits.account(&account, Some(10));
+        assert_eq!(raised.check().unwrap().remaining, 9);
+        // Addresses have their own, smaller allowance.
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(limits.unauthenticated(ip).is_ok());
+        assert!(limits.unauthenticated(ip).is_ok());
+        assert!(limits.unauthenticated(ip).is_err());
+        assert!(limits.unauthenticated("192.0.2.2".parse().unwrap()).is_ok());
+    }
+}

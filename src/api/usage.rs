@@ -1,0 +1,215 @@
+//! API usage, aggregated in memory on the hot path and written in batches: request counters per
+//! day × API ID × organization × event × endpoint × status, and last-used times per secret,
+//! integration and authorization (successful requests only). `flush` runs every few seconds and
+//! at shutdown; a failed flush puts its counts back, so nothing is lost or counted twice.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use crate::db::schema::{api_secrets, api_usage as u, authorizations, integrations};
+use crate::db::{self, DbConn, Pool};
+
+/// Distinct counter keys kept between flushes; beyond it, new keys lose their event id.
+const MAX_KEYS: usize = 100_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsageKey {
+    pub day: NaiveDate,
+    pub api_id: Option<Arc<str>>,
+    pub org_id: Option<Arc<str>>,
+    pub event_id: Option<Arc<str>>,
+    pub endpoint: &'static str,
+    pub status: u16,
+}
+
+/// What one successful request touched, for last-used times.
+#[derive(Debug, Clone)]
+pub struct Used {
+    pub secret_id: Arc<str>,
+    pub integration_id: Arc<str>,
+    pub authorization_id: Option<Arc<str>>,
+}
+
+#[derive(Default)]
+struct Pending {
+    counts: HashMap<UsageKey, u64>,
+    secrets: HashMap<Arc<str>, NaiveDateTime>,
+    integrations: HashMap<Arc<str>, NaiveDateTime>,
+    authorizations: HashMap<Arc<str>, NaiveDateTime>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+            && self.secrets.is_empty()
+            && self.integrations.is_empty()
+            && self.authorizations.is_empty()
+    }
+
+    fn merge(&mut self, other: Pending) {
+        for (k, n) in other.counts {
+            *self.counts.entry(k).or_default() += n;
+        }
+        for (map, from) in [
+            (&mut self.secrets, other.secrets),
+            (&mut self.integrations, other.integrations),
+            (&mut self.authorizations, other.authorizations),
+        ] {
+            for (id, at) in from {
+                latest(map, id, at);
+            }
+        }
+    }
+}
+
+fn latest(map: &mut HashMap<Arc<str>, NaiveDateTime>, id: Arc<str>, at: NaiveDateTime) {
+    let slot = map.entry(id).or_insert(at);
+    if *slot < at {
+        *slot = at;
+    }
+}
+
+#[derive(Default)]
+pub struct UsageRecorder {
+    pending: Mutex<Pending>,
+}
+
+/// What a flush wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Flushed {
+    pub counters: usize,
+    pub requests: u64,
+}
+
+impl UsageRecorder {
+    pub fn record(&self, mut key: UsageKey, used: Option<&Used>, now: NaiveDateTime) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if p.counts.len() >= MAX_KEYS && !p.counts.contains_key(&key) {
+            key.event_id = None;
+        }
+        *p.counts.entry(key).or_default() += 1;
+        if let Some(used) = used {
+            latest(&mut p.secrets, used.secret_id.clone(), now);
+            latest(&mut p.integrations, used.integration_id.clone(), now);
+            if let Some(a) = &used.authorization_id {
+                latest(&mut p.authorizations, a.clone(), now);
+            }
+        }
+    }
+
+    /// Requests counted but not yet written.
+    pub fn pending_requests(&self) -> u64 {
+        let p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        p.counts.values().sum()
+    }
+
+    /// Writes everything pending in one transaction.
+    pub async fn flush(&self, pool: &Pool) -> anyhow::Result<Flushed> {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if batch.is_empty() {
+            return Ok(Flushed::default());
+        }
+        let batch = Arc::new(Mutex::new(Some(batch)));
+        let work = batch.clone();
+        let result = db::transaction(pool, move |c| {
+            let guard = work.lock().unwrap_or_else(|e| e.into_inner());
+            let p = guard.as_ref().expect("the batch");
+            write(c, p)
+        })
+        .await;
+        match result {
+            Ok(flushed) => Ok(flushed),
+            Err(e) => {
+                let back = batch
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .expect("the batch");
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .merge(back);
+                Err(e)
+            }
+        }
+    }
+}
+
+fn opt(s: &Option<Arc<str>>) -> &str {
+    s.as_deref().unwrap_or("")
+}
+
+fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
+    let mut flushed = Flushed::default();
+    for (k, n) in &p.counts {
+        let n = i64::try_from(*n).unwrap_or(i64::MAX);
+        crate::upsert!(
+            &mut *c,
+            u::table,
+            (
+                u::day.eq(k.day.format("%Y-%m-%d").to_string()),
+                u::api_id.eq(opt(&k.api_id)),
+                u::organization_id.eq(opt(&k.org_id)),
+                u::event_id.eq(opt(&k.event_id)),
+                u::endpoint.eq(k.endpoint),
+                u::status.eq(i32::from(k.status)),
+                u::requests.eq(n),
+            ),
+            (
+                u::day,
+                u::api_id,
+                u::organization_id,
+                u::event_id,
+                u::endpoint,
+                u::status,
+            ),
+            u::requests.eq(u::requests + excluded(u::requests))
+        )?;
+        flushed.counters += 1;
+        flushed.requests += n as u64;
+    }
+    for (id, at) in &p.secrets {
+        diesel::update(
+            api_secrets::table
+                .filter(api_secrets::id.eq(&**id))
+                .filter(
+                    api_secrets::last_used_at
+                        .is_null()
+                        .or(api_secrets::last_used_at.lt(at)),
+                ),
+        )
+        .set(api_secrets::last_used_at.eq(at))
+        .execute(c)?;
+    }
+    for (id, at) in &p.integrations {
+        diesel::update(
+            integrations::table
+                .filter(integrations::id.eq(&**id))
+                .filter(
+                    integrations::last_used_at
+                        .is_null()
+                        .or(integrations::last_used_at.lt(at)),
+                ),
+        )
+        .set(integrations::last_used_at.eq(at))
+        .execute(c)?;
+    }
+    for (id, at) in &p.authorizations {
+        diesel::update(
+            authorizations::table
+                .filter(authorizations::id.eq(&**id))
+                .filter(
+                    authorizations::last_used_at
+                        .is_null()
+                        .or(authorizations::last_used_at.lt(at)),
+                ),
+        )
+        .set(authorizations::last_used_at.eq(at))
+        .execute(c)?;
+    }
+    Ok(flushed)
+}
