@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod charts;
 pub mod developer;
 pub mod extract;
 pub mod forms;

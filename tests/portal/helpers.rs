@@ -248,6 +248,8 @@ impl TestDb {
             ),
             ("PORTAL_BASE_URL".into(), "http://portal.test".into()),
             ("PORTAL_OUTBOX_DISPATCHER".into(), "false".into()),
+            // Tests write API usage by hand (`flush_usage`) or at shutdown.
+            ("PORTAL_API_USAGE_FLUSHER".into(), "false".into()),
             ("PORTAL_DB_POOL_SIZE".into(), "4".into()),
         ]);
         for (k, v) in extra {
@@ -279,7 +281,9 @@ pub struct TestApp {
     pub dispatcher: Dispatcher,
     pub db: Arc<TestDb>,
     pub setup_link: Option<String>,
+    pub api: Arc<concat_portal::api::ApiRuntime>,
     handle: actix_web::dev::ServerHandle,
+    served: Mutex<Option<tokio::task::JoinHandle<anyhow::Result<()>>>>,
     allow_unsent: bool,
 }
 
@@ -327,7 +331,8 @@ pub async fn spawn_app_on(
     let dispatcher = app.dispatcher();
     let setup_link = app.setup_link().map(str::to_string);
     let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let api = app.api();
+    let served = tokio::spawn(app.run_until_stopped());
     let (client, jar) = client();
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -340,7 +345,9 @@ pub async fn spawn_app_on(
         dispatcher,
         db,
         setup_link,
+        api,
         handle,
+        served: Mutex::new(Some(served)),
         allow_unsent: false,
     }
 }
@@ -523,6 +530,20 @@ impl TestApp {
     /// Stops the server (as a restart or a crash would), keeping the database.
     pub async fn stop(&self) {
         self.handle.stop(false).await;
+    }
+
+    /// Stops gracefully and waits until `run_until_stopped` has finished (final usage flush).
+    pub async fn shutdown(&self) {
+        self.handle.stop(true).await;
+        let served = self.served.lock().unwrap().take();
+        if let Some(task) = served {
+            task.await.expect("the server task").expect("served");
+        }
+    }
+
+    /// Writes the API usage counted in memory so far.
+    pub async fn flush_usage(&self) -> concat_portal::api::usage::Flushed {
+        self.api.flush(&self.pool).await.expect("usage flushed")
     }
 }
 
@@ -857,4 +878,148 @@ impl TestApp {
         );
         client
     }
+}
+
+/// An approved developer whose integration an organization authorized.
+pub struct ApiFixture {
+    pub dev: Developer,
+    pub org: String,
+    pub olga: reqwest::Client,
+    pub auth_id: String,
+}
+
+impl TestApp {
+    /// Authorizes `api_id` for the organization with the given scopes (`events_read`,
+    /// `events_write`), reads the developer's email, and returns the authorization id.
+    pub async fn authorize(
+        &self,
+        org_admin: &reqwest::Client,
+        org: &str,
+        api_id: &str,
+        scopes: &[&str],
+        developer_email: &str,
+    ) -> String {
+        let page = format!("/org/{org}/integrations");
+        let mut fields = vec![("api_id", api_id)];
+        fields.extend(scopes.iter().map(|s| (*s, "on")));
+        let res = self
+            .post_form_with(org_admin, &format!("{page}/authorize"), &fields)
+            .await;
+        assert_eq!(res.status(), 303, "authorized");
+        self.one_email_to(developer_email).await;
+        let listing = self.get_with(org_admin, &page).await.text().await.unwrap();
+        let at = listing.find(api_id).expect("listed");
+        first_authorization_id(&listing[at..])
+    }
+
+    /// Dana of Ticketly, authorized by Acme Events (Olga) with `scopes`.
+    pub async fn api_fixture(&self, scopes: &[&str]) -> ApiFixture {
+        let dev = self
+            .approved_developer("dana@ticketly.example", "Ticketly")
+            .await;
+        let (org, olga) = self.org_with_admin("Acme Events", "olga@acme.example").await;
+        let auth_id = self
+            .authorize(&olga, &org, &dev.api_id, scopes, "dana@ticketly.example")
+            .await;
+        ApiFixture {
+            dev,
+            org,
+            olga,
+            auth_id,
+        }
+    }
+
+    /// Adds `n` events to the organization directly in the database (seed data), starting a
+    /// day apart from 2027-01-01; returns their public ids in start order.
+    pub async fn seed_events(&self, org_public_id: &str, n: usize) -> Vec<String> {
+        use concat_portal::db::models::{events, organizations};
+        use concat_portal::domain::new_event_public_id;
+        let org = org_public_id.to_string();
+        let now = self.clock.now_naive();
+        db::run(&self.pool, move |c| {
+            let o = organizations::find_by_public_id(c, &org)?.expect("org");
+            let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 1)
+                .unwrap()
+                .and_hms_opt(18, 0, 0)
+                .unwrap();
+            let mut ids = Vec::new();
+            for k in 0..n {
+                let id = new_event_public_id();
+                let starts_at = start + chrono::Duration::days(k as i64);
+                events::insert(
+                    c,
+                    &db::new_id(),
+                    &id,
+                    &o.id,
+                    &events::EventFields {
+                        name: &format!("Event {k}"),
+                        starts_at,
+                        ends_at: starts_at + chrono::Duration::hours(4),
+                        time_zone: "Europe/Berlin",
+                        venue: "Hall",
+                        status: "published",
+                    },
+                    now,
+                )?;
+                ids.push(id);
+            }
+            Ok(ids)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Rows of `api_usage`: (api_id, organization_id, event_id, endpoint, status) → requests.
+    pub async fn usage_rows(&self) -> HashMap<(String, String, String, String, i32), i64> {
+        use concat_portal::db::schema::api_usage as u;
+        use diesel::prelude::*;
+        db::run(&self.pool, |c| {
+            Ok(u::table
+                .select((
+                    u::api_id,
+                    u::organization_id,
+                    u::event_id,
+                    u::endpoint,
+                    u::status,
+                    u::requests,
+                ))
+                .load::<(String, String, String, String, i32, i64)>(c)?)
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .fold(HashMap::new(), |mut m, (a, o, e, p, s, n)| {
+            *m.entry((a, o, e, p, s)).or_default() += n;
+            m
+        })
+    }
+}
+
+/// An API request with `Authorization: Bearer <api id>:<secret>`.
+pub fn bearer(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    api_id: &str,
+    secret: &str,
+) -> reqwest::RequestBuilder {
+    client
+        .request(method, url)
+        .header("Authorization", format!("Bearer {api_id}:{secret}"))
+}
+
+/// A response's status, `X-RateLimit-*` headers and JSON body.
+pub async fn api_json(res: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(ct.starts_with("application/json"), "JSON, not {ct:?}");
+    for h in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"] {
+        assert!(res.headers().contains_key(h), "{h} on a {status}");
+    }
+    (status, res.json().await.expect("a JSON body"))
 }

@@ -3,6 +3,7 @@
 
 pub mod access_requests;
 pub mod api_secrets;
+pub mod api_usage;
 pub mod audit;
 pub mod authorizations;
 pub mod developer_accounts;

@@ -13,6 +13,7 @@ use crate::auth::session::FlashLevel;
 use crate::auth::{CsrfForm, CurrentUser};
 use crate::db;
 use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
+use crate::db::models::api_usage;
 use crate::db::models::authorizations::{self as auths, Authorization};
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, OWNER};
 use crate::db::models::integrations::{self, Integration};
@@ -20,7 +21,7 @@ use crate::db::models::organizations::Organization;
 use crate::domain::{AppName, UseCase, USE_CASE_MAX};
 use crate::errors::AppError;
 use crate::web::forms::{when, FieldErrors};
-use crate::web::{redirect, render, render_with, PageContext};
+use crate::web::{charts, redirect, render, render_with, PageContext};
 
 pub struct IntegrationView {
     pub integration: Integration,
@@ -461,4 +462,111 @@ pub async fn confirm_deletion(
         "/developer/integrations/{}",
         view.integration.id
     )))
+}
+
+/// One row of the usage table.
+pub struct UsageDay {
+    pub day: String,
+    pub total: u64,
+    pub ok: u64,
+    pub client_errors: u64,
+    pub server_errors: u64,
+}
+
+#[derive(Template)]
+#[template(path = "developer/usage.html")]
+struct UsagePage {
+    ctx: PageContext,
+    integration: Integration,
+    charts: Vec<charts::Chart>,
+    days: Vec<UsageDay>,
+    orgs: Vec<(String, u64)>,
+}
+
+/// Days shown on usage pages.
+pub const USAGE_DAYS: i64 = 30;
+
+/// Requests per day for the last 30 days, by status class and by organization.
+pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let view = load(&current, id.into_inner()).await?;
+    let today = current.viewer.state.clock.now_naive().date();
+    let from = today - chrono::Duration::days(USAGE_DAYS - 1);
+    let api_id = view.integration.api_id.clone();
+    let rows = db::run(&current.viewer.state.pool, move |c| {
+        Ok(api_usage::daily_for(c, &api_id, from)?)
+    })
+    .await?;
+    let days: Vec<chrono::NaiveDate> = (0..USAGE_DAYS)
+        .map(|d| from + chrono::Duration::days(d))
+        .collect();
+    let index = |day: &str| {
+        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| days.iter().position(|x| *x == d))
+    };
+    let org_name = |org_id: &str| -> String {
+        if org_id.is_empty() {
+            return "No organization (e.g. /me)".into();
+        }
+        view.auths
+            .iter()
+            .find(|(_, o)| o.id == org_id)
+            .map(|(_, o)| o.name.clone())
+            .unwrap_or_else(|| "Another organization".into())
+    };
+    let classes = ["2xx", "3xx", "4xx", "5xx"];
+    let mut by_class = vec![vec![0u64; days.len()]; classes.len()];
+    let mut by_org: Vec<(String, Vec<u64>)> = Vec::new();
+    for (day, org_id, status, n) in &rows {
+        let Some(d) = index(day) else { continue };
+        let n = u64::try_from(*n).unwrap_or(0);
+        let class = ((*status / 100) as usize).clamp(2, 5) - 2;
+        by_class[class][d] += n;
+        let name = org_name(org_id);
+        match by_org.iter_mut().find(|(o, _)| *o == name) {
+            Some((_, v)) => v[d] += n,
+            None => {
+                let mut v = vec![0u64; days.len()];
+                v[d] = n;
+                by_org.push((name, v));
+            }
+        }
+    }
+    by_org.sort_by_key(|(_, v)| std::cmp::Reverse(v.iter().sum::<u64>()));
+    let class_series: Vec<(String, Vec<u64>)> = classes
+        .iter()
+        .zip(by_class.iter())
+        .map(|(c, v)| (c.to_string(), v.clone()))
+        .filter(|(c, v)| c != "3xx" || v.iter().any(|n| *n > 0))
+        .collect();
+    let table: Vec<UsageDay> = days
+        .iter()
+        .enumerate()
+        .rev()
+        .filter_map(|(d, day)| {
+            let total: u64 = by_class.iter().map(|v| v[d]).sum();
+            (total > 0).then(|| UsageDay {
+                day: day.format("%Y-%m-%d").to_string(),
+                total,
+                ok: by_class[0][d],
+                client_errors: by_class[2][d],
+                server_errors: by_class[3][d],
+            })
+        })
+        .collect();
+    let orgs = by_org
+        .iter()
+        .map(|(name, v)| (name.clone(), v.iter().sum()))
+        .collect();
+    let charts = vec![
+        charts::stacked("by-status", "Requests per day by status", &days, &class_series),
+        charts::stacked("by-org", "Requests per day by organization", &days, &by_org),
+    ];
+    render(&UsagePage {
+        ctx: current.viewer.page(format!("API usage · {}", view.integration.display_name)),
+        integration: view.integration,
+        charts,
+        days: table,
+        orgs,
+    })
 }

@@ -20,6 +20,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/developer/integrations/{id}").route(web::get().to(integrations::show)),
         )
         .service(
+            web::resource("/developer/integrations/{id}/usage")
+                .route(web::get().to(integrations::usage)),
+        )
+        .service(
             web::resource("/developer/integrations/{id}/secrets")
                 .route(web::post().to(integrations::create_secret)),
         )

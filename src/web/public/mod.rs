@@ -2,6 +2,7 @@
 //! and the health check.
 
 pub mod access;
+pub mod docs;
 pub mod health;
 pub mod home;
 pub mod links;
@@ -13,6 +14,7 @@ use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(home::home)))
+        .service(web::resource("/docs/api").route(web::get().to(docs::api)))
         .service(
             web::resource("/login")
                 .route(web::get().to(login::form))
