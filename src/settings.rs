@@ -308,7 +308,10 @@ impl Settings {
             return Err(err("PORTAL_API_RATE_LIMIT", "must be at least 1"));
         }
         if api.unauthenticated_per_minute == 0 {
-            return Err(err("PORTAL_API_UNAUTHENTICATED_LIMIT", "must be at least 1"));
+            return Err(err(
+                "PORTAL_API_UNAUTHENTICATED_LIMIT",
+                "must be at least 1",
+            ));
         }
         if api.cache_ttl > Duration::from_secs(5) || api.cache_ttl.is_zero() {
             return Err(err(
@@ -316,8 +319,7 @@ impl Settings {
                 "must be between 1 and 5000 (revocations elsewhere must apply within 5 s)",
             ));
         }
-        if api.usage_flush_interval > Duration::from_secs(5) || api.usage_flush_interval.is_zero()
-        {
+        if api.usage_flush_interval > Duration::from_secs(5) || api.usage_flush_interval.is_zero() {
             return Err(err(
                 "PORTAL_API_USAGE_FLUSH_MS",
                 "must be between 1 and 5000",

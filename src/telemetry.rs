@@ -127,13 +127,19 @@ mod tests {
     #[test]
     fn api_keys_in_the_query_are_redacted() {
         assert_eq!(
-            loggable_target(Some("/api/v1/me"), "/api/v1/me?a=1&_apikey=cc_id_x%3Acc_sk_y&b=2"),
+            loggable_target(
+                Some("/api/v1/me"),
+                "/api/v1/me?a=1&_apikey=cc_id_x%3Acc_sk_y&b=2"
+            ),
             "/api/v1/me?a=1&_apikey=[redacted]&b=2"
         );
         assert_eq!(
             loggable_target(None, "/api/v1/x?%5Fapikey=secret"),
             "/api/v1/x?%5Fapikey=[redacted]"
         );
-        assert_eq!(loggable_target(None, "/api/v1/x?q=_apikey"), "/api/v1/x?q=_apikey");
+        assert_eq!(
+            loggable_target(None, "/api/v1/x?q=_apikey"),
+            "/api/v1/x?q=_apikey"
+        );
     }
 }

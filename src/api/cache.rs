@@ -56,9 +56,9 @@ impl Grant {
     /// `events:write` includes reading.
     pub fn allows(&self, scope: &str) -> bool {
         match &self.state {
-            GrantState::Active { scopes, .. } => scopes.iter().any(|s| {
-                s == scope || (scope == SCOPE_READ && s == SCOPE_WRITE)
-            }),
+            GrantState::Active { scopes, .. } => scopes
+                .iter()
+                .any(|s| s == scope || (scope == SCOPE_READ && s == SCOPE_WRITE)),
             GrantState::Revoked { .. } => false,
         }
     }
@@ -81,7 +81,9 @@ pub struct Resolved {
 
 impl Resolved {
     pub fn grant(&self, org_public_id: &str) -> Option<&Grant> {
-        self.grants.iter().find(|g| g.org_public_id == org_public_id)
+        self.grants
+            .iter()
+            .find(|g| g.org_public_id == org_public_id)
     }
 
     pub fn grant_by_org_id(&self, org_id: &str) -> Option<&Grant> {
@@ -149,8 +151,13 @@ pub fn load(
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let ((secret_id, expires_at, _), (integration_id, stored_api_id, display_name, status, account_id), limit, _, _) =
-        first.clone();
+    let (
+        (secret_id, expires_at, _),
+        (integration_id, stored_api_id, display_name, status, account_id),
+        limit,
+        _,
+        _,
+    ) = first.clone();
     let resolved_api_id: Arc<str> = stored_api_id.into();
     let mut resolved = Resolved {
         integration_id: integration_id.into(),
@@ -214,6 +221,8 @@ pub fn load(
 struct Entry {
     resolved: Arc<Resolved>,
     loaded: Instant,
+    /// Cleared by an invalidation: the next use re-reads (without counting as a new key).
+    current: bool,
 }
 
 /// What the cache says about presented credentials.
@@ -245,7 +254,9 @@ impl CredentialCache {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         match entries.get(digest) {
             None => Lookup::Miss,
-            Some(e) if e.loaded.elapsed() >= self.ttl || !e.resolved.usable_at(now) => {
+            Some(e)
+                if !e.current || e.loaded.elapsed() >= self.ttl || !e.resolved.usable_at(now) =>
+            {
                 Lookup::Stale
             }
             // A wrong API ID with a right secret: not this entry's caller.
@@ -270,6 +281,7 @@ impl CredentialCache {
             Entry {
                 resolved,
                 loaded: Instant::now(),
+                current: true,
             },
         );
     }
@@ -281,19 +293,26 @@ impl CredentialCache {
             .remove(digest);
     }
 
-    /// Drops every cached secret of the integration: call after committing a change to its
-    /// secrets, status or authorizations.
+    /// Marks every cached secret of the integration for re-reading: call after committing a
+    /// change to its secrets, status or authorizations. The next request re-reads it (and is
+    /// refused if it no longer checks out); it is not a new key for the address limiter.
     pub fn invalidate_integration(&self, integration_id: &str) {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        entries.retain(|_, e| &*e.resolved.integration_id != integration_id);
+        self.invalidate_where(|r| &*r.integration_id == integration_id);
     }
 
-    /// Drops every cached secret of the account's integrations (e.g. its rate limit changed).
+    /// The same for every integration of the account (e.g. its rate limit changed).
     pub fn invalidate_account(&self, account_id: &str) {
+        self.invalidate_where(|r| &*r.account_id == account_id);
+    }
+
+    fn invalidate_where(&self, matches: impl Fn(&Resolved) -> bool) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::SeqCst);
-        entries.retain(|_, e| &*e.resolved.account_id != account_id);
+        for e in entries.values_mut() {
+            if matches(&e.resolved) {
+                e.current = false;
+            }
+        }
     }
 
     /// Forgets entries nobody used for a while (they would be re-read anyway).

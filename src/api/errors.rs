@@ -33,7 +33,7 @@ pub enum ApiError {
     #[error("Not found")]
     NotFound,
     #[error("Method not allowed")]
-    MethodNotAllowed(&'static str),
+    MethodNotAllowed(String),
     #[error("Request body too large")]
     PayloadTooLarge,
     #[error("Internal error")]
@@ -42,7 +42,8 @@ pub enum ApiError {
 
 /// RFC 3339 in UTC with a `Z`, as every time in the API.
 pub fn rfc3339(t: &NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl ResponseError for ApiError {
@@ -88,8 +89,8 @@ impl ResponseError for ApiError {
             ApiError::InsufficientScope(scope) => {
                 body["required_scope"] = json!(scope);
             }
-            ApiError::MethodNotAllowed(_) => {
-                res.insert_header((header::ALLOW, "GET, PATCH"));
+            ApiError::MethodNotAllowed(allow) => {
+                res.insert_header((header::ALLOW, allow.as_str()));
             }
             ApiError::Unexpected(e) => {
                 tracing::error!(error.cause_chain = ?e, "API request failed");

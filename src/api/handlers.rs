@@ -14,8 +14,8 @@ use super::errors::{rfc3339, ApiError};
 use super::parse::{public_id, EventIdHeader};
 use super::ApiCaller;
 use crate::audit::{Actor, AuditEvent};
-use crate::db::models::events::{self, Event, EventFields};
 use crate::db;
+use crate::db::models::events::{self, Event, EventFields};
 use crate::domain::{parse_venue, EventName, EventStatus, TimeZone};
 use crate::orgs::{SCOPE_READ, SCOPE_WRITE};
 use crate::state::AppState;
@@ -164,7 +164,9 @@ fn check_grant<'a>(
             revoked_at: *revoked_at,
             delete_by: *delete_by,
         }),
-        GrantState::Active { .. } if !grant.allows(scope) => Err(ApiError::InsufficientScope(scope)),
+        GrantState::Active { .. } if !grant.allows(scope) => {
+            Err(ApiError::InsufficientScope(scope))
+        }
         GrantState::Active { .. } => Ok(grant),
     }
 }
@@ -239,7 +241,9 @@ fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
-                ApiError::BadRequest(format!("limit must be a whole number from 1 to {MAX_LIMIT}"))
+                ApiError::BadRequest(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT}"
+                ))
             }),
     }
 }
@@ -315,7 +319,10 @@ pub async fn events(
     rows.truncate(limit as usize);
     let next_cursor = has_more.then(|| rows.last().map(encode_cursor)).flatten();
     Ok(HttpResponse::Ok().json(EventPage {
-        data: rows.iter().map(|e| event_view(e, &grant.org_public_id)).collect(),
+        data: rows
+            .iter()
+            .map(|e| event_view(e, &grant.org_public_id))
+            .collect(),
         has_more,
         next_cursor,
     }))
@@ -327,23 +334,24 @@ async fn load_event(
     state: &AppState,
     scope: &'static str,
 ) -> Result<(Event, Grant), ApiError> {
-    let event_id = match &caller.event {
-        EventIdHeader::Absent => {
-            return Err(ApiError::BadRequest(
-                "This endpoint needs the EventId header (the event's unique ID, evt_…)".into(),
-            ))
-        }
-        EventIdHeader::Malformed => {
-            return Err(ApiError::BadRequest(
+    let event_id =
+        match &caller.event {
+            EventIdHeader::Absent => {
+                return Err(ApiError::BadRequest(
+                    "This endpoint needs the EventId header (the event's unique ID, evt_…)".into(),
+                ))
+            }
+            EventIdHeader::Malformed => return Err(ApiError::BadRequest(
                 "The EventId header is not an event ID (evt_ followed by 16 letters and digits)"
                     .into(),
-            ))
-        }
-        EventIdHeader::Valid(id) => id.clone(),
-    };
-    let event = db::run(&state.pool, move |c| Ok(events::find_by_public_id(c, &event_id)?))
-        .await?
-        .ok_or(ApiError::InvalidEvent)?;
+            )),
+            EventIdHeader::Valid(id) => id.clone(),
+        };
+    let event = db::run(&state.pool, move |c| {
+        Ok(events::find_by_public_id(c, &event_id)?)
+    })
+    .await?
+    .ok_or(ApiError::InvalidEvent)?;
     let grant = caller.resolved.grant_by_org_id(&event.organization_id);
     let grant = check_grant(grant, scope, ApiError::InvalidEvent)?.clone();
     caller.touch(&grant, Some(&event.public_id));
@@ -366,7 +374,10 @@ const EVENT_ID_HEADER: &str = "The event's unique ID (`evt_…`)";
     ),
     security(("bearer" = []), ("basic" = []))
 )]
-pub async fn event(caller: ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn event(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let (event, grant) = load_event(&caller, &state, SCOPE_READ).await?;
     Ok(HttpResponse::Ok().json(event_view(&event, &grant.org_public_id)))
 }
@@ -409,9 +420,8 @@ pub async fn update_event(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (event, grant) = load_event(&caller, &state, SCOPE_WRITE).await?;
-    let patch: EventPatch = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::BadRequest(format!("The body is not a valid event update: {e}"))
-    })?;
+    let patch: EventPatch = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("The body is not a valid event update: {e}")))?;
     let bad = ApiError::BadRequest;
     let name = match &patch.name {
         Some(n) => EventName::parse(n).map_err(bad)?.as_str().to_string(),
@@ -438,7 +448,9 @@ pub async fn update_event(
         None => event.ends_at,
     };
     if ends_at <= starts_at {
-        return Err(ApiError::BadRequest("ends_at must be after starts_at".into()));
+        return Err(ApiError::BadRequest(
+            "ends_at must be after starts_at".into(),
+        ));
     }
     let changed: Vec<&str> = [
         ("name", patch.name.is_some()),

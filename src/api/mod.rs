@@ -230,7 +230,9 @@ async fn authenticate(
             }
         }
     };
-    let limiter = api.limits.account(&resolved.account_id, resolved.account_limit);
+    let limiter = api
+        .limits
+        .account(&resolved.account_id, resolved.account_limit);
     match limiter.check() {
         Ok(rate) => Ok(Authenticated(resolved, rate)),
         Err(rate) => Err((ApiError::RateLimited(rate), Some(rate))),
@@ -339,11 +341,9 @@ async fn gate(
         api_id: caller.as_ref().map(|c| c.api_id.clone()).or(api_id),
         org_id: touched.org_id,
         // An unauthenticated caller's event id is not kept (it could be anything).
-        event_id: touched.event_id.or_else(|| {
-            caller
-                .as_ref()
-                .and(event.valid().map(Arc::from))
-        }),
+        event_id: touched
+            .event_id
+            .or_else(|| caller.as_ref().and(event.valid().map(Arc::from))),
         endpoint: endpoint_label(res.request()),
         status,
     };
@@ -361,28 +361,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .service(
                         web::resource("/me")
                             .get(handlers::me)
-                            .default_service(web::to(|| method_not_allowed("GET"))),
+                            .default_service(web::to(method_not_allowed)),
                     )
                     .service(
                         web::resource("/organizations")
                             .get(handlers::organizations)
-                            .default_service(web::to(|| method_not_allowed("GET"))),
+                            .default_service(web::to(method_not_allowed)),
                     )
                     .service(
                         web::resource("/organizations/{org_id}/events")
                             .get(handlers::events)
-                            .default_service(web::to(|| method_not_allowed("GET"))),
+                            .default_service(web::to(method_not_allowed)),
                     )
                     .service(
                         web::resource("/event")
                             .get(handlers::event)
                             .patch(handlers::update_event)
-                            .default_service(web::to(|| method_not_allowed("GET, PATCH"))),
+                            .default_service(web::to(method_not_allowed)),
                     )
                     .service(
                         web::resource("/openapi.json")
                             .get(openapi::document)
-                            .default_service(web::to(|| method_not_allowed("GET"))),
+                            .default_service(web::to(method_not_allowed)),
                     )
                     .default_service(web::to(not_found)),
             )
@@ -394,6 +394,14 @@ async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-async fn method_not_allowed(allow: &'static str) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(allow))
+/// 405 with the methods the matched path does allow (from `ENDPOINTS`).
+async fn method_not_allowed(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let pattern = req.match_pattern();
+    let allowed = ENDPOINTS
+        .iter()
+        .filter(|(_, p, _)| Some(*p) == pattern.as_deref())
+        .map(|(m, _, _)| *m)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(ApiError::MethodNotAllowed(allowed))
 }

@@ -152,7 +152,10 @@ impl EventIdHeader {
 pub fn event_id(raw: Option<&[u8]>) -> EventIdHeader {
     match raw {
         None => EventIdHeader::Absent,
-        Some(bytes) => match std::str::from_utf8(bytes).ok().and_then(|s| public_id("evt_", s.trim())) {
+        Some(bytes) => match std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|s| public_id("evt_", s.trim()))
+        {
             Some(id) => EventIdHeader::Valid(id.to_string()),
             None => EventIdHeader::Malformed,
         },
@@ -188,7 +191,9 @@ mod tests {
             (basic.as_str(), AuthMethod::Basic),
         ] {
             match credentials(Some(header.as_bytes()), "", false) {
-                Presented::Pair { api_id, method: m, .. } => {
+                Presented::Pair {
+                    api_id, method: m, ..
+                } => {
                     assert_eq!(api_id, id);
                     assert_eq!(m, method);
                 }
@@ -198,7 +203,10 @@ mod tests {
         let query = format!("limit=5&_apikey={}", pair_text.replace(':', "%3A"));
         assert!(matches!(
             credentials(None, &query, true),
-            Presented::Pair { method: AuthMethod::QueryKey, .. }
+            Presented::Pair {
+                method: AuthMethod::QueryKey,
+                ..
+            }
         ));
         assert_eq!(
             credentials(None, &query, false),
@@ -210,7 +218,10 @@ mod tests {
         // The header wins over the query string.
         assert!(matches!(
             credentials(Some(b"Bearer nope"), &query, true),
-            Presented::Unusable { reason: Unusable::Malformed, .. }
+            Presented::Unusable {
+                reason: Unusable::Malformed,
+                ..
+            }
         ));
         assert_eq!(
             credentials(None, "", true),
@@ -245,7 +256,10 @@ mod tests {
             event_id(Some(b" evt_0123456789abcdef ")),
             EventIdHeader::Valid("evt_0123456789abcdef".into())
         );
-        assert_eq!(event_id(Some(b"evt_0123456789abcde!")), EventIdHeader::Malformed);
+        assert_eq!(
+            event_id(Some(b"evt_0123456789abcde!")),
+            EventIdHeader::Malformed
+        );
         assert_eq!(event_id(Some(&[0xff, 0xfe])), EventIdHeader::Malformed);
     }
 

@@ -174,13 +174,11 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
     }
     for (id, at) in &p.secrets {
         diesel::update(
-            api_secrets::table
-                .filter(api_secrets::id.eq(&**id))
-                .filter(
-                    api_secrets::last_used_at
-                        .is_null()
-                        .or(api_secrets::last_used_at.lt(at)),
-                ),
+            api_secrets::table.filter(api_secrets::id.eq(&**id)).filter(
+                api_secrets::last_used_at
+                    .is_null()
+                    .or(api_secrets::last_used_at.lt(at)),
+            ),
         )
         .set(api_secrets::last_used_at.eq(at))
         .execute(c)?;

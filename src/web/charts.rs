@@ -60,7 +60,12 @@ fn nice_max(max: u64) -> u64 {
 pub fn stacked(id: &str, title: &str, days: &[NaiveDate], series: &[(String, Vec<u64>)]) -> Chart {
     let n = days.len().max(1) as f64;
     let totals: Vec<u64> = (0..days.len())
-        .map(|d| series.iter().map(|(_, v)| v.get(d).copied().unwrap_or(0)).sum())
+        .map(|d| {
+            series
+                .iter()
+                .map(|(_, v)| v.get(d).copied().unwrap_or(0))
+                .sum()
+        })
         .collect();
     let max = nice_max(totals.iter().copied().max().unwrap_or(0));
     let plot_w = W - LEFT;
@@ -141,7 +146,10 @@ mod tests {
             "c",
             "Requests",
             &days,
-            &[("2xx".into(), vec![30, 0, 10]), ("4xx".into(), vec![10, 0, 0])],
+            &[
+                ("2xx".into(), vec![30, 0, 10]),
+                ("4xx".into(), vec![10, 0, 0]),
+            ],
         );
         assert_eq!(chart.total, 50);
         assert_eq!(chart.rects.len(), 3, "no rectangles for zero");

@@ -917,7 +917,9 @@ impl TestApp {
         let dev = self
             .approved_developer("dana@ticketly.example", "Ticketly")
             .await;
-        let (org, olga) = self.org_with_admin("Acme Events", "olga@acme.example").await;
+        let (org, olga) = self
+            .org_with_admin("Acme Events", "olga@acme.example")
+            .await;
         let auth_id = self
             .authorize(&olga, &org, &dev.api_id, scopes, "dana@ticketly.example")
             .await;
@@ -1018,7 +1020,11 @@ pub async fn api_json(res: reqwest::Response) -> (u16, serde_json::Value) {
         .unwrap_or("")
         .to_string();
     assert!(ct.starts_with("application/json"), "JSON, not {ct:?}");
-    for h in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"] {
+    for h in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ] {
         assert!(res.headers().contains_key(h), "{h} on a {status}");
     }
     (status, res.json().await.expect("a JSON body"))

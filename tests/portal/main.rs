@@ -7,6 +7,7 @@ mod helpers;
 
 mod access;
 mod admin;
+mod api;
 mod auth;
 mod authorizations;
 mod browser;

@@ -33,10 +33,7 @@ pub fn daily_for(
 }
 
 /// Every API ID's requests by status since `from` ('' = not recognisable).
-pub fn by_api_id_since(
-    conn: &mut DbConn,
-    from: NaiveDate,
-) -> QueryResult<Vec<(String, i32, i64)>> {
+pub fn by_api_id_since(conn: &mut DbConn, from: NaiveDate) -> QueryResult<Vec<(String, i32, i64)>> {
     u::table
         .filter(u::day.ge(day(from)))
         .group_by((u::api_id, u::status))

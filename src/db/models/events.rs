@@ -127,9 +127,9 @@ pub fn page_for_org(
         .into_boxed();
     if let Some((starts_at, public_id)) = after {
         q = q.filter(
-            e::starts_at
-                .gt(starts_at)
-                .or(e::starts_at.eq(starts_at).and(e::public_id.gt(public_id.to_string()))),
+            e::starts_at.gt(starts_at).or(e::starts_at
+                .eq(starts_at)
+                .and(e::public_id.gt(public_id.to_string()))),
         );
     }
     q.load(conn)

@@ -82,3 +82,8 @@ pub fn for_member(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<(Integrat
         .select((Integration::as_select(), dm::role))
         .load(conn)
 }
+
+/// (API ID, display name) of every integration, for usage overviews.
+pub fn names_by_api_id(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    i::table.select((i::api_id, i::display_name)).load(conn)
+}

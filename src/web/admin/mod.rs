@@ -1,6 +1,7 @@
 //! ConCat admin pages. Every handler takes `AdminUser`, so anonymous users are sent to sign in
 //! and everyone else gets 403.
 
+pub mod api;
 pub mod audit;
 pub mod dashboard;
 pub mod organizations;
@@ -31,6 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/admin/organizations")
                 .route(web::get().to(organizations::list))
                 .route(web::post().to(organizations::create)),
+        )
+        .service(web::resource("/admin/api").route(web::get().to(api::overview)))
+        .service(
+            web::resource("/admin/api/accounts/{id}/limit").route(web::post().to(api::set_limit)),
         )
         .service(web::resource("/admin/audit").route(web::get().to(audit::list)))
         .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))

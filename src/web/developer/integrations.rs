@@ -559,11 +559,18 @@ pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpRe
         .map(|(name, v)| (name.clone(), v.iter().sum()))
         .collect();
     let charts = vec![
-        charts::stacked("by-status", "Requests per day by status", &days, &class_series),
+        charts::stacked(
+            "by-status",
+            "Requests per day by status",
+            &days,
+            &class_series,
+        ),
         charts::stacked("by-org", "Requests per day by organization", &days, &by_org),
     ];
     render(&UsagePage {
-        ctx: current.viewer.page(format!("API usage · {}", view.integration.display_name)),
+        ctx: current
+            .viewer
+            .page(format!("API usage · {}", view.integration.display_name)),
         integration: view.integration,
         charts,
         days: table,

@@ -49,7 +49,9 @@ pub fn operations(doc: &Value) -> Vec<Operation> {
         return out;
     };
     for (path, item) in paths {
-        let Some(item) = item.as_object() else { continue };
+        let Some(item) = item.as_object() else {
+            continue;
+        };
         for (method, op) in item {
             let params = op["parameters"]
                 .as_array()

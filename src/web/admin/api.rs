@@ -1,0 +1,188 @@
+//! Admin: API usage across accounts (top integrations, error rates, failed authentications)
+//! and per-account rate limits.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::session::FlashLevel;
+use crate::auth::{AdminUser, CsrfForm};
+use crate::db;
+use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
+use crate::db::models::{api_usage, integrations};
+use crate::errors::AppError;
+use crate::web::charts;
+use crate::web::developer::integrations::USAGE_DAYS;
+use crate::web::{redirect, render, PageContext};
+
+/// Highest per-account limit an admin can set (requests per minute).
+const MAX_LIMIT: i32 = 1_000_000;
+
+pub struct TopRow {
+    pub api_id: String,
+    pub name: String,
+    pub total: u64,
+    pub errors: u64,
+    pub failed_auth: u64,
+}
+
+impl TopRow {
+    pub fn error_rate(&self) -> String {
+        if self.total == 0 {
+            return "–".into();
+        }
+        format!("{:.1} %", self.errors as f64 * 100.0 / self.total as f64)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/api.html")]
+struct ApiPage {
+    ctx: PageContext,
+    top: Vec<TopRow>,
+    unrecognised_failed: u64,
+    total: u64,
+    chart: charts::Chart,
+    accounts: Vec<DeveloperAccount>,
+    default_limit: u32,
+}
+
+pub async fn overview(admin: AdminUser) -> Result<HttpResponse, AppError> {
+    let state = admin.viewer.state.clone();
+    let today = state.clock.now_naive().date();
+    let from = today - chrono::Duration::days(USAGE_DAYS - 1);
+    let (rows, failed, accounts, names) = db::run(&state.pool, move |c| {
+        let rows = api_usage::by_api_id_since(c, from)?;
+        let failed = api_usage::failed_auth_by_day(c, from)?;
+        let accounts = accounts::all(c)?;
+        let names = integrations::names_by_api_id(c)?;
+        Ok((rows, failed, accounts, names))
+    })
+    .await?;
+    let names: HashMap<String, String> = names.into_iter().collect();
+    let mut by_id: HashMap<String, TopRow> = HashMap::new();
+    let mut unrecognised_failed = 0;
+    let mut total = 0;
+    for (api_id, status, n) in rows {
+        let n = u64::try_from(n).unwrap_or(0);
+        total += n;
+        let known = names.get(&api_id);
+        if known.is_none() {
+            if status == 401 {
+                unrecognised_failed += n;
+            }
+            continue;
+        }
+        let row = by_id.entry(api_id.clone()).or_insert_with(|| TopRow {
+            name: known.cloned().unwrap_or_default(),
+            api_id,
+            total: 0,
+            errors: 0,
+            failed_auth: 0,
+        });
+        row.total += n;
+        if status >= 400 {
+            row.errors += n;
+        }
+        if status == 401 {
+            row.failed_auth += n;
+        }
+    }
+    let mut top: Vec<TopRow> = by_id.into_values().collect();
+    top.sort_by(|a, b| b.total.cmp(&a.total).then(a.api_id.cmp(&b.api_id)));
+    top.truncate(20);
+    let days: Vec<chrono::NaiveDate> = (0..USAGE_DAYS)
+        .map(|d| from + chrono::Duration::days(d))
+        .collect();
+    let mut per_day = vec![0u64; days.len()];
+    for (day, n) in failed {
+        if let Some(i) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| days.iter().position(|x| *x == d))
+        {
+            per_day[i] += u64::try_from(n).unwrap_or(0);
+        }
+    }
+    let chart = charts::stacked(
+        "failed-auth",
+        "Failed authentications per day",
+        &days,
+        &[("401".into(), per_day)],
+    );
+    render(&ApiPage {
+        ctx: admin.viewer.page("API usage"),
+        top,
+        unrecognised_failed,
+        total,
+        chart,
+        accounts,
+        default_limit: state.settings.api.rate_limit_per_minute,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LimitForm {
+    #[serde(default)]
+    limit: String,
+}
+
+/// Sets an account's own rate limit (empty: back to the default). Takes effect at once.
+pub async fn set_limit(
+    admin: AdminUser,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<LimitForm>,
+) -> Result<HttpResponse, AppError> {
+    let account_id = path.into_inner();
+    let raw = form.limit.trim().replace([',', '_', ' '], "");
+    let limit = if raw.is_empty() {
+        None
+    } else {
+        match raw.parse::<i32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Some(n),
+            _ => {
+                admin.viewer.flash(
+                    FlashLevel::Error,
+                    format!(
+                        "\"{}\" is not a limit: enter requests per minute from 1 to {MAX_LIMIT}, or leave it empty for the default.",
+                        form.limit.trim()
+                    ),
+                );
+                return Ok(redirect("/admin/api#limits"));
+            }
+        }
+    };
+    let state = admin.viewer.state.clone();
+    let (now, meta, user, id) = (
+        state.clock.now_naive(),
+        admin.viewer.meta.clone(),
+        admin.user.clone(),
+        account_id.clone(),
+    );
+    let company = db::transaction(&state.pool, move |c| {
+        let Some(account) = accounts::find(c, &id)? else {
+            return Ok(None);
+        };
+        accounts::set_rate_limit(c, &id, limit)?;
+        AuditEvent::new("account.rate_limit_changed", Actor::from(&user))
+            .target("developer_account", &id)
+            .details(serde_json::json!({ "from": account.api_rate_limit, "to": limit }))
+            .meta(&meta)
+            .record(c, now)?;
+        Ok(Some(account.company_name))
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+    state.api.invalidate_account(&account_id);
+    let message = match limit {
+        Some(n) => format!("{company} may now make {n} API requests per minute."),
+        None => format!(
+            "{company} is back to the default of {} API requests per minute.",
+            state.settings.api.rate_limit_per_minute
+        ),
+    };
+    admin.viewer.flash(FlashLevel::Success, message);
+    Ok(redirect("/admin/api#limits"))
+}
