@@ -332,3 +332,65 @@ impl CredentialCache {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolved(integration: &str, api_id: &ApiId) -> Arc<Resolved> {
+        Arc::new(Resolved {
+            integration_id: integration.into(),
+            api_id: api_id.as_str().into(),
+            display_name: "App".into(),
+            status: ACTIVE.into(),
+            account_id: "acct".into(),
+            account_limit: None,
+            secret_id: "s1".into(),
+            secret_expires_at: None,
+            grants: Vec::new(),
+        })
+    }
+
+    fn now() -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
+    #[test]
+    fn hits_invalidation_and_the_race_with_a_load() {
+        let cache = CredentialCache::new(Duration::from_secs(5));
+        let id = ApiId::generate();
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Miss));
+        cache.insert(cache.generation(), "d1".into(), resolved("i1", &id));
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Hit(_)));
+        // The right secret with another API ID is not a hit.
+        assert!(matches!(
+            cache.lookup("d1", &ApiId::generate(), now()),
+            Lookup::Stale
+        ));
+
+        // A load that started before an invalidation does not re-cache what it read.
+        let before = cache.generation();
+        cache.invalidate_integration("i1");
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Stale));
+        cache.insert(before, "d1".into(), resolved("i1", &id));
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Stale));
+        cache.insert(cache.generation(), "d1".into(), resolved("i1", &id));
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Hit(_)));
+
+        // Other integrations are untouched; an expired secret is re-read.
+        let other = ApiId::generate();
+        let mut expiring = (*resolved("i2", &other)).clone();
+        expiring.secret_expires_at = Some(now() + chrono::Duration::minutes(1));
+        cache.insert(cache.generation(), "d2".into(), Arc::new(expiring));
+        cache.invalidate_integration("i1");
+        assert!(matches!(cache.lookup("d2", &other, now()), Lookup::Hit(_)));
+        assert!(matches!(
+            cache.lookup("d2", &other, now() + chrono::Duration::minutes(2)),
+            Lookup::Stale
+        ));
+        cache.remove("d2");
+        assert!(matches!(cache.lookup("d2", &other, now()), Lookup::Miss));
+    }
+}
