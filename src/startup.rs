@@ -224,11 +224,16 @@ impl Application {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
         }
         if let Some(task) = flusher {
-            let _ = task.await;
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
         }
-        // The last counts, after every request has finished.
-        if let Err(e) = self.api.flush(&self.pool).await {
-            tracing::error!(error.cause_chain = ?e, "writing API usage at shutdown failed");
+        // The last counts, after every request has finished (bounded: a hung database must
+        // not hang the shutdown).
+        match tokio::time::timeout(SHUTDOWN_GRACE, self.api.flush(&self.pool)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error.cause_chain = ?e, "writing API usage at shutdown failed")
+            }
+            Err(_) => tracing::error!("writing API usage at shutdown timed out"),
         }
         served.context("the HTTP server failed")
     }

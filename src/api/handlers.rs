@@ -14,8 +14,8 @@ use super::errors::{rfc3339, ApiError};
 use super::parse::{public_id, EventIdHeader};
 use super::ApiCaller;
 use crate::audit::{Actor, AuditEvent};
-use crate::db;
 use crate::db::models::events::{self, Event, EventFields};
+use crate::db::{self, lock_key};
 use crate::domain::{parse_venue, EventName, EventStatus, TimeZone};
 use crate::orgs::{SCOPE_READ, SCOPE_WRITE};
 use crate::state::AppState;
@@ -26,6 +26,21 @@ use crate::web::extract::RequestMeta;
 pub struct ErrorBody {
     /// What went wrong, e.g. `Invalid API credentials`.
     pub error: String,
+    /// 401: how to send credentials, when none (or a disabled kind) were sent.
+    pub hint: Option<String>,
+    /// 429: requests per minute.
+    pub limit: Option<u32>,
+    /// 429: always 0.
+    pub remaining: Option<u32>,
+    /// 429: Unix seconds at which the full allowance is back.
+    #[serde(rename = "resetTime")]
+    pub reset_time: Option<u64>,
+    /// 403 revoked: RFC 3339.
+    pub revoked_at: Option<String>,
+    /// 403 revoked: the data must be deleted by then (RFC 3339).
+    pub delete_by: Option<String>,
+    /// 403 insufficient scope: the scope this needs.
+    pub required_scope: Option<String>,
 }
 
 /// The rate limit of the calling developer account.
@@ -261,7 +276,9 @@ fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ApiError> {
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (micros, id) = text.split_once('|').ok_or_else(bad)?;
     let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    let at = DateTime::from_timestamp_micros(micros)
+        .filter(|t| (1970..=2200).contains(&chrono::Datelike::year(t)))
+        .ok_or_else(bad)?;
     let id = public_id("evt_", id).ok_or_else(bad)?;
     Ok((at.naive_utc(), id.to_string()))
 }
@@ -292,8 +309,11 @@ pub async fn events(
 ) -> Result<HttpResponse, ApiError> {
     let org_param = path.into_inner();
     let grant = public_id("org_", &org_param).and_then(|id| caller.resolved.grant(id));
+    match grant {
+        Some(g) => caller.touch(g, None),
+        None => caller.touch_nothing(),
+    }
     let grant = check_grant(grant, SCOPE_READ, ApiError::InvalidOrganization)?.clone();
-    caller.touch(&grant, None);
     let mut limit = None;
     let mut cursor = None;
     for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
@@ -350,11 +370,22 @@ async fn load_event(
     let event = db::run(&state.pool, move |c| {
         Ok(events::find_by_public_id(c, &event_id)?)
     })
-    .await?
-    .ok_or(ApiError::InvalidEvent)?;
-    let grant = caller.resolved.grant_by_org_id(&event.organization_id);
-    let grant = check_grant(grant, scope, ApiError::InvalidEvent)?.clone();
+    .await?;
+    // An event of an organization that never authorized this integration is as unknown as
+    // one that does not exist; usage keeps neither id.
+    let found = event.and_then(|e| {
+        caller
+            .resolved
+            .grant_by_org_id(&e.organization_id)
+            .cloned()
+            .map(|g| (e, g))
+    });
+    let Some((event, grant)) = found else {
+        caller.touch_nothing();
+        return Err(ApiError::InvalidEvent);
+    };
     caller.touch(&grant, Some(&event.public_id));
+    check_grant(Some(&grant), scope, ApiError::InvalidEvent)?;
     Ok((event, grant))
 }
 
@@ -394,7 +425,8 @@ fn parse_time(raw: &str, field: &str) -> Result<NaiveDateTime, ApiError> {
             "{field} must be between the years 1970 and 2200"
         )));
     }
-    Ok(t.naive_utc())
+    // Whole seconds: what the portal's forms store, and what cursors can round-trip.
+    Ok(chrono::SubsecRound::trunc_subsecs(t.naive_utc(), 0))
 }
 
 /// Updates name, venue, times, time zone or status of the event named by `EventId`; needs the
@@ -423,42 +455,49 @@ pub async fn update_event(
     let patch: EventPatch = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("The body is not a valid event update: {e}")))?;
     let bad = ApiError::BadRequest;
-    let name = match &patch.name {
-        Some(n) => EventName::parse(n).map_err(bad)?.as_str().to_string(),
-        None => event.name.clone(),
-    };
-    let venue = match &patch.venue {
-        Some(v) => parse_venue(v).map_err(bad)?,
-        None => event.venue.clone(),
-    };
-    let time_zone = match &patch.time_zone {
-        Some(z) => TimeZone::parse(z).map_err(bad)?.name().to_string(),
-        None => event.time_zone.clone(),
-    };
-    let status = match &patch.status {
-        Some(s) => EventStatus::parse(s).map_err(bad)?.as_str().to_string(),
-        None => event.status.clone(),
-    };
-    let starts_at = match &patch.starts_at {
-        Some(t) => parse_time(t, "starts_at")?,
-        None => event.starts_at,
-    };
-    let ends_at = match &patch.ends_at {
-        Some(t) => parse_time(t, "ends_at")?,
-        None => event.ends_at,
-    };
-    if ends_at <= starts_at {
-        return Err(ApiError::BadRequest(
-            "ends_at must be after starts_at".into(),
-        ));
-    }
+    // Parse everything first; merge with the stored event inside the transaction, so a
+    // concurrent edit of other fields is not overwritten.
+    let name = patch
+        .name
+        .as_deref()
+        .map(|n| EventName::parse(n).map(|n| n.as_str().to_string()))
+        .transpose()
+        .map_err(bad)?;
+    let venue = patch
+        .venue
+        .as_deref()
+        .map(parse_venue)
+        .transpose()
+        .map_err(bad)?;
+    let time_zone = patch
+        .time_zone
+        .as_deref()
+        .map(|z| TimeZone::parse(z).map(|z| z.name().to_string()))
+        .transpose()
+        .map_err(bad)?;
+    let status = patch
+        .status
+        .as_deref()
+        .map(|s| EventStatus::parse(s).map(|s| s.as_str().to_string()))
+        .transpose()
+        .map_err(bad)?;
+    let starts_at = patch
+        .starts_at
+        .as_deref()
+        .map(|t| parse_time(t, "starts_at"))
+        .transpose()?;
+    let ends_at = patch
+        .ends_at
+        .as_deref()
+        .map(|t| parse_time(t, "ends_at"))
+        .transpose()?;
     let changed: Vec<&str> = [
-        ("name", patch.name.is_some()),
-        ("venue", patch.venue.is_some()),
-        ("starts_at", patch.starts_at.is_some()),
-        ("ends_at", patch.ends_at.is_some()),
-        ("time_zone", patch.time_zone.is_some()),
-        ("status", patch.status.is_some()),
+        ("name", name.is_some()),
+        ("venue", venue.is_some()),
+        ("starts_at", starts_at.is_some()),
+        ("ends_at", ends_at.is_some()),
+        ("time_zone", time_zone.is_some()),
+        ("status", status.is_some()),
     ]
     .into_iter()
     .filter_map(|(f, set)| set.then_some(f))
@@ -474,25 +513,33 @@ pub async fn update_event(
     let org_id = event.organization_id.clone();
     let public = event.public_id.clone();
     let updated = db::transaction(&state.pool, move |c| {
+        lock_key(c, &format!("event:{public}"))?;
+        let Some(current) = events::find_in_org(c, &org_id, &public)? else {
+            return Ok(Err(ApiError::InvalidEvent));
+        };
+        let starts_at = starts_at.unwrap_or(current.starts_at);
+        let ends_at = ends_at.unwrap_or(current.ends_at);
+        if ends_at <= starts_at {
+            return Ok(Err(ApiError::BadRequest(
+                "ends_at must be after starts_at".into(),
+            )));
+        }
         let fields = EventFields {
-            name: &name,
+            name: name.as_deref().unwrap_or(&current.name),
             starts_at,
             ends_at,
-            time_zone: &time_zone,
-            venue: &venue,
-            status: &status,
+            time_zone: time_zone.as_deref().unwrap_or(&current.time_zone),
+            venue: venue.as_deref().unwrap_or(&current.venue),
+            status: status.as_deref().unwrap_or(&current.status),
         };
-        if !events::update(c, &org_id, &public, &fields, now)? {
-            return Ok(None);
-        }
+        events::update(c, &org_id, &public, &fields, now)?;
         AuditEvent::new("event.updated_via_api", Actor::Integration(&api_id))
             .target("event", &public)
             .details(serde_json::json!({ "organization_id": org_id, "fields": changed }))
             .meta(&meta)
             .record(c, now)?;
-        Ok(events::find_by_public_id(c, &public)?)
+        Ok(events::find_by_public_id(c, &public)?.ok_or(ApiError::InvalidEvent))
     })
-    .await?
-    .ok_or(ApiError::InvalidEvent)?;
+    .await??;
     Ok(HttpResponse::Ok().json(event_view(&updated, &grant.org_public_id)))
 }

@@ -87,13 +87,25 @@ pub struct ApiCaller {
 /// What a handler tells the gate about the organization and event it served (for usage).
 #[derive(Clone, Default)]
 struct Touched {
+    /// The handler said what it served (so the raw `EventId` header is not used).
+    set: bool,
     org_id: Option<Arc<str>>,
     event_id: Option<Arc<str>>,
     authorization_id: Option<Arc<str>>,
 }
 
 impl ApiCaller {
-    /// Records that this request used the organization's authorization (and maybe an event).
+    /// Records that this request concerned no known organization or event (e.g. an event id
+    /// that did not resolve), so usage does not keep the id the caller sent.
+    pub fn touch_nothing(&self) {
+        self.request.extensions_mut().insert(Touched {
+            set: true,
+            ..Touched::default()
+        });
+    }
+
+    /// Records the organization (and maybe event) this request concerned, whether or not it
+    /// was allowed; last-used times are kept for successful requests only.
     pub fn touch(&self, grant: &cache::Grant, event_public_id: Option<&str>) {
         let authorization_id = match &grant.state {
             cache::GrantState::Active {
@@ -102,6 +114,7 @@ impl ApiCaller {
             cache::GrantState::Revoked { .. } => None,
         };
         self.request.extensions_mut().insert(Touched {
+            set: true,
             org_id: Some(grant.org_id.clone()),
             event_id: event_public_id.map(Arc::from),
             authorization_id,
@@ -198,13 +211,11 @@ async fn authenticate(
     let resolved = match api.cache.lookup(&digest, &api_id, now) {
         Lookup::Hit(r) => r,
         lookup => {
-            // A lookup the cache cannot answer costs the client address one unit first, so
-            // guessing is throttled before it reaches the database.
-            let mut charged = None;
+            // An address that has used up its allowance of failures is refused before the
+            // database is asked; a lookup that fails is charged to it below.
             if matches!(lookup, Lookup::Miss) {
-                match api.limits.unauthenticated(ip) {
-                    Ok(r) => charged = Some(r),
-                    Err(r) => return Err((ApiError::RateLimited(r), Some(r))),
+                if let Some(r) = api.limits.blocked(ip) {
+                    return Err((ApiError::RateLimited(r), Some(r)));
                 }
             }
             let generation = api.cache.generation();
@@ -222,10 +233,7 @@ async fn authenticate(
                 }
                 None => {
                     api.cache.remove(&digest);
-                    return Err(match charged {
-                        Some(r) => (ApiError::Unauthorized { hint: None }, Some(r)),
-                        None => refuse(None),
-                    });
+                    return Err(refuse(None));
                 }
             }
         }
@@ -302,6 +310,8 @@ async fn gate(
                 event: event.clone(),
                 now,
             });
+            // (Handlers' errors arrive as responses; cloning the request here to catch an
+            // inner `Err` would break actix's routing, which needs the request unshared.)
             let res = next.call(req).await?.map_into_boxed_body();
             (res, Some(rate), caller)
         }
@@ -341,9 +351,11 @@ async fn gate(
         api_id: caller.as_ref().map(|c| c.api_id.clone()).or(api_id),
         org_id: touched.org_id,
         // An unauthenticated caller's event id is not kept (it could be anything).
-        event_id: touched
-            .event_id
-            .or_else(|| caller.as_ref().and(event.valid().map(Arc::from))),
+        event_id: if touched.set {
+            touched.event_id
+        } else {
+            caller.as_ref().and(event.valid().map(Arc::from))
+        },
         endpoint: endpoint_label(res.request()),
         status,
     };

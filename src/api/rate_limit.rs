@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::{StateInformationMiddleware, StateSnapshot};
@@ -97,8 +97,23 @@ fn decide(
 pub struct RateLimits {
     default_per_minute: u32,
     unauthenticated_per_minute: u32,
-    accounts: RwLock<HashMap<Arc<str>, Arc<AccountLimiter>>>,
+    /// One bucket per account *and* limit: switching limits never hands out a fresh bucket for
+    /// the old limit (two processes may briefly disagree on an account's limit).
+    accounts: RwLock<HashMap<(Arc<str>, u32), Arc<AccountLimiter>>>,
     addresses: Keyed,
+    /// Addresses whose unauthenticated allowance ran out, until when: refused before any lookup.
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+/// IPv6 clients are limited per /64 (one subscriber's usual allocation), IPv4 per address.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            IpAddr::from([seg[0], seg[1], seg[2], seg[3], 0, 0, 0, 0])
+        }
+    }
 }
 
 impl RateLimits {
@@ -108,44 +123,80 @@ impl RateLimits {
             unauthenticated_per_minute,
             accounts: RwLock::new(HashMap::new()),
             addresses: RateLimiter::keyed(quota(unauthenticated_per_minute)).with_middleware(),
+            blocked: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The account's bucket at its current limit (a new bucket when the limit changed).
+    /// The account's bucket at its current limit.
     pub fn account(&self, account_id: &Arc<str>, own_limit: Option<u32>) -> Arc<AccountLimiter> {
         let limit = own_limit.unwrap_or(self.default_per_minute);
+        let key = (account_id.clone(), limit);
         if let Some(l) = self
             .accounts
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(account_id)
+            .get(&key)
         {
-            if l.limit == limit {
-                return l.clone();
-            }
+            return l.clone();
         }
-        let mut map = self.accounts.write().unwrap_or_else(|e| e.into_inner());
-        let entry = map
-            .entry(account_id.clone())
-            .or_insert_with(|| Arc::new(AccountLimiter::new(limit)));
-        if entry.limit != limit {
-            *entry = Arc::new(AccountLimiter::new(limit));
-        }
-        entry.clone()
+        self.accounts
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_insert_with(|| Arc::new(AccountLimiter::new(limit)))
+            .clone()
+    }
+
+    /// While an address is over its unauthenticated allowance: the state to refuse it with.
+    /// Does not consume anything.
+    pub fn blocked(&self, ip: IpAddr) -> Option<RateState> {
+        let key = address_key(ip);
+        let until = *self
+            .blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)?;
+        let wait = until.checked_duration_since(Instant::now())?;
+        let now = unix_now();
+        Some(RateState {
+            limit: self.unauthenticated_per_minute,
+            remaining: 0,
+            reset: (now
+                + wait
+                + interval(self.unauthenticated_per_minute)
+                    * self.unauthenticated_per_minute.saturating_sub(1))
+            .as_secs_f64()
+            .ceil() as u64,
+            retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+        })
     }
 
     /// Charges one unauthenticated request to the client address.
     pub fn unauthenticated(&self, ip: IpAddr) -> Result<RateState, RateState> {
-        decide(
+        let key = address_key(ip);
+        let decided = decide(
             self.unauthenticated_per_minute,
-            self.addresses.check_key(&ip),
-        )
+            self.addresses.check_key(&key),
+        );
+        if let Err(refused) = &decided {
+            let wait = Duration::from_secs(refused.retry_after.unwrap_or(1));
+            self.blocked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, Instant::now() + wait);
+        }
+        decided
     }
 
     /// Forgets idle per-address state (called from the periodic flush).
     pub fn shrink(&self) {
         self.addresses.retain_recent();
         self.addresses.shrink_to_fit();
+        let now = Instant::now();
+        self.blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, until| *until > now);
     }
 }
 
@@ -171,11 +222,21 @@ mod tests {
         assert_eq!(other.check().unwrap().remaining, 2);
         let raised = limits.account(&account, Some(10));
         assert_eq!(raised.check().unwrap().remaining, 9);
+        // Back to the old limit: the old, spent bucket, not a fresh one.
+        assert!(limits.account(&account, None).check().is_err());
         // Addresses have their own, smaller allowance.
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         assert!(limits.unauthenticated(ip).is_ok());
         assert!(limits.unauthenticated(ip).is_ok());
+        assert!(limits.blocked(ip).is_none());
         assert!(limits.unauthenticated(ip).is_err());
+        assert!(limits.blocked(ip).unwrap().retry_after.unwrap() >= 1);
         assert!(limits.unauthenticated("192.0.2.2".parse().unwrap()).is_ok());
+        // One IPv6 /64 shares an allowance.
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert!(limits.unauthenticated(a).is_ok());
+        assert!(limits.unauthenticated(b).is_ok());
+        assert!(limits.unauthenticated(a).is_err());
     }
 }

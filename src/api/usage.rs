@@ -3,7 +3,7 @@
 //! integration and authorization (successful requests only). `flush` runs every few seconds and
 //! at shutdown; a failed flush puts its counts back, so nothing is lost or counted twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -143,9 +143,43 @@ fn opt(s: &Option<Arc<str>>) -> &str {
     s.as_deref().unwrap_or("")
 }
 
+/// API IDs sent with failed requests may be made up: only those of real integrations are kept
+/// (the rest count as "no API ID"), so a caller cannot grow the table or inflate another
+/// integration's counts with invented IDs.
+fn known_api_ids(c: &mut DbConn, p: &Pending) -> QueryResult<HashSet<String>> {
+    let ids: Vec<&str> = p
+        .counts
+        .keys()
+        .filter_map(|k| k.api_id.as_deref())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut known = HashSet::new();
+    for chunk in ids.chunks(500) {
+        known.extend(
+            integrations::table
+                .filter(integrations::api_id.eq_any(chunk))
+                .select(integrations::api_id)
+                .load::<String>(c)?,
+        );
+    }
+    Ok(known)
+}
+
 fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
     let mut flushed = Flushed::default();
+    let known = known_api_ids(c, p)?;
+    let mut counts: HashMap<UsageKey, u64> = HashMap::new();
     for (k, n) in &p.counts {
+        let mut k = k.clone();
+        if k.api_id.as_deref().is_some_and(|id| !known.contains(id)) {
+            k.api_id = None;
+            k.org_id = None;
+            k.event_id = None;
+        }
+        *counts.entry(k).or_default() += n;
+    }
+    for (k, n) in &counts {
         let n = i64::try_from(*n).unwrap_or(i64::MAX);
         crate::upsert!(
             &mut *c,

@@ -282,6 +282,23 @@ where
     .context("database task panicked")?
 }
 
+/// Like `transaction`, then runs `after_commit` on the same blocking task once the commit
+/// succeeded — so it runs even if the awaiting request is dropped (client gone, shutdown).
+/// For in-memory effects that must follow a commit, like invalidating cached API credentials.
+pub async fn transaction_then<T, F, A>(pool: &Pool, f: F, after_commit: A) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> anyhow::Result<T> + Send + 'static,
+    A: FnOnce(&T) + Send + 'static,
+{
+    run(pool, move |c| {
+        let out = write_tx(c, f)?;
+        after_commit(&out);
+        Ok(out)
+    })
+    .await
+}
+
 /// Runs `f` in a write transaction (`write_tx`) on the blocking pool.
 pub async fn transaction<T, F>(pool: &Pool, f: F) -> anyhow::Result<T>
 where

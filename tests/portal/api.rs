@@ -150,6 +150,7 @@ async fn bad_credentials_are_401_json_without_a_500(backend: Backend) {
         "past the overlap"
     );
     assert!(app.credentials_valid(&id, &new_secret).await);
+    let cached_at = std::time::Instant::now();
 
     // Revoked in the portal: refused on the very next request (it was cached).
     app.login_with(&f.dev.client, "dana@ticketly.example", PASSWORD)
@@ -174,6 +175,10 @@ async fn bad_credentials_are_401_json_without_a_500(backend: Backend) {
         303
     );
     assert!(!app.credentials_valid(&id, &new_secret).await, "revoked");
+    assert!(
+        cached_at.elapsed() < std::time::Duration::from_secs(4),
+        "well within the 5 s cache TTL, so only the invalidation explains the refusal"
+    );
     app.assert_secret_never_leaked(&secret);
     app.assert_secret_never_leaked(&new_secret);
 }
@@ -245,8 +250,31 @@ async fn organizations_and_scopes_are_enforced_and_revocation_is_immediate(backe
         json!({"error": "Insufficient scope", "required_scope": "events:write"})
     );
 
-    // Olga revokes in the portal; the very next request is refused with the deadline.
+    // Olga grants write: the very next PATCH is allowed.
     let listing = format!("/org/{}/integrations", f.org);
+    let t = std::time::Instant::now();
+    assert_eq!(
+        app.post_form_with(
+            &f.olga,
+            &format!("{listing}/{}/scopes", f.auth_id),
+            &[("events_read", "on"), ("events_write", "on")],
+        )
+        .await
+        .status(),
+        303
+    );
+    let (status, _) = api_json(
+        bearer(&http, Method::PATCH, app.url("/api/v1/event"), &id, &secret)
+            .header("EventId", &events[2])
+            .json(&json!({"venue": "Annex"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "scope change applies at once");
+
+    // Olga revokes in the portal; the very next request is refused with the deadline.
     assert_eq!(
         app.post_form_with(&f.olga, &format!("{listing}/{}/revoke", f.auth_id), &[])
             .await
@@ -262,6 +290,10 @@ async fn organizations_and_scopes_are_enforced_and_revocation_is_immediate(backe
     )
     .await;
     assert_eq!(status, 403);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(4),
+        "within the TTL: invalidated"
+    );
     assert_eq!(body["error"], json!("Authorization revoked"));
     let revoked_at = body["revoked_at"].as_str().unwrap();
     let delete_by = body["delete_by"].as_str().unwrap();
@@ -464,7 +496,7 @@ async fn rate_limits_count_down_and_refuse_with_headers(backend: Backend) {
         backend,
         &[
             ("PORTAL_API_RATE_LIMIT", "5"),
-            ("PORTAL_API_UNAUTHENTICATED_LIMIT", "5"),
+            ("PORTAL_API_UNAUTHENTICATED_LIMIT", "3"),
         ],
     )
     .await;
@@ -513,9 +545,9 @@ async fn rate_limits_count_down_and_refuse_with_headers(backend: Backend) {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-ratelimit-remaining"], "4");
 
-    // Lookups the cache cannot answer are limited per client address: the two first uses
-    // above took 2 of 5, so three failures are answered and the fourth refused. A cached
-    // good key is not affected.
+    // Failed authentication is limited per client address (valid keys cost nothing): three
+    // failures are answered, the fourth is refused, before any lookup. A cached good key is
+    // not affected.
     let fake = concat_portal::domain::ApiSecret::generate();
     let mut statuses = Vec::new();
     for _ in 0..4 {
@@ -631,11 +663,37 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
             .status(),
         400
     );
-    assert_eq!(app.api.usage.pending_requests(), 10);
+    // Refused for scope: counted under the organization. Another tenant's event: 404, and
+    // its id is not kept.
+    let res = bearer(&http, Method::PATCH, app.url("/api/v1/event"), &id, &secret)
+        .header("EventId", &events[0])
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let (other_org, _) = app.org_with_admin("Bobs Fairs", "bob@fairs.example").await;
+    let foreign = app.seed_events(&other_org, 1).await;
+    let res = bearer(&http, Method::GET, app.url("/api/v1/event"), &id, &secret)
+        .header("EventId", &foreign[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    // A made-up API ID is not kept either.
+    http.get(app.url("/api/v1/me"))
+        .header(
+            "Authorization",
+            "Bearer cc_id_000000000000000000000000:nope",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.api.usage.pending_requests(), 13);
     assert!(app.usage_rows().await.is_empty(), "nothing written yet");
 
     let flushed = app.flush_usage().await;
-    assert_eq!(flushed.requests, 10);
+    assert_eq!(flushed.requests, 13);
     let key = |api: &str, org: &str, evt: &str, endpoint: &str, status: i32| {
         (
             api.to_string(),
@@ -662,8 +720,13 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
             1,
         ),
         (key(&id, "", "", "GET /api/v1/me", 401), 2),
-        (key("", "", "", "GET /api/v1/me", 401), 1),
+        (key("", "", "", "GET /api/v1/me", 401), 2),
         (key(&id, "", "", "GET /api/v1/event", 400), 1),
+        (
+            key(&id, &org_internal, &events[0], "PATCH /api/v1/event", 403),
+            1,
+        ),
+        (key(&id, "", "", "GET /api/v1/event", 404), 1),
     ]);
     assert_eq!(app.usage_rows().await, expected);
 
@@ -905,16 +968,7 @@ async fn curl_written_from_the_docs_works(backend: Backend) {
             String::from_utf8(out.stdout).unwrap()
         };
         let auth = format!("Authorization: Bearer {id}:{secret}");
-        (
-            run(&[
-                "-H",
-                &auth,
-                "-H",
-                "EventId: evt_0000000000000000",
-                &events_url,
-            ]),
-            run(&[&basic_url]),
-        )
+        (run(&["-H", &auth, &events_url]), run(&[&basic_url]))
     })
     .await
     .unwrap();

@@ -112,25 +112,27 @@ pub fn find_by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Opti
         .optional()
 }
 
-/// One page of an organization's events by start time (then public id), after `after`.
+/// One page of an organization's events by start time (then public id), after `after`. Two
+/// fixed statements (not boxed), so diesel caches them as prepared statements.
 pub fn page_for_org(
     conn: &mut DbConn,
     organization_id: &str,
     after: Option<(NaiveDateTime, &str)>,
     limit: i64,
 ) -> QueryResult<Vec<Event>> {
-    let mut q = e::table
+    let base = e::table
         .filter(e::organization_id.eq(organization_id))
         .order((e::starts_at.asc(), e::public_id.asc()))
         .select(Event::as_select())
-        .limit(limit)
-        .into_boxed();
-    if let Some((starts_at, public_id)) = after {
-        q = q.filter(
-            e::starts_at.gt(starts_at).or(e::starts_at
-                .eq(starts_at)
-                .and(e::public_id.gt(public_id.to_string()))),
-        );
+        .limit(limit);
+    match after {
+        None => base.load(conn),
+        Some((starts_at, public_id)) => base
+            .filter(
+                e::starts_at
+                    .gt(starts_at)
+                    .or(e::starts_at.eq(starts_at).and(e::public_id.gt(public_id))),
+            )
+            .load(conn),
     }
-    q.load(conn)
 }

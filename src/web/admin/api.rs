@@ -161,21 +161,28 @@ pub async fn set_limit(
         admin.user.clone(),
         account_id.clone(),
     );
-    let company = db::transaction(&state.pool, move |c| {
-        let Some(account) = accounts::find(c, &id)? else {
-            return Ok(None);
-        };
-        accounts::set_rate_limit(c, &id, limit)?;
-        AuditEvent::new("account.rate_limit_changed", Actor::from(&user))
-            .target("developer_account", &id)
-            .details(serde_json::json!({ "from": account.api_rate_limit, "to": limit }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok(Some(account.company_name))
-    })
+    let company = db::transaction_then(
+        &state.pool,
+        move |c| {
+            let Some(account) = accounts::find(c, &id)? else {
+                return Ok(None);
+            };
+            accounts::set_rate_limit(c, &id, limit)?;
+            AuditEvent::new("account.rate_limit_changed", Actor::from(&user))
+                .target("developer_account", &id)
+                .details(serde_json::json!({ "from": account.api_rate_limit, "to": limit }))
+                .meta(&meta)
+                .record(c, now)?;
+            Ok(Some(account.company_name))
+        },
+        {
+            let api = state.api.clone();
+            let id = account_id.clone();
+            move |_| api.invalidate_account(&id)
+        },
+    )
     .await?
     .ok_or(AppError::NotFound)?;
-    state.api.invalidate_account(&account_id);
     let message = match limit {
         Some(n) => format!("{company} may now make {n} API requests per minute."),
         None => format!(

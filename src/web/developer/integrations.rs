@@ -175,22 +175,28 @@ pub async fn create_secret(
         current.user.clone(),
         view.integration.clone(),
     );
-    let result = db::transaction(&state.pool, move |c| {
-        let secret = match api_credentials::issue(c, &integration, Some(&user.id), now) {
-            Ok(s) => s,
-            Err(IssueError::Db(e)) => return Err(e.into()),
-            Err(e) => return Ok(Err(e)),
-        };
-        AuditEvent::new("secret.created", Actor::from(&user))
-            .target("integration", &integration.id)
-            .details(serde_json::json!({ "prefix": secret.prefix() }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok(Ok(secret))
-    })
+    let result = db::transaction_then(
+        &state.pool,
+        move |c| {
+            let secret = match api_credentials::issue(c, &integration, Some(&user.id), now) {
+                Ok(s) => s,
+                Err(IssueError::Db(e)) => return Err(e.into()),
+                Err(e) => return Ok(Err(e)),
+            };
+            AuditEvent::new("secret.created", Actor::from(&user))
+                .target("integration", &integration.id)
+                .details(serde_json::json!({ "prefix": secret.prefix() }))
+                .meta(&meta)
+                .record(c, now)?;
+            Ok(Ok(secret))
+        },
+        {
+            let api = state.api.clone();
+            let id = view.integration.id.clone();
+            move |_| api.invalidate_integration(&id)
+        },
+    )
     .await?;
-    // Secrets changed (a roll also sets the old ones' expiry): cached credentials are re-read.
-    state.api.invalidate_integration(&view.integration.id);
     match result {
         Ok(secret) => secret_page(
             current.viewer.page("Your new API secret"),
@@ -230,27 +236,33 @@ pub async fn roll_secret(
         current.user.clone(),
         view.integration.clone(),
     );
-    let result = db::transaction(&state.pool, move |c| {
-        let (secret, old) =
-            match api_credentials::roll(c, &integration, Some(&user.id), overlap, now) {
-                Ok(s) => s,
-                Err(IssueError::Db(e)) => return Err(e.into()),
-                Err(e) => return Ok(Err(e)),
-            };
-        AuditEvent::new("secret.rolled", Actor::from(&user))
-            .target("integration", &integration.id)
-            .details(serde_json::json!({
-                "new_prefix": secret.prefix(),
-                "old_prefixes": old.iter().map(|o| o.prefix.clone()).collect::<Vec<_>>(),
-                "old_stops": overlap.as_str(),
-            }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok(Ok(secret))
-    })
+    let result = db::transaction_then(
+        &state.pool,
+        move |c| {
+            let (secret, old) =
+                match api_credentials::roll(c, &integration, Some(&user.id), overlap, now) {
+                    Ok(s) => s,
+                    Err(IssueError::Db(e)) => return Err(e.into()),
+                    Err(e) => return Ok(Err(e)),
+                };
+            AuditEvent::new("secret.rolled", Actor::from(&user))
+                .target("integration", &integration.id)
+                .details(serde_json::json!({
+                    "new_prefix": secret.prefix(),
+                    "old_prefixes": old.iter().map(|o| o.prefix.clone()).collect::<Vec<_>>(),
+                    "old_stops": overlap.as_str(),
+                }))
+                .meta(&meta)
+                .record(c, now)?;
+            Ok(Ok(secret))
+        },
+        {
+            let api = state.api.clone();
+            let id = view.integration.id.clone();
+            move |_| api.invalidate_integration(&id)
+        },
+    )
     .await?;
-    // Secrets changed (a roll also sets the old ones' expiry): cached credentials are re-read.
-    state.api.invalidate_integration(&view.integration.id);
     match result {
         Ok(secret) => secret_page(
             current.viewer.page("Your new API secret"),
@@ -280,22 +292,29 @@ pub async fn revoke_secret(
         .iter()
         .find(|s| s.id == secret_id)
         .map(|s| s.prefix.clone());
-    let revoked = db::transaction(&state.pool, move |c| {
-        if !api_secrets::revoke(c, &integration_id, &secret_id, now)? {
-            return Ok(false);
-        }
-        AuditEvent::new("secret.revoked", Actor::from(&user))
-            .target("integration", &integration_id)
-            .details(serde_json::json!({ "secret": secret_id, "prefix": prefix }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok(true)
-    })
+    let revoked = db::transaction_then(
+        &state.pool,
+        move |c| {
+            if !api_secrets::revoke(c, &integration_id, &secret_id, now)? {
+                return Ok(false);
+            }
+            AuditEvent::new("secret.revoked", Actor::from(&user))
+                .target("integration", &integration_id)
+                .details(serde_json::json!({ "secret": secret_id, "prefix": prefix }))
+                .meta(&meta)
+                .record(c, now)?;
+            Ok(true)
+        },
+        {
+            let api = state.api.clone();
+            let id = view.integration.id.clone();
+            move |_| api.invalidate_integration(&id)
+        },
+    )
     .await?;
     if !revoked {
         return Err(AppError::NotFound);
     }
-    state.api.invalidate_integration(&view.integration.id);
     current.viewer.flash(
         FlashLevel::Success,
         "The secret was revoked. It no longer works.",

@@ -245,20 +245,27 @@ pub async fn authorize(
         actor.via(),
     );
     let integration = preview.integration.clone();
-    let result = db::transaction(&state.pool, move |c| {
-        let who = OrgActorRef {
-            user: &user,
-            via,
-            meta: &meta,
-        };
-        match orgs::authorize(c, &org, Some(integration), &scopes, &who, now) {
-            Ok(_) => Ok(Ok(())),
-            Err(AuthorizeError::Other(e)) => Err(e),
-            Err(e) => Ok(Err(e.to_string())),
-        }
-    })
+    let result = db::transaction_then(
+        &state.pool,
+        move |c| {
+            let who = OrgActorRef {
+                user: &user,
+                via,
+                meta: &meta,
+            };
+            match orgs::authorize(c, &org, Some(integration), &scopes, &who, now) {
+                Ok(_) => Ok(Ok(())),
+                Err(AuthorizeError::Other(e)) => Err(e),
+                Err(e) => Ok(Err(e.to_string())),
+            }
+        },
+        {
+            let api = state.api.clone();
+            let id = preview.integration.id.clone();
+            move |_| api.invalidate_integration(&id)
+        },
+    )
     .await?;
-    state.api.invalidate_integration(&preview.integration.id);
     match result {
         Ok(()) => {
             state.mail_queued();
@@ -322,24 +329,29 @@ pub async fn scopes(
         actor.org.clone(),
         actor.via(),
     );
-    let changed = db::transaction(&state.pool, move |c| {
-        orgs::change_scopes(
-            c,
-            &org,
-            &auth,
-            &scopes,
-            &OrgActorRef {
-                user: &user,
-                via,
-                meta: &meta,
-            },
-            now,
-        )
-    })
+    let changed = db::transaction_then(
+        &state.pool,
+        move |c| {
+            orgs::change_scopes(
+                c,
+                &org,
+                &auth,
+                &scopes,
+                &OrgActorRef {
+                    user: &user,
+                    via,
+                    meta: &meta,
+                },
+                now,
+            )
+        },
+        {
+            let api = state.api.clone();
+            let id = integration_id.clone();
+            move |_| api.invalidate_integration(&id)
+        },
+    )
     .await?;
-    if changed {
-        state.api.invalidate_integration(&integration_id);
-    }
     let message = if changed {
         "Scopes updated."
     } else {
@@ -373,24 +385,30 @@ pub async fn revoke(
     );
     let name = integration.display_name.clone();
     let integration_id = integration.id.clone();
-    let revoked = db::transaction(&state.pool, move |c| {
-        orgs::revoke(
-            c,
-            &settings,
-            &org,
-            &auth,
-            &integration,
-            &OrgActorRef {
-                user: &user,
-                via,
-                meta: &meta,
-            },
-            now,
-        )
-    })
+    let revoked = db::transaction_then(
+        &state.pool,
+        move |c| {
+            orgs::revoke(
+                c,
+                &settings,
+                &org,
+                &auth,
+                &integration,
+                &OrgActorRef {
+                    user: &user,
+                    via,
+                    meta: &meta,
+                },
+                now,
+            )
+        },
+        {
+            let api = state.api.clone();
+            let id = integration_id.clone();
+            move |_| api.invalidate_integration(&id)
+        },
+    )
     .await?;
-    // Immediate: the very next API request of this integration re-reads its grants.
-    state.api.invalidate_integration(&integration_id);
     if revoked {
         state.mail_queued();
         actor.current.viewer.flash(FlashLevel::Success, format!("{name} can no longer reach your organization's data. Its developers must delete that data within 30 days."));
