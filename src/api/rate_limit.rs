@@ -94,12 +94,15 @@ fn decide(
     }
 }
 
+/// An account and the limit its bucket enforces.
+type AccountKey = (Arc<str>, u32);
+
 pub struct RateLimits {
     default_per_minute: u32,
     unauthenticated_per_minute: u32,
     /// One bucket per account *and* limit: switching limits never hands out a fresh bucket for
     /// the old limit (two processes may briefly disagree on an account's limit).
-    accounts: RwLock<HashMap<(Arc<str>, u32), Arc<AccountLimiter>>>,
+    accounts: RwLock<HashMap<AccountKey, Arc<AccountLimiter>>>,
     addresses: Keyed,
     /// Addresses whose unauthenticated allowance ran out, until when: refused before any lookup.
     blocked: Mutex<HashMap<IpAddr, Instant>>,
