@@ -14,7 +14,7 @@ use super::errors::{rfc3339, ApiError};
 use super::parse::{public_id, EventIdHeader};
 use super::ApiCaller;
 use crate::audit::{Actor, AuditEvent};
-use crate::db::models::events::{self, Event, EventFields};
+use crate::db::models::events::{self, Event, EventFields, EventListing};
 use crate::db::{self, lock_key};
 use crate::domain::{parse_venue, EventName, EventStatus, TimeZone};
 use crate::orgs::{SCOPE_READ, SCOPE_WRITE};
@@ -149,7 +149,7 @@ fn org_view(g: &Grant) -> MeOrganization {
     }
 }
 
-fn event_view(e: &Event, org_public_id: &str) -> ApiEvent {
+fn event_view(e: &EventListing, org_public_id: &str) -> ApiEvent {
     ApiEvent {
         id: e.public_id.clone(),
         organization_id: org_public_id.to_string(),
@@ -263,7 +263,7 @@ fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
-fn encode_cursor(e: &Event) -> String {
+fn encode_cursor(e: &EventListing) -> String {
     let micros = e.starts_at.and_utc().timestamp_micros();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}|{}", e.public_id))
 }
@@ -410,7 +410,7 @@ pub async fn event(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (event, grant) = load_event(&caller, &state, SCOPE_READ).await?;
-    Ok(HttpResponse::Ok().json(event_view(&event, &grant.org_public_id)))
+    Ok(HttpResponse::Ok().json(event_view(&(&event).into(), &grant.org_public_id)))
 }
 
 fn parse_time(raw: &str, field: &str) -> Result<NaiveDateTime, ApiError> {
@@ -541,5 +541,5 @@ pub async fn update_event(
         Ok(events::find_by_public_id(c, &public)?.ok_or(ApiError::InvalidEvent))
     })
     .await??;
-    Ok(HttpResponse::Ok().json(event_view(&updated, &grant.org_public_id)))
+    Ok(HttpResponse::Ok().json(event_view(&(&updated).into(), &grant.org_public_id)))
 }

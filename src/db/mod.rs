@@ -120,6 +120,9 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
     }
     r2d2::Pool::builder()
         .max_size(settings.pool_size)
+        // A SQLite file cannot drop the connection: skip the `SELECT 1` before each checkout
+        // there. PostgreSQL connections are checked (the server may have restarted).
+        .test_on_check_out(settings.kind == DatabaseKind::Postgres)
         .connection_timeout(Duration::from_secs(10))
         .connection_customizer(Box::new(ConnectionSetup))
         .build(DbManager {

@@ -20,6 +20,36 @@ pub struct Event {
     pub updated_at: NaiveDateTime,
 }
 
+/// An event as the API lists it (what `Event` has, less `created_at`: one timestamp fewer to
+/// decode per row on the API's busiest read).
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = e)]
+pub struct EventListing {
+    pub public_id: String,
+    pub name: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub time_zone: String,
+    pub venue: String,
+    pub status: String,
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<&Event> for EventListing {
+    fn from(e: &Event) -> Self {
+        Self {
+            public_id: e.public_id.clone(),
+            name: e.name.clone(),
+            starts_at: e.starts_at,
+            ends_at: e.ends_at,
+            time_zone: e.time_zone.clone(),
+            venue: e.venue.clone(),
+            status: e.status.clone(),
+            updated_at: e.updated_at,
+        }
+    }
+}
+
 /// What an event form sets.
 pub struct EventFields<'a> {
     pub name: &'a str,
@@ -119,11 +149,11 @@ pub fn page_for_org(
     organization_id: &str,
     after: Option<(NaiveDateTime, &str)>,
     limit: i64,
-) -> QueryResult<Vec<Event>> {
+) -> QueryResult<Vec<EventListing>> {
     let base = e::table
         .filter(e::organization_id.eq(organization_id))
         .order((e::starts_at.asc(), e::public_id.asc()))
-        .select(Event::as_select())
+        .select(EventListing::as_select())
         .limit(limit);
     match after {
         None => base.load(conn),
