@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDateTime};
@@ -11,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::cache::{Grant, GrantState};
 use super::errors::{rfc3339, ApiError};
+use super::event_pages::PageKey;
 use super::parse::{public_id, EventIdHeader};
 use super::ApiCaller;
 use crate::audit::{Actor, AuditEvent};
@@ -325,27 +327,46 @@ pub async fn events(
     }
     let limit = parse_limit(limit.as_deref())?;
     let after = cursor.as_deref().map(decode_cursor).transpose()?;
-    let org_id = grant.org_id.clone();
+    let key = PageKey {
+        org_id: grant.org_id.clone(),
+        after,
+        limit,
+    };
+    let pages = &state.api.event_pages;
+    if let Some(body) = pages.get(&key) {
+        return Ok(json_body(body));
+    }
+    let generation = pages.generation();
+    let query = key.clone();
     let mut rows = db::run(&state.pool, move |c| {
         Ok(events::page_for_org(
             c,
-            &org_id,
-            after.as_ref().map(|(t, id)| (*t, id.as_str())),
-            limit + 1,
+            &query.org_id,
+            query.after.as_ref().map(|(t, id)| (*t, id.as_str())),
+            query.limit + 1,
         )?)
     })
     .await?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = has_more.then(|| rows.last().map(encode_cursor)).flatten();
-    Ok(HttpResponse::Ok().json(EventPage {
+    let page = EventPage {
         data: rows
             .iter()
             .map(|e| event_view(e, &grant.org_public_id))
             .collect(),
         has_more,
         next_cursor,
-    }))
+    };
+    let body = Bytes::from(serde_json::to_vec(&page).map_err(anyhow::Error::from)?);
+    pages.insert(generation, key, body.clone());
+    Ok(json_body(body))
+}
+
+fn json_body(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
 }
 
 /// The event named by `EventId`, if its organization authorized this integration.
@@ -512,34 +533,40 @@ pub async fn update_event(
     let now = caller.now;
     let org_id = event.organization_id.clone();
     let public = event.public_id.clone();
-    let updated = db::transaction(&state.pool, move |c| {
-        lock_key(c, &format!("event:{public}"))?;
-        let Some(current) = events::find_in_org(c, &org_id, &public)? else {
-            return Ok(Err(ApiError::InvalidEvent));
-        };
-        let starts_at = starts_at.unwrap_or(current.starts_at);
-        let ends_at = ends_at.unwrap_or(current.ends_at);
-        if ends_at <= starts_at {
-            return Ok(Err(ApiError::BadRequest(
-                "ends_at must be after starts_at".into(),
-            )));
-        }
-        let fields = EventFields {
-            name: name.as_deref().unwrap_or(&current.name),
-            starts_at,
-            ends_at,
-            time_zone: time_zone.as_deref().unwrap_or(&current.time_zone),
-            venue: venue.as_deref().unwrap_or(&current.venue),
-            status: status.as_deref().unwrap_or(&current.status),
-        };
-        events::update(c, &org_id, &public, &fields, now)?;
-        AuditEvent::new("event.updated_via_api", Actor::Integration(&api_id))
-            .target("event", &public)
-            .details(serde_json::json!({ "organization_id": org_id, "fields": changed }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok(events::find_by_public_id(c, &public)?.ok_or(ApiError::InvalidEvent))
-    })
+    let api = state.api.clone();
+    let invalidate = org_id.clone();
+    let updated = db::transaction_then(
+        &state.pool,
+        move |c| {
+            lock_key(c, &format!("event:{public}"))?;
+            let Some(current) = events::find_in_org(c, &org_id, &public)? else {
+                return Ok(Err(ApiError::InvalidEvent));
+            };
+            let starts_at = starts_at.unwrap_or(current.starts_at);
+            let ends_at = ends_at.unwrap_or(current.ends_at);
+            if ends_at <= starts_at {
+                return Ok(Err(ApiError::BadRequest(
+                    "ends_at must be after starts_at".into(),
+                )));
+            }
+            let fields = EventFields {
+                name: name.as_deref().unwrap_or(&current.name),
+                starts_at,
+                ends_at,
+                time_zone: time_zone.as_deref().unwrap_or(&current.time_zone),
+                venue: venue.as_deref().unwrap_or(&current.venue),
+                status: status.as_deref().unwrap_or(&current.status),
+            };
+            events::update(c, &org_id, &public, &fields, now)?;
+            AuditEvent::new("event.updated_via_api", Actor::Integration(&api_id))
+                .target("event", &public)
+                .details(serde_json::json!({ "organization_id": org_id, "fields": changed }))
+                .meta(&meta)
+                .record(c, now)?;
+            Ok(events::find_by_public_id(c, &public)?.ok_or(ApiError::InvalidEvent))
+        },
+        move |_| api.event_pages.invalidate_org(&invalidate),
+    )
     .await??;
     Ok(HttpResponse::Ok().json(event_view(&(&updated).into(), &grant.org_public_id)))
 }

@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub mod errors;
+pub mod event_pages;
 pub mod handlers;
 pub mod openapi;
 pub mod parse;
@@ -39,6 +40,7 @@ use usage::{UsageKey, UsageRecorder, Used};
 /// The API's in-memory state, shared by all workers of one process.
 pub struct ApiRuntime {
     pub cache: CredentialCache,
+    pub event_pages: event_pages::EventPages,
     pub limits: RateLimits,
     pub usage: UsageRecorder,
     allow_query_key: bool,
@@ -48,6 +50,7 @@ impl ApiRuntime {
     pub fn new(settings: &ApiSettings) -> Self {
         Self {
             cache: CredentialCache::new(settings.cache_ttl),
+            event_pages: event_pages::EventPages::new(settings.cache_ttl),
             limits: RateLimits::new(
                 settings.rate_limit_per_minute,
                 settings.unauthenticated_per_minute,
@@ -69,6 +72,7 @@ impl ApiRuntime {
     /// One periodic pass: write usage, forget idle cache entries and address buckets.
     pub async fn flush(&self, pool: &Pool) -> anyhow::Result<usage::Flushed> {
         self.cache.evict_idle();
+        self.event_pages.evict_expired();
         self.limits.shrink();
         self.usage.flush(pool).await
     }

@@ -1083,7 +1083,77 @@ async fn usage_pages_chart_the_last_30_days_for_developers_and_admins(backend: B
         .contains(&"account.rate_limit_changed".to_string()));
 }
 
+async fn event_lists_are_fresh_after_portal_and_api_edits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let f = app.api_fixture(&["events_read", "events_write"]).await;
+    let events = app.seed_events(&f.org, 2).await;
+    let http = client().0;
+    let (id, secret) = (f.dev.api_id.clone(), f.dev.secret.clone());
+    let list = || async {
+        let path = format!("/api/v1/organizations/{}/events", f.org);
+        let (status, page) = api_json(
+            bearer(&http, Method::GET, app.url(&path), &id, &secret)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        page
+    };
+    let t = std::time::Instant::now();
+    assert_eq!(list().await["data"][0]["name"], json!("Event 0"));
+    // Olga renames it in the portal: the next API list shows it (the cached page is dropped).
+    let edit = format!("/org/{}/events/{}/edit", f.org, events[0]);
+    let res = app
+        .post_form_with(
+            &f.olga,
+            &edit,
+            &[
+                ("name", "Opening Night"),
+                ("time_zone", "Europe/Berlin"),
+                ("starts", "2027-01-01T19:00"),
+                ("ends", "2027-01-01T23:00"),
+                ("venue", "Hall"),
+                ("status", "published"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(list().await["data"][0]["name"], json!("Opening Night"));
+    // A PATCH through the API, the same.
+    bearer(&http, Method::PATCH, app.url("/api/v1/event"), &id, &secret)
+        .header("EventId", &events[1])
+        .json(&json!({"venue": "Roof"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list().await["data"][1]["venue"], json!("Roof"));
+    // A new event created in the portal appears too.
+    let res = app
+        .post_form_with(
+            &f.olga,
+            &format!("/org/{}/events/new", f.org),
+            &[
+                ("name", "Late Show"),
+                ("time_zone", "Europe/Berlin"),
+                ("starts", "2027-03-01T19:00"),
+                ("ends", "2027-03-01T23:00"),
+                ("venue", "Hall"),
+                ("status", "draft"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(list().await["data"][2]["name"], json!("Late Show"));
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(4),
+        "within the cache TTL, so only invalidation explains the fresh pages"
+    );
+}
+
 both_backends!(
+    event_lists_are_fresh_after_portal_and_api_edits,
     each_authentication_method_works,
     bad_credentials_are_401_json_without_a_500,
     organizations_and_scopes_are_enforced_and_revocation_is_immediate,

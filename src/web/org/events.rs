@@ -190,23 +190,32 @@ pub async fn create(
     );
     let public_id = new_event_public_id();
     let pid = public_id.clone();
-    db::transaction(&state.pool, move |c| {
-        let fields = EventFields {
-            name: p.name.as_str(),
-            starts_at: p.starts,
-            ends_at: p.ends,
-            time_zone: p.tz.name(),
-            venue: &p.venue,
-            status: p.status.as_str(),
-        };
-        rows::insert(c, &db::new_id(), &pid, &org.id, &fields, now)?;
-        AuditEvent::new("event.created", Actor::from(&by))
-            .target("event", &pid)
-            .details(serde_json::json!({ "organization": org.public_id, "name": p.name.as_str() }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok(())
-    })
+    let api = state.api.clone();
+    let org_id = admin.org.id.clone();
+    db::transaction_then(
+        &state.pool,
+        move |c| {
+            let fields = EventFields {
+                name: p.name.as_str(),
+                starts_at: p.starts,
+                ends_at: p.ends,
+                time_zone: p.tz.name(),
+                venue: &p.venue,
+                status: p.status.as_str(),
+            };
+            rows::insert(c, &db::new_id(), &pid, &org.id, &fields, now)?;
+            AuditEvent::new("event.created", Actor::from(&by))
+                .target("event", &pid)
+                .details(
+                    serde_json::json!({ "organization": org.public_id, "name": p.name.as_str() }),
+                )
+                .meta(&meta)
+                .record(c, now)?;
+            Ok(())
+        },
+        // The API's cached event pages of this organization are dropped after the commit.
+        move |_| api.event_pages.invalidate_org(&org_id),
+    )
     .await?;
     admin
         .current
@@ -274,25 +283,32 @@ pub async fn update(
         admin.org.clone(),
     );
     let pid = event.public_id.clone();
-    db::transaction(&state.pool, move |c| {
-        let fields = EventFields {
-            name: p.name.as_str(),
-            starts_at: p.starts,
-            ends_at: p.ends,
-            time_zone: p.tz.name(),
-            venue: &p.venue,
-            status: p.status.as_str(),
-        };
-        rows::update(c, &org.id, &pid, &fields, now)?;
-        AuditEvent::new("event.updated", Actor::from(&by))
+    let api = state.api.clone();
+    let org_id = admin.org.id.clone();
+    db::transaction_then(
+        &state.pool,
+        move |c| {
+            let fields = EventFields {
+                name: p.name.as_str(),
+                starts_at: p.starts,
+                ends_at: p.ends,
+                time_zone: p.tz.name(),
+                venue: &p.venue,
+                status: p.status.as_str(),
+            };
+            rows::update(c, &org.id, &pid, &fields, now)?;
+            AuditEvent::new("event.updated", Actor::from(&by))
             .target("event", &pid)
             .details(
                 serde_json::json!({ "organization": org.public_id, "status": p.status.as_str() }),
             )
             .meta(&meta)
             .record(c, now)?;
-        Ok(())
-    })
+            Ok(())
+        },
+        // The API's cached event pages of this organization are dropped after the commit.
+        move |_| api.event_pages.invalidate_org(&org_id),
+    )
     .await?;
     admin
         .current
