@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-15}"
 CONNECTIONS=64
-THREADS=2
+THREADS="${BENCH_WRK_THREADS:-1}"  # one wrk thread leaves the server a core of its own
 PORT="${BENCH_PORT:-18181}"
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }

@@ -69,28 +69,24 @@ fn redact_query_key(path_and_query: &str) -> String {
 
 impl RootSpanBuilder for PortalRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(|id| id.to_string())
-            .unwrap_or_default();
-        let route = request.match_pattern();
-        let target = loggable_target(
-            route.as_deref(),
-            request
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or(""),
-        );
+        // Field values are computed inside the macro, so only when the span is enabled (not at
+        // all under RUST_LOG=warn).
+        let route = || request.match_pattern();
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
-            http.route = %route.as_deref().unwrap_or("default"),
-            http.target = %target,
+            http.route = %route().as_deref().unwrap_or("default"),
+            http.target = %loggable_target(
+                route().as_deref(),
+                request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""),
+            ),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
-            request_id = %request_id,
+            request_id = %request
+                .extensions()
+                .get::<RequestId>()
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
         )

@@ -289,10 +289,13 @@ async fn gate(
     );
     let api_id: Option<Arc<str>> = presented.api_id().map(|id| Arc::from(id.as_str()));
     let event = parse::event_id(req.headers().get("eventid").map(|v| v.as_bytes()));
-    let ip: IpAddr = RequestMeta::of(req.request(), state.settings.trust_proxy_headers)
-        .client_ip
-        .parse()
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let ip: IpAddr = match (state.settings.trust_proxy_headers, req.peer_addr()) {
+        (false, Some(peer)) => peer.ip(),
+        _ => RequestMeta::of(req.request(), state.settings.trust_proxy_headers)
+            .client_ip
+            .parse()
+            .unwrap_or(IpAddr::from([0, 0, 0, 0])),
+    };
 
     let outcome = if PUBLIC_PATHS.contains(&req.path()) {
         match state.api.limits.unauthenticated(ip) {
