@@ -533,8 +533,7 @@ pub async fn update_event(
     let now = caller.now;
     let org_id = event.organization_id.clone();
     let public = event.public_id.clone();
-    let api = state.api.clone();
-    let invalidate = org_id.clone();
+    let after_commit = state.api.on_commit_invalidate_events(&org_id);
     let updated = db::transaction_then(
         &state.pool,
         move |c| {
@@ -565,7 +564,7 @@ pub async fn update_event(
                 .record(c, now)?;
             Ok(events::find_by_public_id(c, &public)?.ok_or(ApiError::InvalidEvent))
         },
-        move |_| api.event_pages.invalidate_org(&invalidate),
+        after_commit,
     )
     .await??;
     Ok(HttpResponse::Ok().json(event_view(&(&updated).into(), &grant.org_public_id)))

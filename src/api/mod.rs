@@ -69,6 +69,33 @@ impl ApiRuntime {
         self.cache.invalidate_account(account_id);
     }
 
+    /// For `db::transaction_then`: after the commit, drop the integration's cached credentials.
+    pub fn on_commit_invalidate_integration<T>(
+        self: &Arc<Self>,
+        integration_id: &str,
+    ) -> impl FnOnce(&T) + Send + 'static {
+        let (api, id) = (self.clone(), integration_id.to_string());
+        move |_| api.invalidate_integration(&id)
+    }
+
+    /// For `db::transaction_then`: after the commit, drop the account's cached credentials.
+    pub fn on_commit_invalidate_account<T>(
+        self: &Arc<Self>,
+        account_id: &str,
+    ) -> impl FnOnce(&T) + Send + 'static {
+        let (api, id) = (self.clone(), account_id.to_string());
+        move |_| api.invalidate_account(&id)
+    }
+
+    /// For `db::transaction_then`: after the commit, drop the organization's cached event pages.
+    pub fn on_commit_invalidate_events<T>(
+        self: &Arc<Self>,
+        org_id: &str,
+    ) -> impl FnOnce(&T) + Send + 'static {
+        let (api, id) = (self.clone(), org_id.to_string());
+        move |_| api.event_pages.invalidate_org(&id)
+    }
+
     /// One periodic pass: write usage, forget idle cache entries and address buckets.
     pub async fn flush(&self, pool: &Pool) -> anyhow::Result<usage::Flushed> {
         self.cache.evict_idle();

@@ -175,11 +175,7 @@ pub async fn set_limit(
                 .record(c, now)?;
             Ok(Some(account.company_name))
         },
-        {
-            let api = state.api.clone();
-            let id = account_id.clone();
-            move |_| api.invalidate_account(&id)
-        },
+        state.api.on_commit_invalidate_account(&account_id),
     )
     .await?
     .ok_or(AppError::NotFound)?;

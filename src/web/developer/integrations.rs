@@ -190,11 +190,9 @@ pub async fn create_secret(
                 .record(c, now)?;
             Ok(Ok(secret))
         },
-        {
-            let api = state.api.clone();
-            let id = view.integration.id.clone();
-            move |_| api.invalidate_integration(&id)
-        },
+        state
+            .api
+            .on_commit_invalidate_integration(&view.integration.id),
     )
     .await?;
     match result {
@@ -256,11 +254,9 @@ pub async fn roll_secret(
                 .record(c, now)?;
             Ok(Ok(secret))
         },
-        {
-            let api = state.api.clone();
-            let id = view.integration.id.clone();
-            move |_| api.invalidate_integration(&id)
-        },
+        state
+            .api
+            .on_commit_invalidate_integration(&view.integration.id),
     )
     .await?;
     match result {
@@ -305,11 +301,9 @@ pub async fn revoke_secret(
                 .record(c, now)?;
             Ok(true)
         },
-        {
-            let api = state.api.clone();
-            let id = view.integration.id.clone();
-            move |_| api.invalidate_integration(&id)
-        },
+        state
+            .api
+            .on_commit_invalidate_integration(&view.integration.id),
     )
     .await?;
     if !revoked {

@@ -190,8 +190,6 @@ pub async fn create(
     );
     let public_id = new_event_public_id();
     let pid = public_id.clone();
-    let api = state.api.clone();
-    let org_id = admin.org.id.clone();
     db::transaction_then(
         &state.pool,
         move |c| {
@@ -214,7 +212,7 @@ pub async fn create(
             Ok(())
         },
         // The API's cached event pages of this organization are dropped after the commit.
-        move |_| api.event_pages.invalidate_org(&org_id),
+        state.api.on_commit_invalidate_events(&admin.org.id),
     )
     .await?;
     admin
@@ -283,8 +281,6 @@ pub async fn update(
         admin.org.clone(),
     );
     let pid = event.public_id.clone();
-    let api = state.api.clone();
-    let org_id = admin.org.id.clone();
     db::transaction_then(
         &state.pool,
         move |c| {
@@ -307,7 +303,7 @@ pub async fn update(
             Ok(())
         },
         // The API's cached event pages of this organization are dropped after the commit.
-        move |_| api.event_pages.invalidate_org(&org_id),
+        state.api.on_commit_invalidate_events(&admin.org.id),
     )
     .await?;
     admin

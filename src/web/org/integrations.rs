@@ -259,11 +259,9 @@ pub async fn authorize(
                 Err(e) => Ok(Err(e.to_string())),
             }
         },
-        {
-            let api = state.api.clone();
-            let id = preview.integration.id.clone();
-            move |_| api.invalidate_integration(&id)
-        },
+        state
+            .api
+            .on_commit_invalidate_integration(&preview.integration.id),
     )
     .await?;
     match result {
@@ -345,11 +343,7 @@ pub async fn scopes(
                 now,
             )
         },
-        {
-            let api = state.api.clone();
-            let id = integration_id.clone();
-            move |_| api.invalidate_integration(&id)
-        },
+        state.api.on_commit_invalidate_integration(&integration_id),
     )
     .await?;
     let message = if changed {
@@ -402,11 +396,7 @@ pub async fn revoke(
                 now,
             )
         },
-        {
-            let api = state.api.clone();
-            let id = integration_id.clone();
-            move |_| api.invalidate_integration(&id)
-        },
+        state.api.on_commit_invalidate_integration(&integration_id),
     )
     .await?;
     if revoked {
