@@ -10,6 +10,14 @@ cd "$(dirname "$0")/.."
 DURATION="${1:-15}"
 CONNECTIONS=64
 THREADS="${BENCH_WRK_THREADS:-1}"  # one wrk thread leaves the server a core of its own
+# Pin the server to CPU 0 and wrk to CPU 1 (BENCH_PIN=0 to let the scheduler place both), so the
+# load generator does not preempt the server's threads mid-request and the tail measures the
+# portal rather than the two fighting over the same core.
+PIN="${BENCH_PIN:-1}"
+SERVER_CPU=(); WRK_CPU=()
+if [ "$PIN" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  SERVER_CPU=(taskset -c 0); WRK_CPU=(taskset -c 1)
+fi
 PORT="${BENCH_PORT:-18181}"
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
@@ -24,7 +32,7 @@ eval "$(target/release/examples/seed_bench "$DB")"
 # info line per request would measure the terminal, not the portal).
 DATABASE_URL="$DB" PORTAL_DATA_DIR="$WORK" PORTAL_ADDR="127.0.0.1:$PORT" \
   PORTAL_API_RATE_LIMIT=1000000000 RUST_LOG=warn \
-  target/release/concat-portal serve >"$WORK/server.log" 2>&1 &
+  "${SERVER_CPU[@]}" target/release/concat-portal serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
@@ -50,9 +58,9 @@ declare -A RPS P50 P99
 run() {
   local name="$1" path="$2"; shift 2
   # Warm-up (caches, connections), then the measured run.
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$@" "http://127.0.0.1:$PORT$path" >/dev/null
+  "${WRK_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$@" "http://127.0.0.1:$PORT$path" >/dev/null
   local out
-  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$PORT$path")"
+  out="$("${WRK_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$PORT$path")"
   echo "$out" >&2
   if echo "$out" | grep -q "Non-2xx"; then
     echo "$name: some responses were not 2xx" >&2; exit 1
@@ -68,7 +76,7 @@ run events "$EVENTS" -H "$AUTH"
 RSS_KB="$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")"
 
 echo
-echo "## API benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s"
+echo "## API benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, pinned: ${SERVER_CPU[*]:-no} / ${WRK_CPU[*]:-no}"
 printf '| %-40s | %10s | %8s | %8s |\n' endpoint "req/s" "p50 ms" "p99 ms"
 printf '|%s|%s|%s|%s|\n' "------------------------------------------" "------------" "----------" "----------"
 for n in healthz me events; do

@@ -333,6 +333,7 @@ pub fn approve(
             status: ACTIVE,
             created_at: now,
             approved_by_user_id: Some(&admin.id),
+            activity_at: now,
         },
     )?;
     requests::link_result(conn, id, &account_id, &integration_id)?;

@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `admin create`.
+//! The command line: `serve` (default), `migrate`, `admin create`, `jobs run`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -32,6 +32,30 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The scheduled lifecycle jobs (deletion duties, usage purge, inactivity).
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum JobsCommand {
+    /// Run every job once and print what it did.
+    Run {
+        /// Run as if it were this time (RFC 3339, e.g. 2027-01-31T09:00:00Z).
+        #[arg(long, value_parser = parse_as_of)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+        /// Print what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn parse_as_of(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("not an RFC 3339 time ({e}); for example 2027-01-31T09:00:00Z"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,6 +97,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                     password_stdin,
                 },
         } => return admin_create(settings, &email, &name, password_stdin).await,
+        Command::Jobs {
+            command: JobsCommand::Run { as_of, dry_run },
+        } => return jobs_run(settings, as_of, dry_run).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -150,5 +177,63 @@ async fn admin_create(
         }
         Ok(Err(e)) => fail(format!("{e:#}")),
         Err(e) => fail(format!("{e:#}")),
+    }
+}
+
+async fn jobs_run(
+    settings: Settings,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    dry_run: bool,
+) -> ExitCode {
+    use crate::jobs::{self, JobContext, Mode, Outcome, Trigger};
+
+    let now = as_of.map_or_else(|| SystemClock.now_naive(), |t| t.naive_utc());
+    let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
+    let result = tokio::task::spawn_blocking(move || {
+        let mut conn = db::establish(&settings.database)?;
+        if dry_run {
+            // A dry run changes nothing, not even the schema: it needs a migrated database.
+            if db::pending_migrations(&mut conn)? {
+                anyhow::bail!(
+                    "the database has pending migrations; run `concat-portal migrate` first"
+                );
+            }
+        } else {
+            db::run_migrations(&mut conn)?;
+        }
+        let ctx = JobContext {
+            settings: &settings,
+            now,
+            api: None,
+        };
+        Ok(jobs::run_all(&mut conn, &ctx, mode, Trigger::Command))
+    })
+    .await;
+    let reports = match result {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return fail(format!("{e:#}")),
+        Err(e) => return fail(e),
+    };
+    println!(
+        "{} as of {}",
+        if dry_run {
+            "Dry run (nothing changed)"
+        } else {
+            "Jobs run"
+        },
+        now.format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let mut failed = false;
+    for report in &reports {
+        println!("{}", report.summary());
+        for action in &report.actions {
+            println!("  {} {action}", if dry_run { "would" } else { "did:" });
+        }
+        failed |= report.outcome == Outcome::Failed;
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

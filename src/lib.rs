@@ -10,6 +10,8 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod errors;
+pub mod jobs;
+pub mod lifecycle;
 pub mod orgs;
 pub mod settings;
 pub mod startup;

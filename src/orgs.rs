@@ -152,8 +152,8 @@ pub fn revoke(
     if !auths::revoke(conn, &auth.id, &actor.user.id, actor.via, now)? {
         return Ok(false);
     }
-    let deadline = (now + chrono::Duration::days(auths::DELETION_DAYS))
-        .format("%Y-%m-%d")
+    let deadline = auths::deletion_deadline(now)
+        .format("%Y-%m-%d %H:%M UTC")
         .to_string();
     for (email, name) in accounts::owners(conn, &integration.account_id)? {
         let message = IntegrationRevoked {

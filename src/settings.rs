@@ -109,6 +109,16 @@ pub struct ApiSettings {
     pub usage_flusher_enabled: bool,
 }
 
+/// The scheduled lifecycle jobs (`src/jobs`).
+#[derive(Clone, Debug)]
+pub struct JobsSettings {
+    /// Run the jobs from `serve` (off for deployments that run `concat-portal jobs run`
+    /// from cron, or for all but one SQLite process).
+    pub scheduler_enabled: bool,
+    /// Time between runs.
+    pub interval: Duration,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -133,6 +143,7 @@ pub struct Settings {
     /// Largest accepted form body, in bytes.
     pub form_limit: usize,
     pub api: ApiSettings,
+    pub jobs: JobsSettings,
 }
 
 /// The cookie signing/encryption key.
@@ -325,6 +336,24 @@ impl Settings {
                 "must be between 1 and 5000",
             ));
         }
+        let jobs = JobsSettings {
+            scheduler_enabled: parse_bool(
+                get("PORTAL_JOBS_SCHEDULER"),
+                "PORTAL_JOBS_SCHEDULER",
+                true,
+            )?,
+            interval: Duration::from_secs(parse_num(
+                get("PORTAL_JOBS_INTERVAL_SECS"),
+                "PORTAL_JOBS_INTERVAL_SECS",
+                3600u64,
+            )?),
+        };
+        if jobs.interval.is_zero() || jobs.interval > Duration::from_secs(86_400) {
+            return Err(err(
+                "PORTAL_JOBS_INTERVAL_SECS",
+                "must be between 1 and 86400 (reminders are due to the day)",
+            ));
+        }
         Ok(Settings {
             database,
             addr,
@@ -339,6 +368,7 @@ impl Settings {
             log_format,
             form_limit: 64 * 1024,
             api,
+            jobs,
         })
     }
 

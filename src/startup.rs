@@ -59,6 +59,9 @@ pub struct Application {
     dispatcher_enabled: bool,
     api: Arc<ApiRuntime>,
     usage_flush: Option<Duration>,
+    jobs_every: Option<Duration>,
+    settings: Arc<Settings>,
+    clock: SharedClock,
     setup_link: Option<String>,
 }
 
@@ -98,7 +101,7 @@ impl Application {
         let state = AppState {
             pool: pool.clone(),
             settings: settings.clone(),
-            clock: deps.clock,
+            clock: deps.clock.clone(),
             outbox_wake: dispatcher.waker(),
             api: api.clone(),
         };
@@ -173,6 +176,12 @@ impl Application {
                 .usage_flusher_enabled
                 .then_some(settings.api.usage_flush_interval),
             api,
+            jobs_every: settings
+                .jobs
+                .scheduler_enabled
+                .then_some(settings.jobs.interval),
+            settings: settings.clone(),
+            clock: deps.clock,
             setup_link,
         })
     }
@@ -203,6 +212,24 @@ impl Application {
         self.api.clone()
     }
 
+    /// Runs every lifecycle job once at `now` in this process (drops cached credentials at once),
+    /// as the scheduler does.
+    pub async fn run_jobs(
+        &self,
+        now: chrono::NaiveDateTime,
+        mode: crate::jobs::Mode,
+    ) -> anyhow::Result<Vec<crate::jobs::JobReport>> {
+        crate::jobs::run_all_pooled(
+            &self.pool,
+            self.settings.clone(),
+            now,
+            Some(self.api.clone()),
+            mode,
+            crate::jobs::Trigger::Scheduler,
+        )
+        .await
+    }
+
     /// Serves until the server is stopped (signal or handle), then stops the dispatcher after
     /// its current pass and writes the API usage still in memory.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
@@ -215,12 +242,25 @@ impl Application {
                 self.api.clone(),
                 self.pool.clone(),
                 every,
-                stop_rx,
+                stop_rx.clone(),
+            ))
+        });
+        let scheduler = self.jobs_every.map(|every| {
+            tokio::spawn(crate::jobs::schedule_until_stopped(
+                self.pool.clone(),
+                self.settings.clone(),
+                self.clock.clone(),
+                self.api.clone(),
+                every,
+                stop_rx.clone(),
             ))
         });
         let served = self.server.await;
         let _ = stop_tx.send(true);
         if let Some(task) = dispatcher {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+        }
+        if let Some(task) = scheduler {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
         }
         if let Some(task) = flusher {

@@ -229,6 +229,8 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
         )
         .set(integrations::last_used_at.eq(at))
         .execute(c)?;
+        // A successful request restarts the one-year inactivity clock.
+        crate::db::models::integrations::record_activity(c, id, *at)?;
     }
     for (id, at) in &p.authorizations {
         diesel::update(

@@ -144,6 +144,17 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
     Ok(applied)
 }
 
+/// Whether migrations are waiting to be applied (nothing is changed).
+pub fn pending_migrations(conn: &mut DbConn) -> anyhow::Result<bool> {
+    use diesel_migrations::MigrationHarness;
+    let pending = match conn {
+        DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        DbConn::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("reading the migration state: {e}"))?;
+    Ok(pending)
+}
+
 /// Runs `f` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`, so a
 /// writer takes the write lock up front and waits on `busy_timeout` instead of failing mid-way
 /// with SQLITE_BUSY when upgrading a read lock. On PostgreSQL it is an ordinary transaction.

@@ -155,6 +155,12 @@ diesel::table! {
         created_at -> Timestamp,
         approved_by_user_id -> Nullable<Text>,
         last_used_at -> Nullable<Timestamp>,
+        activity_at -> Timestamp,
+        inactivity_stage -> Integer,
+        inactivity_exempt -> Bool,
+        deactivated_at -> Nullable<Timestamp>,
+        retired_at -> Nullable<Timestamp>,
+        retired_by_user_id -> Nullable<Text>,
     }
 }
 
@@ -206,6 +212,10 @@ diesel::table! {
         deletion_confirmed_by_user_id -> Nullable<Text>,
         deletion_note -> Nullable<Text>,
         last_used_at -> Nullable<Timestamp>,
+        duty_stage -> Integer,
+        deletion_overdue_at -> Nullable<Timestamp>,
+        deletion_confirmed_via -> Nullable<Text>,
+        usage_purged_at -> Nullable<Timestamp>,
     }
 }
 
@@ -221,6 +231,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reactivation_requests (id) {
+        id -> Text,
+        integration_id -> Text,
+        requested_by_user_id -> Text,
+        reason -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by_user_id -> Nullable<Text>,
+        decision_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    job_runs (id) {
+        id -> Text,
+        job -> Text,
+        trigger -> Text,
+        as_of -> Timestamp,
+        duration_ms -> BigInt,
+        outcome -> Text,
+        counts -> Text,
+        error -> Nullable<Text>,
+        finished_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(events -> organizations (organization_id));
 diesel::joinable!(authorizations -> organizations (organization_id));
 diesel::joinable!(authorizations -> integrations (integration_id));
@@ -232,6 +270,7 @@ diesel::joinable!(developer_members -> users (user_id));
 diesel::joinable!(organization_admins -> organizations (organization_id));
 diesel::joinable!(organization_admins -> users (user_id));
 diesel::joinable!(one_time_tokens -> users (user_id));
+diesel::joinable!(reactivation_requests -> integrations (integration_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -250,4 +289,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     authorizations,
     api_usage,
+    reactivation_requests,
+    job_runs,
 );

@@ -352,3 +352,253 @@ email_templates!(
     "email/integration_revoked.txt",
     "email/integration_revoked.html"
 );
+
+/// To the owners: a deletion duty's deadline is near (7 days, then 1 day before).
+pub struct DeletionReminder {
+    pub name: String,
+    pub app_name: String,
+    pub org_name: String,
+    pub org_public_id: String,
+    pub deadline: String,
+    pub days_left: i64,
+    pub link: String,
+}
+
+impl DeletionReminder {
+    fn subject_line(&self) -> String {
+        format!(
+            "Reminder: delete the data of {} from {} by {}",
+            self.org_name, self.app_name, self.deadline
+        )
+    }
+}
+
+email_templates!(
+    DeletionReminder,
+    "deletion_reminder",
+    DeletionReminderText,
+    DeletionReminderHtml,
+    "email/deletion_reminder.txt",
+    "email/deletion_reminder.html"
+);
+
+/// To the owners: the deadline passed without a confirmed deletion.
+pub struct DeletionOverdue {
+    pub name: String,
+    pub app_name: String,
+    pub org_name: String,
+    pub org_public_id: String,
+    pub deadline: String,
+    pub link: String,
+}
+
+impl DeletionOverdue {
+    fn subject_line(&self) -> String {
+        format!(
+            "Overdue: the data of {} from {} was due for deletion",
+            self.org_name, self.app_name
+        )
+    }
+}
+
+email_templates!(
+    DeletionOverdue,
+    "deletion_overdue",
+    DeletionOverdueText,
+    DeletionOverdueHtml,
+    "email/deletion_overdue.txt",
+    "email/deletion_overdue.html"
+);
+
+/// To every ConCat admin: a deletion duty is overdue.
+pub struct DeletionOverdueAdmin {
+    pub name: String,
+    pub company_name: String,
+    pub app_name: String,
+    pub org_name: String,
+    pub deadline: String,
+    pub link: String,
+}
+
+impl DeletionOverdueAdmin {
+    fn subject_line(&self) -> String {
+        format!(
+            "Overdue data deletion: {} ({}) for {}",
+            self.app_name, self.company_name, self.org_name
+        )
+    }
+}
+
+email_templates!(
+    DeletionOverdueAdmin,
+    "deletion_overdue_admin",
+    DeletionOverdueAdminText,
+    DeletionOverdueAdminHtml,
+    "email/deletion_overdue_admin.txt",
+    "email/deletion_overdue_admin.html"
+);
+
+/// To the owners: the credentials will be revoked for inactivity unless the API is used.
+pub struct InactivityWarning {
+    pub name: String,
+    pub app_name: String,
+    pub api_id: String,
+    pub last_activity: String,
+    pub revoke_on: String,
+    pub days_left: i64,
+    pub link: String,
+}
+
+impl InactivityWarning {
+    fn subject_line(&self) -> String {
+        format!(
+            "{} will lose its API access on {} unless it is used",
+            self.app_name, self.revoke_on
+        )
+    }
+}
+
+email_templates!(
+    InactivityWarning,
+    "inactivity_warning",
+    InactivityWarningText,
+    InactivityWarningHtml,
+    "email/inactivity_warning.txt",
+    "email/inactivity_warning.html"
+);
+
+/// To the owners: the credentials were revoked after a year without use.
+pub struct IntegrationDeactivated {
+    pub name: String,
+    pub app_name: String,
+    pub api_id: String,
+    pub last_activity: String,
+    pub link: String,
+}
+
+impl IntegrationDeactivated {
+    fn subject_line(&self) -> String {
+        format!(
+            "{}: API access revoked after a year without use",
+            self.app_name
+        )
+    }
+}
+
+email_templates!(
+    IntegrationDeactivated,
+    "integration_deactivated",
+    IntegrationDeactivatedText,
+    IntegrationDeactivatedHtml,
+    "email/integration_deactivated.txt",
+    "email/integration_deactivated.html"
+);
+
+/// To every ConCat admin: a developer asks to reactivate an inactive integration.
+pub struct ReactivationAdminNotice {
+    pub name: String,
+    pub company_name: String,
+    pub app_name: String,
+    pub requester: String,
+    pub reason: String,
+    pub link: String,
+}
+
+impl ReactivationAdminNotice {
+    fn subject_line(&self) -> String {
+        format!(
+            "Reactivation requested: {} ({})",
+            self.app_name, self.company_name
+        )
+    }
+}
+
+email_templates!(
+    ReactivationAdminNotice,
+    "reactivation_admin_notice",
+    ReactivationAdminNoticeText,
+    ReactivationAdminNoticeHtml,
+    "email/reactivation_admin_notice.txt",
+    "email/reactivation_admin_notice.html"
+);
+
+/// To the owners: a ConCat admin approved or declined the reactivation.
+pub struct ReactivationDecided {
+    pub name: String,
+    pub app_name: String,
+    pub approved: bool,
+    pub note: String,
+    pub link: String,
+}
+
+impl ReactivationDecided {
+    fn subject_line(&self) -> String {
+        if self.approved {
+            format!("{} is active again", self.app_name)
+        } else {
+            format!("Reactivation of {} declined", self.app_name)
+        }
+    }
+}
+
+email_templates!(
+    ReactivationDecided,
+    "reactivation_decided",
+    ReactivationDecidedText,
+    ReactivationDecidedHtml,
+    "email/reactivation_decided.txt",
+    "email/reactivation_decided.html"
+);
+
+/// To the owners: confirmation that the integration is retired.
+pub struct IntegrationRetired {
+    pub name: String,
+    pub app_name: String,
+    pub api_id: String,
+    pub by_support: bool,
+    pub organizations: Vec<String>,
+    pub link: String,
+}
+
+impl IntegrationRetired {
+    fn subject_line(&self) -> String {
+        format!("{} is retired", self.app_name)
+    }
+}
+
+email_templates!(
+    IntegrationRetired,
+    "integration_retired",
+    IntegrationRetiredText,
+    IntegrationRetiredHtml,
+    "email/integration_retired.txt",
+    "email/integration_retired.html"
+);
+
+/// To an organization's admins: an integration they authorized was retired, so the authorization ended.
+pub struct IntegrationRetiredForOrg {
+    pub name: String,
+    pub org_name: String,
+    pub app_name: String,
+    pub company_name: String,
+    pub deadline: String,
+    pub link: String,
+}
+
+impl IntegrationRetiredForOrg {
+    fn subject_line(&self) -> String {
+        format!(
+            "{} was retired: its access to {} ended",
+            self.app_name, self.org_name
+        )
+    }
+}
+
+email_templates!(
+    IntegrationRetiredForOrg,
+    "integration_retired_org",
+    IntegrationRetiredForOrgText,
+    IntegrationRetiredForOrgHtml,
+    "email/integration_retired_for_org.txt",
+    "email/integration_retired_for_org.html"
+);

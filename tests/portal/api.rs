@@ -299,7 +299,7 @@ async fn organizations_and_scopes_are_enforced_and_revocation_is_immediate(backe
     let delete_by = body["delete_by"].as_str().unwrap();
     assert!(revoked_at.starts_with(&app.clock_date()), "{revoked_at}");
     let due = (app.clock.now() + chrono::Duration::days(30))
-        .format("%Y-%m-%dT23:59:59Z")
+        .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     assert_eq!(delete_by, due);
     let (status, body) = api_json(

@@ -259,15 +259,15 @@ async fn revoking_starts_the_deletion_duty_and_attestation_closes_it(backend: Ba
     app.post_form_with(&olga, &format!("{page}/{second}/revoke"), &[])
         .await;
     app.one_email_to("dana@ticketly.example").await;
-    // Due at the end of the deadline day (UTC): pending through that day, overdue after it.
-    app.clock.advance(Duration::days(30));
+    // Due exactly 30 days after the revocation: pending until then, overdue after it.
+    app.clock.advance(Duration::days(30) - Duration::minutes(1));
     app.login_with(&olga, "olga@acme.example", PASSWORD).await;
     let on_the_day = app.get_with(&olga, &page).await.text().await.unwrap();
     assert!(
         on_the_day.contains("badge-duty-pending"),
-        "the deadline day is not over"
+        "the deadline has not passed"
     );
-    app.clock.advance(Duration::days(1));
+    app.clock.advance(Duration::minutes(2));
     app.login_with(&olga, "olga@acme.example", PASSWORD).await;
     let late = app.get_with(&olga, &page).await.text().await.unwrap();
     assert!(late.contains("badge-duty-overdue"), "{late}");

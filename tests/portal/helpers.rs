@@ -250,6 +250,7 @@ impl TestDb {
             ("PORTAL_OUTBOX_DISPATCHER".into(), "false".into()),
             // Tests write API usage by hand (`flush_usage`) or at shutdown.
             ("PORTAL_API_USAGE_FLUSHER".into(), "false".into()),
+            ("PORTAL_JOBS_SCHEDULER".into(), "false".into()),
             ("PORTAL_DB_POOL_SIZE".into(), "4".into()),
         ]);
         for (k, v) in extra {

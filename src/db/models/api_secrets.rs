@@ -102,3 +102,19 @@ pub fn revoke(
     .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Revokes every active secret of the integration (inactivity, retirement); returns how many.
+pub fn revoke_all(
+    conn: &mut DbConn,
+    integration_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        s::table
+            .filter(s::integration_id.eq(integration_id))
+            .filter(s::revoked_at.is_null())
+            .filter(s::expires_at.is_null().or(s::expires_at.gt(now))),
+    )
+    .set(s::revoked_at.eq(now))
+    .execute(conn)
+}

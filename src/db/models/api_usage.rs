@@ -55,3 +55,67 @@ pub fn failed_auth_by_day(conn: &mut DbConn, from: NaiveDate) -> QueryResult<Vec
         .order(u::day.asc())
         .load(conn)
 }
+
+/// Folds the integration's usage rows for one organization (days before `keep_from`, or all)
+/// into rows without organization or event, adding to any that exist. Returns how many detailed
+/// rows were folded. Call inside a transaction.
+pub fn fold_organization(
+    conn: &mut DbConn,
+    api_id: &str,
+    org_id: &str,
+    keep_from: Option<NaiveDate>,
+) -> QueryResult<usize> {
+    use std::collections::BTreeMap;
+
+    if org_id.is_empty() {
+        return Ok(0);
+    }
+    let keep_from = keep_from.map(|d| d.format("%Y-%m-%d").to_string());
+    let mut query = u::table
+        .filter(u::api_id.eq(api_id))
+        .filter(u::organization_id.eq(org_id))
+        .select((u::day, u::endpoint, u::status, u::requests))
+        .into_boxed();
+    if let Some(day) = &keep_from {
+        query = query.filter(u::day.lt(day.clone()));
+    }
+    let rows: Vec<(String, String, i32, i64)> = query.load(conn)?;
+    let mut totals: BTreeMap<(String, String, i32), i64> = BTreeMap::new();
+    for (day, endpoint, status, n) in &rows {
+        *totals
+            .entry((day.clone(), endpoint.clone(), *status))
+            .or_default() += n;
+    }
+    for ((day, endpoint, status), n) in &totals {
+        crate::upsert!(
+            conn,
+            u::table,
+            (
+                u::day.eq(day),
+                u::api_id.eq(api_id),
+                u::organization_id.eq(""),
+                u::event_id.eq(""),
+                u::endpoint.eq(endpoint),
+                u::status.eq(status),
+                u::requests.eq(n),
+            ),
+            (
+                u::day,
+                u::api_id,
+                u::organization_id,
+                u::event_id,
+                u::endpoint,
+                u::status
+            ),
+            u::requests.eq(u::requests + diesel::upsert::excluded(u::requests))
+        )?;
+    }
+    let target = u::table
+        .filter(u::api_id.eq(api_id))
+        .filter(u::organization_id.eq(org_id));
+    match &keep_from {
+        Some(day) => diesel::delete(target.filter(u::day.lt(day))).execute(conn)?,
+        None => diesel::delete(target).execute(conn)?,
+    };
+    Ok(rows.len())
+}

@@ -3,7 +3,9 @@ use diesel::prelude::*;
 
 use crate::db::models::integrations::Integration;
 use crate::db::models::organizations::Organization;
-use crate::db::schema::{authorizations as a, integrations as i, organizations as o};
+use crate::db::schema::{
+    authorizations as a, developer_accounts as da, integrations as i, organizations as o,
+};
 use crate::db::DbConn;
 
 pub const ACTIVE: &str = "active";
@@ -13,13 +15,21 @@ pub const VIA_SUPPORT: &str = "support";
 /// The developer must delete the organization's data within this many days of revocation.
 pub const DELETION_DAYS: i64 = 30;
 
-/// The deletion deadline for a revocation at `revoked_at`: the end (23:59:59 UTC) of the day
-/// 30 days later, so the date in the email is the whole last day.
+/// The deletion deadline for a revocation at `revoked_at`: exactly 30 days later. Reminders go
+/// out 7 days and 1 day before it (days 23 and 29); at the deadline the duty is overdue.
 pub fn deletion_deadline(revoked_at: NaiveDateTime) -> NaiveDateTime {
-    (revoked_at.date() + chrono::Duration::days(DELETION_DAYS))
-        .and_hms_opt(23, 59, 59)
-        .expect("a valid time")
+    revoked_at + chrono::Duration::days(DELETION_DAYS)
 }
+
+/// Stages of an open duty (`duty_stage`): each is reached once, by the deletion-duty job.
+pub const STAGE_OPEN: i32 = 0;
+pub const STAGE_REMINDED_7D: i32 = 1;
+pub const STAGE_REMINDED_1D: i32 = 2;
+pub const STAGE_OVERDUE: i32 = 3;
+pub const VIA_RETIREMENT: &str = "retirement";
+/// Who recorded a deletion.
+pub const CONFIRMED_BY_DEVELOPER: &str = "developer";
+pub const CONFIRMED_BY_ADMIN: &str = "admin";
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = a)]
@@ -40,6 +50,10 @@ pub struct Authorization {
     pub deletion_confirmed_by_user_id: Option<String>,
     pub deletion_note: Option<String>,
     pub last_used_at: Option<NaiveDateTime>,
+    pub duty_stage: i32,
+    pub deletion_overdue_at: Option<NaiveDateTime>,
+    pub deletion_confirmed_via: Option<String>,
+    pub usage_purged_at: Option<NaiveDateTime>,
 }
 
 impl Authorization {
@@ -54,8 +68,13 @@ impl Authorization {
 
     pub fn due_date(&self) -> String {
         self.deletion_due_at
-            .map(|d| d.format("%Y-%m-%d").to_string())
+            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_default()
+    }
+
+    /// Whether the data deletion still has to be confirmed.
+    pub fn duty_open(&self) -> bool {
+        self.status == REVOKED && self.deletion_confirmed_at.is_none()
     }
 }
 
@@ -147,6 +166,7 @@ pub fn confirm_deletion(
     id: &str,
     by: &str,
     note: Option<&str>,
+    via: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(
@@ -160,6 +180,7 @@ pub fn confirm_deletion(
         a::deletion_confirmed_at.eq(now),
         a::deletion_confirmed_by_user_id.eq(by),
         a::deletion_note.eq(note),
+        a::deletion_confirmed_via.eq(via),
     ))
     .execute(conn)?;
     Ok(n == 1)
@@ -184,6 +205,129 @@ pub fn for_integration(
         .inner_join(o::table)
         .filter(a::integration_id.eq(integration_id))
         .order((a::authorized_at.desc(), a::id.desc()))
+        .select((Authorization::as_select(), Organization::as_select()))
+        .load(conn)
+}
+
+/// One row of the compliance views: a duty with its organization, integration and company.
+pub type DutyRow = (Authorization, Organization, Integration, String);
+
+/// Revoked authorizations whose deletion is not confirmed and whose next reminder (or the
+/// deadline) has come by `now`: the deletion-duty job's work, soonest deadline first.
+pub fn duties_due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<DutyRow>> {
+    let horizon = now + chrono::Duration::days(7);
+    a::table
+        .inner_join(o::table)
+        .inner_join(i::table.inner_join(da::table))
+        .filter(a::status.eq(REVOKED))
+        .filter(a::deletion_confirmed_at.is_null())
+        .filter(a::deletion_due_at.le(horizon))
+        .filter(a::duty_stage.lt(STAGE_OVERDUE))
+        .order((a::deletion_due_at.asc(), a::id.asc()))
+        .limit(limit)
+        .select((
+            Authorization::as_select(),
+            Organization::as_select(),
+            Integration::as_select(),
+            da::company_name,
+        ))
+        .load(conn)
+}
+
+/// Moves an open duty to `stage`; false when it is confirmed or already there (another run).
+pub fn advance_duty(
+    conn: &mut DbConn,
+    id: &str,
+    stage: i32,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = a::table
+        .find(id)
+        .filter(a::status.eq(REVOKED))
+        .filter(a::deletion_confirmed_at.is_null())
+        .filter(a::duty_stage.lt(stage));
+    let n = if stage == STAGE_OVERDUE {
+        diesel::update(target)
+            .set((a::duty_stage.eq(stage), a::deletion_overdue_at.eq(now)))
+            .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set(a::duty_stage.eq(stage))
+            .execute(conn)?
+    };
+    Ok(n == 1)
+}
+
+/// Every deletion duty (revoked authorizations), newest revocation first, for the admin
+/// compliance page.
+pub fn all_duties(conn: &mut DbConn) -> QueryResult<Vec<DutyRow>> {
+    a::table
+        .inner_join(o::table)
+        .inner_join(i::table.inner_join(da::table))
+        .filter(a::status.eq(REVOKED))
+        .order((a::revoked_at.desc(), a::id.desc()))
+        .select((
+            Authorization::as_select(),
+            Organization::as_select(),
+            Integration::as_select(),
+            da::company_name,
+        ))
+        .load(conn)
+}
+
+/// One duty, for an admin's resolution.
+pub fn find_duty(conn: &mut DbConn, id: &str) -> QueryResult<Option<DutyRow>> {
+    a::table
+        .inner_join(o::table)
+        .inner_join(i::table.inner_join(da::table))
+        .filter(a::id.eq(id))
+        .filter(a::status.eq(REVOKED))
+        .select((
+            Authorization::as_select(),
+            Organization::as_select(),
+            Integration::as_select(),
+            da::company_name,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Revoked 30 days ago or more, with usage detail not yet purged (the usage-purge job's work).
+pub fn purge_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<(Authorization, Integration)>> {
+    let cutoff = now - chrono::Duration::days(DELETION_DAYS);
+    a::table
+        .inner_join(i::table)
+        .filter(a::status.eq(REVOKED))
+        .filter(a::usage_purged_at.is_null())
+        .filter(a::revoked_at.le(cutoff))
+        .order((a::revoked_at.asc(), a::id.asc()))
+        .limit(limit)
+        .select((Authorization::as_select(), Integration::as_select()))
+        .load(conn)
+}
+
+/// Marks the usage detail purged; false when another run did it.
+pub fn mark_usage_purged(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(a::table.find(id).filter(a::usage_purged_at.is_null()))
+        .set(a::usage_purged_at.eq(now))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Active authorizations of an integration, with their organizations (retirement ends them).
+pub fn active_of(
+    conn: &mut DbConn,
+    integration_id: &str,
+) -> QueryResult<Vec<(Authorization, Organization)>> {
+    a::table
+        .inner_join(o::table)
+        .filter(a::integration_id.eq(integration_id))
+        .filter(a::status.eq(ACTIVE))
+        .order(a::id.asc())
         .select((Authorization::as_select(), Organization::as_select()))
         .load(conn)
 }

@@ -1,10 +1,19 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{developer_members as dm, integrations as i};
+use crate::db::schema::{developer_accounts as da, developer_members as dm, integrations as i};
 use crate::db::DbConn;
 
 pub const ACTIVE: &str = "active";
+/// Revoked for a year without a successful API request; ConCat admins may reactivate it.
+pub const INACTIVE: &str = "inactive";
+/// Retired by its developer or a ConCat admin: gone from every listing, kept for the record.
+pub const RETIRED: &str = "retired";
+/// Credentials unused for this many days are revoked.
+pub const INACTIVITY_DAYS: i64 = 365;
+/// Warnings go out this many days before the revocation (the first one starts the countdown).
+pub const INACTIVITY_FIRST_WARNING_DAYS: i64 = 30;
+pub const INACTIVITY_LAST_WARNING_DAYS: i64 = 7;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = i)]
@@ -18,6 +27,30 @@ pub struct Integration {
     pub created_at: NaiveDateTime,
     pub approved_by_user_id: Option<String>,
     pub last_used_at: Option<NaiveDateTime>,
+    /// Start of the inactivity clock: approval, last successful API request, or reactivation.
+    pub activity_at: NaiveDateTime,
+    /// 0 none, 1 warned 30 days before revocation, 2 warned 7 days before.
+    pub inactivity_stage: i32,
+    pub inactivity_exempt: bool,
+    pub deactivated_at: Option<NaiveDateTime>,
+    pub retired_at: Option<NaiveDateTime>,
+    pub retired_by_user_id: Option<String>,
+}
+
+impl Integration {
+    /// When the credentials will be revoked for inactivity (`None` when exempt or not active).
+    pub fn inactivity_deadline(&self) -> Option<NaiveDateTime> {
+        (self.status == ACTIVE && !self.inactivity_exempt)
+            .then(|| self.activity_at + chrono::Duration::days(INACTIVITY_DAYS))
+    }
+
+    /// The deadline, once the warning period (the last 30 days) has begun.
+    pub fn inactivity_countdown(&self, now: NaiveDateTime) -> Option<(NaiveDateTime, i64)> {
+        let deadline = self.inactivity_deadline()?;
+        let left = deadline - now;
+        (left <= chrono::Duration::days(INACTIVITY_FIRST_WARNING_DAYS))
+            .then(|| (deadline, left.num_days().max(0)))
+    }
 }
 
 #[derive(Insertable)]
@@ -31,6 +64,7 @@ pub struct NewIntegration<'a> {
     pub status: &'a str,
     pub created_at: NaiveDateTime,
     pub approved_by_user_id: Option<&'a str>,
+    pub activity_at: NaiveDateTime,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewIntegration<'_>) -> QueryResult<()> {
@@ -77,7 +111,7 @@ pub fn for_member(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<(Integrat
     i::table
         .inner_join(dm::table.on(dm::account_id.eq(i::account_id)))
         .filter(dm::user_id.eq(user_id))
-        .filter(i::status.ne("retired"))
+        .filter(i::status.ne(RETIRED))
         .order((i::created_at.asc(), i::id.asc()))
         .select((Integration::as_select(), dm::role))
         .load(conn)
@@ -86,4 +120,117 @@ pub fn for_member(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<(Integrat
 /// (API ID, display name) of every integration, for usage overviews.
 pub fn names_by_api_id(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
     i::table.select((i::api_id, i::display_name)).load(conn)
+}
+
+/// Integrations due for an inactivity step at `now`: active, not exempt, and unused since the
+/// first warning's cutoff, oldest first. Reads only the due rows (index `integrations_inactivity`).
+pub fn inactivity_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Integration>> {
+    let cutoff = now - chrono::Duration::days(INACTIVITY_DAYS - INACTIVITY_FIRST_WARNING_DAYS);
+    i::table
+        .filter(i::status.eq(ACTIVE))
+        .filter(i::inactivity_exempt.eq(false))
+        .filter(i::activity_at.le(cutoff))
+        .order((i::activity_at.asc(), i::id.asc()))
+        .limit(limit)
+        .select(Integration::as_select())
+        .load(conn)
+}
+
+/// Records an inactivity warning; false when the integration moved on meanwhile (used again,
+/// exempted, deactivated, or already warned at this stage).
+pub fn mark_inactivity_warned(
+    conn: &mut DbConn,
+    id: &str,
+    stage: i32,
+    cutoff: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        i::table
+            .find(id)
+            .filter(i::status.eq(ACTIVE))
+            .filter(i::inactivity_exempt.eq(false))
+            .filter(i::inactivity_stage.lt(stage))
+            .filter(i::activity_at.le(cutoff)),
+    )
+    .set(i::inactivity_stage.eq(stage))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Active → inactive, when still unused since `cutoff` and not exempt.
+pub fn deactivate(
+    conn: &mut DbConn,
+    id: &str,
+    cutoff: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        i::table
+            .find(id)
+            .filter(i::status.eq(ACTIVE))
+            .filter(i::inactivity_exempt.eq(false))
+            .filter(i::activity_at.le(cutoff)),
+    )
+    .set((i::status.eq(INACTIVE), i::deactivated_at.eq(now)))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Inactive → active; the inactivity clock starts again now.
+pub fn reactivate(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(i::table.find(id).filter(i::status.eq(INACTIVE)))
+        .set((
+            i::status.eq(ACTIVE),
+            i::activity_at.eq(now),
+            i::inactivity_stage.eq(0),
+            i::deactivated_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Active or inactive → retired.
+pub fn retire(conn: &mut DbConn, id: &str, by: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(i::table.find(id).filter(i::status.ne(RETIRED)))
+        .set((
+            i::status.eq(RETIRED),
+            i::retired_at.eq(now),
+            i::retired_by_user_id.eq(by),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Sets the inactivity exemption; false when it already had that value (or is retired).
+pub fn set_exempt(conn: &mut DbConn, id: &str, exempt: bool) -> QueryResult<bool> {
+    let n = diesel::update(
+        i::table
+            .find(id)
+            .filter(i::status.ne(RETIRED))
+            .filter(i::inactivity_exempt.ne(exempt)),
+    )
+    .set(i::inactivity_exempt.eq(exempt))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// A successful API request at `at` restarts the inactivity clock (usage flush).
+pub fn record_activity(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(i::table.find(id).filter(i::activity_at.lt(at)))
+        .set((i::activity_at.eq(at), i::inactivity_stage.eq(0)))
+        .execute(conn)
+}
+
+/// Every integration that is not retired, with its company, for the admin list.
+pub fn listed(conn: &mut DbConn) -> QueryResult<Vec<(Integration, String)>> {
+    i::table
+        .inner_join(da::table)
+        .filter(i::status.ne(RETIRED))
+        .order((da::company_name.asc(), i::display_name.asc(), i::id.asc()))
+        .select((Integration::as_select(), da::company_name))
+        .load(conn)
 }

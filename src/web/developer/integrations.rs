@@ -447,7 +447,15 @@ pub async fn confirm_deletion(
     );
     let confirmed = db::transaction(&state.pool, move |c| {
         let note = Some(note.as_str()).filter(|n| !n.is_empty());
-        if !auths::confirm_deletion(c, &iid, &auth.id, &user.id, note, now)? {
+        if !auths::confirm_deletion(
+            c,
+            &iid,
+            &auth.id,
+            &user.id,
+            note,
+            auths::CONFIRMED_BY_DEVELOPER,
+            now,
+        )? {
             return Ok(false);
         }
         AuditEvent::new("deletion.confirmed", Actor::from(&user))

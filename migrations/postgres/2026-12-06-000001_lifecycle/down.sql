@@ -1,0 +1,15 @@
+DROP TABLE job_runs;
+DROP TABLE reactivation_requests;
+DROP INDEX integrations_inactivity;
+ALTER TABLE integrations DROP COLUMN retired_by_user_id;
+ALTER TABLE integrations DROP COLUMN retired_at;
+ALTER TABLE integrations DROP COLUMN deactivated_at;
+ALTER TABLE integrations DROP COLUMN inactivity_exempt;
+ALTER TABLE integrations DROP COLUMN inactivity_stage;
+ALTER TABLE integrations DROP COLUMN activity_at;
+DROP INDEX authorizations_usage_purge;
+DROP INDEX authorizations_duties;
+ALTER TABLE authorizations DROP COLUMN usage_purged_at;
+ALTER TABLE authorizations DROP COLUMN deletion_confirmed_via;
+ALTER TABLE authorizations DROP COLUMN deletion_overdue_at;
+ALTER TABLE authorizations DROP COLUMN duty_stage;

@@ -1,0 +1,174 @@
+//! One-year inactivity: an integration with no successful API request for 365 days (counting from
+//! approval, or reactivation, if never used since) loses its credentials. Warnings go out 30 and
+//! 7 days before. Exempt integrations are never touched.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::{days_until, Job, JobContext, Planned};
+use crate::audit::{Actor, AuditEvent};
+use crate::db::models::api_secrets;
+use crate::db::models::developer_accounts as accounts;
+use crate::db::models::integrations::{
+    self, Integration, INACTIVITY_DAYS, INACTIVITY_FIRST_WARNING_DAYS, INACTIVITY_LAST_WARNING_DAYS,
+};
+use crate::db::DbConn;
+use crate::email::messages::{InactivityWarning, IntegrationDeactivated};
+use crate::email::outbox;
+
+pub struct Inactivity;
+
+pub enum Step {
+    /// Stage 1 (30 days before) or 2 (7 days before).
+    Warn(Integration, i32),
+    Deactivate(Integration),
+}
+
+fn cutoff(now: NaiveDateTime, days_before: i64) -> NaiveDateTime {
+    now - Duration::days(INACTIVITY_DAYS - days_before)
+}
+
+/// "2026-01-05" or "its approval on 2026-01-05".
+fn last_activity(i: &Integration) -> String {
+    let day = i.activity_at.format("%Y-%m-%d");
+    match i.last_used_at {
+        Some(used) if used >= i.activity_at => day.to_string(),
+        _ => format!("it was approved or reactivated on {day}"),
+    }
+}
+
+impl Job for Inactivity {
+    const NAME: &'static str = "inactivity";
+    type Step = Step;
+
+    fn plan(conn: &mut DbConn, ctx: &JobContext<'_>) -> anyhow::Result<Vec<Planned<Step>>> {
+        let now = ctx.now;
+        let mut plan = Vec::new();
+        for i in integrations::inactivity_due(conn, now, super::PLAN_LIMIT)? {
+            let since = i.activity_at.format("%Y-%m-%d");
+            let revoke_on =
+                (i.activity_at + Duration::days(INACTIVITY_DAYS)).format("%Y-%m-%d %H:%M UTC");
+            let (kind, description, step) = if i.activity_at <= cutoff(now, 0) {
+                (
+                    "credentials revoked",
+                    format!(
+                        "revoke the credentials of {} ({}): no successful request since {since}",
+                        i.display_name, i.api_id
+                    ),
+                    Step::Deactivate(i),
+                )
+            } else if i.activity_at <= cutoff(now, INACTIVITY_LAST_WARNING_DAYS)
+                && i.inactivity_stage < 2
+            {
+                (
+                    "warnings (7 days)",
+                    format!(
+                        "warn the owners of {} ({}): revoked on {revoke_on} unless used",
+                        i.display_name, i.api_id
+                    ),
+                    Step::Warn(i, 2),
+                )
+            } else if i.inactivity_stage < 1 {
+                (
+                    "warnings (30 days)",
+                    format!(
+                        "warn the owners of {} ({}): revoked on {revoke_on} unless used",
+                        i.display_name, i.api_id
+                    ),
+                    Step::Warn(i, 1),
+                )
+            } else {
+                continue;
+            };
+            plan.push(Planned {
+                kind,
+                description,
+                step,
+            });
+        }
+        Ok(plan)
+    }
+
+    fn apply(conn: &mut DbConn, ctx: &JobContext<'_>, step: &Step) -> anyhow::Result<bool> {
+        let now = ctx.now;
+        match step {
+            Step::Warn(i, stage) => {
+                let days_before = if *stage == 2 {
+                    INACTIVITY_LAST_WARNING_DAYS
+                } else {
+                    INACTIVITY_FIRST_WARNING_DAYS
+                };
+                if !integrations::mark_inactivity_warned(
+                    conn,
+                    &i.id,
+                    *stage,
+                    cutoff(now, days_before),
+                )? {
+                    return Ok(false);
+                }
+                let deadline = i.activity_at + Duration::days(INACTIVITY_DAYS);
+                for (email, name) in accounts::owners(conn, &i.account_id)? {
+                    let message = InactivityWarning {
+                        name,
+                        app_name: i.display_name.clone(),
+                        api_id: i.api_id.clone(),
+                        last_activity: last_activity(i),
+                        revoke_on: deadline.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        days_left: days_until(now, deadline),
+                        link: ctx
+                            .settings
+                            .link(&format!("/developer/integrations/{}", i.id)),
+                    };
+                    // The activity time is in the key: after the clock restarts, a later
+                    // warning is a new message.
+                    let key = format!(
+                        "inactivity-warning-{stage}:{}:{}:{}",
+                        i.id,
+                        i.activity_at.and_utc().timestamp(),
+                        email.to_lowercase()
+                    );
+                    outbox::enqueue(conn, &email, &message, &key, now)?;
+                }
+                Ok(true)
+            }
+            Step::Deactivate(i) => {
+                if !integrations::deactivate(conn, &i.id, cutoff(now, 0), now)? {
+                    return Ok(false);
+                }
+                let secrets = api_secrets::revoke_all(conn, &i.id, now)?;
+                for (email, name) in accounts::owners(conn, &i.account_id)? {
+                    let message = IntegrationDeactivated {
+                        name,
+                        app_name: i.display_name.clone(),
+                        api_id: i.api_id.clone(),
+                        last_activity: last_activity(i),
+                        link: ctx
+                            .settings
+                            .link(&format!("/developer/integrations/{}", i.id)),
+                    };
+                    let key = format!(
+                        "inactivity-revoked:{}:{}:{}",
+                        i.id,
+                        i.activity_at.and_utc().timestamp(),
+                        email.to_lowercase()
+                    );
+                    outbox::enqueue(conn, &email, &message, &key, now)?;
+                }
+                AuditEvent::new("integration.deactivated", Actor::System(Self::NAME))
+                    .target("integration", &i.id)
+                    .details(serde_json::json!({
+                        "api_id": i.api_id,
+                        "inactive_since": i.activity_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                        "secrets_revoked": secrets,
+                    }))
+                    .record(conn, now)?;
+                Ok(true)
+            }
+        }
+    }
+
+    fn after_commit(ctx: &JobContext<'_>, step: &Step) {
+        if let (Some(api), Step::Deactivate(i)) = (ctx.api, step) {
+            api.invalidate_integration(&i.id);
+        }
+    }
+}

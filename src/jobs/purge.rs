@@ -1,0 +1,44 @@
+//! Thirty days after a revocation the portal folds its own per-organization usage detail for
+//! that integration into totals without the organization, so ConCat keeps no more than it needs.
+
+use super::{Job, JobContext, Planned};
+use crate::db::models::api_usage;
+use crate::db::models::authorizations::{self as auths, Authorization};
+use crate::db::models::integrations::Integration;
+use crate::db::DbConn;
+
+pub struct UsagePurge;
+
+impl Job for UsagePurge {
+    const NAME: &'static str = "usage-purge";
+    type Step = (Authorization, Integration);
+
+    fn plan(conn: &mut DbConn, ctx: &JobContext<'_>) -> anyhow::Result<Vec<Planned<Self::Step>>> {
+        Ok(auths::purge_due(conn, ctx.now, super::PLAN_LIMIT)?
+            .into_iter()
+            .map(|(a, i)| Planned {
+                kind: "usage details purged",
+                description: format!(
+                    "fold the usage detail of {} ({}) for organization {} into totals (revoked {}) [authorization {}]",
+                    i.display_name,
+                    i.api_id,
+                    a.organization_id,
+                    a.revoked_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                    a.id
+                ),
+                step: (a, i),
+            })
+            .collect())
+    }
+
+    fn apply(conn: &mut DbConn, ctx: &JobContext<'_>, (a, i): &Self::Step) -> anyhow::Result<bool> {
+        if !auths::mark_usage_purged(conn, &a.id, ctx.now)? {
+            return Ok(false);
+        }
+        // If the organization authorized the integration again, its new usage stays detailed.
+        let keep_from = auths::active_for(conn, &a.organization_id, &i.id)?
+            .map(|again| again.authorized_at.date());
+        api_usage::fold_organization(conn, &i.api_id, &a.organization_id, keep_from)?;
+        Ok(true)
+    }
+}

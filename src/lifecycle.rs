@@ -1,0 +1,319 @@
+//! An integration's life after approval, outside the scheduled jobs: retirement (by an owner or a
+//! ConCat admin), reactivation after inactivity (request, then an admin's decision), the
+//! inactivity exemption, and an admin's resolution of a deletion duty. Each is one transaction
+//! with its audit entry and emails; callers drop cached API credentials after the commit.
+
+use chrono::NaiveDateTime;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::db::models::authorizations::{self as auths, VIA_RETIREMENT};
+use crate::db::models::integrations::{self, Integration, INACTIVE, RETIRED};
+use crate::db::models::reactivations::{self, APPROVED, REJECTED};
+use crate::db::models::users::User;
+use crate::db::models::{api_secrets, developer_accounts as accounts, organizations, users};
+use crate::db::{new_id, DbConn};
+use crate::email::messages::{
+    IntegrationRetired, IntegrationRetiredForOrg, ReactivationAdminNotice, ReactivationDecided,
+};
+use crate::email::outbox;
+use crate::settings::Settings;
+use crate::web::extract::RequestMeta;
+
+/// Who acts, and whether as ConCat support.
+pub struct ActorRef<'a> {
+    pub user: &'a User,
+    pub meta: &'a RequestMeta,
+    pub as_admin: bool,
+}
+
+/// A short free text (reason, note): trimmed, control characters dropped, 1–1000 characters.
+pub struct Note(String);
+
+impl Note {
+    pub const MAX: usize = 1000;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s: String = raw
+            .trim()
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\n')
+            .collect();
+        if s.is_empty() {
+            return Err("Please write a few words.".into());
+        }
+        if s.chars().count() > Self::MAX {
+            return Err(format!("At most {} characters, please.", Self::MAX));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetireError {
+    #[error("Type the integration's display name exactly to confirm.")]
+    NameMismatch,
+    #[error("This integration is already retired.")]
+    AlreadyRetired,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for RetireError {
+    fn from(e: diesel::result::Error) -> Self {
+        RetireError::Other(e.into())
+    }
+}
+
+/// Retires the integration at once: every secret revoked, every active authorization ended
+/// (the usual 30-day duty begins for each; each organization's admins are emailed), a
+/// confirmation to the owners. The record stays for the audit log. Returns the ended
+/// authorizations' count.
+pub fn retire(
+    conn: &mut DbConn,
+    settings: &Settings,
+    integration: &Integration,
+    typed_name: &str,
+    actor: &ActorRef<'_>,
+    now: NaiveDateTime,
+) -> Result<usize, RetireError> {
+    if typed_name.trim() != integration.display_name {
+        return Err(RetireError::NameMismatch);
+    }
+    if !integrations::retire(conn, &integration.id, &actor.user.id, now)? {
+        return Err(RetireError::AlreadyRetired);
+    }
+    let secrets = api_secrets::revoke_all(conn, &integration.id, now)?;
+    let company = accounts::find(conn, &integration.account_id)?
+        .map(|a| a.company_name)
+        .unwrap_or_default();
+    let ended = auths::active_of(conn, &integration.id)?;
+    let mut org_names = Vec::new();
+    for (auth, org) in &ended {
+        if !auths::revoke(conn, &auth.id, &actor.user.id, VIA_RETIREMENT, now)? {
+            continue;
+        }
+        let deadline = auths::deletion_deadline(now)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string();
+        org_names.push(format!("{} ({}), by {deadline}", org.name, org.public_id));
+        for (_, email, name, _) in organizations::admins(conn, &org.id)? {
+            let message = IntegrationRetiredForOrg {
+                name,
+                org_name: org.name.clone(),
+                app_name: integration.display_name.clone(),
+                company_name: company.clone(),
+                deadline: deadline.clone(),
+                link: settings.link(&format!("/org/{}/integrations", org.public_id)),
+            };
+            let key = format!("retired-org:{}:{}", auth.id, email.to_lowercase());
+            outbox::enqueue(conn, &email, &message, &key, now)?;
+        }
+    }
+    for (email, name) in accounts::owners(conn, &integration.account_id)? {
+        let message = IntegrationRetired {
+            name,
+            app_name: integration.display_name.clone(),
+            api_id: integration.api_id.clone(),
+            by_support: actor.as_admin,
+            organizations: org_names.clone(),
+            link: settings.link(&format!("/developer/integrations/{}", integration.id)),
+        };
+        let key = format!("retired:{}:{}", integration.id, email.to_lowercase());
+        outbox::enqueue(conn, &email, &message, &key, now)?;
+    }
+    AuditEvent::new("integration.retired", Actor::from(actor.user))
+        .target("integration", &integration.id)
+        .details(serde_json::json!({
+            "api_id": integration.api_id,
+            "secrets_revoked": secrets,
+            "authorizations_ended": org_names.len(),
+            "by_admin": actor.as_admin,
+        }))
+        .meta(actor.meta)
+        .record(conn, now)?;
+    Ok(org_names.len())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReactivationError {
+    #[error("Only an integration revoked for inactivity can be reactivated.")]
+    NotInactive,
+    #[error("A reactivation request for this integration is already waiting for review.")]
+    AlreadyPending,
+    #[error("That request was already decided.")]
+    AlreadyDecided,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for ReactivationError {
+    fn from(e: diesel::result::Error) -> Self {
+        ReactivationError::Other(e.into())
+    }
+}
+
+/// The developer asks to reactivate an inactive integration; every ConCat admin is emailed.
+pub fn request_reactivation(
+    conn: &mut DbConn,
+    settings: &Settings,
+    integration: &Integration,
+    reason: &Note,
+    actor: &ActorRef<'_>,
+    now: NaiveDateTime,
+) -> Result<(), ReactivationError> {
+    crate::db::lock_key(conn, &format!("reactivation:{}", integration.id))?;
+    let current =
+        integrations::find(conn, &integration.id)?.ok_or(ReactivationError::NotInactive)?;
+    if current.status != INACTIVE {
+        return Err(ReactivationError::NotInactive);
+    }
+    let id = new_id();
+    if !reactivations::insert(
+        conn,
+        &id,
+        &integration.id,
+        &actor.user.id,
+        reason.as_str(),
+        now,
+    )? {
+        return Err(ReactivationError::AlreadyPending);
+    }
+    let company = accounts::find(conn, &integration.account_id)?
+        .map(|a| a.company_name)
+        .unwrap_or_default();
+    for (email, name) in users::admin_emails(conn)? {
+        let message = ReactivationAdminNotice {
+            name,
+            company_name: company.clone(),
+            app_name: integration.display_name.clone(),
+            requester: actor.user.email.clone(),
+            reason: reason.as_str().to_string(),
+            link: settings.link("/admin/requests"),
+        };
+        let key = format!("reactivation-requested:{id}:{}", email.to_lowercase());
+        outbox::enqueue(conn, &email, &message, &key, now)?;
+    }
+    AuditEvent::new(
+        "integration.reactivation_requested",
+        Actor::from(actor.user),
+    )
+    .target("integration", &integration.id)
+    .details(serde_json::json!({ "request": id, "reason": reason.as_str() }))
+    .meta(actor.meta)
+    .record(conn, now)?;
+    Ok(())
+}
+
+/// A ConCat admin approves (the integration is active again; the developer creates a new secret,
+/// shown once; old secrets stay revoked; authorizations that organizations revoked stay revoked)
+/// or declines. Returns the integration.
+pub fn decide_reactivation(
+    conn: &mut DbConn,
+    settings: &Settings,
+    request_id: &str,
+    approve: bool,
+    note: Option<&Note>,
+    actor: &ActorRef<'_>,
+    now: NaiveDateTime,
+) -> Result<Integration, ReactivationError> {
+    let request =
+        reactivations::find(conn, request_id)?.ok_or(ReactivationError::AlreadyDecided)?;
+    let integration =
+        integrations::find(conn, &request.integration_id)?.ok_or(ReactivationError::NotInactive)?;
+    let note_str = note.map(Note::as_str);
+    let status = if approve { APPROVED } else { REJECTED };
+    if !reactivations::decide(conn, request_id, status, &actor.user.id, note_str, now)? {
+        return Err(ReactivationError::AlreadyDecided);
+    }
+    if approve && !integrations::reactivate(conn, &integration.id, now)? {
+        // Retired meanwhile (or reactivated another way): the transaction rolls back.
+        return Err(ReactivationError::NotInactive);
+    }
+    for (email, name) in accounts::owners(conn, &integration.account_id)? {
+        let message = ReactivationDecided {
+            name,
+            app_name: integration.display_name.clone(),
+            approved: approve,
+            note: note_str.unwrap_or_default().to_string(),
+            link: settings.link(&format!("/developer/integrations/{}", integration.id)),
+        };
+        let key = format!("reactivation-decided:{request_id}:{}", email.to_lowercase());
+        outbox::enqueue(conn, &email, &message, &key, now)?;
+    }
+    let action = if approve {
+        "integration.reactivated"
+    } else {
+        "integration.reactivation_declined"
+    };
+    AuditEvent::new(action, Actor::from(actor.user))
+        .target("integration", &integration.id)
+        .details(serde_json::json!({ "request": request_id, "note": note_str }))
+        .meta(actor.meta)
+        .record(conn, now)?;
+    Ok(integration)
+}
+
+/// Grants or withdraws the inactivity exemption (audited, with the admin's note).
+pub fn set_exempt(
+    conn: &mut DbConn,
+    integration: &Integration,
+    exempt: bool,
+    note: &Note,
+    actor: &ActorRef<'_>,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    if integration.status == RETIRED || !integrations::set_exempt(conn, &integration.id, exempt)? {
+        return Ok(false);
+    }
+    let action = if exempt {
+        "integration.inactivity_exempted"
+    } else {
+        "integration.inactivity_exemption_removed"
+    };
+    AuditEvent::new(action, Actor::from(actor.user))
+        .target("integration", &integration.id)
+        .details(serde_json::json!({ "api_id": integration.api_id, "note": note.as_str() }))
+        .meta(actor.meta)
+        .record(conn, now)?;
+    Ok(true)
+}
+
+/// A ConCat admin records how an open or overdue deletion duty was resolved (e.g. confirmed by
+/// email), with a note. False when the duty is no longer open.
+pub fn resolve_duty(
+    conn: &mut DbConn,
+    auth_id: &str,
+    note: &Note,
+    actor: &ActorRef<'_>,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    let Some((auth, org, integration, _)) = auths::find_duty(conn, auth_id)? else {
+        return Ok(false);
+    };
+    if !auths::confirm_deletion(
+        conn,
+        &integration.id,
+        &auth.id,
+        &actor.user.id,
+        Some(note.as_str()),
+        auths::CONFIRMED_BY_ADMIN,
+        now,
+    )? {
+        return Ok(false);
+    }
+    AuditEvent::new("deletion.resolved", Actor::from(actor.user))
+        .target("authorization", &auth.id)
+        .details(serde_json::json!({
+            "organization": org.public_id,
+            "integration": integration.id,
+            "note": note.as_str(),
+            "was_overdue": auth.duty_stage == auths::STAGE_OVERDUE,
+        }))
+        .meta(actor.meta)
+        .record(conn, now)?;
+    Ok(true)
+}
