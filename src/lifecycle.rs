@@ -225,13 +225,21 @@ pub fn decide_reactivation(
     let integration =
         integrations::find(conn, &request.integration_id)?.ok_or(ReactivationError::NotInactive)?;
     let note_str = note.map(Note::as_str);
+    if request.status != reactivations::PENDING {
+        return Err(ReactivationError::AlreadyDecided);
+    }
+    if approve && integration.status != INACTIVE {
+        return Err(ReactivationError::NotInactive);
+    }
     let status = if approve { APPROVED } else { REJECTED };
     if !reactivations::decide(conn, request_id, status, &actor.user.id, note_str, now)? {
         return Err(ReactivationError::AlreadyDecided);
     }
     if approve && !integrations::reactivate(conn, &integration.id, now)? {
-        // Retired meanwhile (or reactivated another way): the transaction rolls back.
-        return Err(ReactivationError::NotInactive);
+        // Retired in a race since the check above: roll the whole decision back.
+        return Err(ReactivationError::Other(anyhow::anyhow!(
+            "the integration changed while it was being reactivated"
+        )));
     }
     for (email, name) in accounts::owners(conn, &integration.account_id)? {
         let message = ReactivationDecided {

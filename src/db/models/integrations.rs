@@ -234,3 +234,17 @@ pub fn listed(conn: &mut DbConn) -> QueryResult<Vec<(Integration, String)>> {
         .select((Integration::as_select(), da::company_name))
         .load(conn)
 }
+
+/// The user's retired integrations (for their open deletion duties).
+pub fn retired_for_member(
+    conn: &mut DbConn,
+    user_id: &str,
+) -> QueryResult<Vec<(Integration, String)>> {
+    i::table
+        .inner_join(dm::table.on(dm::account_id.eq(i::account_id)))
+        .filter(dm::user_id.eq(user_id))
+        .filter(i::status.eq(RETIRED))
+        .order((i::created_at.asc(), i::id.asc()))
+        .select((Integration::as_select(), dm::role))
+        .load(conn)
+}

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod audit;
 pub mod dashboard;
+pub mod lifecycle;
 pub mod organizations;
 pub mod outbox;
 pub mod requests;
@@ -36,6 +37,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/api").route(web::get().to(api::overview)))
         .service(
             web::resource("/admin/api/accounts/{id}/limit").route(web::post().to(api::set_limit)),
+        )
+        .service(web::resource("/admin/jobs").route(web::get().to(lifecycle::jobs_page)))
+        .service(web::resource("/admin/jobs/run").route(web::post().to(lifecycle::run_now)))
+        .service(web::resource("/admin/compliance").route(web::get().to(lifecycle::compliance)))
+        .service(
+            web::resource("/admin/compliance/{auth}/resolve")
+                .route(web::post().to(lifecycle::resolve)),
+        )
+        .service(
+            web::resource("/admin/integrations").route(web::get().to(lifecycle::integrations_list)),
+        )
+        .service(
+            web::resource("/admin/integrations/{id}/exemption")
+                .route(web::post().to(lifecycle::set_exemption)),
+        )
+        .service(
+            web::resource("/admin/integrations/{id}/retire")
+                .route(web::get().to(lifecycle::retire_form))
+                .route(web::post().to(lifecycle::retire)),
+        )
+        .service(
+            web::resource("/admin/reactivations/{id}/approve")
+                .route(web::post().to(lifecycle::approve_reactivation)),
+        )
+        .service(
+            web::resource("/admin/reactivations/{id}/reject")
+                .route(web::post().to(lifecycle::reject_reactivation)),
         )
         .service(web::resource("/admin/audit").route(web::get().to(audit::list)))
         .service(web::resource("/admin/outbox").route(web::get().to(outbox::list)))

@@ -13,6 +13,7 @@ use crate::db::models::access_requests::{
     self as requests, AccessRequest, RequestMessage, STATUSES,
 };
 use crate::db::models::organizations::{self, Organization};
+use crate::db::models::reactivations;
 use crate::db::models::users::{self, User};
 use crate::domain::Message;
 use crate::errors::AppError;
@@ -38,6 +39,8 @@ struct QueuePage {
     rows: Vec<AccessRequest>,
     pager: Pager,
     statuses: [&'static str; 4],
+    /// Pending requests to reactivate integrations revoked for inactivity.
+    reactivations: Vec<reactivations::QueueRow>,
 }
 
 impl QueuePage {
@@ -65,14 +68,11 @@ pub async fn queue(
     );
     let (offset, limit) = (pager.offset(), pager.per_page);
     let search = filter_text(&q.q);
-    let (rows, total) = db::run(&admin.viewer.state.pool, move |c| {
-        Ok(requests::page(
-            c,
-            filter.as_deref(),
-            search.as_deref(),
-            offset,
-            limit,
-        )?)
+    let ((rows, total), reactivations) = db::run(&admin.viewer.state.pool, move |c| {
+        Ok((
+            requests::page(c, filter.as_deref(), search.as_deref(), offset, limit)?,
+            reactivations::queue(c)?,
+        ))
     })
     .await?;
     pager.total = total;
@@ -83,6 +83,7 @@ pub async fn queue(
         rows,
         pager,
         statuses: STATUSES,
+        reactivations,
     })
 }
 

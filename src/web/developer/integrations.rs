@@ -18,6 +18,7 @@ use crate::db::models::authorizations::{self as auths, Authorization};
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, OWNER};
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::organizations::Organization;
+use crate::db::models::reactivations::ReactivationRequest;
 use crate::domain::{AppName, UseCase, USE_CASE_MAX};
 use crate::errors::AppError;
 use crate::web::forms::{when, FieldErrors};
@@ -29,9 +30,27 @@ pub struct IntegrationView {
     pub secrets: Vec<ApiSecretRow>,
     /// Every authorization by an organization, newest first (active and revoked).
     pub auths: Vec<(Authorization, Organization)>,
+    pub pending_reactivation: Option<ReactivationRequest>,
+    pub now: NaiveDateTime,
 }
 
 impl IntegrationView {
+    fn load(
+        c: &mut db::DbConn,
+        integration: Integration,
+        role: String,
+        now: NaiveDateTime,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            secrets: api_secrets::active(c, &integration.id, now)?,
+            auths: auths::for_integration(c, &integration.id)?,
+            pending_reactivation: super::lifecycle::pending_request(c, &integration)?,
+            integration,
+            role,
+            now,
+        })
+    }
+
     pub fn is_owner(&self) -> bool {
         self.role == OWNER
     }
@@ -41,6 +60,13 @@ impl IntegrationView {
             .iter()
             .filter(|(a, _)| a.status == auths::ACTIVE)
             .collect()
+    }
+
+    /// "Revoked for inactivity on … (N days)" once the warning period has begun.
+    pub fn countdown(&self) -> Option<(String, i64)> {
+        self.integration
+            .inactivity_countdown(self.now)
+            .map(|(d, n)| (when(&d), n))
     }
 
     /// Revoked authorizations whose data deletion is not confirmed yet.
@@ -58,6 +84,7 @@ struct DashboardPage {
     ctx: PageContext,
     accounts: Vec<(DeveloperAccount, String)>,
     views: Vec<IntegrationView>,
+    retired: Vec<IntegrationView>,
 }
 
 impl DashboardPage {
@@ -69,26 +96,28 @@ impl DashboardPage {
 pub async fn dashboard(current: CurrentUser) -> Result<HttpResponse, AppError> {
     let uid = current.user.id.clone();
     let now = current.viewer.state.clock.now_naive();
-    let (accounts, views) = db::run(&current.viewer.state.pool, move |c| {
+    let (accounts, views, retired) = db::run(&current.viewer.state.pool, move |c| {
         let accounts = accounts::for_user(c, &uid)?;
         let mut views = Vec::new();
         for (integration, role) in integrations::for_member(c, &uid)? {
-            let secrets = api_secrets::active(c, &integration.id, now)?;
-            let auths = auths::for_integration(c, &integration.id)?;
-            views.push(IntegrationView {
-                integration,
-                role,
-                secrets,
-                auths,
-            });
+            views.push(IntegrationView::load(c, integration, role, now)?);
         }
-        Ok((accounts, views))
+        // Retired integrations leave the list, but their open deletion duties stay in view.
+        let mut retired = Vec::new();
+        for (integration, role) in integrations::retired_for_member(c, &uid)? {
+            let view = IntegrationView::load(c, integration, role, now)?;
+            if !view.open_duties().is_empty() {
+                retired.push(view);
+            }
+        }
+        Ok((accounts, views, retired))
     })
     .await?;
     render(&DashboardPage {
         ctx: current.viewer.page("Your integrations"),
         accounts,
         views,
+        retired,
     })
 }
 
@@ -100,14 +129,7 @@ async fn load(current: &CurrentUser, id: String) -> Result<IntegrationView, AppE
         let Some((integration, role)) = integrations::find_for_member(c, &id, &uid)? else {
             return Ok(None);
         };
-        let secrets = api_secrets::active(c, &integration.id, now)?;
-        let auths = auths::for_integration(c, &integration.id)?;
-        Ok(Some(IntegrationView {
-            integration,
-            role,
-            secrets,
-            auths,
-        }))
+        Ok(Some(IntegrationView::load(c, integration, role, now)?))
     })
     .await?
     .ok_or(AppError::NotFound)

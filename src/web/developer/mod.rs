@@ -3,6 +3,7 @@
 //! membership (`find_for_member`, `role_of`), so another account's objects are simply not found.
 
 pub mod integrations;
+pub mod lifecycle;
 pub mod team;
 
 use actix_web::http::{header, StatusCode};
@@ -38,6 +39,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/developer/integrations/{id}/duties/{auth}/confirm")
                 .route(web::post().to(integrations::confirm_deletion)),
+        )
+        .service(
+            web::resource("/developer/integrations/{id}/retire")
+                .route(web::get().to(lifecycle::retire_form))
+                .route(web::post().to(lifecycle::retire)),
+        )
+        .service(
+            web::resource("/developer/integrations/{id}/reactivation")
+                .route(web::get().to(lifecycle::reactivation_form))
+                .route(web::post().to(lifecycle::reactivation_submit)),
         )
         .service(
             web::resource("/developer/accounts/{id}/integrations/new")
