@@ -48,6 +48,7 @@ fn main() -> anyhow::Result<()> {
                 status: integrations::ACTIVE,
                 created_at: now,
                 approved_by_user_id: None,
+                activity_at: now,
             },
         )?;
         let integration = integrations::find(c, &integration_id)?.context("integration")?;

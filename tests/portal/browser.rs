@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
+use concat_portal::db;
+
 use crate::helpers::*;
 
 pub struct Browser {
@@ -322,6 +324,46 @@ async fn an_org_admin_authorizes_an_integration_then_revokes_it(backend: Backend
         .await
         .subject
         .contains("revoked"));
+
+    // Dana signs in, sees the deletion duty on her dashboard, and confirms it.
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_text("h1", "Sign in").await;
+    browser.fill("#f-email", "dana@ticketly.example").await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.click("form.card button[type=submit]").await;
+    browser.wait_text("h1", "Your integrations").await;
+    browser
+        .wait_text(
+            ".integration .flash-error",
+            "Delete the data of Acme Events",
+        )
+        .await;
+    browser.click(".integration .flash-error a").await;
+    browser.wait_text("h2", "Data to delete").await;
+    browser.wait_text(".duty", "Acme Events").await;
+    browser
+        .fill(".duty input[name=note]", "Purged from our warehouse")
+        .await;
+    browser.click(".duty button[type=submit]").await;
+    browser
+        .wait_text(".flash-success", "The deletion is recorded")
+        .await;
+    let confirmed = db::run(&app.pool, |c| {
+        use concat_portal::db::schema::authorizations as a;
+        use diesel::prelude::*;
+        Ok(a::table
+            .select((a::deletion_note, a::deletion_confirmed_via))
+            .first::<(Option<String>, Option<String>)>(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        confirmed,
+        (
+            Some("Purged from our warehouse".to_string()),
+            Some("developer".to_string())
+        )
+    );
     browser.close().await;
 }
 

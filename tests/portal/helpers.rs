@@ -1030,3 +1030,106 @@ pub async fn api_json(res: reqwest::Response) -> (u16, serde_json::Value) {
     }
     (status, res.json().await.expect("a JSON body"))
 }
+
+#[derive(diesel::QueryableByName)]
+struct SnapshotLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+impl TestApp {
+    /// Moves the clock to `at` and runs every lifecycle job once in this process, as the
+    /// scheduler would then.
+    pub async fn run_jobs(&self, at: chrono::DateTime<Utc>) -> Vec<concat_portal::jobs::JobReport> {
+        self.clock.set(at);
+        concat_portal::jobs::run_all_pooled(
+            &self.pool,
+            Arc::new(self.db.settings(&[])),
+            at.naive_utc(),
+            Some(self.api.clone()),
+            concat_portal::jobs::Mode::Apply,
+            concat_portal::jobs::Trigger::Scheduler,
+        )
+        .await
+        .expect("jobs ran")
+    }
+
+    /// `concat-portal jobs run <args>` against this test's database: (exit code, stdout).
+    pub fn jobs_cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_concat-portal"))
+            .arg("jobs")
+            .arg("run")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &self.db.url)
+            .env("PORTAL_DATA_DIR", self.db.dir.path())
+            .env("PORTAL_BASE_URL", "http://portal.test")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("the binary runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Every row of every table as text, sorted: equal snapshots mean an unchanged database.
+    pub async fn db_snapshot(&self) -> Vec<String> {
+        use diesel::sql_types::Text;
+        use diesel::RunQueryDsl;
+        db::run(&self.pool, |c| {
+            let postgres = concat_portal::db::dialect::is_postgres(c);
+            let tables: Vec<SnapshotLine> = if postgres {
+                diesel::sql_query(
+                    "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+                )
+                .load(c)?
+            } else {
+                diesel::sql_query(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
+                )
+                .load(c)?
+            };
+            let mut lines = Vec::new();
+            for t in tables {
+                let columns: Vec<SnapshotLine> = if postgres {
+                    diesel::sql_query("SELECT column_name::text AS name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position")
+                        .bind::<Text, _>(&t.name)
+                        .load(c)?
+                } else {
+                    diesel::sql_query("SELECT name FROM pragma_table_info(?)")
+                        .bind::<Text, _>(&t.name)
+                        .load(c)?
+                };
+                let row = columns
+                    .iter()
+                    .map(|col| format!("COALESCE(CAST(\"{}\" AS TEXT), '∅')", col.name))
+                    .collect::<Vec<_>>()
+                    .join(" || '|' || ");
+                let rows: Vec<SnapshotLine> =
+                    diesel::sql_query(format!("SELECT {row} AS name FROM \"{}\"", t.name)).load(c)?;
+                lines.extend(rows.into_iter().map(|r| format!("{}: {}", t.name, r.name)));
+            }
+            lines.sort();
+            Ok(lines)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Queued emails (any status), as (recipient, subject).
+    pub async fn outbox_subjects(&self) -> Vec<(String, String)> {
+        use concat_portal::db::schema::outbox as o;
+        use diesel::prelude::*;
+        db::run(&self.pool, |c| {
+            Ok(o::table
+                .order(o::created_at.asc())
+                .select((o::recipient, o::subject))
+                .load(c)?)
+        })
+        .await
+        .unwrap()
+    }
+}

@@ -14,6 +14,7 @@ mod browser;
 mod csrf;
 mod developer;
 mod http;
+mod lifecycle;
 mod orgs;
 mod outbox;
 mod password_reset;

@@ -61,7 +61,8 @@ impl Authorization {
     pub fn duty_state(&self, now: &NaiveDateTime) -> &'static str {
         match (self.deletion_confirmed_at, self.deletion_due_at) {
             (Some(_), _) => "confirmed",
-            (None, Some(due)) if *now > due => "overdue",
+            (None, _) if self.duty_stage == STAGE_OVERDUE => "overdue",
+            (None, Some(due)) if *now >= due => "overdue",
             _ => "pending",
         }
     }
