@@ -54,3 +54,10 @@ impl Clock for ManualClock {
         *self.now.lock().expect("clock lock")
     }
 }
+
+/// Whole days left until `deadline`, rounded up (a reminder sent an hour late still says 7, and a
+/// countdown says "1 day" until the very end); 0 once it has passed.
+pub fn days_until(now: NaiveDateTime, deadline: NaiveDateTime) -> i64 {
+    let secs = (deadline - now).num_seconds().max(0);
+    (secs + 86_399) / 86_400
+}

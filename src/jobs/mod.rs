@@ -322,8 +322,4 @@ pub async fn schedule_until_stopped(
     }
 }
 
-/// Whole days left until `deadline`, rounded up (a reminder sent an hour late still says 7).
-pub fn days_until(now: NaiveDateTime, deadline: NaiveDateTime) -> i64 {
-    let secs = (deadline - now).num_seconds().max(0);
-    (secs + 86_399) / 86_400
-}
+pub use crate::clock::days_until;

@@ -49,7 +49,7 @@ impl Integration {
         let deadline = self.inactivity_deadline()?;
         let left = deadline - now;
         (left <= chrono::Duration::days(INACTIVITY_FIRST_WARNING_DAYS))
-            .then(|| (deadline, left.num_days().max(0)))
+            .then(|| (deadline, crate::clock::days_until(now, deadline)))
     }
 }
 
