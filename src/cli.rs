@@ -190,6 +190,13 @@ async fn jobs_run(
     let now = as_of.map_or_else(|| SystemClock.now_naive(), |t| t.naive_utc());
     let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
     let result = tokio::task::spawn_blocking(move || {
+        if dry_run {
+            if let Some(path) = settings.database.sqlite_path() {
+                if !std::path::Path::new(&path).exists() {
+                    anyhow::bail!("no database at {path}: a dry run creates nothing");
+                }
+            }
+        }
         let mut conn = db::establish(&settings.database)?;
         if dry_run {
             // A dry run changes nothing, not even the schema: it needs a migrated database.

@@ -83,8 +83,20 @@ pub fn retire(
     if typed_name.trim() != integration.display_name {
         return Err(RetireError::NameMismatch);
     }
+    integrations::lock(conn, &integration.id)?;
     if !integrations::retire(conn, &integration.id, &actor.user.id, now)? {
         return Err(RetireError::AlreadyRetired);
+    }
+    // A pending reactivation request has nothing left to decide.
+    if let Some(pending) = reactivations::pending_for(conn, &integration.id)? {
+        reactivations::decide(
+            conn,
+            &pending.id,
+            REJECTED,
+            &actor.user.id,
+            Some("The integration was retired."),
+            now,
+        )?;
     }
     let secrets = api_secrets::revoke_all(conn, &integration.id, now)?;
     let company = accounts::find(conn, &integration.account_id)?
@@ -146,6 +158,8 @@ pub enum ReactivationError {
     AlreadyPending,
     #[error("That request was already decided.")]
     AlreadyDecided,
+    #[error("No such reactivation request.")]
+    NotFound,
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -165,9 +179,8 @@ pub fn request_reactivation(
     actor: &ActorRef<'_>,
     now: NaiveDateTime,
 ) -> Result<(), ReactivationError> {
-    crate::db::lock_key(conn, &format!("reactivation:{}", integration.id))?;
     let current =
-        integrations::find(conn, &integration.id)?.ok_or(ReactivationError::NotInactive)?;
+        integrations::lock(conn, &integration.id)?.ok_or(ReactivationError::NotInactive)?;
     if current.status != INACTIVE {
         return Err(ReactivationError::NotInactive);
     }
@@ -220,10 +233,9 @@ pub fn decide_reactivation(
     actor: &ActorRef<'_>,
     now: NaiveDateTime,
 ) -> Result<Integration, ReactivationError> {
-    let request =
-        reactivations::find(conn, request_id)?.ok_or(ReactivationError::AlreadyDecided)?;
+    let request = reactivations::find(conn, request_id)?.ok_or(ReactivationError::NotFound)?;
     let integration =
-        integrations::find(conn, &request.integration_id)?.ok_or(ReactivationError::NotInactive)?;
+        integrations::lock(conn, &request.integration_id)?.ok_or(ReactivationError::NotFound)?;
     let note_str = note.map(Note::as_str);
     if request.status != reactivations::PENDING {
         return Err(ReactivationError::AlreadyDecided);

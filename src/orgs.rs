@@ -75,7 +75,7 @@ pub fn authorize(
         &format!("authorization:{}:{}", org.id, integration.id),
     )?;
     // Re-read under the lock: the integration may have been retired since the preview.
-    let integration = integrations::find(conn, &integration.id)?.ok_or(AuthorizeError::Unknown)?;
+    let integration = integrations::lock(conn, &integration.id)?.ok_or(AuthorizeError::Unknown)?;
     if integration.status != ACTIVE {
         return Err(AuthorizeError::NotActive);
     }

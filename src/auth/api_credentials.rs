@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
 use crate::db::models::integrations::{Integration, ACTIVE};
-use crate::db::{lock_key, new_id, DbConn};
+use crate::db::{new_id, DbConn};
 use crate::domain::ApiSecret;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,11 +66,12 @@ pub fn issue(
     by: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<ApiSecret, IssueError> {
-    if integration.status != ACTIVE {
+    // Count and insert under the integration's lock, so concurrent requests cannot exceed the
+    // limit, and re-read its status: it may have been retired or deactivated meanwhile.
+    let current = crate::db::models::integrations::lock(conn, &integration.id)?;
+    if current.is_none_or(|i| i.status != ACTIVE) {
         return Err(IssueError::NotActive);
     }
-    // Count and insert under one lock, so concurrent requests cannot exceed the limit.
-    lock_key(conn, &format!("secrets:{}", integration.id))?;
     if api_secrets::active(conn, &integration.id, now)?.len() >= MAX_ACTIVE {
         return Err(IssueError::TooManyActive);
     }
@@ -96,10 +97,10 @@ pub fn roll(
     overlap: Overlap,
     now: NaiveDateTime,
 ) -> Result<(ApiSecret, Vec<ApiSecretRow>), IssueError> {
-    if integration.status != ACTIVE {
+    let current = crate::db::models::integrations::lock(conn, &integration.id)?;
+    if current.is_none_or(|i| i.status != ACTIVE) {
         return Err(IssueError::NotActive);
     }
-    lock_key(conn, &format!("secrets:{}", integration.id))?;
     let old = api_secrets::active(conn, &integration.id, now)?;
     if old.len() >= MAX_ACTIVE {
         return Err(IssueError::TooManyActive);

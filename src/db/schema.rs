@@ -158,6 +158,7 @@ diesel::table! {
         activity_at -> Timestamp,
         inactivity_stage -> Integer,
         inactivity_exempt -> Bool,
+        inactivity_warned_at -> Nullable<Timestamp>,
         deactivated_at -> Nullable<Timestamp>,
         retired_at -> Nullable<Timestamp>,
         retired_by_user_id -> Nullable<Text>,

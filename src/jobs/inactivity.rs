@@ -47,17 +47,25 @@ impl Job for Inactivity {
             let since = i.activity_at.format("%Y-%m-%d");
             let revoke_on =
                 (i.activity_at + Duration::days(INACTIVITY_DAYS)).format("%Y-%m-%d %H:%M UTC");
-            let (kind, description, step) = if i.activity_at <= cutoff(now, 0) {
+            // Each step needs the one before it, with its full notice: the first warning, 23 days
+            // later the last, 7 days later the revocation (so an integration whose clock ran out
+            // while exempt, or while the scheduler was off, still gets 30 days' notice).
+            let warned_before = |days: i64| {
+                i.inactivity_warned_at
+                    .is_some_and(|w| w <= now - Duration::days(days))
+            };
+            let (kind, description, step) = if i.inactivity_stage == 0 {
                 (
-                    "credentials revoked",
+                    "warnings (30 days)",
                     format!(
-                        "revoke the credentials of {} ({}): no successful request since {since}",
+                        "warn the owners of {} ({}): revoked on {revoke_on} unless used",
                         i.display_name, i.api_id
                     ),
-                    Step::Deactivate(i),
+                    Step::Warn(i, 1),
                 )
-            } else if i.activity_at <= cutoff(now, INACTIVITY_LAST_WARNING_DAYS)
-                && i.inactivity_stage < 2
+            } else if i.inactivity_stage == 1
+                && i.activity_at <= cutoff(now, INACTIVITY_LAST_WARNING_DAYS)
+                && warned_before(INACTIVITY_FIRST_WARNING_DAYS - INACTIVITY_LAST_WARNING_DAYS)
             {
                 (
                     "warnings (7 days)",
@@ -67,14 +75,17 @@ impl Job for Inactivity {
                     ),
                     Step::Warn(i, 2),
                 )
-            } else if i.inactivity_stage < 1 {
+            } else if i.inactivity_stage == 2
+                && i.activity_at <= cutoff(now, 0)
+                && warned_before(INACTIVITY_LAST_WARNING_DAYS)
+            {
                 (
-                    "warnings (30 days)",
+                    "credentials revoked",
                     format!(
-                        "warn the owners of {} ({}): revoked on {revoke_on} unless used",
+                        "revoke the credentials of {} ({}): no successful request since {since}",
                         i.display_name, i.api_id
                     ),
-                    Step::Warn(i, 1),
+                    Step::Deactivate(i),
                 )
             } else {
                 continue;
@@ -102,10 +113,18 @@ impl Job for Inactivity {
                     &i.id,
                     *stage,
                     cutoff(now, days_before),
+                    now,
                 )? {
                     return Ok(false);
                 }
-                let deadline = i.activity_at + Duration::days(INACTIVITY_DAYS);
+                // Revocation comes at the end of the year, but never sooner than the notice.
+                let notice = if *stage == 2 {
+                    INACTIVITY_LAST_WARNING_DAYS
+                } else {
+                    INACTIVITY_FIRST_WARNING_DAYS
+                };
+                let deadline = (i.activity_at + Duration::days(INACTIVITY_DAYS))
+                    .max(now + Duration::days(notice));
                 for (email, name) in accounts::owners(conn, &i.account_id)? {
                     let message = InactivityWarning {
                         name,
@@ -118,12 +137,14 @@ impl Job for Inactivity {
                             .settings
                             .link(&format!("/developer/integrations/{}", i.id)),
                     };
-                    // The activity time is in the key: after the clock restarts, a later
-                    // warning is a new message.
+                    // The activity time and the previous warning are in the key: after the clock
+                    // restarts, or an exemption ends, a later warning is a new message.
                     let key = format!(
-                        "inactivity-warning-{stage}:{}:{}:{}",
+                        "inactivity-warning-{stage}:{}:{}:{}:{}",
                         i.id,
                         i.activity_at.and_utc().timestamp(),
+                        i.inactivity_warned_at
+                            .map_or(0, |w| w.and_utc().timestamp()),
                         email.to_lowercase()
                     );
                     outbox::enqueue(conn, &email, &message, &key, now)?;
@@ -131,6 +152,7 @@ impl Job for Inactivity {
                 Ok(true)
             }
             Step::Deactivate(i) => {
+                integrations::lock(conn, &i.id)?;
                 if !integrations::deactivate(conn, &i.id, cutoff(now, 0), now)? {
                     return Ok(false);
                 }

@@ -212,7 +212,8 @@ pub fn run_job<J: Job>(
             outcome: report.outcome.as_str().to_string(),
             counts: serde_json::to_string(&report.counts).unwrap_or_else(|_| "{}".into()),
             error: report.error.clone(),
-            finished_at: ctx.now,
+            // Wall time, so the Jobs page orders runs as they happened (`as_of` is the clock's).
+            finished_at: chrono::Utc::now().naive_utc(),
         };
         if let Err(e) = write_tx(conn, |c| job_runs::insert(c, &run)) {
             tracing::error!(job = J::NAME, error = %e, "recording the job run failed");
@@ -238,21 +239,34 @@ fn steps<J: Job>(
 ) -> anyhow::Result<()> {
     let plan = J::plan(conn, ctx)?;
     report.more = plan.len() as i64 >= PLAN_LIMIT;
+    let mut failures = Vec::new();
     for planned in plan {
         let done = match mode {
             Mode::DryRun => true,
-            Mode::Apply => {
-                let done = write_tx(conn, |c| J::apply(c, ctx, &planned.step))?;
-                if done {
-                    J::after_commit(ctx, &planned.step);
+            // One step failing (it rolled back) must not hold up the others: count it, go on,
+            // and fail the run so the next one retries it.
+            Mode::Apply => match write_tx(conn, |c| J::apply(c, ctx, &planned.step)) {
+                Ok(done) => {
+                    if done {
+                        J::after_commit(ctx, &planned.step);
+                    }
+                    done
                 }
-                done
-            }
+                Err(e) => {
+                    tracing::error!(job = J::NAME, step = %planned.description, error = %format!("{e:#}"), "a job step failed");
+                    failures.push(format!("{}: {e:#}", planned.description));
+                    false
+                }
+            },
         };
         if done {
             *report.counts.entry(planned.kind).or_default() += 1;
             report.actions.push(planned.description);
         }
+    }
+    if !failures.is_empty() {
+        *report.counts.entry("failed steps").or_default() += failures.len() as u64;
+        anyhow::bail!("{} step(s) failed; first: {}", failures.len(), failures[0]);
     }
     Ok(())
 }
@@ -287,6 +301,12 @@ pub async fn run_all_pooled(
     mode: Mode,
     trigger: Trigger,
 ) -> anyhow::Result<Vec<JobReport>> {
+    // Requests counted in memory but not yet written count as use.
+    if let Some(api) = &api {
+        if mode == Mode::Apply {
+            api.flush(pool).await?;
+        }
+    }
     crate::db::run(pool, move |c| {
         let ctx = JobContext {
             settings: &settings,

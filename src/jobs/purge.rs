@@ -35,9 +35,10 @@ impl Job for UsagePurge {
         if !auths::mark_usage_purged(conn, &a.id, ctx.now)? {
             return Ok(false);
         }
-        // If the organization authorized the integration again, its new usage stays detailed.
-        let keep_from = auths::active_for(conn, &a.organization_id, &i.id)?
-            .map(|again| again.authorized_at.date());
+        // If the organization authorized the integration again, the usage from then on belongs
+        // to the newer authorization and waits for its own revocation.
+        let keep_from = auths::first_after(conn, &a.organization_id, &i.id, a.authorized_at)?
+            .map(|again| again.date());
         api_usage::fold_organization(conn, &i.api_id, &a.organization_id, keep_from)?;
         Ok(true)
     }

@@ -281,11 +281,8 @@ async fn inactivity_warnings_revocation_and_exemption(backend: Backend) {
     app.run_jobs(t0 + Duration::days(358)).await;
     let sent = delivered(&app).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
-    // Day 365: revoked; the API refuses the secret at once.
-    assert_eq!(
-        api_status(&app, "/api/v1/me", &f.dev.api_id, &f.dev.secret).await,
-        200
-    );
+    // Day 365: revoked; the API refuses the secret at once. (A successful request now would
+    // count as use and restart the clock.)
     app.clock.set(t0 + Duration::days(365));
     let reports = app.run_jobs(t0 + Duration::days(365)).await;
     assert_eq!(
@@ -311,7 +308,29 @@ async fn inactivity_warnings_revocation_and_exemption(backend: Backend) {
     assert!(app.credentials_valid(&erin.api_id, &erin.secret).await);
     app.run_jobs(t0 + Duration::days(800)).await;
     assert_eq!(delivered(&app).await, vec![]);
+    // (Erin last used the API on day 365, above: the exemption kept it from mattering.)
+    // When the exemption ends, the warnings start over: never a revocation without notice.
+    app.login_with(&admin, ADMIN_EMAIL, PASSWORD).await;
+    let res = app
+        .post_form_with(
+            &admin,
+            &exempt,
+            &[("exempt", "false"), ("note", "Festival ended")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let reports = app.run_jobs(t0 + Duration::days(801)).await;
+    assert_eq!(
+        reports[2].counts.get("warnings (30 days)"),
+        Some(&1),
+        "{reports:?}"
+    );
+    let sent = delivered(&app).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, "erin@quiet.example");
     assert!(app.credentials_valid(&erin.api_id, &erin.secret).await);
+    let reports = app.run_jobs(t0 + Duration::days(802)).await;
+    assert_eq!(reports[2].total(), 0, "{reports:?}");
 }
 
 async fn an_api_call_resets_the_inactivity_clock(backend: Backend) {
@@ -334,6 +353,8 @@ async fn an_api_call_resets_the_inactivity_clock(backend: Backend) {
         1,
         "the clock restarted on day 300"
     );
+    app.run_jobs(t0 + Duration::days(300 + 358)).await;
+    assert_eq!(delivered(&app).await.len(), 1);
     let reports = app.run_jobs(t0 + Duration::days(300 + 365)).await;
     assert_eq!(reports[2].counts.get("credentials revoked"), Some(&1));
     app.deliver_emails().await;
@@ -345,9 +366,10 @@ async fn reactivation_gives_a_new_secret_and_keeps_old_ones_dead(backend: Backen
     let f = app.api_fixture(&["events_read"]).await;
     let t0 = app.clock.now();
     let at = t0 + Duration::days(365);
-    app.clock.set(at);
-    app.run_jobs(at).await;
-    app.deliver_emails().await;
+    for day in [335, 358, 365] {
+        app.run_jobs(t0 + Duration::days(day)).await;
+        assert_eq!(app.deliver_emails().await.len(), 1, "day {day}");
+    }
     app.login_with(&f.dev.client, DANA, PASSWORD).await;
     let page_path = format!("/developer/integrations/{}", f.dev.integration_id);
     let page = app
@@ -596,8 +618,11 @@ async fn dry_run_changes_nothing_and_prints_the_plan(backend: Backend) {
     app.admin().await;
     let f = app.api_fixture(&["events_read"]).await;
     let t0 = revoke(&app, &f).await;
-    let at = t0 + Duration::days(365) + Duration::minutes(1);
-    let as_of = at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let cli_at = |days: i64| {
+        let at = t0 + Duration::days(days) + Duration::minutes(1);
+        (at, at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    };
+    let (at, as_of) = cli_at(30);
     let before = app.db_snapshot().await;
     let (code, out, err) = app.jobs_cli(&["--as-of", &as_of, "--dry-run"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -607,24 +632,39 @@ async fn dry_run_changes_nothing_and_prints_the_plan(backend: Backend) {
         out.contains("would fold the usage detail of Ticketly App"),
         "{out}"
     );
+    assert!(out.contains("inactivity: ok, nothing due"), "{out}");
+    assert_eq!(app.db_snapshot().await, before, "the database is identical");
+    let (code, out, _) = app.jobs_cli(&["--as-of", &cli_at(400).1, "--dry-run"]);
+    assert_eq!(code, 0);
     assert!(
-        out.contains("would revoke the credentials of Ticketly App"),
+        out.contains("would warn the owners of Ticketly App"),
         "{out}"
     );
-    assert_eq!(app.db_snapshot().await, before, "the database is identical");
+    assert_eq!(app.db_snapshot().await, before, "still identical");
 
     // For real, through the command line.
     let (code, out, err) = app.jobs_cli(&["--as-of", &as_of]);
     assert_eq!(code, 0, "{out}{err}");
-    app.clock.set(at);
     assert!(out.contains("deletion-duties: ok, 1 overdue"), "{out}");
-    assert!(
-        out.contains("inactivity: ok, 1 credentials revoked"),
-        "{out}"
-    );
+    assert!(out.contains("did: mark overdue"), "{out}");
     assert_ne!(app.db_snapshot().await, before);
-    let sent = delivered(&app).await;
-    assert_eq!(sent.len(), 3, "{sent:?}");
+    app.clock.set(at);
+    assert_eq!(delivered(&app).await.len(), 2);
+    for (days, expect) in [
+        (335, "1 warnings (30 days)"),
+        (358, "1 warnings (7 days)"),
+        (365, "1 credentials revoked"),
+    ] {
+        let (at, as_of) = cli_at(days);
+        let (code, out, err) = app.jobs_cli(&["--as-of", &as_of]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(
+            out.contains(&format!("inactivity: ok, {expect}")),
+            "day {days}: {out}"
+        );
+        app.clock.set(at);
+        assert_eq!(delivered(&app).await.len(), 1, "day {days}");
+    }
     // Another process revoked the credentials: this server notices within 5 seconds.
     let started = std::time::Instant::now();
     loop {

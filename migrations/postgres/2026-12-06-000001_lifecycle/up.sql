@@ -22,6 +22,10 @@ UPDATE integrations SET activity_at = COALESCE(last_used_at, created_at);
 ALTER TABLE integrations ALTER COLUMN activity_at SET NOT NULL;
 ALTER TABLE integrations ADD COLUMN inactivity_stage INTEGER NOT NULL DEFAULT 0 CHECK (inactivity_stage BETWEEN 0 AND 2);
 ALTER TABLE integrations ADD COLUMN inactivity_exempt BOOLEAN NOT NULL DEFAULT FALSE;
+-- When the last inactivity warning went out: revocation needs the 7-day warning 7 days before,
+-- so an integration is never revoked without notice (after this migration, an exemption's end,
+-- or a scheduler outage, the warnings come first).
+ALTER TABLE integrations ADD COLUMN inactivity_warned_at TIMESTAMP;
 ALTER TABLE integrations ADD COLUMN deactivated_at TIMESTAMP;
 ALTER TABLE integrations ADD COLUMN retired_at TIMESTAMP;
 ALTER TABLE integrations ADD COLUMN retired_by_user_id TEXT; -- a user id (no FOREIGN KEY: SQLite cannot drop such a column on the way down)

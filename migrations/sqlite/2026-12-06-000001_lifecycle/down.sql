@@ -4,6 +4,7 @@ DROP INDEX integrations_inactivity;
 ALTER TABLE integrations DROP COLUMN retired_by_user_id;
 ALTER TABLE integrations DROP COLUMN retired_at;
 ALTER TABLE integrations DROP COLUMN deactivated_at;
+ALTER TABLE integrations DROP COLUMN inactivity_warned_at;
 ALTER TABLE integrations DROP COLUMN inactivity_exempt;
 ALTER TABLE integrations DROP COLUMN inactivity_stage;
 ALTER TABLE integrations DROP COLUMN activity_at;

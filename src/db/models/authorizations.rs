@@ -224,6 +224,15 @@ pub fn duties_due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryRes
         .filter(a::deletion_confirmed_at.is_null())
         .filter(a::deletion_due_at.le(horizon))
         .filter(a::duty_stage.lt(STAGE_OVERDUE))
+        // Only duties with a step due (already-reminded ones do not use up the limit).
+        .filter(
+            a::duty_stage
+                .lt(STAGE_REMINDED_7D)
+                .or(a::duty_stage
+                    .lt(STAGE_REMINDED_1D)
+                    .and(a::deletion_due_at.le(now + chrono::Duration::days(1))))
+                .or(a::deletion_due_at.le(now)),
+        )
         .order((a::deletion_due_at.asc(), a::id.asc()))
         .limit(limit)
         .select((
@@ -331,4 +340,21 @@ pub fn active_of(
         .order(a::id.asc())
         .select((Authorization::as_select(), Organization::as_select()))
         .load(conn)
+}
+
+/// When the organization next authorized the integration after `after` (a newer row), if ever.
+pub fn first_after(
+    conn: &mut DbConn,
+    org_id: &str,
+    integration_id: &str,
+    after: NaiveDateTime,
+) -> QueryResult<Option<NaiveDateTime>> {
+    a::table
+        .filter(a::organization_id.eq(org_id))
+        .filter(a::integration_id.eq(integration_id))
+        .filter(a::authorized_at.gt(after))
+        .order(a::authorized_at.asc())
+        .select(a::authorized_at)
+        .first(conn)
+        .optional()
 }

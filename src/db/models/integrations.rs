@@ -32,6 +32,8 @@ pub struct Integration {
     /// 0 none, 1 warned 30 days before revocation, 2 warned 7 days before.
     pub inactivity_stage: i32,
     pub inactivity_exempt: bool,
+    /// When the last inactivity warning went out.
+    pub inactivity_warned_at: Option<NaiveDateTime>,
     pub deactivated_at: Option<NaiveDateTime>,
     pub retired_at: Option<NaiveDateTime>,
     pub retired_by_user_id: Option<String>,
@@ -72,6 +74,15 @@ pub fn insert(conn: &mut DbConn, new: &NewIntegration<'_>) -> QueryResult<()> {
         .values(new)
         .execute(conn)
         .map(|_| ())
+}
+
+/// Serializes every change to the integration's status and secrets until the transaction ends
+/// (PostgreSQL advisory lock; SQLite write transactions are serialized already), then reads it.
+/// Issuing a secret, authorizing, retiring, deactivating and reactivating all take it, so none
+/// of them acts on a status another has just changed.
+pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<Option<Integration>> {
+    crate::db::lock_key(conn, &format!("integration:{id}"))?;
+    find(conn, id)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Integration>> {
@@ -129,11 +140,20 @@ pub fn inactivity_due(
     now: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<Integration>> {
-    let cutoff = now - chrono::Duration::days(INACTIVITY_DAYS - INACTIVITY_FIRST_WARNING_DAYS);
+    let first = now - chrono::Duration::days(INACTIVITY_DAYS - INACTIVITY_FIRST_WARNING_DAYS);
+    let last = now - chrono::Duration::days(INACTIVITY_DAYS - INACTIVITY_LAST_WARNING_DAYS);
+    let end = now - chrono::Duration::days(INACTIVITY_DAYS);
     i::table
         .filter(i::status.eq(ACTIVE))
         .filter(i::inactivity_exempt.eq(false))
-        .filter(i::activity_at.le(cutoff))
+        .filter(i::activity_at.le(first))
+        // Only rows with a step due: not warned yet, due for the last warning, or past the end.
+        .filter(
+            i::inactivity_stage
+                .lt(1)
+                .or(i::inactivity_stage.lt(2).and(i::activity_at.le(last)))
+                .or(i::activity_at.le(end)),
+        )
         .order((i::activity_at.asc(), i::id.asc()))
         .limit(limit)
         .select(Integration::as_select())
@@ -147,6 +167,7 @@ pub fn mark_inactivity_warned(
     id: &str,
     stage: i32,
     cutoff: NaiveDateTime,
+    now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(
         i::table
@@ -156,7 +177,10 @@ pub fn mark_inactivity_warned(
             .filter(i::inactivity_stage.lt(stage))
             .filter(i::activity_at.le(cutoff)),
     )
-    .set(i::inactivity_stage.eq(stage))
+    .set((
+        i::inactivity_stage.eq(stage),
+        i::inactivity_warned_at.eq(now),
+    ))
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -168,12 +192,16 @@ pub fn deactivate(
     cutoff: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
+    // Never without notice: the last warning went out at least 7 days ago.
+    let warned_by = now - chrono::Duration::days(INACTIVITY_LAST_WARNING_DAYS);
     let n = diesel::update(
         i::table
             .find(id)
             .filter(i::status.eq(ACTIVE))
             .filter(i::inactivity_exempt.eq(false))
-            .filter(i::activity_at.le(cutoff)),
+            .filter(i::activity_at.le(cutoff))
+            .filter(i::inactivity_stage.eq(2))
+            .filter(i::inactivity_warned_at.le(warned_by)),
     )
     .set((i::status.eq(INACTIVE), i::deactivated_at.eq(now)))
     .execute(conn)?;
@@ -187,6 +215,7 @@ pub fn reactivate(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResul
             i::status.eq(ACTIVE),
             i::activity_at.eq(now),
             i::inactivity_stage.eq(0),
+            i::inactivity_warned_at.eq(None::<NaiveDateTime>),
             i::deactivated_at.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)?;
@@ -213,16 +242,22 @@ pub fn set_exempt(conn: &mut DbConn, id: &str, exempt: bool) -> QueryResult<bool
             .filter(i::status.ne(RETIRED))
             .filter(i::inactivity_exempt.ne(exempt)),
     )
-    .set(i::inactivity_exempt.eq(exempt))
+    // Either way the warnings start over: no revocation without fresh notice.
+    .set((i::inactivity_exempt.eq(exempt), i::inactivity_stage.eq(0)))
     .execute(conn)?;
     Ok(n == 1)
 }
 
 /// A successful API request at `at` restarts the inactivity clock (usage flush).
 pub fn record_activity(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(i::table.find(id).filter(i::activity_at.lt(at)))
-        .set((i::activity_at.eq(at), i::inactivity_stage.eq(0)))
-        .execute(conn)
+    diesel::update(
+        i::table
+            .find(id)
+            .filter(i::status.eq(ACTIVE))
+            .filter(i::activity_at.lt(at)),
+    )
+    .set((i::activity_at.eq(at), i::inactivity_stage.eq(0)))
+    .execute(conn)
 }
 
 /// Every integration that is not retired, with its company, for the admin list.

@@ -112,9 +112,16 @@ pub async fn run_now(admin: AdminUser, _f: CsrfForm<NoFields>) -> Result<HttpRes
         Ok(())
     })
     .await?;
-    admin
-        .viewer
-        .flash(FlashLevel::Success, format!("Jobs ran: {summary}."));
+    if reports.iter().any(|r| r.outcome == jobs::Outcome::Failed) {
+        admin.viewer.flash(
+            FlashLevel::Error,
+            format!("A job failed (the next run retries it): {summary}."),
+        );
+    } else {
+        admin
+            .viewer
+            .flash(FlashLevel::Success, format!("Jobs ran: {summary}."));
+    }
     Ok(redirect("/admin/jobs"))
 }
 
@@ -601,6 +608,7 @@ async fn decide(
             FlashLevel::Success,
             format!("The reactivation of {} was declined.", i.display_name),
         ),
+        Err(ReactivationError::NotFound) => return Err(AppError::NotFound),
         Err(e) => admin.viewer.flash(FlashLevel::Error, e.to_string()),
     }
     Ok(redirect("/admin/requests"))
