@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
-use crate::db::schema::{api_secrets, api_usage as u, authorizations, integrations};
+use crate::db::schema::{api_secrets, authorizations, integrations};
 use crate::db::{self, DbConn, Pool};
 
 /// Distinct counter keys kept between flushes; beyond it, new keys lose their event id.
@@ -181,27 +180,15 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
     }
     for (k, n) in &counts {
         let n = i64::try_from(*n).unwrap_or(i64::MAX);
-        crate::upsert!(
-            &mut *c,
-            u::table,
-            (
-                u::day.eq(k.day.format("%Y-%m-%d").to_string()),
-                u::api_id.eq(opt(&k.api_id)),
-                u::organization_id.eq(opt(&k.org_id)),
-                u::event_id.eq(opt(&k.event_id)),
-                u::endpoint.eq(k.endpoint),
-                u::status.eq(i32::from(k.status)),
-                u::requests.eq(n),
-            ),
-            (
-                u::day,
-                u::api_id,
-                u::organization_id,
-                u::event_id,
-                u::endpoint,
-                u::status,
-            ),
-            u::requests.eq(u::requests + excluded(u::requests))
+        crate::db::models::api_usage::add(
+            c,
+            &k.day.format("%Y-%m-%d").to_string(),
+            opt(&k.api_id),
+            opt(&k.org_id),
+            opt(&k.event_id),
+            k.endpoint,
+            i32::from(k.status),
+            n,
         )?;
         flushed.counters += 1;
         flushed.requests += n as u64;

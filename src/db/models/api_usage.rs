@@ -87,28 +87,7 @@ pub fn fold_organization(
             .or_default() += n;
     }
     for ((day, endpoint, status), n) in &totals {
-        crate::upsert!(
-            conn,
-            u::table,
-            (
-                u::day.eq(day),
-                u::api_id.eq(api_id),
-                u::organization_id.eq(""),
-                u::event_id.eq(""),
-                u::endpoint.eq(endpoint),
-                u::status.eq(status),
-                u::requests.eq(n),
-            ),
-            (
-                u::day,
-                u::api_id,
-                u::organization_id,
-                u::event_id,
-                u::endpoint,
-                u::status
-            ),
-            u::requests.eq(u::requests + diesel::upsert::excluded(u::requests))
-        )?;
+        add(conn, day, api_id, "", "", endpoint, *status, *n)?;
     }
     let target = u::table
         .filter(u::api_id.eq(api_id))
@@ -118,4 +97,40 @@ pub fn fold_organization(
         None => diesel::delete(target).execute(conn)?,
     };
     Ok(rows.len())
+}
+
+/// Adds `n` requests to one counter row (created at `n` when new). `''` stands for "none".
+#[allow(clippy::too_many_arguments)]
+pub fn add(
+    conn: &mut DbConn,
+    day: &str,
+    api_id: &str,
+    org_id: &str,
+    event_id: &str,
+    endpoint: &str,
+    status: i32,
+    n: i64,
+) -> QueryResult<usize> {
+    crate::upsert!(
+        conn,
+        u::table,
+        (
+            u::day.eq(day),
+            u::api_id.eq(api_id),
+            u::organization_id.eq(org_id),
+            u::event_id.eq(event_id),
+            u::endpoint.eq(endpoint),
+            u::status.eq(status),
+            u::requests.eq(n),
+        ),
+        (
+            u::day,
+            u::api_id,
+            u::organization_id,
+            u::event_id,
+            u::endpoint,
+            u::status
+        ),
+        u::requests.eq(u::requests + diesel::upsert::excluded(u::requests))
+    )
 }
