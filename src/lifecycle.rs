@@ -12,6 +12,7 @@ use crate::db::models::reactivations::{self, APPROVED, REJECTED};
 use crate::db::models::users::User;
 use crate::db::models::{api_secrets, developer_accounts as accounts, organizations, users};
 use crate::db::{new_id, DbConn};
+use crate::domain::Note;
 use crate::email::messages::{
     IntegrationRetired, IntegrationRetiredForOrg, ReactivationAdminNotice, ReactivationDecided,
 };
@@ -24,32 +25,6 @@ pub struct ActorRef<'a> {
     pub user: &'a User,
     pub meta: &'a RequestMeta,
     pub as_admin: bool,
-}
-
-/// A short free text (reason, note): trimmed, control characters dropped, 1–1000 characters.
-pub struct Note(String);
-
-impl Note {
-    pub const MAX: usize = 1000;
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let s: String = raw
-            .trim()
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\n')
-            .collect();
-        if s.is_empty() {
-            return Err("Please write a few words.".into());
-        }
-        if s.chars().count() > Self::MAX {
-            return Err(format!("At most {} characters, please.", Self::MAX));
-        }
-        Ok(Self(s))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,31 +87,38 @@ pub fn retire(
             .format("%Y-%m-%d %H:%M UTC")
             .to_string();
         org_names.push(format!("{} ({}), by {deadline}", org.name, org.public_id));
-        for (_, email, name, _) in organizations::admins(conn, &org.id)? {
-            let message = IntegrationRetiredForOrg {
+        outbox::enqueue_each(
+            organizations::admins(conn, &org.id)?
+                .into_iter()
+                .map(|(_, email, name, _)| (email, name))
+                .collect(),
+            conn,
+            &format!("retired-org:{}", auth.id),
+            now,
+            |name| IntegrationRetiredForOrg {
                 name,
                 org_name: org.name.clone(),
                 app_name: integration.display_name.clone(),
                 company_name: company.clone(),
                 deadline: deadline.clone(),
                 link: settings.link(&format!("/org/{}/integrations", org.public_id)),
-            };
-            let key = format!("retired-org:{}:{}", auth.id, email.to_lowercase());
-            outbox::enqueue(conn, &email, &message, &key, now)?;
-        }
+            },
+        )?;
     }
-    for (email, name) in accounts::owners(conn, &integration.account_id)? {
-        let message = IntegrationRetired {
+    outbox::enqueue_each(
+        accounts::owners(conn, &integration.account_id)?,
+        conn,
+        &format!("retired:{}", integration.id),
+        now,
+        |name| IntegrationRetired {
             name,
             app_name: integration.display_name.clone(),
             api_id: integration.api_id.clone(),
             by_support: actor.as_admin,
             organizations: org_names.clone(),
             link: settings.link(&format!("/developer/integrations/{}", integration.id)),
-        };
-        let key = format!("retired:{}:{}", integration.id, email.to_lowercase());
-        outbox::enqueue(conn, &email, &message, &key, now)?;
-    }
+        },
+    )?;
     AuditEvent::new("integration.retired", Actor::from(actor.user))
         .target("integration", &integration.id)
         .details(serde_json::json!({
@@ -198,18 +180,20 @@ pub fn request_reactivation(
     let company = accounts::find(conn, &integration.account_id)?
         .map(|a| a.company_name)
         .unwrap_or_default();
-    for (email, name) in users::admin_emails(conn)? {
-        let message = ReactivationAdminNotice {
+    outbox::enqueue_each(
+        users::admin_emails(conn)?,
+        conn,
+        &format!("reactivation-requested:{id}"),
+        now,
+        |name| ReactivationAdminNotice {
             name,
             company_name: company.clone(),
             app_name: integration.display_name.clone(),
             requester: actor.user.email.clone(),
             reason: reason.as_str().to_string(),
             link: settings.link("/admin/requests"),
-        };
-        let key = format!("reactivation-requested:{id}:{}", email.to_lowercase());
-        outbox::enqueue(conn, &email, &message, &key, now)?;
-    }
+        },
+    )?;
     AuditEvent::new(
         "integration.reactivation_requested",
         Actor::from(actor.user),
@@ -253,17 +237,19 @@ pub fn decide_reactivation(
             "the integration changed while it was being reactivated"
         )));
     }
-    for (email, name) in accounts::owners(conn, &integration.account_id)? {
-        let message = ReactivationDecided {
+    outbox::enqueue_each(
+        accounts::owners(conn, &integration.account_id)?,
+        conn,
+        &format!("reactivation-decided:{request_id}"),
+        now,
+        |name| ReactivationDecided {
             name,
             app_name: integration.display_name.clone(),
             approved: approve,
             note: note_str.unwrap_or_default().to_string(),
             link: settings.link(&format!("/developer/integrations/{}", integration.id)),
-        };
-        let key = format!("reactivation-decided:{request_id}:{}", email.to_lowercase());
-        outbox::enqueue(conn, &email, &message, &key, now)?;
-    }
+        },
+    )?;
     let action = if approve {
         "integration.reactivated"
     } else {

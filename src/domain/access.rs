@@ -85,7 +85,15 @@ text_type!(
     |s| text(s, 2000, "Write a message.")
 );
 
+text_type!(
+    /// A short note or reason kept with a lifecycle decision (a duty's resolution, an exemption,
+    /// a reactivation request or its refusal): up to 1,000 characters.
+    Note,
+    |s| text(s, NOTE_MAX, "Please write a few words.")
+);
+
 pub const USE_CASE_MAX: usize = 2000;
+pub const NOTE_MAX: usize = 1000;
 
 /// A company website: an absolute http(s) URL with a host.
 #[derive(Clone, PartialEq, Eq, Debug)]

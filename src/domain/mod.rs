@@ -10,7 +10,8 @@ mod password;
 mod token;
 
 pub use access::{
-    AppName, CompanyName, EventCustomers, Message, Phone, UseCase, Website, USE_CASE_MAX,
+    AppName, CompanyName, EventCustomers, Message, Note, Phone, UseCase, Website, NOTE_MAX,
+    USE_CASE_MAX,
 };
 pub use credentials::{ApiId, ApiSecret, API_ID_PREFIX, SECRET_PREFIX};
 pub use display_name::DisplayName;

@@ -38,3 +38,20 @@ pub fn enqueue(
     };
     outbox::insert_once(conn, &row).context("writing to the outbox")
 }
+
+/// Queues one message per recipient `(email, name)` (the list first, so it can be read on the
+/// same connection in the call), built from the name, with the dedup key
+/// `<key>:<lowercased email>` — the usual shape of a notice to a group (owners, admins).
+pub fn enqueue_each<M: EmailMessage>(
+    recipients: Vec<(String, String)>,
+    conn: &mut DbConn,
+    key: &str,
+    now: NaiveDateTime,
+    message: impl Fn(String) -> M,
+) -> anyhow::Result<()> {
+    for (email, name) in recipients {
+        let dedup = format!("{key}:{}", email.to_lowercase());
+        enqueue(conn, &email, &message(name), &dedup, now)?;
+    }
+    Ok(())
+}

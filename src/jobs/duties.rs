@@ -83,8 +83,12 @@ impl Job for DeletionDuties {
             .link(&format!("/developer/integrations/{}", i.id));
         let owners = accounts::owners(conn, &i.account_id)?;
         if step.stage < STAGE_OVERDUE {
-            for (email, name) in owners {
-                let message = DeletionReminder {
+            outbox::enqueue_each(
+                owners,
+                conn,
+                &format!("deletion-reminder-{}:{}", step.stage, a.id),
+                now,
+                |name| DeletionReminder {
                     name,
                     app_name: i.display_name.clone(),
                     org_name: o.name.clone(),
@@ -92,41 +96,38 @@ impl Job for DeletionDuties {
                     deadline: deadline.clone(),
                     days_left: days_until(now, due).max(1),
                     link: link.clone(),
-                };
-                let key = format!(
-                    "deletion-reminder-{}:{}:{}",
-                    step.stage,
-                    a.id,
-                    email.to_lowercase()
-                );
-                outbox::enqueue(conn, &email, &message, &key, now)?;
-            }
+                },
+            )?;
             return Ok(true);
         }
-        for (email, name) in owners {
-            let message = DeletionOverdue {
+        outbox::enqueue_each(
+            owners,
+            conn,
+            &format!("deletion-overdue:{}", a.id),
+            now,
+            |name| DeletionOverdue {
                 name,
                 app_name: i.display_name.clone(),
                 org_name: o.name.clone(),
                 org_public_id: o.public_id.clone(),
                 deadline: deadline.clone(),
                 link: link.clone(),
-            };
-            let key = format!("deletion-overdue:{}:{}", a.id, email.to_lowercase());
-            outbox::enqueue(conn, &email, &message, &key, now)?;
-        }
-        for (email, name) in users::admin_emails(conn)? {
-            let message = DeletionOverdueAdmin {
+            },
+        )?;
+        outbox::enqueue_each(
+            users::admin_emails(conn)?,
+            conn,
+            &format!("deletion-overdue-admin:{}", a.id),
+            now,
+            |name| DeletionOverdueAdmin {
                 name,
                 company_name: company.clone(),
                 app_name: i.display_name.clone(),
                 org_name: o.name.clone(),
                 deadline: deadline.clone(),
                 link: ctx.settings.link("/admin/compliance?state=overdue"),
-            };
-            let key = format!("deletion-overdue-admin:{}:{}", a.id, email.to_lowercase());
-            outbox::enqueue(conn, &email, &message, &key, now)?;
-        }
+            },
+        )?;
         AuditEvent::new("deletion.overdue", Actor::System(Self::NAME))
             .target("authorization", &a.id)
             .details(serde_json::json!({

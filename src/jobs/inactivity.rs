@@ -125,8 +125,20 @@ impl Job for Inactivity {
                 };
                 let deadline = (i.activity_at + Duration::days(INACTIVITY_DAYS))
                     .max(now + Duration::days(notice));
-                for (email, name) in accounts::owners(conn, &i.account_id)? {
-                    let message = InactivityWarning {
+                // The activity time and the previous warning are in the key: after the clock
+                // restarts, or an exemption ends, a later warning is a new message.
+                outbox::enqueue_each(
+                    accounts::owners(conn, &i.account_id)?,
+                    conn,
+                    &format!(
+                        "inactivity-warning-{stage}:{}:{}:{}",
+                        i.id,
+                        i.activity_at.and_utc().timestamp(),
+                        i.inactivity_warned_at
+                            .map_or(0, |w| w.and_utc().timestamp())
+                    ),
+                    now,
+                    |name| InactivityWarning {
                         name,
                         app_name: i.display_name.clone(),
                         api_id: i.api_id.clone(),
@@ -136,19 +148,8 @@ impl Job for Inactivity {
                         link: ctx
                             .settings
                             .link(&format!("/developer/integrations/{}", i.id)),
-                    };
-                    // The activity time and the previous warning are in the key: after the clock
-                    // restarts, or an exemption ends, a later warning is a new message.
-                    let key = format!(
-                        "inactivity-warning-{stage}:{}:{}:{}:{}",
-                        i.id,
-                        i.activity_at.and_utc().timestamp(),
-                        i.inactivity_warned_at
-                            .map_or(0, |w| w.and_utc().timestamp()),
-                        email.to_lowercase()
-                    );
-                    outbox::enqueue(conn, &email, &message, &key, now)?;
-                }
+                    },
+                )?;
                 Ok(true)
             }
             Step::Deactivate(i) => {
@@ -157,8 +158,16 @@ impl Job for Inactivity {
                     return Ok(false);
                 }
                 let secrets = api_secrets::revoke_all(conn, &i.id, now)?;
-                for (email, name) in accounts::owners(conn, &i.account_id)? {
-                    let message = IntegrationDeactivated {
+                outbox::enqueue_each(
+                    accounts::owners(conn, &i.account_id)?,
+                    conn,
+                    &format!(
+                        "inactivity-revoked:{}:{}",
+                        i.id,
+                        i.activity_at.and_utc().timestamp()
+                    ),
+                    now,
+                    |name| IntegrationDeactivated {
                         name,
                         app_name: i.display_name.clone(),
                         api_id: i.api_id.clone(),
@@ -166,15 +175,8 @@ impl Job for Inactivity {
                         link: ctx
                             .settings
                             .link(&format!("/developer/integrations/{}", i.id)),
-                    };
-                    let key = format!(
-                        "inactivity-revoked:{}:{}:{}",
-                        i.id,
-                        i.activity_at.and_utc().timestamp(),
-                        email.to_lowercase()
-                    );
-                    outbox::enqueue(conn, &email, &message, &key, now)?;
-                }
+                    },
+                )?;
                 AuditEvent::new("integration.deactivated", Actor::System(Self::NAME))
                     .target("integration", &i.id)
                     .details(serde_json::json!({

@@ -21,8 +21,8 @@ pub fn deletion_deadline(revoked_at: NaiveDateTime) -> NaiveDateTime {
     revoked_at + chrono::Duration::days(DELETION_DAYS)
 }
 
-/// Stages of an open duty (`duty_stage`): each is reached once, by the deletion-duty job.
-pub const STAGE_OPEN: i32 = 0;
+/// Stages of an open duty (`duty_stage`, 0 while nothing was sent): each is reached once, by the
+/// deletion-duty job.
 pub const STAGE_REMINDED_7D: i32 = 1;
 pub const STAGE_REMINDED_1D: i32 = 2;
 pub const STAGE_OVERDUE: i32 = 3;
@@ -71,11 +71,6 @@ impl Authorization {
         self.deletion_due_at
             .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_default()
-    }
-
-    /// Whether the data deletion still has to be confirmed.
-    pub fn duty_open(&self) -> bool {
-        self.status == REVOKED && self.deletion_confirmed_at.is_none()
     }
 }
 
@@ -213,14 +208,33 @@ pub fn for_integration(
 /// One row of the compliance views: a duty with its organization, integration and company.
 pub type DutyRow = (Authorization, Organization, Integration, String);
 
+/// Deletion duties (revoked authorizations) joined to what a `DutyRow` shows, and its columns;
+/// each duty query below adds its filters and order.
+macro_rules! duties {
+    () => {
+        a::table
+            .inner_join(o::table)
+            .inner_join(i::table.inner_join(da::table))
+            .filter(a::status.eq(REVOKED))
+    };
+}
+
+macro_rules! duty_columns {
+    () => {
+        (
+            Authorization::as_select(),
+            Organization::as_select(),
+            Integration::as_select(),
+            da::company_name,
+        )
+    };
+}
+
 /// Revoked authorizations whose deletion is not confirmed and whose next reminder (or the
 /// deadline) has come by `now`: the deletion-duty job's work, soonest deadline first.
 pub fn duties_due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<DutyRow>> {
     let horizon = now + chrono::Duration::days(7);
-    a::table
-        .inner_join(o::table)
-        .inner_join(i::table.inner_join(da::table))
-        .filter(a::status.eq(REVOKED))
+    duties!()
         .filter(a::deletion_confirmed_at.is_null())
         .filter(a::deletion_due_at.le(horizon))
         .filter(a::duty_stage.lt(STAGE_OVERDUE))
@@ -235,12 +249,7 @@ pub fn duties_due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryRes
         )
         .order((a::deletion_due_at.asc(), a::id.asc()))
         .limit(limit)
-        .select((
-            Authorization::as_select(),
-            Organization::as_select(),
-            Integration::as_select(),
-            da::company_name,
-        ))
+        .select(duty_columns!())
         .load(conn)
 }
 
@@ -271,33 +280,17 @@ pub fn advance_duty(
 /// Every deletion duty (revoked authorizations), newest revocation first, for the admin
 /// compliance page.
 pub fn all_duties(conn: &mut DbConn) -> QueryResult<Vec<DutyRow>> {
-    a::table
-        .inner_join(o::table)
-        .inner_join(i::table.inner_join(da::table))
-        .filter(a::status.eq(REVOKED))
+    duties!()
         .order((a::revoked_at.desc(), a::id.desc()))
-        .select((
-            Authorization::as_select(),
-            Organization::as_select(),
-            Integration::as_select(),
-            da::company_name,
-        ))
+        .select(duty_columns!())
         .load(conn)
 }
 
 /// One duty, for an admin's resolution.
 pub fn find_duty(conn: &mut DbConn, id: &str) -> QueryResult<Option<DutyRow>> {
-    a::table
-        .inner_join(o::table)
-        .inner_join(i::table.inner_join(da::table))
+    duties!()
         .filter(a::id.eq(id))
-        .filter(a::status.eq(REVOKED))
-        .select((
-            Authorization::as_select(),
-            Organization::as_select(),
-            Integration::as_select(),
-            da::company_name,
-        ))
+        .select(duty_columns!())
         .first(conn)
         .optional()
 }

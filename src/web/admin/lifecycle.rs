@@ -18,9 +18,11 @@ use crate::db;
 use crate::db::models::authorizations::{self as auths, DutyRow};
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::job_runs::{self, JobRun};
+use crate::domain::{Note, NOTE_MAX};
 use crate::errors::AppError;
 use crate::jobs::{self, Mode, Trigger};
-use crate::lifecycle::{self, ActorRef, Note, ReactivationError};
+use crate::lifecycle::{self, ActorRef, ReactivationError};
+use crate::web::developer::lifecycle::{retire_step, RetireForm, RetireFrom};
 use crate::web::forms::when;
 use crate::web::{redirect, render, render_with, PageContext};
 
@@ -236,7 +238,7 @@ pub async fn compliance(
         by_account,
         by_org,
         now,
-        note_max: Note::MAX,
+        note_max: NOTE_MAX,
     })
 }
 
@@ -288,7 +290,7 @@ fn note_again(
             hidden,
             note,
             error: Some(error),
-            note_max: Note::MAX,
+            note_max: NOTE_MAX,
             back: back.to_string(),
         },
     )
@@ -367,7 +369,7 @@ pub async fn integrations_list(admin: AdminUser) -> Result<HttpResponse, AppErro
     render(&IntegrationsPage {
         ctx: admin.viewer.page("Integrations"),
         rows,
-        note_max: Note::MAX,
+        note_max: NOTE_MAX,
     })
 }
 
@@ -463,27 +465,14 @@ pub async fn retire_form(
     admin: AdminUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let (integration, active) =
-        crate::web::developer::lifecycle::load_for_retirement(&admin.viewer.state.pool, id).await?;
-    crate::web::developer::lifecycle::retire_page(
-        admin
-            .viewer
-            .page(format!("Retire {}", integration.display_name)),
-        &integration,
-        active,
-        format!("/admin/integrations/{}/retire", integration.id),
-        "/admin/integrations".into(),
-        String::new(),
+    retire_step(
+        &admin.viewer,
+        &admin.user,
+        RetireFrom::Admin,
+        path.into_inner(),
         None,
-        StatusCode::OK,
     )
-}
-
-#[derive(Deserialize)]
-pub struct RetireForm {
-    #[serde(default)]
-    pub confirm_name: String,
+    .await
 }
 
 pub async fn retire(
@@ -491,32 +480,14 @@ pub async fn retire(
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<RetireForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let (integration, active) =
-        crate::web::developer::lifecycle::load_for_retirement(&admin.viewer.state.pool, id).await?;
-    let done = crate::web::developer::lifecycle::do_retire(
+    retire_step(
         &admin.viewer,
         &admin.user,
-        true,
-        &integration,
-        &form.confirm_name,
+        RetireFrom::Admin,
+        path.into_inner(),
+        Some(form.confirm_name),
     )
-    .await?;
-    match done {
-        Ok(()) => Ok(redirect("/admin/integrations")),
-        Err(e) => crate::web::developer::lifecycle::retire_page(
-            admin
-                .viewer
-                .page(format!("Retire {}", integration.display_name)),
-            &integration,
-            active,
-            format!("/admin/integrations/{}/retire", integration.id),
-            "/admin/integrations".into(),
-            form.confirm_name,
-            Some(e),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-    }
+    .await
 }
 
 // ---------------------------------------------------------------- Reactivation decisions

@@ -17,8 +17,9 @@ use crate::db::models::organizations::Organization;
 use crate::db::models::reactivations;
 use crate::db::models::users::User;
 use crate::db::{self, Pool};
+use crate::domain::{Note, NOTE_MAX};
 use crate::errors::AppError;
-use crate::lifecycle::{self, ActorRef, Note, ReactivationError, RetireError};
+use crate::lifecycle::{self, ActorRef, ReactivationError, RetireError};
 use crate::web::{redirect, render_with, PageContext};
 
 #[derive(Template)]
@@ -34,7 +35,7 @@ struct RetirePage<'a> {
 }
 
 /// The integration (not yet retired) and its active authorizations; 404 when unknown or retired.
-pub async fn load_for_retirement(
+async fn load_for_retirement(
     pool: &Pool,
     id: String,
 ) -> Result<(Integration, Vec<(Authorization, Organization)>), AppError> {
@@ -52,25 +53,66 @@ pub async fn load_for_retirement(
     .ok_or(AppError::NotFound)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn retire_page(
-    ctx: PageContext,
-    integration: &Integration,
-    active: Vec<(Authorization, Organization)>,
-    action: String,
-    back: String,
-    typed: String,
-    error: Option<String>,
-    status: StatusCode,
+/// Where a retirement is confirmed from: the integration's page, or the admin list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RetireFrom {
+    Developer,
+    Admin,
+}
+
+impl RetireFrom {
+    fn action(self, id: &str) -> String {
+        match self {
+            RetireFrom::Developer => format!("/developer/integrations/{id}/retire"),
+            RetireFrom::Admin => format!("/admin/integrations/{id}/retire"),
+        }
+    }
+
+    /// Where "Back" leads, and where a done retirement redirects.
+    fn back(self, id: &str) -> String {
+        match self {
+            RetireFrom::Developer => format!("/developer/integrations/{id}"),
+            RetireFrom::Admin => "/admin/integrations".into(),
+        }
+    }
+}
+
+/// Both sides of a retirement: without `typed`, the confirmation page; with it, the retirement
+/// (then a redirect) or, when the name does not match, the page again with the error and the
+/// typed text. The caller has checked the actor may retire this integration.
+pub async fn retire_step(
+    viewer: &Viewer,
+    user: &User,
+    from: RetireFrom,
+    id: String,
+    typed: Option<String>,
 ) -> Result<HttpResponse, AppError> {
+    let (integration, active) = load_for_retirement(&viewer.state.pool, id).await?;
+    let (typed, error, status) = match typed {
+        None => (String::new(), None, StatusCode::OK),
+        Some(typed) => {
+            match do_retire(
+                viewer,
+                user,
+                from == RetireFrom::Admin,
+                &integration,
+                &typed,
+            )
+            .await?
+            {
+                Ok(()) => return Ok(redirect(&from.back(&integration.id))),
+                Err(e) => (typed, Some(e), StatusCode::UNPROCESSABLE_ENTITY),
+            }
+        }
+    };
     render_with(
         status,
         &RetirePage {
-            ctx,
-            integration,
+            ctx: viewer.page(format!("Retire {}", integration.display_name)),
+            integration: &integration,
             active,
-            action,
-            back,
+            action: from.action(&integration.id),
+            back: from.back(&integration.id),
             typed,
             error,
         },
@@ -79,7 +121,7 @@ pub fn retire_page(
 
 /// Retires in one transaction, then drops the cached credentials. `Ok(Err(message))` when the
 /// confirmation did not match (nothing changed).
-pub async fn do_retire(
+async fn do_retire(
     viewer: &Viewer,
     user: &User,
     as_admin: bool,
@@ -151,56 +193,36 @@ pub async fn retire_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let integration = owned(&current, path.into_inner()).await?;
-    let (integration, active) =
-        load_for_retirement(&current.viewer.state.pool, integration.id).await?;
-    retire_page(
-        current
-            .viewer
-            .page(format!("Retire {}", integration.display_name)),
-        &integration,
-        active,
-        format!("/developer/integrations/{}/retire", integration.id),
-        format!("/developer/integrations/{}", integration.id),
-        String::new(),
+    retire_step(
+        &current.viewer,
+        &current.user,
+        RetireFrom::Developer,
+        integration.id,
         None,
-        StatusCode::OK,
     )
+    .await
 }
 
 pub async fn retire(
     current: CurrentUser,
     path: web::Path<String>,
-    CsrfForm(form): CsrfForm<crate::web::admin::lifecycle::RetireForm>,
+    CsrfForm(form): CsrfForm<RetireForm>,
 ) -> Result<HttpResponse, AppError> {
     let integration = owned(&current, path.into_inner()).await?;
-    let (integration, active) =
-        load_for_retirement(&current.viewer.state.pool, integration.id).await?;
-    match do_retire(
+    retire_step(
         &current.viewer,
         &current.user,
-        false,
-        &integration,
-        &form.confirm_name,
+        RetireFrom::Developer,
+        integration.id,
+        Some(form.confirm_name),
     )
-    .await?
-    {
-        Ok(()) => Ok(redirect(&format!(
-            "/developer/integrations/{}",
-            integration.id
-        ))),
-        Err(e) => retire_page(
-            current
-                .viewer
-                .page(format!("Retire {}", integration.display_name)),
-            &integration,
-            active,
-            format!("/developer/integrations/{}/retire", integration.id),
-            format!("/developer/integrations/{}", integration.id),
-            form.confirm_name,
-            Some(e),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-    }
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct RetireForm {
+    #[serde(default)]
+    pub confirm_name: String,
 }
 
 #[derive(Template)]
@@ -229,7 +251,7 @@ fn reactivation_page(
             integration,
             reason,
             error,
-            reason_max: Note::MAX,
+            reason_max: NOTE_MAX,
         },
     )
 }
