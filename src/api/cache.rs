@@ -218,6 +218,33 @@ pub fn load(
     Ok(Some(resolved))
 }
 
+/// Taken before a database read whose result is to be cached: the generation of invalidations
+/// at that moment (a load that raced an invalidation is not cached) and the moment itself (an
+/// entry's age, and so its TTL, counts from before the read, so a change another process
+/// committed during the read shows within the TTL).
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    generation: u64,
+    taken: Instant,
+}
+
+impl Ticket {
+    pub(crate) fn take(counter: &AtomicU64) -> Self {
+        Self {
+            generation: counter.load(Ordering::SeqCst),
+            taken: Instant::now(),
+        }
+    }
+
+    pub(crate) fn still_current(&self, counter: &AtomicU64) -> bool {
+        counter.load(Ordering::SeqCst) == self.generation
+    }
+
+    pub(crate) fn taken(&self) -> Instant {
+        self.taken
+    }
+}
+
 struct Entry {
     resolved: Arc<Resolved>,
     loaded: Instant,
@@ -265,22 +292,23 @@ impl CredentialCache {
         }
     }
 
-    /// Read before loading from the database; pass to `insert`.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+    /// Take before loading from the database; pass to `insert`.
+    pub fn generation(&self) -> Ticket {
+        Ticket::take(&self.generation)
     }
 
-    /// Caches a freshly loaded caller, unless an invalidation happened since `generation`.
-    pub fn insert(&self, generation: u64, digest: String, resolved: Arc<Resolved>) {
+    /// Caches a freshly loaded caller, unless an invalidation happened since the ticket was
+    /// taken. Its age counts from the ticket, i.e. from before the read.
+    pub fn insert(&self, ticket: Ticket, digest: String, resolved: Arc<Resolved>) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if self.generation.load(Ordering::SeqCst) != generation {
+        if !ticket.still_current(&self.generation) {
             return;
         }
         entries.insert(
             digest,
             Entry {
                 resolved,
-                loaded: Instant::now(),
+                loaded: ticket.taken,
                 current: true,
             },
         );
@@ -392,5 +420,18 @@ mod tests {
         ));
         cache.remove("d2");
         assert!(matches!(cache.lookup("d2", &other, now()), Lookup::Miss));
+    }
+
+    #[test]
+    fn an_entry_ages_from_before_its_read() {
+        // A read that took longer than the TTL: what it read is already too old to trust.
+        let cache = CredentialCache::new(Duration::from_millis(200));
+        let id = ApiId::generate();
+        let ticket = cache.generation();
+        std::thread::sleep(Duration::from_millis(250));
+        cache.insert(ticket, "d1".into(), resolved("i1", &id));
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Stale));
+        cache.insert(cache.generation(), "d1".into(), resolved("i1", &id));
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Hit(_)));
     }
 }

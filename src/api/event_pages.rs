@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use actix_web::web::Bytes;
 use chrono::NaiveDateTime;
 
+use super::cache::Ticket;
+
 const MAX_PAGES: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -50,15 +52,16 @@ impl EventPages {
             .map(|p| p.body.clone())
     }
 
-    /// Read before loading; pass to `insert`.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+    /// Take before loading; pass to `insert`.
+    pub fn generation(&self) -> Ticket {
+        Ticket::take(&self.generation)
     }
 
-    /// Caches a page, unless an invalidation happened since `generation`.
-    pub fn insert(&self, generation: u64, key: PageKey, body: Bytes) {
+    /// Caches a page, unless an invalidation happened since the ticket was taken; its age
+    /// counts from the ticket.
+    pub fn insert(&self, ticket: Ticket, key: PageKey, body: Bytes) {
         let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
-        if self.generation.load(Ordering::SeqCst) != generation {
+        if !ticket.still_current(&self.generation) {
             return;
         }
         if pages.len() >= MAX_PAGES {
@@ -68,7 +71,7 @@ impl EventPages {
             key,
             Page {
                 body,
-                loaded: Instant::now(),
+                loaded: ticket.taken(),
             },
         );
     }

@@ -311,9 +311,8 @@ pub async fn events(
 ) -> Result<HttpResponse, ApiError> {
     let org_param = path.into_inner();
     let grant = public_id("org_", &org_param).and_then(|id| caller.resolved.grant(id));
-    match grant {
-        Some(g) => caller.touch(g, None),
-        None => caller.touch_nothing(),
+    if let Some(g) = grant {
+        caller.touch(g, None);
     }
     let grant = check_grant(grant, SCOPE_READ, ApiError::InvalidOrganization)?.clone();
     let mut limit = None;
@@ -393,7 +392,7 @@ async fn load_event(
     })
     .await?;
     // An event of an organization that never authorized this integration is as unknown as
-    // one that does not exist; usage keeps neither id.
+    // one that does not exist (usage keeps neither id: see `usage::write`).
     let found = event.and_then(|e| {
         caller
             .resolved
@@ -402,7 +401,6 @@ async fn load_event(
             .map(|g| (e, g))
     });
     let Some((event, grant)) = found else {
-        caller.touch_nothing();
         return Err(ApiError::InvalidEvent);
     };
     caller.touch(&grant, Some(&event.public_id));

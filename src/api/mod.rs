@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
@@ -44,6 +44,8 @@ pub struct ApiRuntime {
     pub limits: RateLimits,
     pub usage: UsageRecorder,
     allow_query_key: bool,
+    /// The paths of `ENDPOINTS`, to tell an unknown path before authenticating.
+    endpoint_paths: Vec<ResourceDef>,
 }
 
 impl ApiRuntime {
@@ -57,7 +59,16 @@ impl ApiRuntime {
             ),
             usage: UsageRecorder::default(),
             allow_query_key: settings.allow_query_key,
+            endpoint_paths: ENDPOINTS
+                .iter()
+                .map(|(_, pattern, _)| ResourceDef::new(*pattern))
+                .collect(),
         }
+    }
+
+    /// Whether `path` is one of the API's endpoints (whatever the method).
+    fn names_an_endpoint(&self, path: &str) -> bool {
+        self.endpoint_paths.iter().any(|r| r.is_match(path))
     }
 
     /// Call after committing any change to an integration's secrets, status or authorizations.
@@ -118,23 +129,12 @@ pub struct ApiCaller {
 /// What a handler tells the gate about the organization and event it served (for usage).
 #[derive(Clone, Default)]
 struct Touched {
-    /// The handler said what it served (so the raw `EventId` header is not used).
-    set: bool,
     org_id: Option<Arc<str>>,
     event_id: Option<Arc<str>>,
     authorization_id: Option<Arc<str>>,
 }
 
 impl ApiCaller {
-    /// Records that this request concerned no known organization or event (e.g. an event id
-    /// that did not resolve), so usage does not keep the id the caller sent.
-    pub fn touch_nothing(&self) {
-        self.request.extensions_mut().insert(Touched {
-            set: true,
-            ..Touched::default()
-        });
-    }
-
     /// Records the organization (and maybe event) this request concerned, whether or not it
     /// was allowed; last-used times are kept for successful requests only.
     pub fn touch(&self, grant: &cache::Grant, event_public_id: Option<&str>) {
@@ -145,7 +145,6 @@ impl ApiCaller {
             cache::GrantState::Revoked { .. } => None,
         };
         self.request.extensions_mut().insert(Touched {
-            set: true,
             org_id: Some(grant.org_id.clone()),
             event_id: event_public_id.map(Arc::from),
             authorization_id,
@@ -324,8 +323,12 @@ async fn gate(
             .unwrap_or(IpAddr::from([0, 0, 0, 0])),
     };
 
-    let outcome = if PUBLIC_PATHS.contains(&req.path()) {
-        match state.api.limits.unauthenticated(ip) {
+    // A public path, or one that names no endpoint (it answers 404 whoever asks), needs no
+    // credentials; it is limited per address in its own bucket, so it never uses up the
+    // allowance for failed authentication.
+    let open = PUBLIC_PATHS.contains(&req.path()) || !state.api.names_an_endpoint(req.path());
+    let outcome = if open {
+        match state.api.limits.open(ip) {
             Ok(rate) => Ok((None, rate)),
             Err(rate) => Err((ApiError::RateLimited(rate), Some(rate))),
         }
@@ -384,12 +387,9 @@ async fn gate(
         day: now.date(),
         api_id: caller.as_ref().map(|c| c.api_id.clone()).or(api_id),
         org_id: touched.org_id,
-        // An unauthenticated caller's event id is not kept (it could be anything).
-        event_id: if touched.set {
-            touched.event_id
-        } else {
-            caller.as_ref().and(event.valid().map(Arc::from))
-        },
+        // The event the handler served, else the `EventId` header as sent (if well-formed),
+        // on every request; the flush keeps only ids of events the integration may see.
+        event_id: touched.event_id.or_else(|| event.valid().map(Arc::from)),
         endpoint: endpoint_label(res.request()),
         status,
     };

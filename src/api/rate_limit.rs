@@ -104,6 +104,10 @@ pub struct RateLimits {
     /// the old limit (two processes may briefly disagree on an account's limit).
     accounts: RwLock<HashMap<AccountKey, Arc<AccountLimiter>>>,
     addresses: Keyed,
+    /// Per address, for paths that need no credentials (the OpenAPI document, unknown paths):
+    /// the same allowance, but a bucket of its own, so fetching them costs no failed-auth
+    /// allowance and never blocks an address.
+    open: Keyed,
     /// Addresses whose unauthenticated allowance ran out, until when: refused before any lookup.
     blocked: Mutex<HashMap<IpAddr, Instant>>,
 }
@@ -126,6 +130,7 @@ impl RateLimits {
             unauthenticated_per_minute,
             accounts: RwLock::new(HashMap::new()),
             addresses: RateLimiter::keyed(quota(unauthenticated_per_minute)).with_middleware(),
+            open: RateLimiter::keyed(quota(unauthenticated_per_minute)).with_middleware(),
             blocked: Mutex::new(HashMap::new()),
         }
     }
@@ -191,10 +196,20 @@ impl RateLimits {
         decided
     }
 
+    /// Charges one request to a path that needs no credentials to the client address.
+    pub fn open(&self, ip: IpAddr) -> Result<RateState, RateState> {
+        decide(
+            self.unauthenticated_per_minute,
+            self.open.check_key(&address_key(ip)),
+        )
+    }
+
     /// Forgets idle per-address state (called from the periodic flush).
     pub fn shrink(&self) {
-        self.addresses.retain_recent();
-        self.addresses.shrink_to_fit();
+        for limiter in [&self.addresses, &self.open] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
         let now = Instant::now();
         self.blocked
             .lock()
@@ -241,5 +256,12 @@ mod tests {
         assert!(limits.unauthenticated(a).is_ok());
         assert!(limits.unauthenticated(b).is_ok());
         assert!(limits.unauthenticated(a).is_err());
+        // Paths that need no credentials have their own bucket and never block an address.
+        let c: IpAddr = "192.0.2.3".parse().unwrap();
+        assert!(limits.open(c).is_ok());
+        assert!(limits.open(c).is_ok());
+        assert!(limits.open(c).is_err());
+        assert!(limits.blocked(c).is_none());
+        assert_eq!(limits.unauthenticated(c).unwrap().remaining, 1);
     }
 }

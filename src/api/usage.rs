@@ -1,6 +1,7 @@
 //! API usage, aggregated in memory on the hot path and written in batches: request counters per
 //! day × API ID × organization × event × endpoint × status, and last-used times per secret,
-//! integration and authorization (successful requests only). `flush` runs every few seconds and
+//! integration and authorization (successful requests only). Made-up API IDs and event ids are
+//! folded away when written (`known_api_ids`, `visible_events`). `flush` runs every few seconds and
 //! at shutdown; a failed flush puts its counts back, so nothing is lost or counted twice.
 
 use std::collections::{HashMap, HashSet};
@@ -9,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{api_secrets, authorizations, integrations};
+use crate::db::schema::{api_secrets, authorizations, events, integrations};
 use crate::db::{self, DbConn, Pool};
 
 /// Distinct counter keys kept between flushes; beyond it, new keys lose their event id.
@@ -165,15 +166,56 @@ fn known_api_ids(c: &mut DbConn, p: &Pending) -> QueryResult<HashSet<String>> {
     Ok(known)
 }
 
+/// `EventId` headers are kept as sent, on every request: only the (API ID, event) pairs where
+/// the event belongs to an organization that has authorized that integration (now or before)
+/// are kept. Any other id (made up, or another tenant's event) counts as "no event", so the
+/// table cannot be grown with invented ids and a developer's usage never tells them whether an
+/// event they may not see exists.
+fn visible_events(c: &mut DbConn, p: &Pending) -> QueryResult<HashSet<(String, String)>> {
+    let ids: Vec<&str> = p
+        .counts
+        .keys()
+        .filter(|k| k.api_id.is_some())
+        .filter_map(|k| k.event_id.as_deref())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut visible = HashSet::new();
+    for chunk in ids.chunks(500) {
+        visible.extend(
+            events::table
+                .inner_join(
+                    authorizations::table
+                        .on(authorizations::organization_id.eq(events::organization_id)),
+                )
+                .inner_join(
+                    integrations::table.on(integrations::id.eq(authorizations::integration_id)),
+                )
+                .filter(events::public_id.eq_any(chunk))
+                .select((integrations::api_id, events::public_id))
+                .distinct()
+                .load::<(String, String)>(c)?,
+        );
+    }
+    Ok(visible)
+}
+
 fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
     let mut flushed = Flushed::default();
     let known = known_api_ids(c, p)?;
+    let visible = visible_events(c, p)?;
     let mut counts: HashMap<UsageKey, u64> = HashMap::new();
     for (k, n) in &p.counts {
         let mut k = k.clone();
         if k.api_id.as_deref().is_some_and(|id| !known.contains(id)) {
             k.api_id = None;
             k.org_id = None;
+        }
+        let seen = match (&k.api_id, &k.event_id) {
+            (Some(api), Some(event)) => visible.contains(&(api.to_string(), event.to_string())),
+            _ => false,
+        };
+        if !seen {
             k.event_id = None;
         }
         *counts.entry(k).or_default() += n;

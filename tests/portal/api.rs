@@ -473,11 +473,18 @@ async fn event_requests_are_validated(backend: Backend) {
     )
     .await;
     assert_eq!((status, body), (404, json!({"error": "Not found"})));
-    let (status, _) = api_json(http.get(app.url("/api/nothing")).send().await.unwrap()).await;
-    assert_eq!(
-        status, 401,
-        "unauthenticated callers learn nothing about paths"
-    );
+    // A path that names no endpoint is 404 for anyone, with or without credentials.
+    for path in ["/api/nothing", "/api/v1/tickets", "/api/v1/me/", "/api"] {
+        let (status, body) = api_json(http.get(app.url(path)).send().await.unwrap()).await;
+        assert_eq!(
+            (status, body),
+            (404, json!({"error": "Not found"})),
+            "{path}"
+        );
+    }
+    // A known endpoint without credentials is 401, whatever the method.
+    let (status, _) = api_json(http.patch(app.url("/api/v1/me")).send().await.unwrap()).await;
+    assert_eq!(status, 401);
     let res = bearer(&http, Method::POST, app.url("/api/v1/me"), &id, &secret)
         .send()
         .await
@@ -544,6 +551,32 @@ async fn rate_limits_count_down_and_refuse_with_headers(backend: Backend) {
     let res = me(&other.api_id, &other.secret).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-ratelimit-remaining"], "4");
+
+    // Paths that need no credentials (the OpenAPI document, unknown paths) are limited per
+    // address in a bucket of their own: the fourth fetch is refused, with the headers...
+    let mut statuses = Vec::new();
+    for path in [
+        "/api/v1/openapi.json",
+        "/api/v1/openapi.json",
+        "/api/v2/nothing",
+        "/api/v1/openapi.json",
+    ] {
+        let res = http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.headers()["x-ratelimit-limit"], "3", "{path}");
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, vec![200, 200, 404, 429]);
+    // ...but that costs nothing from the failed-authentication allowance, so a valid key that
+    // is not cached yet still gets through (and the failures below still get three tries).
+    let third = app.approved_developer("zed@third.example", "Third").await;
+    assert_eq!(
+        me(&third.api_id, &third.secret)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     // Failed authentication is limited per client address (valid keys cost nothing): three
     // failures are answered, the fourth is refused, before any lookup. A cached good key is
@@ -624,15 +657,19 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
             .unwrap();
         assert_eq!(res.status(), 200);
     }
+    // The EventId header is recorded on every request, also where the endpoint does not
+    // need it...
     let path = format!("/api/v1/organizations/{}/events", f.org);
     assert_eq!(
         bearer(&http, Method::GET, app.url(&path), &id, &secret)
+            .header("EventId", &events[0])
             .send()
             .await
             .unwrap()
             .status(),
         200
     );
+    // ...and on failed ones, for a real API ID...
     let wrong = concat_portal::domain::ApiSecret::generate();
     for _ in 0..2 {
         let res = bearer(
@@ -642,18 +679,30 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
             &id,
             wrong.expose(),
         )
+        .header("EventId", &events[1])
         .send()
         .await
         .unwrap();
         assert_eq!(res.status(), 401);
     }
+    // ...but not without one, nor when it names no event this integration may see.
     assert_eq!(
         http.get(app.url("/api/v1/me"))
+            .header("EventId", &events[1])
             .send()
             .await
             .unwrap()
             .status(),
         401
+    );
+    assert_eq!(
+        bearer(&http, Method::GET, app.url("/api/v1/me"), &id, &secret)
+            .header("EventId", "evt_0000000000000000")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
     );
     assert_eq!(
         bearer(&http, Method::GET, app.url("/api/v1/event"), &id, &secret)
@@ -680,20 +729,21 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
-    // A made-up API ID is not kept either.
+    // A made-up API ID is not kept either, nor the event sent with it.
     http.get(app.url("/api/v1/me"))
         .header(
             "Authorization",
             "Bearer cc_id_000000000000000000000000:nope",
         )
+        .header("EventId", &events[1])
         .send()
         .await
         .unwrap();
-    assert_eq!(app.api.usage.pending_requests(), 13);
+    assert_eq!(app.api.usage.pending_requests(), 14);
     assert!(app.usage_rows().await.is_empty(), "nothing written yet");
 
     let flushed = app.flush_usage().await;
-    assert_eq!(flushed.requests, 13);
+    assert_eq!(flushed.requests, 14);
     let key = |api: &str, org: &str, evt: &str, endpoint: &str, status: i32| {
         (
             api.to_string(),
@@ -705,6 +755,7 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
     };
     let expected = std::collections::HashMap::from([
         (key(&id, "", &events[1], "GET /api/v1/me", 200), 3),
+        (key(&id, "", "", "GET /api/v1/me", 200), 1),
         (
             key(&id, &org_internal, &events[0], "GET /api/v1/event", 200),
             2,
@@ -713,13 +764,13 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
             key(
                 &id,
                 &org_internal,
-                "",
+                &events[0],
                 "GET /api/v1/organizations/{org_id}/events",
                 200,
             ),
             1,
         ),
-        (key(&id, "", "", "GET /api/v1/me", 401), 2),
+        (key(&id, "", &events[1], "GET /api/v1/me", 401), 2),
         (key("", "", "", "GET /api/v1/me", 401), 2),
         (key(&id, "", "", "GET /api/v1/event", 400), 1),
         (

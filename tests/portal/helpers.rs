@@ -764,7 +764,8 @@ impl TestApp {
         (i.id, i.account_id)
     }
 
-    /// Whether `Bearer <api id>:<secret>` is accepted now, asked of the running API.
+    /// Whether `Bearer <api id>:<secret>` is accepted now, asked of the running API. A refusal
+    /// must be the documented one: 401, `WWW-Authenticate`, the JSON error and rate headers.
     pub async fn credentials_valid(&self, api_id: &str, secret: &str) -> bool {
         let res = client()
             .0
@@ -773,10 +774,25 @@ impl TestApp {
             .send()
             .await
             .expect("the API answers");
-        match res.status().as_u16() {
+        let challenge = res
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap_or("").to_string());
+        let (status, body) = api_json(res).await;
+        match status {
             200 => true,
-            401 => false,
-            other => panic!("GET /api/v1/me answered {other}"),
+            401 => {
+                assert_eq!(
+                    body,
+                    serde_json::json!({"error": "Invalid API credentials"})
+                );
+                assert!(
+                    challenge.as_deref().is_some_and(|c| c.contains("Bearer")),
+                    "WWW-Authenticate on a 401: {challenge:?}"
+                );
+                false
+            }
+            other => panic!("GET /api/v1/me answered {other}: {body}"),
         }
     }
 }
