@@ -191,7 +191,7 @@ fn check_grant<'a>(
 /// The calling integration.
 #[utoipa::path(
     get, path = "/api/v1/me", tag = "Integration",
-    params(("EventId" = Option<String>, Header, description = "Optional here; recorded in usage statistics.")),
+    params(("EventId" = Option<String>, Header, description = EVENT_ID_OPTIONAL)),
     responses(
         (status = 200, description = "The calling integration", body = Me),
         (status = 401, description = "Invalid API credentials", body = ErrorBody),
@@ -217,6 +217,7 @@ pub async fn me(caller: ApiCaller) -> Result<HttpResponse, ApiError> {
 /// Organizations whose authorization of this integration is active.
 #[utoipa::path(
     get, path = "/api/v1/organizations", tag = "Organizations",
+    params(("EventId" = Option<String>, Header, description = EVENT_ID_OPTIONAL)),
     responses(
         (status = 200, description = "Active authorizations", body = OrganizationList),
         (status = 401, description = "Invalid API credentials", body = ErrorBody),
@@ -292,6 +293,7 @@ fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ApiError> {
         ("org_id" = String, Path, description = "The organization's unique ID (`org_…`)"),
         ("limit" = Option<i64>, Query, description = "Page size, 1–100 (default 20)"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("EventId" = Option<String>, Header, description = EVENT_ID_OPTIONAL),
     ),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
@@ -409,6 +411,8 @@ async fn load_event(
 }
 
 const EVENT_ID_HEADER: &str = "The event's unique ID (`evt_…`)";
+const EVENT_ID_OPTIONAL: &str =
+    "Optional here: an event's unique ID (`evt_…`), recorded in usage statistics.";
 
 /// The event named by the `EventId` header.
 #[utoipa::path(

@@ -5,7 +5,9 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
 use super::handlers;
@@ -42,6 +44,84 @@ impl Modify for Security {
     }
 }
 
+/// What the gate adds to every response it decides, declared on every operation: the
+/// `X-RateLimit-*` headers, `Retry-After` on a 429 (which any operation may answer: the
+/// document itself is limited per address) and `WWW-Authenticate` on a 401.
+struct GateHeaders;
+
+impl Modify for GateHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let integer = |description: &str| {
+            HeaderBuilder::new()
+                .schema(Object::with_type(Type::Integer))
+                .description(Some(description))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                op.responses
+                    .responses
+                    .entry("429".to_string())
+                    .or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description("Rate limit exceeded")
+                            .content(
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                    .build(),
+                            )
+                            .build()
+                            .into()
+                    });
+                for (status, response) in op.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    let headers = &mut response.headers;
+                    headers.insert(
+                        "X-RateLimit-Limit".into(),
+                        integer("Requests allowed per minute"),
+                    );
+                    headers.insert(
+                        "X-RateLimit-Remaining".into(),
+                        integer("Requests that may be made right now"),
+                    );
+                    headers.insert(
+                        "X-RateLimit-Reset".into(),
+                        integer("Unix time (seconds) at which the full allowance is back"),
+                    );
+                    match status.as_str() {
+                        "429" => {
+                            headers.insert(
+                                "Retry-After".into(),
+                                integer("Seconds until the next request will be admitted"),
+                            );
+                        }
+                        "401" => {
+                            headers.insert(
+                                "WWW-Authenticate".into(),
+                                HeaderBuilder::new()
+                                    .schema(Object::with_type(Type::String))
+                                    .description(Some("The accepted schemes: Bearer and Basic"))
+                                    .build(),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -69,7 +149,7 @@ impl Modify for Security {
         handlers::EventPage,
         handlers::EventPatch
     )),
-    modifiers(&Security),
+    modifiers(&Security, &GateHeaders),
     tags(
         (name = "Integration", description = "Who is calling"),
         (name = "Organizations", description = "Who authorized you"),

@@ -923,6 +923,41 @@ async fn the_openapi_document_matches_the_implementation(backend: Backend) {
         ]
     );
 
+    // Every operation declares what the gate adds: the rate-limit headers on every response,
+    // a 429 with Retry-After, WWW-Authenticate on a 401; and the EventId header.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("429"), "{method} {path}: 429");
+            for (status, response) in responses {
+                let headers = response["headers"].as_object().cloned().unwrap_or_default();
+                let mut want = vec![
+                    "X-RateLimit-Limit",
+                    "X-RateLimit-Remaining",
+                    "X-RateLimit-Reset",
+                ];
+                match status.as_str() {
+                    "429" => want.push("Retry-After"),
+                    "401" => want.push("WWW-Authenticate"),
+                    _ => {}
+                }
+                for h in want {
+                    assert!(headers.contains_key(h), "{method} {path} {status}: {h}");
+                }
+            }
+            if path != "/api/v1/openapi.json" {
+                assert!(responses.contains_key("401"), "{method} {path}: 401");
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                assert!(
+                    params
+                        .iter()
+                        .any(|p| p["name"] == json!("EventId") && p["in"] == json!("header")),
+                    "{method} {path}: EventId"
+                );
+            }
+        }
+    }
+
     // Real responses validate against the schemas the document gives for them.
     let schema_for = |name: &str| {
         let mut root = doc.clone();
