@@ -314,6 +314,7 @@ async fn gate(
         state.api.allow_query_key,
     );
     let api_id: Option<Arc<str>> = presented.api_id().map(|id| Arc::from(id.as_str()));
+    let via_query_key = presented.via_query_key();
     let event = parse::event_id(req.headers().get("eventid").map(|v| v.as_bytes()));
     let ip: IpAddr = match (state.settings.trust_proxy_headers, req.peer_addr()) {
         (false, Some(peer)) => peer.ip(),
@@ -392,6 +393,7 @@ async fn gate(
         event_id: touched.event_id.or_else(|| event.valid().map(Arc::from)),
         endpoint: endpoint_label(res.request()),
         status,
+        query_key: via_query_key,
     };
     state.api.usage.record(key, used.as_ref(), now);
     Ok(res)

@@ -51,6 +51,20 @@ pub enum Presented {
 }
 
 impl Presented {
+    /// The credentials came in `_apikey` (or `_apikey` was sent while it is turned off).
+    pub fn via_query_key(&self) -> bool {
+        matches!(
+            self,
+            Presented::Pair {
+                method: AuthMethod::QueryKey,
+                ..
+            } | Presented::Unusable {
+                reason: Unusable::QueryKeyDisabled,
+                ..
+            }
+        )
+    }
+
     pub fn api_id(&self) -> Option<&ApiId> {
         match self {
             Presented::Pair { api_id, .. } => Some(api_id),

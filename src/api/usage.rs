@@ -24,6 +24,8 @@ pub struct UsageKey {
     pub event_id: Option<Arc<str>>,
     pub endpoint: &'static str,
     pub status: u16,
+    /// Authenticated with (or sent) the `_apikey` query parameter.
+    pub query_key: bool,
 }
 
 /// What one successful request touched, for last-used times.
@@ -204,7 +206,8 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
     let mut flushed = Flushed::default();
     let known = known_api_ids(c, p)?;
     let visible = visible_events(c, p)?;
-    let mut counts: HashMap<UsageKey, u64> = HashMap::new();
+    // Per counter row: requests, and how many of them with `_apikey`.
+    let mut counts: HashMap<UsageKey, (u64, u64)> = HashMap::new();
     for (k, n) in &p.counts {
         let mut k = k.clone();
         if k.api_id.as_deref().is_some_and(|id| !known.contains(id)) {
@@ -218,10 +221,16 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
         if !seen {
             k.event_id = None;
         }
-        *counts.entry(k).or_default() += n;
+        let query_key = std::mem::take(&mut k.query_key);
+        let row = counts.entry(k).or_default();
+        row.0 += n;
+        if query_key {
+            row.1 += n;
+        }
     }
-    for (k, n) in &counts {
+    for (k, (n, query_key)) in &counts {
         let n = i64::try_from(*n).unwrap_or(i64::MAX);
+        let query_key = i64::try_from(*query_key).unwrap_or(i64::MAX);
         crate::db::models::api_usage::add(
             c,
             &k.day.format("%Y-%m-%d").to_string(),
@@ -231,6 +240,7 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
             k.endpoint,
             i32::from(k.status),
             n,
+            query_key,
         )?;
         flushed.counters += 1;
         flushed.requests += n as u64;

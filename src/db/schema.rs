@@ -229,6 +229,7 @@ diesel::table! {
         endpoint -> Text,
         status -> Integer,
         requests -> BigInt,
+        query_key_requests -> BigInt,
     }
 }
 

@@ -76,6 +76,52 @@ async fn each_authentication_method_works(backend: Backend) {
         )),
         Some(&1)
     );
+    // Counted as `_apikey` use too, accepted or not, so operators and the developer see who
+    // relies on it (a Bearer request through the same server is not).
+    bearer(&http, Method::GET, on.url("/api/v1/me"), id, secret)
+        .send()
+        .await
+        .unwrap();
+    on.flush_usage().await;
+    app.flush_usage().await;
+    let query_key = on.query_key_rows().await;
+    assert_eq!(
+        query_key.get(&(id.clone(), 200)),
+        Some(&(4, 1)),
+        "{query_key:?}"
+    );
+    assert_eq!(
+        query_key.get(&(id.clone(), 401)),
+        Some(&(1, 1)),
+        "{query_key:?}"
+    );
+
+    let admin = app.admin().await;
+    let overview = app
+        .get_with(&admin, "/admin/api")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = overview.find(id.as_str()).expect("Ticketly listed");
+    let row = &overview[at..overview[at..].find("</tr>").unwrap() + at];
+    assert!(
+        row.ends_with("<td>5</td><td>20.0 %</td><td>1</td><td>2</td>"),
+        "{row}"
+    );
+    app.login_with(&f.dev.client, "dana@ticketly.example", PASSWORD)
+        .await;
+    let page = format!("/developer/integrations/{}/usage", f.dev.integration_id);
+    let html = app
+        .get_with(&f.dev.client, &page)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<p class=\"flash flash-warning\" id=\"query-key-use\">2 of these requests"),
+        "{html}"
+    );
     on.assert_secret_never_leaked(secret);
     app.assert_secret_never_leaked(secret);
 }
@@ -1116,6 +1162,10 @@ async fn usage_pages_chart_the_last_30_days_for_developers_and_admins(backend: B
         .unwrap();
     let today = app.clock_date();
     assert!(html.contains("<svg role=\"img\""), "server-rendered SVG");
+    assert!(
+        !html.contains("query-key-use"),
+        "no `_apikey` use to warn about"
+    );
     assert!(html.contains("<rect x="), "bars drawn on the server");
     assert!(html.contains(&format!("{today} · 2xx: 3")), "{html}");
     assert!(html.contains(&format!("{today} · Acme Events: 3")));
@@ -1140,7 +1190,10 @@ async fn usage_pages_chart_the_last_30_days_for_developers_and_admins(backend: B
         .unwrap();
     let at = overview.find(&f.dev.api_id).expect("Ticketly listed");
     let row = &overview[at..at + 200];
-    assert!(row.contains("<td>4</td><td>25.0 %</td><td>1</td>"), "{row}");
+    assert!(
+        row.contains("<td>4</td><td>25.0 %</td><td>1</td><td>0</td>"),
+        "{row}"
+    );
     assert!(overview.contains("<strong id=\"unrecognised-failed\">1</strong>"));
     // Not for non-admins.
     assert_ne!(

@@ -1012,6 +1012,26 @@ impl TestApp {
             m
         })
     }
+
+    /// Usage per (API ID, status): (requests, of them with `_apikey`).
+    pub async fn query_key_rows(&self) -> HashMap<(String, i32), (i64, i64)> {
+        use concat_portal::db::schema::api_usage as u;
+        use diesel::prelude::*;
+        db::run(&self.pool, |c| {
+            Ok(u::table
+                .select((u::api_id, u::status, u::requests, u::query_key_requests))
+                .load::<(String, i32, i64, i64)>(c)?)
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .fold(HashMap::new(), |mut m, (a, s, n, q)| {
+            let e: &mut (i64, i64) = m.entry((a, s)).or_default();
+            e.0 += n;
+            e.1 += q;
+            m
+        })
+    }
 }
 
 /// An API request with `Authorization: Bearer <api id>:<secret>`.

@@ -32,8 +32,12 @@ pub fn daily_for(
         .load(conn)
 }
 
-/// Every API ID's requests by status since `from` ('' = not recognisable).
-pub fn by_api_id_since(conn: &mut DbConn, from: NaiveDate) -> QueryResult<Vec<(String, i32, i64)>> {
+/// Every API ID's requests by status since `from` ('' = not recognisable): (API ID, status,
+/// requests, of them with `_apikey`).
+pub fn by_api_id_since(
+    conn: &mut DbConn,
+    from: NaiveDate,
+) -> QueryResult<Vec<(String, i32, i64, i64)>> {
     u::table
         .filter(u::day.ge(day(from)))
         .group_by((u::api_id, u::status))
@@ -41,8 +45,20 @@ pub fn by_api_id_since(conn: &mut DbConn, from: NaiveDate) -> QueryResult<Vec<(S
             u::api_id,
             u::status,
             sql::<BigInt>("CAST(SUM(requests) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(query_key_requests) AS BIGINT)"),
         ))
         .load(conn)
+}
+
+/// One integration's requests made with `_apikey` since `from`.
+pub fn query_key_total_for(conn: &mut DbConn, api_id: &str, from: NaiveDate) -> QueryResult<i64> {
+    u::table
+        .filter(u::api_id.eq(api_id))
+        .filter(u::day.ge(day(from)))
+        .select(sql::<BigInt>(
+            "CAST(COALESCE(SUM(query_key_requests), 0) AS BIGINT)",
+        ))
+        .first(conn)
 }
 
 /// Failed authentications (401) per day since `from`.
@@ -74,20 +90,28 @@ pub fn fold_organization(
     let mut query = u::table
         .filter(u::api_id.eq(api_id))
         .filter(u::organization_id.eq(org_id))
-        .select((u::day, u::endpoint, u::status, u::requests))
+        .select((
+            u::day,
+            u::endpoint,
+            u::status,
+            u::requests,
+            u::query_key_requests,
+        ))
         .into_boxed();
     if let Some(day) = &keep_from {
         query = query.filter(u::day.lt(day.clone()));
     }
-    let rows: Vec<(String, String, i32, i64)> = query.load(conn)?;
-    let mut totals: BTreeMap<(String, String, i32), i64> = BTreeMap::new();
-    for (day, endpoint, status, n) in &rows {
-        *totals
+    let rows: Vec<(String, String, i32, i64, i64)> = query.load(conn)?;
+    let mut totals: BTreeMap<(String, String, i32), (i64, i64)> = BTreeMap::new();
+    for (day, endpoint, status, n, query_key) in &rows {
+        let total = totals
             .entry((day.clone(), endpoint.clone(), *status))
-            .or_default() += n;
+            .or_default();
+        total.0 += n;
+        total.1 += query_key;
     }
-    for ((day, endpoint, status), n) in &totals {
-        add(conn, day, api_id, "", "", endpoint, *status, *n)?;
+    for ((day, endpoint, status), (n, query_key)) in &totals {
+        add(conn, day, api_id, "", "", endpoint, *status, *n, *query_key)?;
     }
     let target = u::table
         .filter(u::api_id.eq(api_id))
@@ -99,7 +123,8 @@ pub fn fold_organization(
     Ok(rows.len())
 }
 
-/// Adds `n` requests to one counter row (created at `n` when new). `''` stands for "none".
+/// Adds `n` requests, `query_key` of them made with `_apikey`, to one counter row (created with
+/// them when new). `''` stands for "none".
 #[allow(clippy::too_many_arguments)]
 pub fn add(
     conn: &mut DbConn,
@@ -110,6 +135,7 @@ pub fn add(
     endpoint: &str,
     status: i32,
     n: i64,
+    query_key: i64,
 ) -> QueryResult<usize> {
     crate::upsert!(
         conn,
@@ -122,6 +148,7 @@ pub fn add(
             u::endpoint.eq(endpoint),
             u::status.eq(status),
             u::requests.eq(n),
+            u::query_key_requests.eq(query_key),
         ),
         (
             u::day,
@@ -131,6 +158,10 @@ pub fn add(
             u::endpoint,
             u::status
         ),
-        u::requests.eq(u::requests + diesel::upsert::excluded(u::requests))
+        (
+            u::requests.eq(u::requests + diesel::upsert::excluded(u::requests)),
+            u::query_key_requests
+                .eq(u::query_key_requests + diesel::upsert::excluded(u::query_key_requests)),
+        )
     )
 }

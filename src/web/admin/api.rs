@@ -27,6 +27,8 @@ pub struct TopRow {
     pub total: u64,
     pub errors: u64,
     pub failed_auth: u64,
+    /// Requests made with the `_apikey` query parameter.
+    pub query_key: u64,
 }
 
 impl TopRow {
@@ -66,7 +68,7 @@ pub async fn overview(admin: AdminUser) -> Result<HttpResponse, AppError> {
     let mut by_id: HashMap<String, TopRow> = HashMap::new();
     let mut unrecognised_failed = 0;
     let mut total = 0;
-    for (api_id, status, n) in rows {
+    for (api_id, status, n, query_key) in rows {
         let n = u64::try_from(n).unwrap_or(0);
         total += n;
         let known = names.get(&api_id);
@@ -82,8 +84,10 @@ pub async fn overview(admin: AdminUser) -> Result<HttpResponse, AppError> {
             total: 0,
             errors: 0,
             failed_auth: 0,
+            query_key: 0,
         });
         row.total += n;
+        row.query_key += u64::try_from(query_key).unwrap_or(0);
         if status >= 400 {
             row.errors += n;
         }

@@ -524,6 +524,8 @@ struct UsagePage {
     charts: Vec<charts::Chart>,
     days: Vec<UsageDay>,
     orgs: Vec<(String, u64)>,
+    /// Requests made with the `_apikey` query parameter.
+    query_key: i64,
 }
 
 /// Days shown on usage pages.
@@ -535,8 +537,11 @@ pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpRe
     let today = current.viewer.state.clock.now_naive().date();
     let from = today - chrono::Duration::days(USAGE_DAYS - 1);
     let api_id = view.integration.api_id.clone();
-    let rows = db::run(&current.viewer.state.pool, move |c| {
-        Ok(api_usage::daily_for(c, &api_id, from)?)
+    let (rows, query_key) = db::run(&current.viewer.state.pool, move |c| {
+        Ok((
+            api_usage::daily_for(c, &api_id, from)?,
+            api_usage::query_key_total_for(c, &api_id, from)?,
+        ))
     })
     .await?;
     let days: Vec<chrono::NaiveDate> = (0..USAGE_DAYS)
@@ -618,5 +623,6 @@ pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpRe
         charts,
         days: table,
         orgs,
+        query_key,
     })
 }

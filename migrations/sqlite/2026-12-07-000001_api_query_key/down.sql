@@ -1,0 +1,1 @@
+ALTER TABLE api_usage DROP COLUMN query_key_requests;
