@@ -29,9 +29,9 @@ DB="sqlite://$WORK/portal.db"
 eval "$(target/release/examples/seed_bench "$DB")"
 
 # Production defaults, except: a rate limit the load cannot reach, and warn-level logs (one
-# info line per request would measure the terminal, not the portal).
+# info line per request would measure the log file; BENCH_RUST_LOG=info to include it).
 DATABASE_URL="$DB" PORTAL_DATA_DIR="$WORK" PORTAL_ADDR="127.0.0.1:$PORT" \
-  PORTAL_API_RATE_LIMIT=1000000000 RUST_LOG=warn \
+  PORTAL_API_RATE_LIMIT=1000000000 RUST_LOG="${BENCH_RUST_LOG:-warn}" \
   "${SERVER_CPU[@]}" target/release/concat-portal serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do
