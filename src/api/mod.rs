@@ -322,7 +322,10 @@ async fn gate(
         state.api.allow_query_key,
     );
     let api_id: Option<Arc<str>> = presented.api_id().map(|id| Arc::from(id.as_str()));
-    let via_query_key = presented.via_query_key();
+    let via_query_key = parse::sends_query_key(
+        req.headers().contains_key(header::AUTHORIZATION),
+        req.query_string(),
+    );
     let event = parse::event_id(req.headers().get("eventid").map(|v| v.as_bytes()));
     let ip: IpAddr = match (state.settings.trust_proxy_headers, req.peer_addr()) {
         (false, Some(peer)) => peer.ip(),
@@ -335,7 +338,9 @@ async fn gate(
     // A public path, or one that names no endpoint (it answers 404 whoever asks), needs no
     // credentials; it is limited per address in its own bucket, so it never uses up the
     // allowance for failed authentication.
-    let open = PUBLIC_PATHS.contains(&req.path()) || !names_an_endpoint(req.path());
+    // The path as actix routes it (percent-decoded), so `/api/v1/%6De` is `/api/v1/me` here too.
+    let path = req.match_info().as_str();
+    let open = PUBLIC_PATHS.contains(&path) || !names_an_endpoint(path);
     let outcome = if open {
         match state.api.limits.open(ip) {
             Ok(rate) => Ok((None, rate)),

@@ -51,20 +51,6 @@ pub enum Presented {
 }
 
 impl Presented {
-    /// The credentials came in `_apikey` (or `_apikey` was sent while it is turned off).
-    pub fn via_query_key(&self) -> bool {
-        matches!(
-            self,
-            Presented::Pair {
-                method: AuthMethod::QueryKey,
-                ..
-            } | Presented::Unusable {
-                reason: Unusable::QueryKeyDisabled,
-                ..
-            }
-        )
-    }
-
     pub fn api_id(&self) -> Option<&ApiId> {
         match self {
             Presented::Pair { api_id, .. } => Some(api_id),
@@ -90,6 +76,12 @@ pub fn credentials(authorization: Option<&[u8]>, query: &str, allow_query_key: b
         }
         Some(value) => with_method(pair(&value), AuthMethod::QueryKey),
     }
+}
+
+/// Whether the request's credentials come from `_apikey` (as `credentials` would read them:
+/// no `Authorization` header), whether or not it is enabled and well-formed: for usage.
+pub fn sends_query_key(has_authorization: bool, query: &str) -> bool {
+    !has_authorization && url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == QUERY_KEY)
 }
 
 fn unusable(reason: Unusable, api_id: Option<ApiId>) -> Presented {

@@ -168,12 +168,13 @@ fn known_api_ids(c: &mut DbConn, p: &Pending) -> QueryResult<HashSet<String>> {
     Ok(known)
 }
 
-/// `EventId` headers are kept as sent, on every request: only the (API ID, event) pairs where
-/// the event belongs to an organization that has authorized that integration (now or before)
-/// are kept. Any other id (made up, or another tenant's event) counts as "no event", so the
-/// table cannot be grown with invented ids and a developer's usage never tells them whether an
-/// event they may not see exists.
-fn visible_events(c: &mut DbConn, p: &Pending) -> QueryResult<HashSet<(String, String)>> {
+/// `EventId` headers are kept as sent, on every request, but written only where the event
+/// belongs to an organization that has authorized that integration and whose usage detail has
+/// not been purged (`jobs::purge`): this returns those (API ID, event) pairs with the event's
+/// organization. Any other id (made up, or another tenant's event) counts as "no event", so the
+/// table cannot be grown with invented ids, a developer's usage never tells them whether an
+/// event they may not see exists, and nothing is kept of an organization after its purge.
+fn visible_events(c: &mut DbConn, p: &Pending) -> QueryResult<HashMap<(String, String), String>> {
     let ids: Vec<&str> = p
         .counts
         .keys()
@@ -182,21 +183,26 @@ fn visible_events(c: &mut DbConn, p: &Pending) -> QueryResult<HashSet<(String, S
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut visible = HashSet::new();
+    let mut visible = HashMap::new();
     for chunk in ids.chunks(500) {
+        let rows = events::table
+            .inner_join(
+                authorizations::table
+                    .on(authorizations::organization_id.eq(events::organization_id)),
+            )
+            .inner_join(integrations::table.on(integrations::id.eq(authorizations::integration_id)))
+            .filter(events::public_id.eq_any(chunk))
+            .filter(authorizations::usage_purged_at.is_null())
+            .select((
+                integrations::api_id,
+                events::public_id,
+                events::organization_id,
+            ))
+            .distinct()
+            .load::<(String, String, String)>(c)?;
         visible.extend(
-            events::table
-                .inner_join(
-                    authorizations::table
-                        .on(authorizations::organization_id.eq(events::organization_id)),
-                )
-                .inner_join(
-                    integrations::table.on(integrations::id.eq(authorizations::integration_id)),
-                )
-                .filter(events::public_id.eq_any(chunk))
-                .select((integrations::api_id, events::public_id))
-                .distinct()
-                .load::<(String, String)>(c)?,
+            rows.into_iter()
+                .map(|(api, event, org)| ((api, event), org)),
         );
     }
     Ok(visible)
@@ -214,11 +220,15 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
             k.api_id = None;
             k.org_id = None;
         }
-        let seen = match (&k.api_id, &k.event_id) {
-            (Some(api), Some(event)) => visible.contains(&(api.to_string(), event.to_string())),
+        // Kept only where visible, and never under another organization than the event's
+        // (the purge finds an organization's detail by its id, or by its events' ids).
+        let keep = match (&k.api_id, &k.event_id) {
+            (Some(api), Some(event)) => visible
+                .get(&(api.to_string(), event.to_string()))
+                .is_some_and(|org| k.org_id.as_deref().is_none_or(|o| o == org)),
             _ => false,
         };
-        if !seen {
+        if !keep {
             k.event_id = None;
         }
         let query_key = std::mem::take(&mut k.query_key);

@@ -47,6 +47,16 @@ async fn each_authentication_method_works(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(orgs["data"][0]["name"], json!("Acme Events"));
 
+    // Paths are matched as actix routes them (percent-decoded): `%6De` is `me`, with or
+    // without credentials.
+    let res = bearer(&http, Method::GET, app.url("/api/v1/%6De"), id, secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api_json(res).await.0, 200);
+    let res = http.get(app.url("/api/v1/%6De")).send().await.unwrap();
+    assert_eq!(api_json(res).await.0, 401);
+
     // `_apikey` is refused unless enabled, with a hint.
     let query = format!("/api/v1/me?_apikey={id}:{secret}");
     let (status, body) = api_json(http.get(app.url(&query)).send().await.unwrap()).await;
@@ -87,7 +97,7 @@ async fn each_authentication_method_works(backend: Backend) {
     let query_key = on.query_key_rows().await;
     assert_eq!(
         query_key.get(&(id.clone(), 200)),
-        Some(&(4, 1)),
+        Some(&(5, 1)),
         "{query_key:?}"
     );
     assert_eq!(
@@ -106,7 +116,7 @@ async fn each_authentication_method_works(backend: Backend) {
     let at = overview.find(id.as_str()).expect("Ticketly listed");
     let row = &overview[at..overview[at..].find("</tr>").unwrap() + at];
     assert!(
-        row.ends_with("<td>5</td><td>20.0 %</td><td>1</td><td>2</td>"),
+        row.ends_with("<td>6</td><td>16.7 %</td><td>1</td><td>2</td>"),
         "{row}"
     );
     app.login_with(&f.dev.client, "dana@ticketly.example", PASSWORD)

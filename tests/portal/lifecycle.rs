@@ -49,7 +49,7 @@ async fn deletion_duty_reminders_overdue_resolution_and_purge(backend: Backend) 
     let app = spawn_app(backend).await;
     let admin = app.admin().await;
     let f = app.api_fixture(&["events_read"]).await;
-    app.seed_events(&f.org, 2).await;
+    let evts = app.seed_events(&f.org, 2).await;
     let events = format!("/api/v1/organizations/{}/events", f.org);
     for _ in 0..3 {
         assert_eq!(
@@ -57,18 +57,46 @@ async fn deletion_duty_reminders_overdue_resolution_and_purge(backend: Backend) 
             200
         );
     }
+    // Requests of no organization that name one of its events (`EventId`), one of them with
+    // `_apikey` (refused here, and counted as such).
+    let http = client().0;
+    let me = bearer(
+        &http,
+        Method::GET,
+        app.url("/api/v1/me"),
+        &f.dev.api_id,
+        &f.dev.secret,
+    );
     assert_eq!(
-        api_status(&app, "/api/v1/me", &f.dev.api_id, &f.dev.secret).await,
+        me.header("EventId", &evts[0])
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200
     );
+    let query = format!("/api/v1/me?_apikey={}:{}", f.dev.api_id, f.dev.secret);
+    let res = http
+        .get(app.url(&query))
+        .header("EventId", &evts[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
     app.flush_usage().await;
     let detailed =
         |rows: &std::collections::HashMap<(String, String, String, String, i32), i64>| {
             rows.iter()
-                .filter(|((a, o, ..), _)| *a == f.dev.api_id && !o.is_empty())
+                .filter(|((a, o, e, ..), _)| *a == f.dev.api_id && !(o.is_empty() && e.is_empty()))
                 .map(|(_, n)| *n)
                 .sum::<i64>()
         };
+    let query_key = |rows: &std::collections::HashMap<(String, i32), (i64, i64)>| {
+        rows.iter()
+            .filter(|((a, _), _)| *a == f.dev.api_id)
+            .map(|(_, (_, q))| *q)
+            .sum::<i64>()
+    };
     let total = |rows: &std::collections::HashMap<(String, String, String, String, i32), i64>| {
         rows.iter()
             .filter(|((a, ..), _)| *a == f.dev.api_id)
@@ -76,8 +104,9 @@ async fn deletion_duty_reminders_overdue_resolution_and_purge(backend: Backend) 
             .sum::<i64>()
     };
     let before = app.usage_rows().await;
-    assert_eq!(detailed(&before), 3);
-    assert_eq!(total(&before), 4);
+    assert_eq!(detailed(&before), 5, "{before:?}");
+    assert_eq!(total(&before), 5);
+    assert_eq!(query_key(&app.query_key_rows().await), 1);
 
     let t0 = revoke(&app, &f).await;
     // Nothing before day 23.
@@ -142,7 +171,28 @@ async fn deletion_duty_reminders_overdue_resolution_and_purge(backend: Backend) 
     // Usage detail for the organization is folded into totals without it.
     let after = app.usage_rows().await;
     assert_eq!(detailed(&after), 0, "{after:?}");
-    assert_eq!(total(&after), 4, "totals kept");
+    assert_eq!(total(&after), 5, "totals kept");
+    assert_eq!(query_key(&app.query_key_rows().await), 1, "kept too");
+    // After the purge, the organization's event ids are no longer written.
+    let me = bearer(
+        &http,
+        Method::GET,
+        app.url("/api/v1/me"),
+        &f.dev.api_id,
+        &f.dev.secret,
+    );
+    assert_eq!(
+        me.header("EventId", &evts[0])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.flush_usage().await;
+    let later = app.usage_rows().await;
+    assert_eq!(detailed(&later), 0, "{later:?}");
+    assert_eq!(total(&later), 6);
 
     // Compliance page and the organization's page show it overdue.
     app.login_with(&admin, ADMIN_EMAIL, PASSWORD).await;

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use crate::db::schema::api_usage as u;
+use crate::db::schema::events;
 use crate::db::DbConn;
 
 fn day(d: NaiveDate) -> String {
@@ -87,9 +88,22 @@ pub fn fold_organization(
         return Ok(0);
     }
     let keep_from = keep_from.map(|d| d.format("%Y-%m-%d").to_string());
+    // The organization's rows, and rows of no organization that name one of its events
+    // (`/me` and refused requests keep the `EventId` header).
+    let of_org = || {
+        u::organization_id
+            .eq(org_id)
+            .or(u::organization_id.eq("").and(
+                u::event_id.eq_any(
+                    events::table
+                        .filter(events::organization_id.eq(org_id))
+                        .select(events::public_id),
+                ),
+            ))
+    };
     let mut query = u::table
         .filter(u::api_id.eq(api_id))
-        .filter(u::organization_id.eq(org_id))
+        .filter(of_org())
         .select((
             u::day,
             u::endpoint,
@@ -113,9 +127,7 @@ pub fn fold_organization(
     for ((day, endpoint, status), (n, query_key)) in &totals {
         add(conn, day, api_id, "", "", endpoint, *status, *n, *query_key)?;
     }
-    let target = u::table
-        .filter(u::api_id.eq(api_id))
-        .filter(u::organization_id.eq(org_id));
+    let target = u::table.filter(u::api_id.eq(api_id)).filter(of_org());
     match &keep_from {
         Some(day) => diesel::delete(target.filter(u::day.lt(day))).execute(conn)?,
         None => diesel::delete(target).execute(conn)?,
