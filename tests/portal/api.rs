@@ -16,6 +16,21 @@ fn basic(api_id: &str, secret: &str) -> String {
     )
 }
 
+/// The admin API overview, and its "top integrations" row for `api_id` (from the API ID to the
+/// end of the row).
+async fn admin_api_row(app: &TestApp, admin: &reqwest::Client, api_id: &str) -> (String, String) {
+    let overview = app
+        .get_with(admin, "/admin/api")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = overview.find(api_id).expect("the integration is listed");
+    let end = at + overview[at..].find("</tr>").expect("the row ends");
+    let row = overview[at..end].to_string();
+    (overview, row)
+}
+
 async fn each_authentication_method_works(backend: Backend) {
     let app = spawn_app(backend).await;
     let f = app.api_fixture(&["events_read"]).await;
@@ -107,14 +122,7 @@ async fn each_authentication_method_works(backend: Backend) {
     );
 
     let admin = app.admin().await;
-    let overview = app
-        .get_with(&admin, "/admin/api")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let at = overview.find(id.as_str()).expect("Ticketly listed");
-    let row = &overview[at..overview[at..].find("</tr>").unwrap() + at];
+    let (_, row) = admin_api_row(&app, &admin, id).await;
     assert!(
         row.ends_with("<td>6</td><td>16.7 %</td><td>1</td><td>2</td>"),
         "{row}"
@@ -1192,14 +1200,7 @@ async fn usage_pages_chart_the_last_30_days_for_developers_and_admins(backend: B
     assert_eq!(app.get_with(&eve.client, &page).await.status(), 404);
 
     let admin = app.admin().await;
-    let overview = app
-        .get_with(&admin, "/admin/api")
-        .await
-        .text()
-        .await
-        .unwrap();
-    let at = overview.find(&f.dev.api_id).expect("Ticketly listed");
-    let row = &overview[at..at + 200];
+    let (overview, row) = admin_api_row(&app, &admin, &f.dev.api_id).await;
     assert!(
         row.contains("<td>4</td><td>25.0 %</td><td>1</td><td>0</td>"),
         "{row}"

@@ -45,6 +45,23 @@ async fn api_status(app: &TestApp, path: &str, api_id: &str, secret: &str) -> u1
         .as_u16()
 }
 
+/// `GET /api/v1/me` with the fixture's credentials and an `EventId` header.
+async fn me_with_event(app: &TestApp, f: &ApiFixture, event: &str) -> u16 {
+    bearer(
+        &client().0,
+        Method::GET,
+        app.url("/api/v1/me"),
+        &f.dev.api_id,
+        &f.dev.secret,
+    )
+    .header("EventId", event)
+    .send()
+    .await
+    .unwrap()
+    .status()
+    .as_u16()
+}
+
 async fn deletion_duty_reminders_overdue_resolution_and_purge(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin().await;
@@ -60,21 +77,7 @@ async fn deletion_duty_reminders_overdue_resolution_and_purge(backend: Backend) 
     // Requests of no organization that name one of its events (`EventId`), one of them with
     // `_apikey` (refused here, and counted as such).
     let http = client().0;
-    let me = bearer(
-        &http,
-        Method::GET,
-        app.url("/api/v1/me"),
-        &f.dev.api_id,
-        &f.dev.secret,
-    );
-    assert_eq!(
-        me.header("EventId", &evts[0])
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(me_with_event(&app, &f, &evts[0]).await, 200);
     let query = format!("/api/v1/me?_apikey={}:{}", f.dev.api_id, f.dev.secret);
     let res = http
         .get(app.url(&query))
@@ -174,21 +177,7 @@ async fn deletion_duty_reminders_overdue_resolution_and_purge(backend: Backend) 
     assert_eq!(total(&after), 5, "totals kept");
     assert_eq!(query_key(&app.query_key_rows().await), 1, "kept too");
     // After the purge, the organization's event ids are no longer written.
-    let me = bearer(
-        &http,
-        Method::GET,
-        app.url("/api/v1/me"),
-        &f.dev.api_id,
-        &f.dev.secret,
-    );
-    assert_eq!(
-        me.header("EventId", &evts[0])
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(me_with_event(&app, &f, &evts[0]).await, 200);
     app.flush_usage().await;
     let later = app.usage_rows().await;
     assert_eq!(detailed(&later), 0, "{later:?}");
