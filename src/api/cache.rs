@@ -293,7 +293,7 @@ impl CredentialCache {
     }
 
     /// Take before loading from the database; pass to `insert`.
-    pub fn generation(&self) -> Ticket {
+    pub fn ticket(&self) -> Ticket {
         Ticket::take(&self.generation)
     }
 
@@ -308,7 +308,7 @@ impl CredentialCache {
             digest,
             Entry {
                 resolved,
-                loaded: ticket.taken,
+                loaded: ticket.taken(),
                 current: true,
             },
         );
@@ -390,7 +390,7 @@ mod tests {
         let cache = CredentialCache::new(Duration::from_secs(5));
         let id = ApiId::generate();
         assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Miss));
-        cache.insert(cache.generation(), "d1".into(), resolved("i1", &id));
+        cache.insert(cache.ticket(), "d1".into(), resolved("i1", &id));
         assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Hit(_)));
         // The right secret with another API ID is not a hit.
         assert!(matches!(
@@ -399,19 +399,19 @@ mod tests {
         ));
 
         // A load that started before an invalidation does not re-cache what it read.
-        let before = cache.generation();
+        let before = cache.ticket();
         cache.invalidate_integration("i1");
         assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Stale));
         cache.insert(before, "d1".into(), resolved("i1", &id));
         assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Stale));
-        cache.insert(cache.generation(), "d1".into(), resolved("i1", &id));
+        cache.insert(cache.ticket(), "d1".into(), resolved("i1", &id));
         assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Hit(_)));
 
         // Other integrations are untouched; an expired secret is re-read.
         let other = ApiId::generate();
         let mut expiring = (*resolved("i2", &other)).clone();
         expiring.secret_expires_at = Some(now() + chrono::Duration::minutes(1));
-        cache.insert(cache.generation(), "d2".into(), Arc::new(expiring));
+        cache.insert(cache.ticket(), "d2".into(), Arc::new(expiring));
         cache.invalidate_integration("i1");
         assert!(matches!(cache.lookup("d2", &other, now()), Lookup::Hit(_)));
         assert!(matches!(
@@ -427,11 +427,11 @@ mod tests {
         // A read that took longer than the TTL: what it read is already too old to trust.
         let cache = CredentialCache::new(Duration::from_millis(200));
         let id = ApiId::generate();
-        let ticket = cache.generation();
+        let ticket = cache.ticket();
         std::thread::sleep(Duration::from_millis(250));
         cache.insert(ticket, "d1".into(), resolved("i1", &id));
         assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Stale));
-        cache.insert(cache.generation(), "d1".into(), resolved("i1", &id));
+        cache.insert(cache.ticket(), "d1".into(), resolved("i1", &id));
         assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Hit(_)));
     }
 }

@@ -53,7 +53,7 @@ impl EventPages {
     }
 
     /// Take before loading; pass to `insert`.
-    pub fn generation(&self) -> Ticket {
+    pub fn ticket(&self) -> Ticket {
         Ticket::take(&self.generation)
     }
 
@@ -105,17 +105,17 @@ mod tests {
             after: None,
             limit: 20,
         };
-        pages.insert(pages.generation(), key("a"), Bytes::from_static(b"A"));
-        pages.insert(pages.generation(), key("b"), Bytes::from_static(b"B"));
+        pages.insert(pages.ticket(), key("a"), Bytes::from_static(b"A"));
+        pages.insert(pages.ticket(), key("b"), Bytes::from_static(b"B"));
         assert_eq!(pages.get(&key("a")).unwrap(), "A");
-        let raced = pages.generation();
+        let raced = pages.ticket();
         pages.invalidate_org("a");
         assert!(pages.get(&key("a")).is_none());
         assert_eq!(pages.get(&key("b")).unwrap(), "B");
         pages.insert(raced, key("a"), Bytes::from_static(b"old"));
         assert!(pages.get(&key("a")).is_none());
         let short = EventPages::new(Duration::ZERO);
-        short.insert(short.generation(), key("a"), Bytes::from_static(b"A"));
+        short.insert(short.ticket(), key("a"), Bytes::from_static(b"A"));
         assert!(short.get(&key("a")).is_none(), "expired");
     }
 }

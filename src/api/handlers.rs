@@ -337,7 +337,7 @@ pub async fn events(
     if let Some(body) = pages.get(&key) {
         return Ok(json_body(body));
     }
-    let generation = pages.generation();
+    let ticket = pages.ticket();
     let query = key.clone();
     let mut rows = db::run(&state.pool, move |c| {
         Ok(events::page_for_org(
@@ -360,7 +360,7 @@ pub async fn events(
         next_cursor,
     };
     let body = Bytes::from(serde_json::to_vec(&page).map_err(anyhow::Error::from)?);
-    pages.insert(generation, key, body.clone());
+    pages.insert(ticket, key, body.clone());
     Ok(json_body(body))
 }
 

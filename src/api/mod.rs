@@ -256,7 +256,7 @@ async fn authenticate(
                     return Err((ApiError::RateLimited(r), Some(r)));
                 }
             }
-            let generation = api.cache.generation();
+            let ticket = api.cache.ticket();
             let key = digest.clone();
             let loaded = db::run(&state.pool, move |c| {
                 Ok(cache::load(c, &key, &api_id, now)?)
@@ -266,7 +266,7 @@ async fn authenticate(
             match loaded {
                 Some(r) => {
                     let r = Arc::new(r);
-                    api.cache.insert(generation, digest, r.clone());
+                    api.cache.insert(ticket, digest, r.clone());
                     r
                 }
                 None => {
@@ -314,7 +314,10 @@ async fn gate(
         return Err(actix_web::error::ErrorInternalServerError("no app state"));
     };
     let now = state.clock.now_naive();
-    let presented = parse::credentials(
+    let parse::Read {
+        presented,
+        via_query_key,
+    } = parse::read_credentials(
         req.headers()
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes()),
@@ -322,10 +325,6 @@ async fn gate(
         state.api.allow_query_key,
     );
     let api_id: Option<Arc<str>> = presented.api_id().map(|id| Arc::from(id.as_str()));
-    let via_query_key = parse::sends_query_key(
-        req.headers().contains_key(header::AUTHORIZATION),
-        req.query_string(),
-    );
     let event = parse::event_id(req.headers().get("eventid").map(|v| v.as_bytes()));
     let ip: IpAddr = match (state.settings.trust_proxy_headers, req.peer_addr()) {
         (false, Some(peer)) => peer.ip(),

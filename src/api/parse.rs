@@ -65,23 +65,38 @@ pub const QUERY_KEY: &str = "_apikey";
 /// Reads the credentials from the raw `Authorization` header value and the raw query string.
 /// The header wins when present; `_apikey` is used only when `allow_query_key` is set.
 pub fn credentials(authorization: Option<&[u8]>, query: &str, allow_query_key: bool) -> Presented {
+    read_credentials(authorization, query, allow_query_key).presented
+}
+
+/// What `read_credentials` found.
+pub struct Read {
+    pub presented: Presented,
+    /// The credentials were taken from `_apikey` (enabled or not, well-formed or not): for usage.
+    pub via_query_key: bool,
+}
+
+/// `credentials`, and whether they came from the query string.
+pub fn read_credentials(authorization: Option<&[u8]>, query: &str, allow_query_key: bool) -> Read {
     if let Some(raw) = authorization {
-        return from_header(raw);
+        return Read {
+            presented: from_header(raw),
+            via_query_key: false,
+        };
     }
-    match query_key(query) {
+    let value = query_key(query);
+    let via_query_key = value.is_some();
+    let presented = match value {
         None => unusable(Unusable::Missing, None),
         Some(value) if !allow_query_key => {
             let api_id = pair(&value).ok().map(|(id, _)| id);
             unusable(Unusable::QueryKeyDisabled, api_id)
         }
         Some(value) => with_method(pair(&value), AuthMethod::QueryKey),
+    };
+    Read {
+        presented,
+        via_query_key,
     }
-}
-
-/// Whether the request's credentials come from `_apikey` (as `credentials` would read them:
-/// no `Authorization` header), whether or not it is enabled and well-formed: for usage.
-pub fn sends_query_key(has_authorization: bool, query: &str) -> bool {
-    !has_authorization && url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == QUERY_KEY)
 }
 
 fn unusable(reason: Unusable, api_id: Option<ApiId>) -> Presented {

@@ -145,19 +145,21 @@ fn opt(s: &Option<Arc<str>>) -> &str {
     s.as_deref().unwrap_or("")
 }
 
+/// Ids per `IN (…)` list when the flush checks the batch's ids against the database.
+const IN_LIST_CHUNK: usize = 500;
+
+/// The ids, each once.
+fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    ids.collect::<HashSet<_>>().into_iter().collect()
+}
+
 /// API IDs sent with failed requests may be made up: only those of real integrations are kept
 /// (the rest count as "no API ID"), so a caller cannot grow the table or inflate another
 /// integration's counts with invented IDs.
 fn known_api_ids(c: &mut DbConn, p: &Pending) -> QueryResult<HashSet<String>> {
-    let ids: Vec<&str> = p
-        .counts
-        .keys()
-        .filter_map(|k| k.api_id.as_deref())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
+    let ids = distinct(p.counts.keys().filter_map(|k| k.api_id.as_deref()));
     let mut known = HashSet::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(IN_LIST_CHUNK) {
         known.extend(
             integrations::table
                 .filter(integrations::api_id.eq_any(chunk))
@@ -175,16 +177,14 @@ fn known_api_ids(c: &mut DbConn, p: &Pending) -> QueryResult<HashSet<String>> {
 /// table cannot be grown with invented ids, a developer's usage never tells them whether an
 /// event they may not see exists, and nothing is kept of an organization after its purge.
 fn visible_events(c: &mut DbConn, p: &Pending) -> QueryResult<HashMap<(String, String), String>> {
-    let ids: Vec<&str> = p
-        .counts
-        .keys()
-        .filter(|k| k.api_id.is_some())
-        .filter_map(|k| k.event_id.as_deref())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
+    let ids = distinct(
+        p.counts
+            .keys()
+            .filter(|k| k.api_id.is_some())
+            .filter_map(|k| k.event_id.as_deref()),
+    );
     let mut visible = HashMap::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(IN_LIST_CHUNK) {
         let rows = events::table
             .inner_join(
                 authorizations::table

@@ -633,14 +633,7 @@ async fn rate_limits_count_down_and_refuse_with_headers(backend: Backend) {
     // ...but that costs nothing from the failed-authentication allowance, so a valid key that
     // is not cached yet still gets through (and the failures below still get three tries).
     let third = app.approved_developer("zed@third.example", "Third").await;
-    assert_eq!(
-        me(&third.api_id, &third.secret)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(status_of(me(&third.api_id, &third.secret)).await, 200);
 
     // Failed authentication is limited per client address (valid keys cost nothing): three
     // failures are answered, the fourth is refused, before any lookup. A cached good key is
@@ -648,24 +641,10 @@ async fn rate_limits_count_down_and_refuse_with_headers(backend: Backend) {
     let fake = concat_portal::domain::ApiSecret::generate();
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        statuses.push(
-            me(&f.dev.api_id, fake.expose())
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-        );
+        statuses.push(status_of(me(&f.dev.api_id, fake.expose())).await);
     }
     assert_eq!(statuses, vec![401, 401, 401, 429]);
-    assert_eq!(
-        me(&other.api_id, &other.secret)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(status_of(me(&other.api_id, &other.secret)).await, 200);
 
     // A ConCat admin raises Ticketly's own limit: in effect at once.
     let admin = app.admin().await;

@@ -1034,6 +1034,11 @@ impl TestApp {
     }
 }
 
+/// Sends the request; its status.
+pub async fn status_of(req: reqwest::RequestBuilder) -> u16 {
+    req.send().await.expect("the API answers").status().as_u16()
+}
+
 /// An API request with `Authorization: Bearer <api id>:<secret>`.
 pub fn bearer(
     client: &reqwest::Client,

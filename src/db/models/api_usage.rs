@@ -13,12 +13,11 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// One integration's counters since `from` (inclusive): (day, organization id, status, requests).
-pub fn daily_for(
-    conn: &mut DbConn,
-    api_id: &str,
-    from: NaiveDate,
-) -> QueryResult<Vec<(String, String, i32, i64)>> {
+/// (day, organization id, status, requests, of them with `_apikey`).
+pub type DailyRow = (String, String, i32, i64, i64);
+
+/// One integration's counters since `from` (inclusive).
+pub fn daily_for(conn: &mut DbConn, api_id: &str, from: NaiveDate) -> QueryResult<Vec<DailyRow>> {
     u::table
         .filter(u::api_id.eq(api_id))
         .filter(u::day.ge(day(from)))
@@ -28,6 +27,7 @@ pub fn daily_for(
             u::organization_id,
             u::status,
             sql::<BigInt>("CAST(SUM(requests) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(query_key_requests) AS BIGINT)"),
         ))
         .order(u::day.asc())
         .load(conn)
@@ -49,17 +49,6 @@ pub fn by_api_id_since(
             sql::<BigInt>("CAST(SUM(query_key_requests) AS BIGINT)"),
         ))
         .load(conn)
-}
-
-/// One integration's requests made with `_apikey` since `from`.
-pub fn query_key_total_for(conn: &mut DbConn, api_id: &str, from: NaiveDate) -> QueryResult<i64> {
-    u::table
-        .filter(u::api_id.eq(api_id))
-        .filter(u::day.ge(day(from)))
-        .select(sql::<BigInt>(
-            "CAST(COALESCE(SUM(query_key_requests), 0) AS BIGINT)",
-        ))
-        .first(conn)
 }
 
 /// Failed authentications (401) per day since `from`.

@@ -537,13 +537,11 @@ pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpRe
     let today = current.viewer.state.clock.now_naive().date();
     let from = today - chrono::Duration::days(USAGE_DAYS - 1);
     let api_id = view.integration.api_id.clone();
-    let (rows, query_key) = db::run(&current.viewer.state.pool, move |c| {
-        Ok((
-            api_usage::daily_for(c, &api_id, from)?,
-            api_usage::query_key_total_for(c, &api_id, from)?,
-        ))
+    let rows = db::run(&current.viewer.state.pool, move |c| {
+        Ok(api_usage::daily_for(c, &api_id, from)?)
     })
     .await?;
+    let query_key: i64 = rows.iter().map(|r| r.4).sum();
     let days: Vec<chrono::NaiveDate> = (0..USAGE_DAYS)
         .map(|d| from + chrono::Duration::days(d))
         .collect();
@@ -565,7 +563,7 @@ pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpRe
     let classes = ["2xx", "3xx", "4xx", "5xx"];
     let mut by_class = vec![vec![0u64; days.len()]; classes.len()];
     let mut by_org: Vec<(String, Vec<u64>)> = Vec::new();
-    for (day, org_id, status, n) in &rows {
+    for (day, org_id, status, n, _) in &rows {
         let Some(d) = index(day) else { continue };
         let n = u64::try_from(*n).unwrap_or(0);
         let class = ((*status / 100) as usize).clamp(2, 5) - 2;
