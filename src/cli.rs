@@ -157,7 +157,8 @@ async fn admin_create(
         Err(m) => return fail(format!("password rejected: {m}")),
     };
     let result = async {
-        let hash = password::hash(pw).await?;
+        // The same bounded gate as `serve`, with one worker: this process hashes once.
+        let hash = password::PasswordHasher::new(1)?.hash(pw).await?;
         let now = SystemClock.now_naive();
         tokio::task::spawn_blocking(move || {
             let mut conn = db::establish(&settings.database)?;

@@ -23,6 +23,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The server is at capacity for this kind of work (password hashing); try again shortly.
+    #[error("busy")]
+    Busy { retry_after_secs: u32 },
     #[error("login required")]
     LoginRequired { next: String },
     #[error(transparent)]
@@ -75,6 +78,13 @@ impl AppError {
                     .to_string(),
             ),
             AppError::LoginRequired { .. } => ("Sign in required", "Please sign in.".to_string()),
+            AppError::Busy { retry_after_secs } => (
+                "Busy, please retry",
+                format!(
+                    "The portal is handling many sign-ins right now, so nothing was changed. \
+                     Please try again in {retry_after_secs} seconds."
+                ),
+            ),
             AppError::Unexpected(_) => (
                 "Something went wrong",
                 "The portal could not complete the request. Nothing you entered was lost on our \
@@ -94,6 +104,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,8 +122,23 @@ impl ResponseError for AppError {
         let mut res = HttpResponse::build(self.status_code())
             .content_type("text/plain; charset=utf-8")
             .body(self.detail().heading);
+        if let AppError::Busy { retry_after_secs } = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         res.extensions_mut().insert(self.detail());
         res
+    }
+}
+
+impl From<crate::auth::password::HashError> for AppError {
+    fn from(e: crate::auth::password::HashError) -> Self {
+        match e {
+            crate::auth::password::HashError::Busy => AppError::Busy {
+                retry_after_secs: crate::auth::password::BUSY_RETRY_AFTER_SECS,
+            },
+            crate::auth::password::HashError::Failed(e) => AppError::Unexpected(e),
+        }
     }
 }
 

@@ -144,6 +144,11 @@ pub struct Settings {
     pub form_limit: usize,
     pub api: ApiSettings,
     pub jobs: JobsSettings,
+    /// Password hashes (argon2id, 19 MiB each) computed at once; further ones wait in a short
+    /// queue, and beyond it are refused with 503.
+    pub password_hash_concurrency: usize,
+    /// With built-in TLS: also listen here for plain HTTP and redirect to the HTTPS base URL.
+    pub http_redirect_addr: Option<SocketAddr>,
 }
 
 /// The cookie signing/encryption key.
@@ -354,6 +359,35 @@ impl Settings {
                 "must be between 1 and 86400 (reminders are due to the day)",
             ));
         }
+        let default_hashers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let password_hash_concurrency = parse_num(
+            get("PORTAL_PASSWORD_HASH_CONCURRENCY"),
+            "PORTAL_PASSWORD_HASH_CONCURRENCY",
+            default_hashers,
+        )?;
+        if !(1..=64).contains(&password_hash_concurrency) {
+            return Err(err(
+                "PORTAL_PASSWORD_HASH_CONCURRENCY",
+                "must be between 1 and 64 (each hash takes 19 MiB)",
+            ));
+        }
+        let http_redirect_addr = match get("PORTAL_HTTP_REDIRECT_ADDR") {
+            None => None,
+            Some(a) => {
+                if tls.is_none() {
+                    return Err(err(
+                        "PORTAL_HTTP_REDIRECT_ADDR",
+                        "needs built-in TLS (PORTAL_TLS_CERT and PORTAL_TLS_KEY)",
+                    ));
+                }
+                Some(a.trim().parse().map_err(|_| {
+                    err(
+                        "PORTAL_HTTP_REDIRECT_ADDR",
+                        "must be host:port, e.g. 0.0.0.0:80",
+                    )
+                })?)
+            }
+        };
         Ok(Settings {
             database,
             addr,
@@ -369,6 +403,8 @@ impl Settings {
             form_limit: 64 * 1024,
             api,
             jobs,
+            password_hash_concurrency,
+            http_redirect_addr,
         })
     }
 

@@ -58,6 +58,7 @@ pub struct Application {
     dispatcher: Dispatcher,
     dispatcher_enabled: bool,
     api: Arc<ApiRuntime>,
+    passwords: Arc<password::PasswordHasher>,
     usage_flush: Option<Duration>,
     jobs_every: Option<Duration>,
     settings: Arc<Settings>,
@@ -97,6 +98,9 @@ impl Application {
         );
         let dispatcher_enabled = settings.outbox.dispatcher_enabled;
         let api = Arc::new(ApiRuntime::new(&settings.api));
+        let passwords = Arc::new(password::PasswordHasher::new(
+            settings.password_hash_concurrency,
+        )?);
         let settings = Arc::new(settings);
         let state = AppState {
             pool: pool.clone(),
@@ -104,6 +108,7 @@ impl Application {
             clock: deps.clock.clone(),
             outbox_wake: dispatcher.waker(),
             api: api.clone(),
+            passwords: passwords.clone(),
         };
 
         let listener = TcpListener::bind(settings.addr)
@@ -176,6 +181,7 @@ impl Application {
                 .usage_flusher_enabled
                 .then_some(settings.api.usage_flush_interval),
             api,
+            passwords,
             jobs_every: settings
                 .jobs
                 .scheduler_enabled
@@ -210,6 +216,11 @@ impl Application {
     /// The API's cache, rate limits and usage counters (tests flush usage by hand).
     pub fn api(&self) -> Arc<ApiRuntime> {
         self.api.clone()
+    }
+
+    /// The gate every argon2 computation of this server goes through.
+    pub fn passwords(&self) -> Arc<password::PasswordHasher> {
+        self.passwords.clone()
     }
 
     /// Runs every lifecycle job once at `now` in this process (drops cached credentials at once),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::api::ApiRuntime;
+use crate::auth::password::PasswordHasher;
 use crate::clock::SharedClock;
 use crate::db::Pool;
 use crate::settings::Settings;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     /// The API's credential cache, rate limits and usage counters.
     pub api: Arc<ApiRuntime>,
+    /// The one bounded gate every argon2 computation goes through.
+    pub passwords: Arc<PasswordHasher>,
 }
 
 impl AppState {

@@ -4,9 +4,10 @@
 
 use std::sync::LazyLock;
 
+
 use anyhow::Context;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::domain::{NewPassword, PasswordInput};
@@ -51,17 +52,143 @@ pub fn verify_now(stored: Option<&str>, candidate: &PasswordInput) -> bool {
     ok && real
 }
 
-pub async fn hash(password: NewPassword) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash_now(&password))
-        .await
-        .context("password hashing task")?
+/// Every argon2 computation of the serving process goes through one `PasswordHasher`: a fixed
+/// set of worker threads (`PORTAL_PASSWORD_HASH_CONCURRENCY`, default: the number of cores) fed
+/// by a short bounded queue (four jobs per worker). A job that finds the queue full is refused at
+/// once with [`HashError::Busy`] (a 503 page with `Retry-After`), so neither the memory argon2
+/// takes (19 MiB per running hash) nor the number of waiting requests grows with the load.
+///
+/// The workers run at a lower scheduling priority (nice 10 on Linux): when the machine is
+/// saturated, the API and the pages keep their share of the CPU and sign-ins slow down instead.
+pub struct PasswordHasher {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+    workers: usize,
+    queue: usize,
+    computed: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-pub async fn verify(stored: Option<String>, candidate: PasswordInput) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || verify_now(stored.as_deref(), &candidate))
-        .await
-        .context("password verification task")
+type Job = Box<dyn FnOnce() + Send>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Every worker is busy and the queue is full.
+    #[error("too many password checks at once")]
+    Busy,
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
 }
+
+/// Seconds a refused client is asked to wait before trying again.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
+
+impl PasswordHasher {
+    pub fn new(workers: usize) -> anyhow::Result<Self> {
+        let workers = workers.max(1);
+        let queue = workers * 4;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(queue);
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..workers {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(poisoned) => poisoned.into_inner().recv(),
+                        };
+                        let Ok(job) = next else { break };
+                        // A panicking job must not take the worker with it; its caller sees
+                        // the dropped result channel as an error.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })
+                .context("starting a password hashing worker")?;
+        }
+        Ok(Self {
+            jobs: tx,
+            workers,
+            queue,
+            computed: Default::default(),
+        })
+    }
+
+    /// How many hashes (and verifications) this hasher has computed: an operational figure,
+    /// and what tests use to tell that a request did no argon2 work.
+    pub fn computed(&self) -> u64 {
+        self.computed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// (workers, queue length)
+    pub fn capacity(&self) -> (usize, usize) {
+        (self.workers, self.queue)
+    }
+
+    fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<tokio::sync::oneshot::Receiver<T>, HashError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .try_send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .map_err(|e| match e {
+                std::sync::mpsc::TrySendError::Full(_) => HashError::Busy,
+                std::sync::mpsc::TrySendError::Disconnected(_) => {
+                    HashError::Failed(anyhow::anyhow!("the password hashing workers stopped"))
+                }
+            })?;
+        Ok(rx)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        self.submit(f)?
+            .await
+            .map_err(|_| HashError::Failed(anyhow::anyhow!("a password hashing job failed")))
+    }
+
+    pub async fn hash(&self, password: NewPassword) -> Result<String, HashError> {
+        let computed = self.computed.clone();
+        self.run(move || {
+            computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            hash_now(&password)
+        })
+        .await?
+        .map_err(HashError::Failed)
+    }
+
+    /// Checks `candidate` against `stored` (the dummy hash when `None`, so that an unknown
+    /// account costs the same as a known one).
+    pub async fn verify(
+        &self,
+        stored: Option<String>,
+        candidate: PasswordInput,
+    ) -> Result<bool, HashError> {
+        let computed = self.computed.clone();
+        self.run(move || {
+            computed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            verify_now(stored.as_deref(), &candidate)
+        })
+        .await
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // On Linux the nice value is per thread: this lowers only the calling worker thread.
+    // SAFETY: setpriority has no memory-safety preconditions; a failure leaves the default.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 /// Forces the dummy hash to be computed (at start-up, not on the first login).
 pub fn warm_up() {
@@ -71,6 +198,42 @@ pub fn warm_up() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once() {
+        let hasher = PasswordHasher::new(1).unwrap();
+        assert_eq!(hasher.capacity(), (1, 4));
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = std::sync::Arc::new(std::sync::Mutex::new(gate));
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let job = |n: u32| {
+            let (gate, started_tx) = (gate.clone(), started_tx.clone());
+            move || {
+                let _ = started_tx.send(());
+                let _ = gate.lock().unwrap().recv();
+                n
+            }
+        };
+        // One job running (the worker took it off the queue), four waiting: the sixth is
+        // refused at once rather than queued.
+        let mut receivers = vec![hasher.submit(job(0)).unwrap()];
+        started.recv().unwrap();
+        for n in 1..=4 {
+            receivers.push(hasher.submit(job(n)).unwrap());
+        }
+        assert!(matches!(hasher.submit(job(5)), Err(HashError::Busy)));
+        for _ in 0..5 {
+            release.send(()).unwrap();
+        }
+        let mut done = Vec::new();
+        for rx in receivers {
+            done.push(rx.await.unwrap());
+        }
+        assert_eq!(done, vec![0, 1, 2, 3, 4]);
+        // With room again, work is accepted.
+        release.send(()).unwrap();
+        assert_eq!(hasher.run(job(6)).await.unwrap(), 6);
+    }
 
     #[test]
     fn hash_and_verify() {

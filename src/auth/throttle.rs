@@ -37,6 +37,27 @@ pub fn admit(conn: &mut DbConn, email: &str, ip: &str, now: NaiveDateTime) -> Qu
     lock_key(conn, &format!("login:ip:{ip}"))?;
     let since = now - WINDOW;
     let by_account = login_failures::recent_for_email(conn, email, since, MAX_FAILURES as i64)?;
+    admit_checked(conn, email, ip, by_account, now)
+}
+
+/// An attempt with something that cannot be an account's email: it is checked against, and
+/// counts as a failure for, the client address only (there is no account to lock).
+pub fn admit_address(conn: &mut DbConn, ip: &str, now: NaiveDateTime) -> QueryResult<Gate> {
+    lock_key(conn, &format!("login:ip:{ip}"))?;
+    admit_checked(conn, MALFORMED_EMAIL, ip, Vec::new(), now)
+}
+
+/// What failures with a malformed email are recorded under (never a normalized email).
+const MALFORMED_EMAIL: &str = "";
+
+fn admit_checked(
+    conn: &mut DbConn,
+    email: &str,
+    ip: &str,
+    by_account: Vec<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<Gate> {
+    let since = now - WINDOW;
     let by_address = login_failures::recent_for_ip(conn, ip, since, MAX_FAILURES as i64)?;
     let until = [unlock_at(&by_account), unlock_at(&by_address)]
         .into_iter()
@@ -48,18 +69,28 @@ pub fn admit(conn: &mut DbConn, email: &str, ip: &str, now: NaiveDateTime) -> Qu
             minutes: ((secs + 59) / 60).max(1),
         });
     }
-    let last_hour = login_failures::recent_for_email(
-        conn,
-        email,
-        now - chrono::Duration::hours(1),
-        ACCOUNT_HOURLY_CAP,
-    )?;
+    let last_hour = if email == MALFORMED_EMAIL {
+        Vec::new()
+    } else {
+        login_failures::recent_for_email(
+            conn,
+            email,
+            now - chrono::Duration::hours(1),
+            ACCOUNT_HOURLY_CAP,
+        )?
+    };
     let reservation = if (last_hour.len() as i64) < ACCOUNT_HOURLY_CAP {
         Some(login_failures::record(conn, email, ip, now)?)
     } else {
         None
     };
     Ok(Gate::Open { reservation })
+}
+
+/// An attempt that was never judged (the server was too busy to check the password): its
+/// reserved failure is withdrawn, so being turned away does not count against the account.
+pub fn withdraw(conn: &mut DbConn, reservation: &str) -> QueryResult<()> {
+    login_failures::delete(conn, reservation).map(|_| ())
 }
 
 /// A successful sign-in: the reservation is withdrawn and the account's failures are cleared

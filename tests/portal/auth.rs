@@ -443,7 +443,117 @@ async fn profile_name_change_is_validated_and_audited(backend: Backend) {
         .contains(&"account.name_changed".to_string()));
 }
 
+/// Issue 12.1: `email=not-an-email` used to run a dummy argon2 check before the throttle, so a
+/// storm of them was never counted and each cost 19 MiB. Now it is answered at once (no hash)
+/// and counts against the client address.
+async fn malformed_emails_are_answered_at_once_and_count_for_the_address(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    let before = app.passwords.computed();
+    for _ in 0..10 {
+        let res = app.login("not-an-email", "some guessed passphrase").await;
+        assert_eq!(res.status(), 401);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Invalid email or password."), "{html}");
+        assert!(html.contains("value=\"not-an-email\""), "what was typed is kept");
+    }
+    assert_eq!(
+        app.passwords.computed(),
+        before,
+        "no argon2 work for an email no account can have"
+    );
+    // The address is now locked, for well-formed emails too, without hashing.
+    let locked = app.login(ADMIN, PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+    assert_eq!(app.passwords.computed(), before);
+    let actions = app.audit_actions().await;
+    assert_eq!(
+        actions.iter().filter(|a| *a == "login.failed").count(),
+        10,
+        "{actions:?}"
+    );
+}
+
+/// Issue 12.1: every argon2 computation goes through one bounded gate; beyond its workers and
+/// short queue a sign-in is refused at once with a 503 page and `Retry-After`, not queued (so
+/// memory does not grow with the number of concurrent sign-ins), and the refusal does not count
+/// as a failed attempt.
+async fn concurrent_sign_ins_beyond_the_gate_get_503(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("PORTAL_TRUST_PROXY_HEADERS", "true"),
+            ("PORTAL_PASSWORD_HASH_CONCURRENCY", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(app.passwords.capacity(), (1, 4));
+    let token = app.csrf_with(&app.client).await;
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let (client, url, token) = (app.client.clone(), app.url("/login"), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let res = client
+                .post(url)
+                .header("x-forwarded-for", format!("198.51.100.{i}"))
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("email", &format!("nobody{i}@concat.test")),
+                    ("password", "some guessed passphrase"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let retry = res
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, retry, res.text().await.unwrap())
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let busy: Vec<_> = results.iter().filter(|(s, ..)| *s == 503).collect();
+    let judged = results.iter().filter(|(s, ..)| *s == 401).count();
+    assert_eq!(
+        busy.len() + judged,
+        48,
+        "only 401 or 503: {:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    assert!(
+        judged >= 5,
+        "the worker and its queue were used: {judged}"
+    );
+    assert!(!busy.is_empty(), "48 at once cannot all fit in 1 + 4");
+    for (_, retry, html) in &busy {
+        assert_eq!(retry.as_deref(), Some("2"));
+        assert!(html.contains("Please try again in 2 seconds."), "{html}");
+    }
+    assert_eq!(app.passwords.computed() as usize, judged);
+    // Refused sign-ins were not judged, so they are not counted as failures.
+    let failures: i64 = concat_portal::db::run(&app.pool, |c| {
+        use diesel::RunQueryDsl;
+        Ok(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "SELECT COUNT(*) FROM login_failures",
+        )
+        .get_result(c)?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(failures as usize, judged);
+    // Once the storm is over, signing in works again.
+    app.create_admin(ADMIN, "Ada").await;
+    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
+}
+
 both_backends!(
+    malformed_emails_are_answered_at_once_and_count_for_the_address,
+    concurrent_sign_ins_beyond_the_gate_get_503,
     parallel_guesses_cannot_beat_the_limit,
     behind_a_trusted_proxy_the_proxys_address_counts,
     oversized_or_binary_emails_fail_like_wrong_credentials,

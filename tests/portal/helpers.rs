@@ -283,6 +283,8 @@ pub struct TestApp {
     pub db: Arc<TestDb>,
     pub setup_link: Option<String>,
     pub api: Arc<concat_portal::api::ApiRuntime>,
+    /// The server's argon2 gate (tests read how many hashes it computed).
+    pub passwords: Arc<concat_portal::auth::password::PasswordHasher>,
     handle: actix_web::dev::ServerHandle,
     served: Mutex<Option<tokio::task::JoinHandle<anyhow::Result<()>>>>,
     allow_unsent: bool,
@@ -333,6 +335,7 @@ pub async fn spawn_app_on(
     let setup_link = app.setup_link().map(str::to_string);
     let handle = app.handle();
     let api = app.api();
+    let passwords = app.passwords();
     let served = tokio::spawn(app.run_until_stopped());
     let (client, jar) = client();
     TestApp {
@@ -347,6 +350,7 @@ pub async fn spawn_app_on(
         db,
         setup_link,
         api,
+        passwords,
         handle,
         served: Mutex::new(Some(served)),
         allow_unsent: false,
@@ -448,8 +452,10 @@ impl TestApp {
     /// Inserts a user through the same code the CLI and the invitation flow use.
     async fn insert_user(&self, email: &str, name: &str, pw: &str, admin: bool) -> String {
         use concat_portal::auth::accounts::insert_user;
-        let hash = password::hash(NewPassword::parse(pw).unwrap())
+        let pw = NewPassword::parse(pw).unwrap();
+        let hash = tokio::task::spawn_blocking(move || password::hash_now(&pw))
             .await
+            .unwrap()
             .unwrap();
         let (email, name) = (
             EmailAddress::parse(email).unwrap(),

@@ -50,6 +50,11 @@ pub fn record(conn: &mut DbConn, email: &str, ip: &str, now: NaiveDateTime) -> Q
     Ok(id)
 }
 
+/// Removes one recorded failure (a reservation that was never judged).
+pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::delete(lf::table.filter(lf::id.eq(id))).execute(conn)
+}
+
 /// A successful login clears the account's failures (not the address's).
 pub fn clear_for_email(conn: &mut DbConn, email: &str) -> QueryResult<usize> {
     diesel::delete(lf::table.filter(lf::email_normalized.eq(email))).execute(conn)

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::session::{self, FlashLevel};
 use crate::auth::throttle::{self, Gate};
-use crate::auth::{password, CsrfForm, CurrentUser};
+use crate::auth::{CsrfForm, CurrentUser};
 use crate::db;
 use crate::db::models::users::{self, User};
 use crate::domain::{DisplayName, NewPassword, PasswordInput};
@@ -132,7 +132,7 @@ pub async fn change_password(
     } else {
         let candidate = PasswordInput::new(form.current);
         let ok = candidate.is_plausible()
-            && password::verify(current.user.password_hash.clone(), candidate).await?;
+            && current.viewer.state.passwords.verify(current.user.password_hash.clone(), candidate).await?;
         if ok {
             let email = current.user.email_normalized.clone();
             db::transaction(&current.viewer.state.pool, move |c| {
@@ -151,7 +151,7 @@ pub async fn change_password(
         let name = current.user.display_name.clone();
         return page(&current, StatusCode::UNPROCESSABLE_ENTITY, name, errors);
     };
-    let hash = password::hash(new_password).await?;
+    let hash = current.viewer.state.passwords.hash(new_password).await?;
     let state = current.viewer.state.clone();
     let now = state.clock.now_naive();
     let meta = current.viewer.meta.clone();

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::session::{self, FlashLevel};
-use crate::auth::{password, CsrfForm, Viewer};
+use crate::auth::{CsrfForm, Viewer};
 use crate::db;
 use crate::db::models::{tokens, users};
 use crate::domain::{EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
@@ -247,7 +247,7 @@ async fn set(
             );
         }
     };
-    let hash = password::hash(new_password).await?;
+    let hash = viewer.state.passwords.hash(new_password).await?;
     let state = viewer.state.clone();
     let now = state.clock.now_naive();
     let meta = viewer.meta.clone();

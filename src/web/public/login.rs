@@ -90,31 +90,29 @@ pub async fn submit(
     let state = viewer.state.clone();
     let now = state.clock.now_naive();
     let meta = viewer.meta.clone();
-    // Nothing that cannot be an account's email reaches the database (a huge or binary value
-    // would only cost the server); it fails like any wrong credentials, after a dummy hash.
-    if EmailAddress::parse(&typed_email).is_err() {
-        password::verify(None, PasswordInput::new(String::new())).await?;
-        return again(
-            &viewer,
-            StatusCode::UNAUTHORIZED,
-            &typed_email,
-            &next,
-            INVALID_CREDENTIALS,
-        );
-    }
-    let email = typed_email.to_lowercase();
+    // Something that cannot be an account's email is never looked up nor hashed (no account
+    // can match, so there is nothing to time): it is answered at once, like any wrong
+    // credentials, and counts as a failure for the client address.
+    let email = EmailAddress::parse(&typed_email)
+        .ok()
+        .map(|_| typed_email.to_lowercase());
 
     let (e, ip) = (email.clone(), meta.client_ip.clone());
-    let (gate, user) = db::transaction(&state.pool, move |c| {
-        Ok((
+    let (gate, user) = db::transaction(&state.pool, move |c| match e {
+        Some(e) => Ok((
             throttle::admit(c, &e, &ip, now)?,
             users::find_by_email(c, &e)?,
-        ))
+        )),
+        None => Ok((throttle::admit_address(c, &ip, now)?, None)),
     })
     .await?;
+    // The audit trail names what was typed (bounded), or the normalized email.
+    let audit_email = email
+        .clone()
+        .unwrap_or_else(|| typed_email.chars().take(254).collect());
 
     if let Gate::Locked { minutes } = gate {
-        let (e, meta) = (email.clone(), meta.clone());
+        let (e, meta) = (audit_email.clone(), meta.clone());
         db::run(&state.pool, move |c| {
             Ok(AuditEvent::new("login.locked", Actor::Anonymous(&e))
                 .meta(&meta)
@@ -140,16 +138,32 @@ pub async fn submit(
     let candidate = PasswordInput::new(form.password);
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     // Over-long input is never hashed as typed; the dummy check keeps the timing the same.
-    let verified = if candidate.is_plausible() {
-        password::verify(stored, candidate).await?
-    } else {
-        password::verify(None, PasswordInput::new(String::new())).await?;
-        false
+    let checked = match &email {
+        None => Ok(false),
+        Some(_) if candidate.is_plausible() => state.passwords.verify(stored, candidate).await,
+        Some(_) => state
+            .passwords
+            .verify(None, PasswordInput::new(String::new()))
+            .await
+            .map(|_| false),
+    };
+    let verified = match checked {
+        Ok(v) => v,
+        Err(busy @ password::HashError::Busy) => {
+            if let Gate::Open {
+                reservation: Some(id),
+            } = gate
+            {
+                db::transaction(&state.pool, move |c| Ok(throttle::withdraw(c, &id)?)).await?;
+            }
+            return Err(busy.into());
+        }
+        Err(e) => return Err(e.into()),
     };
 
     // The failure was already counted by `admit`; here it is only audited.
     let Some(user) = user.filter(|_| verified) else {
-        let e = email.clone();
+        let e = audit_email.clone();
         db::run(&state.pool, move |c| {
             Ok(AuditEvent::new("login.failed", Actor::Anonymous(&e))
                 .meta(&meta)
@@ -183,7 +197,7 @@ pub async fn submit(
         );
     }
 
-    let (u, e) = (user.clone(), email.clone());
+    let (u, e) = (user.clone(), user.email_normalized.clone());
     db::transaction(&state.pool, move |c| {
         throttle::release(c, &e)?;
         AuditEvent::new("login.succeeded", Actor::from(&u))

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::accounts::{insert_user, CreateUserError};
 use crate::auth::session::FlashLevel;
-use crate::auth::{password, CsrfForm, Viewer};
+use crate::auth::{CsrfForm, Viewer};
 use crate::db;
 use crate::db::models::{tokens, users};
 use crate::domain::{DisplayName, EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
@@ -115,7 +115,7 @@ pub async fn submit(
     let (Some(name), Some(email), Some(pw)) = (name, email, pw) else {
         return again(errors);
     };
-    let hash = password::hash(pw).await?;
+    let hash = viewer.state.passwords.hash(pw).await?;
     let now = viewer.state.clock.now_naive();
     let meta = viewer.meta.clone();
     let digest = OneTimeToken::parse(&raw)

@@ -11,7 +11,7 @@ use crate::audit::{Actor, AuditEvent};
 use crate::auth::api_credentials::{self, IssueError};
 use crate::auth::session::{self, FlashLevel};
 use crate::auth::throttle::{self, Gate};
-use crate::auth::{password, CsrfForm, Viewer};
+use crate::auth::{CsrfForm, Viewer};
 use crate::db;
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::{tokens, users};
@@ -134,7 +134,7 @@ pub async fn submit(
                 "password",
                 format!("Too many wrong passwords. Try again in {minutes} minutes."),
             );
-        } else if password::verify(
+        } else if viewer.state.passwords.verify(
             user.password_hash.clone(),
             PasswordInput::new(form.password),
         )
@@ -151,7 +151,7 @@ pub async fn submit(
         None
     } else {
         match NewPassword::parse_confirmed(&form.password, &form.confirm) {
-            Ok(p) => Some(password::hash(p).await?),
+            Ok(p) => Some(viewer.state.passwords.hash(p).await?),
             Err(msg) => {
                 errors.add("password", msg);
                 None
