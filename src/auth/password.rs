@@ -4,7 +4,6 @@
 
 use std::sync::LazyLock;
 
-
 use anyhow::Context;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
@@ -54,7 +53,7 @@ pub fn verify_now(stored: Option<&str>, candidate: &PasswordInput) -> bool {
 
 /// Every argon2 computation of the serving process goes through one `PasswordHasher`: a fixed
 /// set of worker threads (`PORTAL_PASSWORD_HASH_CONCURRENCY`, default: the number of cores) fed
-/// by a short bounded queue (four jobs per worker). A job that finds the queue full is refused at
+/// by a short bounded queue (eight jobs per worker, at least 32). A job that finds the queue full is refused at
 /// once with [`HashError::Busy`] (a 503 page with `Retry-After`), so neither the memory argon2
 /// takes (19 MiB per running hash) nor the number of waiting requests grows with the load.
 ///
@@ -84,7 +83,9 @@ pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
 impl PasswordHasher {
     pub fn new(workers: usize) -> anyhow::Result<Self> {
         let workers = workers.max(1);
-        let queue = workers * 4;
+        // Enough for a burst of legitimate sign-ins (a few hundred ms of work), small enough
+        // that waiting requests cost next to nothing.
+        let queue = (workers * 8).max(32);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(queue);
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         for i in 0..workers {
@@ -202,7 +203,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_is_refused_at_once() {
         let hasher = PasswordHasher::new(1).unwrap();
-        assert_eq!(hasher.capacity(), (1, 4));
+        let (workers, queue) = hasher.capacity();
+        assert_eq!((workers, queue), (1, 32));
         let (release, gate) = std::sync::mpsc::channel::<()>();
         let gate = std::sync::Arc::new(std::sync::Mutex::new(gate));
         let (started_tx, started) = std::sync::mpsc::channel::<()>();
@@ -214,25 +216,25 @@ mod tests {
                 n
             }
         };
-        // One job running (the worker took it off the queue), four waiting: the sixth is
+        // One job running (the worker took it off the queue), `queue` waiting: the next is
         // refused at once rather than queued.
         let mut receivers = vec![hasher.submit(job(0)).unwrap()];
         started.recv().unwrap();
-        for n in 1..=4 {
+        for n in 1..=queue as u32 {
             receivers.push(hasher.submit(job(n)).unwrap());
         }
-        assert!(matches!(hasher.submit(job(5)), Err(HashError::Busy)));
-        for _ in 0..5 {
+        assert!(matches!(hasher.submit(job(99)), Err(HashError::Busy)));
+        for _ in 0..=queue {
             release.send(()).unwrap();
         }
         let mut done = Vec::new();
         for rx in receivers {
             done.push(rx.await.unwrap());
         }
-        assert_eq!(done, vec![0, 1, 2, 3, 4]);
+        assert_eq!(done, (0..=queue as u32).collect::<Vec<_>>());
         // With room again, work is accepted.
         release.send(()).unwrap();
-        assert_eq!(hasher.run(job(6)).await.unwrap(), 6);
+        assert_eq!(hasher.run(job(100)).await.unwrap(), 100);
     }
 
     #[test]

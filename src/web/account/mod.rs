@@ -132,7 +132,12 @@ pub async fn change_password(
     } else {
         let candidate = PasswordInput::new(form.current);
         let ok = candidate.is_plausible()
-            && current.viewer.state.passwords.verify(current.user.password_hash.clone(), candidate).await?;
+            && current
+                .viewer
+                .state
+                .passwords
+                .verify(current.user.password_hash.clone(), candidate)
+                .await?;
         if ok {
             let email = current.user.email_normalized.clone();
             db::transaction(&current.viewer.state.pool, move |c| {

@@ -134,11 +134,14 @@ pub async fn submit(
                 "password",
                 format!("Too many wrong passwords. Try again in {minutes} minutes."),
             );
-        } else if viewer.state.passwords.verify(
-            user.password_hash.clone(),
-            PasswordInput::new(form.password),
-        )
-        .await?
+        } else if viewer
+            .state
+            .passwords
+            .verify(
+                user.password_hash.clone(),
+                PasswordInput::new(form.password),
+            )
+            .await?
         {
             let email = user.email_normalized.clone();
             db::transaction(&viewer.state.pool, move |c| {
