@@ -4,6 +4,7 @@ pub mod access;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod clock;
 pub mod db;

@@ -59,6 +59,7 @@ pub struct Application {
     dispatcher_enabled: bool,
     api: Arc<ApiRuntime>,
     passwords: Arc<password::PasswordHasher>,
+    background: crate::background::Background,
     usage_flush: Option<Duration>,
     jobs_every: Option<Duration>,
     settings: Arc<Settings>,
@@ -102,6 +103,7 @@ impl Application {
             settings.password_hash_concurrency,
         )?);
         let settings = Arc::new(settings);
+        let background = crate::background::Background::default();
         let state = AppState {
             pool: pool.clone(),
             settings: settings.clone(),
@@ -109,6 +111,7 @@ impl Application {
             outbox_wake: dispatcher.waker(),
             api: api.clone(),
             passwords: passwords.clone(),
+            background: background.clone(),
         };
 
         let listener = TcpListener::bind(settings.addr)
@@ -182,6 +185,7 @@ impl Application {
                 .then_some(settings.api.usage_flush_interval),
             api,
             passwords,
+            background,
             jobs_every: settings
                 .jobs
                 .scheduler_enabled
@@ -221,6 +225,11 @@ impl Application {
     /// The gate every argon2 computation of this server goes through.
     pub fn passwords(&self) -> Arc<password::PasswordHasher> {
         self.passwords.clone()
+    }
+
+    /// Work handlers started after answering ("forgot password"); `idle()` waits for it.
+    pub fn background(&self) -> crate::background::Background {
+        self.background.clone()
     }
 
     /// Runs every lifecycle job once at `now` in this process (drops cached credentials at once),
@@ -267,6 +276,13 @@ impl Application {
             ))
         });
         let served = self.server.await;
+        // Work started by the last requests finishes before the dispatcher stops.
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.background.idle())
+            .await
+            .is_err()
+        {
+            tracing::error!("background work did not finish within the shutdown grace");
+        }
         let _ = stop_tx.send(true);
         if let Some(task) = dispatcher {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;

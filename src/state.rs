@@ -20,6 +20,8 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     /// The API's credential cache, rate limits and usage counters.
     pub api: Arc<ApiRuntime>,
+    /// Work handlers start after answering (shutdown and tests wait for it).
+    pub background: crate::background::Background,
     /// The one bounded gate every argon2 computation goes through.
     pub passwords: Arc<PasswordHasher>,
 }

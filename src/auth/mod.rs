@@ -6,6 +6,7 @@ pub mod api_credentials;
 pub mod csrf;
 pub mod extract;
 pub mod password;
+pub mod reset;
 pub mod session;
 pub mod throttle;
 

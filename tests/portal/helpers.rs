@@ -285,6 +285,8 @@ pub struct TestApp {
     pub api: Arc<concat_portal::api::ApiRuntime>,
     /// The server's argon2 gate (tests read how many hashes it computed).
     pub passwords: Arc<concat_portal::auth::password::PasswordHasher>,
+    /// Work the server does after answering; the mail and audit helpers wait for it.
+    pub background: concat_portal::background::Background,
     handle: actix_web::dev::ServerHandle,
     served: Mutex<Option<tokio::task::JoinHandle<anyhow::Result<()>>>>,
     allow_unsent: bool,
@@ -336,6 +338,7 @@ pub async fn spawn_app_on(
     let handle = app.handle();
     let api = app.api();
     let passwords = app.passwords();
+    let background = app.background();
     let served = tokio::spawn(app.run_until_stopped());
     let (client, jar) = client();
     TestApp {
@@ -351,6 +354,7 @@ pub async fn spawn_app_on(
         setup_link,
         api,
         passwords,
+        background,
         handle,
         served: Mutex::new(Some(served)),
         allow_unsent: false,
@@ -495,6 +499,7 @@ impl TestApp {
 
     /// Runs the outbox dispatcher once and returns what was delivered to the test mailbox.
     pub async fn deliver_emails(&self) -> Vec<SentEmail> {
+        self.background.idle().await;
         self.dispatcher.run_once().await.expect("dispatch");
         self.mailbox.take()
     }
@@ -514,6 +519,7 @@ impl TestApp {
     }
 
     pub async fn unsent(&self) -> Vec<OutboxRow> {
+        self.background.idle().await;
         db::run(&self.pool, |c| Ok(outbox::unsent(c)?))
             .await
             .unwrap()
@@ -526,6 +532,7 @@ impl TestApp {
 
     pub async fn audit_actions(&self) -> Vec<String> {
         use concat_portal::db::models::audit;
+        self.background.idle().await;
         db::run(&self.pool, |c| Ok(audit::recent(c, 1000)?))
             .await
             .unwrap()

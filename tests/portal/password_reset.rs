@@ -132,6 +132,58 @@ async fn same_answer_for_unknown_email(backend: Backend) {
     assert!(html.contains("value=\"not an email\""));
 }
 
+/// Issue 12.2: an existing account used to take twice as long to answer as an unknown email.
+/// The answer no longer waits for the lookup at all: with the users table locked by another
+/// connection, both answers still arrive, identical; the email follows once the lock is gone.
+async fn forgot_password_answers_before_looking_anything_up(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    let token = app.csrf_with(&app.client).await;
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (locked_tx, locked) = tokio::sync::oneshot::channel::<()>();
+    let url = app.db.url.clone();
+    let holder = tokio::task::spawn_blocking(move || {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let mut conn: Box<dyn FnMut(&str)> = if backend == Backend::Postgres {
+            let mut c = diesel::PgConnection::establish(&url).unwrap();
+            c.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+                .unwrap();
+            Box::new(move |sql| c.batch_execute(sql).unwrap())
+        } else {
+            let path = url.trim_start_matches("sqlite://").to_string();
+            let mut c = diesel::SqliteConnection::establish(&path).unwrap();
+            c.batch_execute("BEGIN IMMEDIATE").unwrap();
+            Box::new(move |sql| c.batch_execute(sql).unwrap())
+        };
+        locked_tx.send(()).unwrap();
+        let _ = held.recv_timeout(std::time::Duration::from_secs(30));
+        conn("COMMIT");
+    });
+    locked.await.unwrap();
+    let mut answers = Vec::new();
+    for email in [ADMIN, "nobody@concat.test"] {
+        let res = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            app.client
+                .post(app.url("/forgot-password"))
+                .form(&[("csrf_token", token.as_str()), ("email", email)])
+                .send(),
+        )
+        .await
+        .expect("the answer does not wait for the database")
+        .unwrap();
+        answers.push((res.status(), main_of(&res.text().await.unwrap())));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, 200);
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let sent = app.deliver_emails().await;
+    assert_eq!(sent.len(), 1, "the real account still gets its link");
+    assert_eq!(sent[0].to, ADMIN);
+}
+
 async fn reset_emails_are_capped_per_hour(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin(ADMIN, "Ada").await;
@@ -200,6 +252,7 @@ async fn links_die_with_a_password_change_or_a_suspension(backend: Backend) {
 }
 
 both_backends!(
+    forgot_password_answers_before_looking_anything_up,
     links_die_with_a_password_change_or_a_suspension,
     reset_link_works_once,
     reset_link_expires_after_an_hour,

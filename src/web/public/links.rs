@@ -9,18 +9,15 @@ use serde::Deserialize;
 
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::session::{self, FlashLevel};
-use crate::auth::{CsrfForm, Viewer};
+use crate::auth::{reset, CsrfForm, Viewer};
 use crate::db;
 use crate::db::models::{tokens, users};
 use crate::domain::{EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
-use crate::email::messages::{PasswordChanged, PasswordReset};
+use crate::email::messages::PasswordChanged;
 use crate::email::outbox;
 use crate::errors::AppError;
 use crate::web::forms::{when, FieldErrors};
 use crate::web::{redirect, render, render_with, PageContext};
-
-/// At most this many reset emails per account per hour.
-const RESETS_PER_HOUR: i64 = 3;
 
 #[derive(Template)]
 #[template(path = "auth/forgot.html")]
@@ -70,48 +67,26 @@ pub async fn forgot_submit(
             );
         }
     };
+    // The answer goes out first and is the same for every well-formed email: the lookup, the
+    // token, the email and the audit entry happen afterwards, so neither the page nor its
+    // timing tells whether the email has an account.
     let state = viewer.state.clone();
-    let now = state.clock.now_naive();
     let meta = viewer.meta.clone();
-    let settings = state.settings.clone();
-    let queued = db::transaction(&state.pool, move |c| {
-        let Some(user) = users::find_by_email(c, &email.normalized())? else {
-            return Ok(false);
-        };
-        if !user.is_active()
-            || tokens::count_recent(
-                c,
-                &user.id,
-                TokenPurpose::PasswordReset,
-                now - chrono::Duration::hours(1),
-            )? >= RESETS_PER_HOUR
-        {
-            return Ok(false);
-        }
-        let token = OneTimeToken::generate();
-        let digest = token.digest();
-        tokens::insert(c, &digest, TokenPurpose::PasswordReset, Some(&user.id), now)?;
-        let message = PasswordReset {
-            name: user.display_name.clone(),
-            link: settings.link(&format!("/reset-password/{}", token.expose())),
-        };
-        outbox::enqueue(
-            c,
-            &user.email,
-            &message,
-            &format!("password_reset:{digest}"),
-            now,
-        )?;
-        AuditEvent::new("password.reset_requested", Actor::Anonymous(&user.email))
-            .target("user", &user.id)
-            .meta(&meta)
-            .record(c, now)?;
-        Ok::<_, anyhow::Error>(true)
-    })
-    .await?;
-    if queued {
-        state.mail_queued();
-    }
+    let work = state.clone();
+    state
+        .background
+        .spawn("queueing a password reset", async move {
+            let now = work.clock.now_naive();
+            let settings = work.settings.clone();
+            let queued = db::transaction(&work.pool, move |c| {
+                reset::request_password_reset(c, &settings, &email, &meta, now)
+            })
+            .await?;
+            if queued {
+                work.mail_queued();
+            }
+            Ok(())
+        });
     render(&ForgotSentPage {
         ctx: viewer.page("Check your email"),
     })

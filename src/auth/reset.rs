@@ -1,0 +1,64 @@
+//! "Forgot password": the state change behind the form. The handler answers before calling it
+//! (through `Background`), so whether the email has an account never shows in the response or
+//! its timing.
+
+use chrono::NaiveDateTime;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::db::models::{tokens, users};
+use crate::db::{lock_key, DbConn};
+use crate::domain::{EmailAddress, OneTimeToken, TokenPurpose};
+use crate::email::messages::PasswordReset;
+use crate::email::outbox;
+use crate::settings::Settings;
+use crate::web::extract::RequestMeta;
+
+/// At most this many reset emails per account per hour.
+pub const RESETS_PER_HOUR: i64 = 3;
+
+/// Issues a reset link to `email`'s active account (at most `RESETS_PER_HOUR` an hour), with
+/// its email and audit entry. Returns whether an email was queued; nothing happens for an
+/// unknown or suspended account. Call inside a write transaction.
+pub fn request_password_reset(
+    c: &mut DbConn,
+    settings: &Settings,
+    email: &EmailAddress,
+    meta: &RequestMeta,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    let Some(user) = users::find_by_email(c, &email.normalized())? else {
+        return Ok(false);
+    };
+    // Requests for one account are judged one after another, so parallel ones cannot all
+    // pass the hourly cap.
+    lock_key(c, &format!("password_reset:{}", user.id))?;
+    if !user.is_active()
+        || tokens::count_recent(
+            c,
+            &user.id,
+            TokenPurpose::PasswordReset,
+            now - chrono::Duration::hours(1),
+        )? >= RESETS_PER_HOUR
+    {
+        return Ok(false);
+    }
+    let token = OneTimeToken::generate();
+    let digest = token.digest();
+    tokens::insert(c, &digest, TokenPurpose::PasswordReset, Some(&user.id), now)?;
+    let message = PasswordReset {
+        name: user.display_name.clone(),
+        link: settings.link(&format!("/reset-password/{}", token.expose())),
+    };
+    outbox::enqueue(
+        c,
+        &user.email,
+        &message,
+        &format!("password_reset:{digest}"),
+        now,
+    )?;
+    AuditEvent::new("password.reset_requested", Actor::Anonymous(&user.email))
+        .target("user", &user.id)
+        .meta(meta)
+        .record(c, now)?;
+    Ok(true)
+}
