@@ -167,6 +167,11 @@ impl Application {
                 .wrap(headers)
                 .wrap(TracingLogger::<crate::telemetry::PortalRootSpan>::new())
         });
+        // Database work runs on each worker's blocking pool and waits there for one of
+        // `PORTAL_DB_POOL_SIZE` connections: more threads than connections only add memory
+        // (hundreds of idle threads under a sign-in storm), so the pool is bounded by it.
+        // Argon2 has its own workers (`PasswordHasher`).
+        let server = server.worker_max_blocking_threads(settings.database.pool_size as usize);
         let server = match &settings.tls {
             Some(tls) => server.listen_rustls_0_23(listener, rustls_config(tls)?)?,
             None => server.listen(listener)?,
