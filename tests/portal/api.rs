@@ -712,7 +712,8 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
             .status(),
         200
     );
-    // ...and on failed ones, for a real API ID...
+    // ...but not on failed ones, even for a real API ID: those are unverified attempts, kept
+    // apart with only their endpoint and status...
     let wrong = concat_portal::domain::ApiSecret::generate();
     for _ in 0..2 {
         let res = bearer(
@@ -728,7 +729,7 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
         .unwrap();
         assert_eq!(res.status(), 401);
     }
-    // ...but not without one, nor when it names no event this integration may see.
+    // ...nor without an API ID, nor when it names no event this integration may see.
     assert_eq!(
         http.get(app.url("/api/v1/me"))
             .header("EventId", &events[1])
@@ -813,7 +814,6 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
             ),
             1,
         ),
-        (key(&id, "", &events[1], "GET /api/v1/me", 401), 2),
         (key("", "", "", "GET /api/v1/me", 401), 2),
         (key(&id, "", "", "GET /api/v1/event", 400), 1),
         (
@@ -823,6 +823,10 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
         (key(&id, "", "", "GET /api/v1/event", 404), 1),
     ]);
     assert_eq!(app.usage_rows().await, expected);
+    assert_eq!(
+        app.unverified_rows().await,
+        std::collections::HashMap::from([((id.clone(), "GET /api/v1/me".to_string(), 401), 2)])
+    );
 
     // A second batch adds to the same counters.
     bearer(&http, Method::GET, app.url("/api/v1/me"), &id, &secret)
@@ -1166,13 +1170,16 @@ async fn usage_pages_chart_the_last_30_days_for_developers_and_admins(backend: B
     assert!(html.contains("<rect x="), "bars drawn on the server");
     assert!(html.contains(&format!("{today} · 2xx: 3")), "{html}");
     assert!(html.contains(&format!("{today} · Acme Events: 3")));
-    assert!(html.contains(&format!("{today} · 4xx: 1")));
+    // The attempt with a wrong secret is not the integration's: shown apart, unverified.
+    assert!(!html.contains(&format!("{today} · 4xx")));
     assert!(
         html.contains(&format!(
-            "<tr><td>{today}</td><td>4</td><td>3</td><td>1</td><td>0</td></tr>"
+            "<tr><td>{today}</td><td>3</td><td>3</td><td>0</td><td>0</td></tr>"
         )),
         "table row"
     );
+    assert!(html.contains("<strong id=\"unverified-total\">1</strong>"));
+    assert!(html.contains(&format!("<tr><td>{today}</td><td>1</td></tr>")));
 
     // Another developer cannot see it.
     let eve = app.approved_developer("eve@other.example", "Other").await;
@@ -1181,8 +1188,16 @@ async fn usage_pages_chart_the_last_30_days_for_developers_and_admins(backend: B
     let admin = app.admin().await;
     let (overview, row) = admin_api_row(&app, &admin, &f.dev.api_id).await;
     assert!(
-        row.contains("<td>4</td><td>25.0 %</td><td>1</td><td>0</td>"),
+        row.contains("<td>3</td><td>0.0 %</td><td>0</td><td>0</td>"),
         "{row}"
+    );
+    let unverified = &overview[overview.find("id=\"unverified\"").unwrap()..];
+    assert!(
+        unverified.contains(&format!(
+            "<code>{}</code></td><td>1</td><td>0</td>",
+            f.dev.api_id
+        )),
+        "{unverified}"
     );
     assert!(overview.contains("<strong id=\"unrecognised-failed\">1</strong>"));
     // Not for non-admins.
@@ -1281,7 +1296,90 @@ async fn event_lists_are_fresh_after_portal_and_api_edits(backend: Backend) {
     );
 }
 
+/// Anyone who knows an API ID (organizations are told them) can send it with a made-up secret
+/// that has a valid checksum. Such requests are unverified attempts: they never count as the
+/// integration's requests or `_apikey` use, and never make its usage page warn; they are shown
+/// apart, labelled unverified, to the developer and to ConCat admins.
+async fn unverified_attempts_never_count_as_the_integrations_requests(backend: Backend) {
+    let app = spawn_app_with(backend, &[("PORTAL_API_ALLOW_QUERY_KEY", "true")]).await;
+    let f = app.api_fixture(&["events_read"]).await;
+    let victim = f.dev.api_id.clone();
+    let http = client().0;
+    let made_up = concat_portal::domain::ApiSecret::generate();
+    for _ in 0..3 {
+        let path = format!("/api/v1/me?_apikey={victim}:{}", made_up.expose());
+        assert_eq!(status_of(http.get(app.url(&path))).await, 401);
+    }
+    app.flush_usage().await;
+    let rows = app.usage_rows().await;
+    assert!(
+        rows.keys().all(|(api_id, ..)| *api_id != victim),
+        "not the victim's requests: {rows:?}"
+    );
+    assert!(
+        !app.query_key_rows()
+            .await
+            .contains_key(&(victim.clone(), 401)),
+        "not the victim's `_apikey` use"
+    );
+
+    app.login_with(&f.dev.client, "dana@ticketly.example", PASSWORD)
+        .await;
+    let page = format!("/developer/integrations/{}/usage", f.dev.integration_id);
+    let html = app
+        .get_with(&f.dev.client, &page)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("query-key-use"),
+        "no warning to roll: {html}"
+    );
+    assert!(html.contains("No requests in the last 30 days."), "{html}");
+    assert!(
+        html.contains("<strong id=\"unverified-total\">3</strong>"),
+        "shown as unverified attempts: {html}"
+    );
+    let admin = app.admin().await;
+    let overview = app
+        .get_with(&admin, "/admin/api")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let unverified = &overview[overview.find("id=\"unverified\"").expect("a section")..];
+    let row_at = unverified.find(&victim).expect("the attempts are listed");
+    let row = &unverified[row_at..row_at + unverified[row_at..].find("</tr>").unwrap()];
+    assert!(row.ends_with("</code></td><td>3</td><td>3</td>"), "{row}");
+    let top = &overview[..overview.find("id=\"unverified\"").unwrap()];
+    assert!(
+        !top.contains(&victim),
+        "not among the integration's figures"
+    );
+
+    // The integration's own `_apikey` request still counts, and warns.
+    let path = format!("/api/v1/me?_apikey={victim}:{}", f.dev.secret);
+    assert_eq!(status_of(http.get(app.url(&path))).await, 200);
+    app.flush_usage().await;
+    assert_eq!(
+        app.query_key_rows().await.get(&(victim.clone(), 200)),
+        Some(&(1, 1))
+    );
+    let html = app
+        .get_with(&f.dev.client, &page)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"query-key-use\">1 of these requests"),
+        "{html}"
+    );
+}
+
 both_backends!(
+    unverified_attempts_never_count_as_the_integrations_requests,
     event_lists_are_fresh_after_portal_and_api_edits,
     each_authentication_method_works,
     bad_credentials_are_401_json_without_a_500,
