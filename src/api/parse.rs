@@ -189,7 +189,8 @@ pub fn event_id(raw: Option<&[u8]>) -> EventIdHeader {
         None => EventIdHeader::Absent,
         Some(bytes) => match std::str::from_utf8(bytes)
             .ok()
-            .and_then(|s| public_id("evt_", s.trim()))
+            // Only what HTTP itself treats as padding (its parsers strip it already).
+            .and_then(|s| public_id("evt_", s.trim_matches([' ', '\t'])))
         {
             Some(id) => EventIdHeader::Valid(id.to_string()),
             None => EventIdHeader::Malformed,
