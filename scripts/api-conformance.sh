@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 SCHEMATHESIS_VERSION=4.32.5
 REDOCLY_VERSION=2.77.0
 SEED="${CONFORMANCE_SEED:-20261208}"
-MAX_EXAMPLES="${CONFORMANCE_MAX_EXAMPLES:-50}"
+MAX_EXAMPLES="${CONFORMANCE_MAX_EXAMPLES:-100}"
 TOOLS="${CONFORMANCE_TOOLS:-$HOME/.cache/concat-portal/conformance}"
 PG_URL="${PORTAL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
@@ -76,7 +76,8 @@ st_run() {
     --seed "$SEED" --max-examples "$MAX_EXAMPLES" --generation-database none
     --workers 1 --no-color "$@")
   echo "+ ${cmd[*]}" | sed -E 's/(Bearer [^: ]+:)[^ "]+/\1<secret>/'
-  "${cmd[@]}" >"$out" 2>&1 || rc=$?
+  # From the scratch directory: schemathesis and hypothesis keep caches in the current one.
+  (cd "$WORK" && "${cmd[@]}") >"$out" 2>&1 || rc=$?
   # Never print the secret, even in a failure's reproduction.
   sed -i -E "s/${API_SECRET}/<secret>/g" "$out"
   cat "$out"
