@@ -1,6 +1,8 @@
-//! Seeds a portal database for `scripts/bench-api.sh`: one approved integration with a secret,
-//! one organization that authorized it (events:read) and 20 events. Prints shell assignments:
-//! `API_ID=… API_SECRET=… ORG_ID=…`. Usage: `seed_bench <DATABASE_URL>`.
+//! Seeds a portal database for `scripts/bench-api.sh` and `scripts/api-conformance.sh`: one
+//! approved integration with a secret, one organization that authorized it (with `SCOPES`,
+//! default `events:read`) and 20 events. Prints shell assignments:
+//! `API_ID=… API_SECRET=… ORG_ID=… EVENT_ID=…` (the first event).
+//! Usage: `seed_bench <DATABASE_URL> [SCOPES]`, e.g. `seed_bench sqlite://x.db "events:read events:write"`.
 
 use anyhow::Context;
 use chrono::Utc;
@@ -17,7 +19,10 @@ use concat_portal::settings::DatabaseSettings;
 fn main() -> anyhow::Result<()> {
     let url = std::env::args()
         .nth(1)
-        .context("usage: seed_bench <DATABASE_URL>")?;
+        .context("usage: seed_bench <DATABASE_URL> [SCOPES]")?;
+    let scopes = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "events:read".to_string());
     let pool =
         db::build_pool(&DatabaseSettings::parse(&url, 2).map_err(|e| anyhow::anyhow!("{e:?}"))?)?;
     let mut c = pool.get()?;
@@ -61,17 +66,20 @@ fn main() -> anyhow::Result<()> {
             &new_id(),
             &org,
             &integration_id,
-            "events:read",
+            &scopes,
             &user.id,
             authorizations::VIA_SUPPORT,
             now,
         )?;
+        let mut first_event = None;
         for k in 0..20 {
             let starts_at = now + chrono::Duration::days(k);
+            let public_id = new_event_public_id();
+            first_event.get_or_insert_with(|| public_id.clone());
             events::insert(
                 c,
                 &new_id(),
-                &new_event_public_id(),
+                &public_id,
                 &org,
                 &events::EventFields {
                     name: &format!("Bench event {k}"),
@@ -87,6 +95,7 @@ fn main() -> anyhow::Result<()> {
         println!("API_ID={}", api_id.as_str());
         println!("API_SECRET={}", secret.expose());
         println!("ORG_ID={org_public}");
+        println!("EVENT_ID={}", first_event.unwrap_or_default());
         Ok::<_, anyhow::Error>(())
     })
 }

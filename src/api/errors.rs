@@ -36,6 +36,10 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("Request body too large")]
     PayloadTooLarge,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Send the body as JSON, with Content-Type: application/json")]
+    UnsupportedMediaType,
     #[error("Internal error")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -58,6 +62,8 @@ impl ResponseError for ApiError {
             ApiError::Revoked { .. } | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

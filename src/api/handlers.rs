@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::Engine as _;
 use chrono::{DateTime, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -22,6 +21,22 @@ use crate::domain::{parse_venue, EventName, EventStatus, TimeZone};
 use crate::orgs::{SCOPE_READ, SCOPE_WRITE};
 use crate::state::AppState;
 use crate::web::extract::RequestMeta;
+
+/// An event's unique ID, as the `EventId` header and in responses.
+pub const EVENT_ID_PATTERN: &str = "^evt_[A-Za-z0-9]{16}$";
+/// An organization's unique ID.
+pub const ORG_ID_PATTERN: &str = "^org_[A-Za-z0-9]{16}$";
+/// A page cursor: the start of the page's last event (Unix microseconds) and its ID.
+pub const CURSOR_PATTERN: &str = r"^-?[0-9]{1,16}\.evt_[A-Za-z0-9]{16}$";
+/// Times sent to the API: RFC 3339 (`format: date-time`) in the years 1970 to 2200.
+pub const TIME_PATTERN: &str = r"^(19[7-9][0-9]|2[01][0-9]{2}|2200)-";
+/// An event name: no control characters (Unicode Cc), and something besides white space
+/// (Unicode White_Space, what Rust's `str::trim` removes).
+pub const NAME_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$";
+/// A venue: no control characters (empty or white space only clears it).
+pub const VENUE_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
+pub const NAME_MAX: usize = 160;
+pub const VENUE_MAX: usize = 200;
 
 /// Every error: a message, and for some errors more fields (see each response).
 #[derive(Serialize, ToSchema)]
@@ -92,17 +107,22 @@ pub struct OrganizationList {
 #[derive(Serialize, ToSchema)]
 pub struct ApiEvent {
     /// The event's unique ID (`evt_…`), as sent in the `EventId` header.
+    #[schema(pattern = "^evt_[A-Za-z0-9]{16}$")]
     pub id: String,
+    #[schema(pattern = "^org_[A-Za-z0-9]{16}$")]
     pub organization_id: String,
     pub name: String,
     pub venue: String,
     /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    #[schema(format = DateTime)]
     pub ends_at: String,
     /// IANA time zone in which the event takes place.
     pub time_zone: String,
     /// `draft`, `published` or `cancelled`.
     pub status: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -114,17 +134,39 @@ pub struct EventPage {
     pub next_cursor: Option<String>,
 }
 
-/// Fields to change; omitted fields stay as they are.
+/// Fields to change: at least one. Omitted fields stay as they are; `null` is not a value.
+/// Besides what the schema states, `ends_at` must come after `starts_at` once the change is
+/// applied to the stored event (else 409).
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct EventPatch {
+    /// At most 160 characters, no control characters, not only white space (trimmed).
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 160,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: Option<String>,
+    /// At most 200 characters, no control characters (trimmed; empty clears it).
+    #[schema(
+        nullable = false,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub venue: Option<String>,
-    /// RFC 3339 with an offset, e.g. `2027-05-01T18:00:00+02:00`.
+    /// RFC 3339 with an offset, e.g. `2027-05-01T18:00:00+02:00`, in the years 1970 to 2200;
+    /// stored to the whole second.
+    #[schema(nullable = false, format = DateTime, pattern = r"^(19[7-9][0-9]|2[01][0-9]{2}|2200)-")]
     pub starts_at: Option<String>,
+    /// As `starts_at`; after it.
+    #[schema(nullable = false, format = DateTime, pattern = r"^(19[7-9][0-9]|2[01][0-9]{2}|2200)-")]
     pub ends_at: Option<String>,
+    /// An IANA time zone name, e.g. `Europe/Berlin`.
+    #[schema(nullable = false)]
     pub time_zone: Option<String>,
     /// `draft`, `published` or `cancelled`.
+    #[schema(nullable = false)]
     pub status: Option<String>,
 }
 
@@ -254,7 +296,6 @@ fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
     match raw {
         None => Ok(DEFAULT_LIMIT),
         Some(s) => s
-            .trim()
             .parse::<i64>()
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
@@ -266,22 +307,26 @@ fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
+/// `<Unix microseconds of the start>.<event ID>`: plain, so `CURSOR_PATTERN` states exactly
+/// which cursors are accepted (any that matches names a position in the list).
 fn encode_cursor(e: &EventListing) -> String {
     let micros = e.starts_at.and_utc().timestamp_micros();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}|{}", e.public_id))
+    format!("{micros}.{}", e.public_id)
 }
 
 fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ApiError> {
-    let bad = || ApiError::BadRequest("cursor is not one this API returned".into());
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw.trim())
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
+    let bad = || {
+        ApiError::BadRequest(
+            "cursor must be a next_cursor this API returned (<microseconds>.<event ID>)".into(),
+        )
+    };
+    let (micros, id) = raw.split_once('.').ok_or_else(bad)?;
+    let digits = micros.strip_prefix('-').unwrap_or(micros);
+    if !(1..=16).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let at = DateTime::from_timestamp_micros(micros)
-        .filter(|t| (1970..=2200).contains(&chrono::Datelike::year(t)))
-        .ok_or_else(bad)?;
+    let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
     let id = public_id("evt_", id).ok_or_else(bad)?;
     Ok((at.naive_utc(), id.to_string()))
 }
@@ -290,14 +335,14 @@ fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ApiError> {
 #[utoipa::path(
     get, path = "/api/v1/organizations/{org_id}/events", tag = "Events",
     params(
-        ("org_id" = String, Path, description = "The organization's unique ID (`org_…`)"),
-        ("limit" = Option<i64>, Query, description = "Page size, 1–100 (default 20)"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("org_id" = String, Path, pattern = "^org_[A-Za-z0-9]{16}$", description = "The organization's unique ID (`org_…`)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 20)"),
+        ("cursor" = Option<String>, Query, pattern = r"^-?[0-9]{1,16}\.evt_[A-Za-z0-9]{16}$", description = "`next_cursor` of the previous page; leave it out for the first page"),
         ("EventId" = Option<String>, Header, description = EVENT_ID_OPTIONAL),
     ),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
-        (status = 400, description = "Bad limit or cursor", body = ErrorBody),
+        (status = 400, description = "A limit or cursor the parameters' schemas do not allow", body = ErrorBody),
         (status = 401, description = "Invalid API credentials", body = ErrorBody),
         (status = 403, description = "The organization revoked this integration (`revoked_at`, `delete_by`)", body = ErrorBody),
         (status = 404, description = "Invalid organization", body = ErrorBody),
@@ -411,13 +456,13 @@ async fn load_event(
 }
 
 const EVENT_ID_HEADER: &str = "The event's unique ID (`evt_…`)";
-const EVENT_ID_OPTIONAL: &str =
-    "Optional here: an event's unique ID (`evt_…`), recorded in usage statistics.";
+const EVENT_ID_OPTIONAL: &str = "Optional here, and any value is accepted: an event's unique ID \
+     (`evt_…`) is recorded in usage statistics, anything else is ignored.";
 
 /// The event named by the `EventId` header.
 #[utoipa::path(
     get, path = "/api/v1/event", tag = "Events",
-    params(("EventId" = String, Header, description = EVENT_ID_HEADER)),
+    params(("EventId" = String, Header, pattern = "^evt_[A-Za-z0-9]{16}$", description = EVENT_ID_HEADER)),
     responses(
         (status = 200, description = "The event", body = ApiEvent),
         (status = 400, description = "Missing or malformed EventId", body = ErrorBody),
@@ -437,7 +482,7 @@ pub async fn event(
 }
 
 fn parse_time(raw: &str, field: &str) -> Result<NaiveDateTime, ApiError> {
-    let t = DateTime::parse_from_rfc3339(raw.trim()).map_err(|_| {
+    let t = DateTime::parse_from_rfc3339(raw).map_err(|_| {
         ApiError::BadRequest(format!(
             "{field} must be an RFC 3339 time with an offset, like 2027-05-01T18:00:00+02:00"
         ))
@@ -452,18 +497,94 @@ fn parse_time(raw: &str, field: &str) -> Result<NaiveDateTime, ApiError> {
     Ok(chrono::SubsecRound::trunc_subsecs(t.naive_utc(), 0))
 }
 
+/// The body of `PATCH /event`, checked against exactly what `EventPatch`'s schema states
+/// (415 unless `application/json`; 400 unless an object with at least one known field, none
+/// `null`, each within its schema). What only the stored event can tell is checked later.
+fn parse_patch(req: &HttpRequest, body: &[u8]) -> Result<EventPatch, ApiError> {
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<actix_web::mime::Mime>().ok())
+        .is_some_and(|m| m.essence_str() == "application/json");
+    if !json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let invalid = |what: String| {
+        ApiError::BadRequest(format!("The body is not a valid event update: {what}"))
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| invalid(e.to_string()))?;
+    let serde_json::Value::Object(fields) = value else {
+        return Err(invalid(
+            "send a JSON object, like {\"name\": \"Opening Night\"}".into(),
+        ));
+    };
+    if fields.is_empty() {
+        return Err(invalid(
+            "send at least one of name, venue, starts_at, ends_at, time_zone, status".into(),
+        ));
+    }
+    if let Some((field, _)) = fields.iter().find(|(_, v)| v.is_null()) {
+        return Err(invalid(format!(
+            "{field} must not be null (leave a field out to keep it as it is)"
+        )));
+    }
+    let patch: EventPatch = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| invalid(e.to_string()))?;
+    let over = |field: &str, value: &Option<String>, max: usize| match value {
+        Some(v) if v.chars().count() > max => Err(ApiError::BadRequest(format!(
+            "{field} must be at most {max} characters"
+        ))),
+        _ => Ok(()),
+    };
+    over("name", &patch.name, NAME_MAX)?;
+    over("venue", &patch.venue, VENUE_MAX)?;
+    for (field, value) in [("name", &patch.name), ("venue", &patch.venue)] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.chars().any(char::is_control))
+        {
+            return Err(ApiError::BadRequest(format!(
+                "{field} must not contain control characters"
+            )));
+        }
+    }
+    // Exactly the schema's enums: no surrounding white space.
+    if let Some(zone) = &patch.time_zone {
+        if zone.trim() != zone {
+            return Err(ApiError::BadRequest(format!(
+                "\"{zone}\" is not a time zone we know: send a name like Europe/Berlin, without spaces"
+            )));
+        }
+    }
+    if let Some(status) = &patch.status {
+        if !EVENT_STATUSES.contains(&status.as_str()) {
+            return Err(ApiError::BadRequest(
+                "status must be one of draft, published or cancelled".into(),
+            ));
+        }
+    }
+    Ok(patch)
+}
+
+/// The values of an event's `status`.
+pub const EVENT_STATUSES: [&str; 3] = ["draft", "published", "cancelled"];
+
 /// Updates name, venue, times, time zone or status of the event named by `EventId`; needs the
 /// `events:write` scope.
 #[utoipa::path(
     patch, path = "/api/v1/event", tag = "Events",
-    params(("EventId" = String, Header, description = EVENT_ID_HEADER)),
-    request_body(content = EventPatch, content_type = "application/json"),
+    params(("EventId" = String, Header, pattern = "^evt_[A-Za-z0-9]{16}$", description = EVENT_ID_HEADER)),
+    request_body(content = EventPatch, content_type = "application/json", description = "A JSON object (`Content-Type: application/json`)"),
     responses(
         (status = 200, description = "The updated event", body = ApiEvent),
-        (status = 400, description = "Missing EventId, or an invalid body", body = ErrorBody),
+        (status = 400, description = "Missing or malformed EventId, or a body the schema does not allow (not JSON, not an object, no field, a `null`, an unknown field, a value out of bounds)", body = ErrorBody),
         (status = 401, description = "Invalid API credentials", body = ErrorBody),
         (status = 403, description = "Revoked, or `Insufficient scope` (`required_scope`)", body = ErrorBody),
         (status = 404, description = "Invalid event", body = ErrorBody),
+        (status = 409, description = "The change would leave the event ending before (or when) it starts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody),
         (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     ),
     security(("bearer" = []), ("basic" = []))
@@ -474,9 +595,8 @@ pub async fn update_event(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let patch = parse_patch(&req, &body)?;
     let (event, grant) = load_event(&caller, &state, SCOPE_WRITE).await?;
-    let patch: EventPatch = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("The body is not a valid event update: {e}")))?;
     let bad = ApiError::BadRequest;
     // Parse everything first; merge with the stored event inside the transaction, so a
     // concurrent edit of other fields is not overwritten.
@@ -525,11 +645,6 @@ pub async fn update_event(
     .into_iter()
     .filter_map(|(f, set)| set.then_some(f))
     .collect();
-    if changed.is_empty() {
-        return Err(ApiError::BadRequest(
-            "Send at least one of name, venue, starts_at, ends_at, time_zone, status".into(),
-        ));
-    }
     let meta = RequestMeta::of(&req, state.settings.trust_proxy_headers);
     let api_id: Arc<str> = caller.resolved.api_id.clone();
     let now = caller.now;
@@ -546,7 +661,7 @@ pub async fn update_event(
             let starts_at = starts_at.unwrap_or(current.starts_at);
             let ends_at = ends_at.unwrap_or(current.ends_at);
             if ends_at <= starts_at {
-                return Ok(Err(ApiError::BadRequest(
+                return Ok(Err(ApiError::Conflict(
                     "ends_at must be after starts_at".into(),
                 )));
             }

@@ -28,6 +28,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 use chrono::NaiveDateTime;
 
 use crate::db::{self, Pool};
+use crate::domain::{ApiId, ApiSecret};
 use crate::settings::ApiSettings;
 use crate::state::AppState;
 use crate::web::extract::RequestMeta;
@@ -226,62 +227,130 @@ fn hint(reason: Unusable) -> Option<&'static str> {
     }
 }
 
-/// Resolves the caller; on failure, the error and the rate state to report.
+/// A refused request: the error, the rate state to report, and whose request it was.
+struct Refused {
+    error: ApiError,
+    rate: Option<RateState>,
+    /// The caller, when the secret matched but the request was refused all the same (the
+    /// account's rate limit, `_apikey` while it is turned off): counted as theirs.
+    owner: Option<Arc<Resolved>>,
+    /// Otherwise the API ID the request named, if well-formed: an unverified attempt.
+    named: Option<Arc<str>>,
+}
+
+impl Refused {
+    fn new(error: ApiError, rate: Option<RateState>) -> Self {
+        Self {
+            error,
+            rate,
+            owner: None,
+            named: None,
+        }
+    }
+
+    fn naming(mut self, api_id: Option<&ApiId>) -> Self {
+        if self.owner.is_none() {
+            self.named = api_id.map(|id| Arc::from(id.as_str()));
+        }
+        self
+    }
+}
+
+/// Whom `api_id` and `secret` identify: from the cache, or with one database read on a miss.
+/// `None` when they match no usable credentials.
+async fn resolve(
+    state: &AppState,
+    api_id: &ApiId,
+    secret: &ApiSecret,
+    ip: IpAddr,
+    now: NaiveDateTime,
+) -> Result<Option<Arc<Resolved>>, Refused> {
+    let api = &state.api;
+    let digest = secret.digest();
+    let lookup = api.cache.lookup(&digest, api_id, now);
+    if let Lookup::Hit(r) = lookup {
+        return Ok(Some(r));
+    }
+    // An address that has used up its allowance of failures is refused before the database is
+    // asked; a lookup that fails is charged to it by the caller.
+    if matches!(lookup, Lookup::Miss) {
+        if let Some(r) = api.limits.blocked(ip) {
+            return Err(Refused::new(ApiError::RateLimited(r), Some(r)));
+        }
+    }
+    let ticket = api.cache.ticket();
+    let (key, api_id) = (digest.clone(), api_id.clone());
+    let loaded = db::run(&state.pool, move |c| {
+        Ok(cache::load(c, &key, &api_id, now)?)
+    })
+    .await
+    .map_err(|e| Refused::new(ApiError::Unexpected(e), None))?;
+    Ok(match loaded {
+        Some(r) => {
+            let r = Arc::new(r);
+            api.cache.insert(ticket, digest, r.clone());
+            Some(r)
+        }
+        None => {
+            api.cache.remove(&digest);
+            None
+        }
+    })
+}
+
+/// Resolves the caller; on failure, the error, the rate state to report, and the caller if
+/// the secret matched all the same.
 async fn authenticate(
     state: &AppState,
     presented: Presented,
+    disabled_pair: Option<(ApiId, ApiSecret)>,
     ip: IpAddr,
     now: NaiveDateTime,
-) -> Result<Authenticated, (ApiError, Option<RateState>)> {
+) -> Result<Authenticated, Refused> {
     let api = &state.api;
-    let refuse = |hint| {
-        let rate = api.limits.unauthenticated(ip);
-        match rate {
-            Ok(r) => (ApiError::Unauthorized { hint }, Some(r)),
-            Err(r) => (ApiError::RateLimited(r), Some(r)),
+    let refuse = |hint, owner| {
+        let (error, rate) = match api.limits.unauthenticated(ip) {
+            Ok(r) => (ApiError::Unauthorized { hint }, r),
+            Err(r) => (ApiError::RateLimited(r), r),
+        };
+        Refused {
+            error,
+            rate: Some(rate),
+            owner,
+            named: None,
         }
     };
     let (api_id, secret) = match presented {
-        Presented::Unusable { reason, .. } => return Err(refuse(hint(reason))),
+        Presented::Unusable { reason, api_id } => {
+            // `_apikey` while it is turned off is refused either way; checked only to know
+            // whose use it was.
+            let owner = match &disabled_pair {
+                Some((id, secret)) => resolve(state, id, secret, ip, now)
+                    .await
+                    .map_err(|r| r.naming(api_id.as_ref()))?,
+                None => None,
+            };
+            return Err(refuse(hint(reason), owner).naming(api_id.as_ref()));
+        }
         Presented::Pair { api_id, secret, .. } => (api_id, secret),
     };
-    let digest = secret.digest();
-    let resolved = match api.cache.lookup(&digest, &api_id, now) {
-        Lookup::Hit(r) => r,
-        lookup => {
-            // An address that has used up its allowance of failures is refused before the
-            // database is asked; a lookup that fails is charged to it below.
-            if matches!(lookup, Lookup::Miss) {
-                if let Some(r) = api.limits.blocked(ip) {
-                    return Err((ApiError::RateLimited(r), Some(r)));
-                }
-            }
-            let ticket = api.cache.ticket();
-            let key = digest.clone();
-            let loaded = db::run(&state.pool, move |c| {
-                Ok(cache::load(c, &key, &api_id, now)?)
-            })
-            .await
-            .map_err(|e| (ApiError::Unexpected(e), None))?;
-            match loaded {
-                Some(r) => {
-                    let r = Arc::new(r);
-                    api.cache.insert(ticket, digest, r.clone());
-                    r
-                }
-                None => {
-                    api.cache.remove(&digest);
-                    return Err(refuse(None));
-                }
-            }
-        }
+    let resolved = resolve(state, &api_id, &secret, ip, now)
+        .await
+        .map_err(|r| r.naming(Some(&api_id)))?;
+    let Some(resolved) = resolved else {
+        return Err(refuse(None, None).naming(Some(&api_id)));
     };
     let limiter = api
         .limits
         .account(&resolved.account_id, resolved.account_limit);
     match limiter.check() {
         Ok(rate) => Ok(Authenticated(resolved, rate)),
-        Err(rate) => Err((ApiError::RateLimited(rate), Some(rate))),
+        Err(rate) => Err(Refused {
+            error: ApiError::RateLimited(rate),
+            rate: Some(rate),
+            owner: Some(resolved),
+            named: None,
+        }),
     }
 }
 
@@ -317,6 +386,7 @@ async fn gate(
     let parse::Read {
         presented,
         via_query_key,
+        disabled_pair,
     } = parse::read_credentials(
         req.headers()
             .get(header::AUTHORIZATION)
@@ -324,7 +394,6 @@ async fn gate(
         req.query_string(),
         state.api.allow_query_key,
     );
-    let api_id: Option<Arc<str>> = presented.api_id().map(|id| Arc::from(id.as_str()));
     let event = parse::event_id(req.headers().get("eventid").map(|v| v.as_bytes()));
     let ip: IpAddr = match (state.settings.trust_proxy_headers, req.peer_addr()) {
         (false, Some(peer)) => peer.ip(),
@@ -343,15 +412,17 @@ async fn gate(
     let outcome = if open {
         match state.api.limits.open(ip) {
             Ok(rate) => Ok((None, rate)),
-            Err(rate) => Err((ApiError::RateLimited(rate), Some(rate))),
+            Err(rate) => Err(Refused::new(ApiError::RateLimited(rate), Some(rate))),
         }
     } else {
-        authenticate(&state, presented, ip, now)
+        authenticate(&state, presented, disabled_pair, ip, now)
             .await
             .map(|Authenticated(r, rate)| (Some(r), rate))
     };
 
-    let (mut res, rate, caller) = match outcome {
+    // Whose request this was: the caller whose secret matched, else (unverified) the API ID it
+    // named. A request to an open path is nobody's.
+    let (mut res, rate, caller, named) = match outcome {
         Ok((caller, rate)) => {
             if let Some(c) = &caller {
                 req.extensions_mut().insert(Authenticated(c.clone(), rate));
@@ -363,11 +434,11 @@ async fn gate(
             // (Handlers' errors arrive as responses; cloning the request here to catch an
             // inner `Err` would break actix's routing, which needs the request unshared.)
             let res = next.call(req).await?.map_into_boxed_body();
-            (res, Some(rate), caller)
+            (res, Some(rate), caller, None)
         }
-        Err((error, rate)) => {
-            let res = req.into_response(error.error_response());
-            (res, rate, None)
+        Err(refused) => {
+            let res = req.into_response(refused.error.error_response());
+            (res, refused.rate, refused.owner, refused.named)
         }
     };
     if (res.status().is_client_error() || res.status().is_server_error()) && !is_json(&res) {
@@ -396,16 +467,31 @@ async fn gate(
         }),
         _ => None,
     };
-    let key = UsageKey {
-        day: now.date(),
-        api_id: caller.as_ref().map(|c| c.api_id.clone()).or(api_id),
-        org_id: touched.org_id,
-        // The event the handler served, else the `EventId` header as sent (if well-formed),
-        // on every request; the flush keeps only ids of events the integration may see.
-        event_id: touched.event_id.or_else(|| event.valid().map(Arc::from)),
-        endpoint: endpoint_label(res.request()),
-        status,
-        query_key: via_query_key,
+    let key = match &caller {
+        Some(c) => UsageKey {
+            day: now.date(),
+            api_id: Some(c.api_id.clone()),
+            verified: true,
+            org_id: touched.org_id,
+            // The event the handler served, else the `EventId` header as sent (if
+            // well-formed); the flush keeps only ids of events the integration may see.
+            event_id: touched.event_id.or_else(|| event.valid().map(Arc::from)),
+            endpoint: endpoint_label(res.request()),
+            status,
+            query_key: via_query_key,
+        },
+        // Anyone may name an API ID (they are not secret): such a request is kept apart, as
+        // an unverified attempt, and nothing it sent is kept but the endpoint and status.
+        None => UsageKey {
+            day: now.date(),
+            api_id: named,
+            verified: false,
+            org_id: None,
+            event_id: None,
+            endpoint: endpoint_label(res.request()),
+            status,
+            query_key: via_query_key,
+        },
     };
     state.api.usage.record(key, used.as_ref(), now);
     Ok(res)

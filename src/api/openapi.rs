@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use actix_web::HttpResponse;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Type};
+use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Schema, Type};
 use utoipa::{Modify, OpenApi};
 
 use super::handlers;
@@ -122,6 +122,48 @@ impl Modify for GateHeaders {
     }
 }
 
+/// What the derive cannot say: where the API is (`servers`: this portal, relative to the
+/// document), that the document itself needs no credentials (`security: []`), and, of
+/// `EventPatch`, `minProperties` and the enums (every time zone the server knows; the statuses).
+struct Constraints;
+
+impl Modify for Constraints {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.servers = Some(vec![utoipa::openapi::server::ServerBuilder::new()
+            .url("/")
+            .description(Some("This portal (the paths include /api/v1)"))
+            .build()]);
+        if let Some(op) = openapi
+            .paths
+            .paths
+            .get_mut("/api/v1/openapi.json")
+            .and_then(|item| item.get.as_mut())
+        {
+            op.security = Some(Vec::new());
+        }
+        let Some(RefOr::T(Schema::Object(patch))) = openapi
+            .components
+            .as_mut()
+            .and_then(|c| c.schemas.get_mut("EventPatch"))
+        else {
+            return;
+        };
+        // At least one field (set here: utoipa 5.5's `min_properties` attribute emits
+        // `maxProperties`).
+        patch.min_properties = Some(1);
+        patch.max_properties = None;
+        let zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
+        for (field, values) in [
+            ("time_zone", zones),
+            ("status", handlers::EVENT_STATUSES.to_vec()),
+        ] {
+            if let Some(RefOr::T(Schema::Object(o))) = patch.properties.get_mut(field) {
+                o.enum_values = Some(values.into_iter().map(serde_json::Value::from).collect());
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -149,7 +191,7 @@ impl Modify for GateHeaders {
         handlers::EventPage,
         handlers::EventPatch
     )),
-    modifiers(&Security, &GateHeaders),
+    modifiers(&Security, &GateHeaders, &Constraints),
     tags(
         (name = "Integration", description = "Who is calling"),
         (name = "Organizations", description = "Who authorized you"),
@@ -175,4 +217,68 @@ pub async fn document() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(body.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use handlers::{
+        CURSOR_PATTERN, EVENT_ID_PATTERN, NAME_PATTERN, ORG_ID_PATTERN, TIME_PATTERN, VENUE_PATTERN,
+    };
+
+    /// The patterns are written out in the handlers' attributes (utoipa takes only literals):
+    /// they must be the ones the server's checks are documented against.
+    #[test]
+    fn the_documents_patterns_are_the_servers() {
+        let doc = serde_json::to_value(spec()).unwrap();
+        let param = |path: &str, method: &str, name: &str| {
+            doc["paths"][path][method]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| p["schema"]["pattern"].clone())
+                .unwrap()
+        };
+        let events = "/api/v1/organizations/{org_id}/events";
+        assert_eq!(param(events, "get", "org_id"), ORG_ID_PATTERN);
+        assert_eq!(param(events, "get", "cursor"), CURSOR_PATTERN);
+        assert_eq!(param("/api/v1/event", "get", "EventId"), EVENT_ID_PATTERN);
+        assert_eq!(param("/api/v1/event", "patch", "EventId"), EVENT_ID_PATTERN);
+        let patch = &doc["components"]["schemas"]["EventPatch"]["properties"];
+        assert_eq!(patch["name"]["pattern"], NAME_PATTERN);
+        assert_eq!(patch["venue"]["pattern"], VENUE_PATTERN);
+        assert_eq!(patch["starts_at"]["pattern"], TIME_PATTERN);
+        assert_eq!(patch["ends_at"]["pattern"], TIME_PATTERN);
+        let event = &doc["components"]["schemas"]["ApiEvent"]["properties"];
+        assert_eq!(event["id"]["pattern"], EVENT_ID_PATTERN);
+        assert_eq!(event["organization_id"]["pattern"], ORG_ID_PATTERN);
+    }
+
+    /// The name pattern allows exactly what the server's name check allows.
+    #[test]
+    fn the_name_pattern_is_the_name_check() {
+        let re = matches_pattern(NAME_PATTERN);
+        for (name, ok) in [
+            ("Opening Night", true),
+            (" padded ", true),
+            ("\u{3000}", false),
+            ("\u{a0}x", true),
+            ("\u{feff}", true),
+            ("", false),
+            ("   ", false),
+            ("\tName", false),
+            ("Na\u{85}me", false),
+        ] {
+            let server = !name.trim().is_empty() && !name.chars().any(char::is_control);
+            assert_eq!(server, ok, "{name:?}: the server");
+            assert_eq!(re(name), ok, "{name:?}: the pattern");
+        }
+    }
+
+    fn matches_pattern(pattern: &str) -> impl Fn(&str) -> bool {
+        let schema = serde_json::json!({ "type": "string", "pattern": pattern });
+        let v = jsonschema::validator_for(&schema).expect("a valid pattern");
+        move |s: &str| v.is_valid(&serde_json::json!(s))
+    }
 }

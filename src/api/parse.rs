@@ -73,6 +73,10 @@ pub struct Read {
     pub presented: Presented,
     /// The credentials were taken from `_apikey` (enabled or not, well-formed or not): for usage.
     pub via_query_key: bool,
+    /// A well-formed pair sent in `_apikey` while query-string keys are turned off: refused
+    /// whatever it is, but checked, so the use counts as its integration's (and warns its
+    /// developer) only when the secret matched.
+    pub disabled_pair: Option<(ApiId, ApiSecret)>,
 }
 
 /// `credentials`, and whether they came from the query string.
@@ -81,14 +85,22 @@ pub fn read_credentials(authorization: Option<&[u8]>, query: &str, allow_query_k
         return Read {
             presented: from_header(raw),
             via_query_key: false,
+            disabled_pair: None,
         };
     }
     let value = query_key(query);
     let via_query_key = value.is_some();
+    let mut disabled_pair = None;
     let presented = match value {
         None => unusable(Unusable::Missing, None),
         Some(value) if !allow_query_key => {
-            let api_id = pair(&value).ok().map(|(id, _)| id);
+            let api_id = match pair(&value) {
+                Ok((id, secret)) => {
+                    disabled_pair = Some((id.clone(), secret));
+                    Some(id)
+                }
+                Err(id) => id,
+            };
             unusable(Unusable::QueryKeyDisabled, api_id)
         }
         Some(value) => with_method(pair(&value), AuthMethod::QueryKey),
@@ -96,6 +108,7 @@ pub fn read_credentials(authorization: Option<&[u8]>, query: &str, allow_query_k
     Read {
         presented,
         via_query_key,
+        disabled_pair,
     }
 }
 
@@ -176,7 +189,8 @@ pub fn event_id(raw: Option<&[u8]>) -> EventIdHeader {
         None => EventIdHeader::Absent,
         Some(bytes) => match std::str::from_utf8(bytes)
             .ok()
-            .and_then(|s| public_id("evt_", s.trim()))
+            // Only what HTTP itself treats as padding (its parsers strip it already).
+            .and_then(|s| public_id("evt_", s.trim_matches([' ', '\t'])))
         {
             Some(id) => EventIdHeader::Valid(id.to_string()),
             None => EventIdHeader::Malformed,

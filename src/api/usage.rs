@@ -1,6 +1,9 @@
 //! API usage, aggregated in memory on the hot path and written in batches: request counters per
 //! day × API ID × organization × event × endpoint × status, and last-used times per secret,
-//! integration and authorization (successful requests only). Made-up API IDs and event ids are
+//! integration and authorization (successful requests only). Only requests whose secret matched
+//! count as an integration's (`api_usage`); refused requests that merely name an API ID are
+//! unverified attempts, kept apart per day × API ID × endpoint × status
+//! (`api_unverified_usage`), since anyone can name any API ID. Made-up API IDs and event ids are
 //! folded away when written (`known_api_ids`, `visible_events`). `flush` runs every few seconds and
 //! at shutdown; a failed flush puts its counts back, so nothing is lost or counted twice.
 
@@ -20,6 +23,8 @@ const MAX_KEYS: usize = 100_000;
 pub struct UsageKey {
     pub day: NaiveDate,
     pub api_id: Option<Arc<str>>,
+    /// The secret matched `api_id` (else the request only named it: an unverified attempt).
+    pub verified: bool,
     pub org_id: Option<Arc<str>>,
     pub event_id: Option<Arc<str>>,
     pub endpoint: &'static str,
@@ -180,7 +185,7 @@ fn visible_events(c: &mut DbConn, p: &Pending) -> QueryResult<HashMap<(String, S
     let ids = distinct(
         p.counts
             .keys()
-            .filter(|k| k.api_id.is_some())
+            .filter(|k| k.api_id.is_some() && k.verified)
             .filter_map(|k| k.event_id.as_deref()),
     );
     let mut visible = HashMap::new();
@@ -220,10 +225,17 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
             k.api_id = None;
             k.org_id = None;
         }
+        if k.api_id.is_none() {
+            // Nobody's: one pool of anonymous requests.
+            k.verified = true;
+        }
+        if !k.verified {
+            k.org_id = None;
+        }
         // Kept only where visible, and never under another organization than the event's
         // (the purge finds an organization's detail by its id, or by its events' ids).
         let keep = match (&k.api_id, &k.event_id) {
-            (Some(api), Some(event)) => visible
+            (Some(api), Some(event)) if k.verified => visible
                 .get(&(api.to_string(), event.to_string()))
                 .is_some_and(|org| k.org_id.as_deref().is_none_or(|o| o == org)),
             _ => false,
@@ -241,6 +253,20 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
     for (k, (n, query_key)) in &counts {
         let n = i64::try_from(*n).unwrap_or(i64::MAX);
         let query_key = i64::try_from(*query_key).unwrap_or(i64::MAX);
+        flushed.counters += 1;
+        flushed.requests += n as u64;
+        if !k.verified {
+            crate::db::models::api_usage::add_unverified(
+                c,
+                &k.day.format("%Y-%m-%d").to_string(),
+                opt(&k.api_id),
+                k.endpoint,
+                i32::from(k.status),
+                n,
+                query_key,
+            )?;
+            continue;
+        }
         crate::db::models::api_usage::add(
             c,
             &k.day.format("%Y-%m-%d").to_string(),
@@ -252,8 +278,6 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
             n,
             query_key,
         )?;
-        flushed.counters += 1;
-        flushed.requests += n as u64;
     }
     for (id, at) in &p.secrets {
         diesel::update(

@@ -234,6 +234,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_unverified_usage (day, api_id, endpoint, status) {
+        day -> Text,
+        api_id -> Text,
+        endpoint -> Text,
+        status -> Integer,
+        requests -> BigInt,
+        query_key_requests -> BigInt,
+    }
+}
+
+diesel::table! {
     reactivation_requests (id) {
         id -> Text,
         integration_id -> Text,
@@ -291,6 +302,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     authorizations,
     api_usage,
+    api_unverified_usage,
     reactivation_requests,
     job_runs,
 );

@@ -470,10 +470,6 @@ async fn event_requests_are_validated(backend: Backend) {
         (r#"{"status": "sold out"}"#, "draft, published or cancelled"),
         (r#"{"time_zone": "Mars/Olympus"}"#, "not a time zone"),
         (r#"{"starts_at": "tomorrow"}"#, "RFC 3339"),
-        (
-            r#"{"ends_at": "2026-01-01T00:00:00Z"}"#,
-            "ends_at must be after starts_at",
-        ),
     ] {
         let (status, res) = api_json(patch(body).send().await.unwrap()).await;
         assert_eq!(status, 400, "{body}");
@@ -712,7 +708,8 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
             .status(),
         200
     );
-    // ...and on failed ones, for a real API ID...
+    // ...but not on failed ones, even for a real API ID: those are unverified attempts, kept
+    // apart with only their endpoint and status...
     let wrong = concat_portal::domain::ApiSecret::generate();
     for _ in 0..2 {
         let res = bearer(
@@ -728,7 +725,7 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
         .unwrap();
         assert_eq!(res.status(), 401);
     }
-    // ...but not without one, nor when it names no event this integration may see.
+    // ...nor without an API ID, nor when it names no event this integration may see.
     assert_eq!(
         http.get(app.url("/api/v1/me"))
             .header("EventId", &events[1])
@@ -813,7 +810,6 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
             ),
             1,
         ),
-        (key(&id, "", &events[1], "GET /api/v1/me", 401), 2),
         (key("", "", "", "GET /api/v1/me", 401), 2),
         (key(&id, "", "", "GET /api/v1/event", 400), 1),
         (
@@ -823,6 +819,10 @@ async fn usage_is_counted_exactly_and_flushed_in_batches(backend: Backend) {
         (key(&id, "", "", "GET /api/v1/event", 404), 1),
     ]);
     assert_eq!(app.usage_rows().await, expected);
+    assert_eq!(
+        app.unverified_rows().await,
+        std::collections::HashMap::from([((id.clone(), "GET /api/v1/me".to_string(), 401), 2)])
+    );
 
     // A second batch adds to the same counters.
     bearer(&http, Method::GET, app.url("/api/v1/me"), &id, &secret)
@@ -946,6 +946,52 @@ async fn the_openapi_document_matches_the_implementation(backend: Backend) {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let text = doc.to_string();
     oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
+    // Where the API is, and that the document itself needs no credentials.
+    assert_eq!(doc["servers"][0]["url"], json!("/"));
+    assert_eq!(
+        doc["paths"]["/api/v1/openapi.json"]["get"]["security"],
+        json!([])
+    );
+    // The constraints the server enforces are stated.
+    let patch = &doc["components"]["schemas"]["EventPatch"];
+    assert_eq!(patch["minProperties"], json!(1));
+    assert_eq!(patch["additionalProperties"], json!(false));
+    for field in [
+        "name",
+        "venue",
+        "starts_at",
+        "ends_at",
+        "time_zone",
+        "status",
+    ] {
+        assert_eq!(
+            patch["properties"][field]["type"],
+            json!("string"),
+            "{field}: not null"
+        );
+    }
+    assert_eq!(
+        patch["properties"]["starts_at"]["format"],
+        json!("date-time")
+    );
+    assert_eq!(
+        patch["properties"]["status"]["enum"],
+        json!(["draft", "published", "cancelled"])
+    );
+    let zones = patch["properties"]["time_zone"]["enum"].as_array().unwrap();
+    assert!(zones.contains(&json!("Europe/Berlin")) && zones.len() > 400);
+    let patch_op = &doc["paths"]["/api/v1/event"]["patch"];
+    assert_eq!(
+        patch_op["requestBody"]["content"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        vec!["application/json"]
+    );
+    for status in ["400", "409", "415"] {
+        assert!(patch_op["responses"][status].is_object(), "PATCH {status}");
+    }
 
     let mut listed: Vec<String> = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -1166,13 +1212,16 @@ async fn usage_pages_chart_the_last_30_days_for_developers_and_admins(backend: B
     assert!(html.contains("<rect x="), "bars drawn on the server");
     assert!(html.contains(&format!("{today} · 2xx: 3")), "{html}");
     assert!(html.contains(&format!("{today} · Acme Events: 3")));
-    assert!(html.contains(&format!("{today} · 4xx: 1")));
+    // The attempt with a wrong secret is not the integration's: shown apart, unverified.
+    assert!(!html.contains(&format!("{today} · 4xx")));
     assert!(
         html.contains(&format!(
-            "<tr><td>{today}</td><td>4</td><td>3</td><td>1</td><td>0</td></tr>"
+            "<tr><td>{today}</td><td>3</td><td>3</td><td>0</td><td>0</td></tr>"
         )),
         "table row"
     );
+    assert!(html.contains("<strong id=\"unverified-total\">1</strong>"));
+    assert!(html.contains(&format!("<tr><td>{today}</td><td>1</td></tr>")));
 
     // Another developer cannot see it.
     let eve = app.approved_developer("eve@other.example", "Other").await;
@@ -1181,8 +1230,16 @@ async fn usage_pages_chart_the_last_30_days_for_developers_and_admins(backend: B
     let admin = app.admin().await;
     let (overview, row) = admin_api_row(&app, &admin, &f.dev.api_id).await;
     assert!(
-        row.contains("<td>4</td><td>25.0 %</td><td>1</td><td>0</td>"),
+        row.contains("<td>3</td><td>0.0 %</td><td>0</td><td>0</td>"),
         "{row}"
+    );
+    let unverified = &overview[overview.find("id=\"unverified\"").unwrap()..];
+    assert!(
+        unverified.contains(&format!(
+            "<code>{}</code></td><td>1</td><td>0</td>",
+            f.dev.api_id
+        )),
+        "{unverified}"
     );
     assert!(overview.contains("<strong id=\"unrecognised-failed\">1</strong>"));
     // Not for non-admins.
@@ -1281,7 +1338,313 @@ async fn event_lists_are_fresh_after_portal_and_api_edits(backend: Backend) {
     );
 }
 
+/// Anyone who knows an API ID (organizations are told them) can send it with a made-up secret
+/// that has a valid checksum. Such requests are unverified attempts: they never count as the
+/// integration's requests or `_apikey` use, and never make its usage page warn; they are shown
+/// apart, labelled unverified, to the developer and to ConCat admins.
+async fn unverified_attempts_never_count_as_the_integrations_requests(backend: Backend) {
+    let app = spawn_app_with(backend, &[("PORTAL_API_ALLOW_QUERY_KEY", "true")]).await;
+    let f = app.api_fixture(&["events_read"]).await;
+    let victim = f.dev.api_id.clone();
+    let http = client().0;
+    let made_up = concat_portal::domain::ApiSecret::generate();
+    for _ in 0..3 {
+        let path = format!("/api/v1/me?_apikey={victim}:{}", made_up.expose());
+        assert_eq!(status_of(http.get(app.url(&path))).await, 401);
+    }
+    app.flush_usage().await;
+    let rows = app.usage_rows().await;
+    assert!(
+        rows.keys().all(|(api_id, ..)| *api_id != victim),
+        "not the victim's requests: {rows:?}"
+    );
+    assert!(
+        !app.query_key_rows()
+            .await
+            .contains_key(&(victim.clone(), 401)),
+        "not the victim's `_apikey` use"
+    );
+
+    app.login_with(&f.dev.client, "dana@ticketly.example", PASSWORD)
+        .await;
+    let page = format!("/developer/integrations/{}/usage", f.dev.integration_id);
+    let html = app
+        .get_with(&f.dev.client, &page)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("query-key-use"),
+        "no warning to roll: {html}"
+    );
+    assert!(html.contains("No requests in the last 30 days."), "{html}");
+    assert!(
+        html.contains("<strong id=\"unverified-total\">3</strong>"),
+        "shown as unverified attempts: {html}"
+    );
+    let admin = app.admin().await;
+    let overview = app
+        .get_with(&admin, "/admin/api")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let unverified = &overview[overview.find("id=\"unverified\"").expect("a section")..];
+    let row_at = unverified.find(&victim).expect("the attempts are listed");
+    let row = &unverified[row_at..row_at + unverified[row_at..].find("</tr>").unwrap()];
+    assert!(row.ends_with("</code></td><td>3</td><td>3</td>"), "{row}");
+    let top = &overview[..overview.find("id=\"unverified\"").unwrap()];
+    assert!(
+        !top.contains(&victim),
+        "not among the integration's figures"
+    );
+
+    // The integration's own `_apikey` request still counts, and warns.
+    let path = format!("/api/v1/me?_apikey={victim}:{}", f.dev.secret);
+    assert_eq!(status_of(http.get(app.url(&path))).await, 200);
+    app.flush_usage().await;
+    assert_eq!(
+        app.query_key_rows().await.get(&(victim.clone(), 200)),
+        Some(&(1, 1))
+    );
+    let html = app
+        .get_with(&f.dev.client, &page)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"query-key-use\">1 of these requests"),
+        "{html}"
+    );
+}
+
+/// What `PATCH /event` and the events list accept is exactly what the OpenAPI document states:
+/// only `application/json` (else 415), only an object with at least one field and no `null`
+/// (else 400), values within their schemas; the limit's bounds, the cursor's and the EventId's
+/// patterns. A change that would end the event before it starts is a 409.
+async fn the_api_enforces_exactly_what_its_document_states(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let f = app.api_fixture(&["events_read", "events_write"]).await;
+    let (id, secret) = (f.dev.api_id.clone(), f.dev.secret.clone());
+    let http = client().0;
+    let events = app.seed_events(&f.org, 3).await;
+    let (_, doc) = api_json(
+        http.get(app.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let patch_schema = {
+        let mut root = doc.clone();
+        root["$ref"] = json!("#/components/schemas/EventPatch");
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&root)
+            .expect("a schema")
+    };
+    let patch = |content_type: Option<&str>, body: &str| {
+        let mut req = bearer(&http, Method::PATCH, app.url("/api/v1/event"), &id, &secret)
+            .header("EventId", &events[0])
+            .body(body.to_string());
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        req
+    };
+    let get_event = || async {
+        api_json(
+            bearer(&http, Method::GET, app.url("/api/v1/event"), &id, &secret)
+                .header("EventId", &events[0])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .1
+    };
+    let before = get_event().await;
+
+    // Only application/json: 415 with a JSON error otherwise, and nothing changes.
+    for ct in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/jsonx"),
+        None,
+    ] {
+        let (status, body) =
+            api_json(patch(ct, r#"{"name": "Sneaky"}"#).send().await.unwrap()).await;
+        assert_eq!(status, 415, "{ct:?}");
+        assert!(
+            body["error"].as_str().unwrap().contains("application/json"),
+            "{body}"
+        );
+    }
+    let (status, body) = api_json(patch(Some("name=Sneaky"), "").send().await.unwrap()).await;
+    assert_eq!((status, body["error"].is_string()), (415, true));
+
+    // Only an object with at least one known, non-null field within its schema: each refused
+    // body is also refused by the document's schema.
+    let refused = [
+        (
+            r#"["Array Name", null, null, null, null, null]"#,
+            "JSON object",
+        ),
+        ("{}", "at least one of"),
+        (r#"{"name": null}"#, "name must not be null"),
+        (
+            r#"{"name": null, "venue": "Annex"}"#,
+            "name must not be null",
+        ),
+        (r#"{"venue": null, "status": null}"#, "must not be null"),
+        (r#"{"name": "\tTabbed"}"#, "control characters"),
+        (r#"{"venue": "Hall\u0000"}"#, "control characters"),
+        (r#"{"name": "\u3000"}"#, "Enter the event's name."),
+        (r#"{"time_zone": " Europe/Berlin"}"#, "not a time zone"),
+        (r#"{"status": "Draft"}"#, "draft, published or cancelled"),
+        (r#"{"status": " draft"}"#, "draft, published or cancelled"),
+        (r#"{"starts_at": "1969-12-31T23:00:00Z"}"#, "1970 and 2200"),
+        (r#"{"ends_at": "2201-01-01T00:00:00Z"}"#, "1970 and 2200"),
+        (r#"{"starts_at": " 2027-05-01T18:00:00Z"}"#, "RFC 3339"),
+        (r#"{"name": 5}"#, "invalid type"),
+    ];
+    for (body, message) in refused {
+        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert!(!patch_schema.is_valid(&value), "the schema refuses {body}");
+        let (status, res) =
+            api_json(patch(Some("application/json"), body).send().await.unwrap()).await;
+        assert_eq!(status, 400, "{body}: {res}");
+        assert!(
+            res["error"].as_str().unwrap().contains(message),
+            "{body}: {res}"
+        );
+    }
+    let long = "x".repeat(161);
+    let body = json!({ "name": long }).to_string();
+    assert!(!patch_schema.is_valid(&json!({ "name": long })));
+    assert_eq!(status_of(patch(Some("application/json"), &body)).await, 400);
+    assert_eq!(
+        get_event().await,
+        before,
+        "nothing refused changed the event"
+    );
+
+    // Accepted: what the schema allows, with any parameters on the media type.
+    let accepted = json!({
+        "name": "y".repeat(160),
+        "venue": "  ",
+        "starts_at": "2200-12-31T10:00:00+02:00",
+        "ends_at": "2200-12-31T23:00:00-01:00",
+        "time_zone": "America/Argentina/Buenos_Aires",
+        "status": "published"
+    });
+    assert!(patch_schema.is_valid(&accepted));
+    let (status, updated) = api_json(
+        patch(
+            Some("application/json; charset=utf-8"),
+            &accepted.to_string(),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["venue"], json!(""));
+    assert_eq!(updated["ends_at"], json!("2201-01-01T00:00:00Z"));
+    // Schema-valid, but it would end before it starts: 409, as documented.
+    let early = json!({"ends_at": "2200-01-01T00:00:00Z"});
+    assert!(patch_schema.is_valid(&early));
+    let (status, res) = api_json(
+        patch(Some("application/json"), &early.to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(res, json!({"error": "ends_at must be after starts_at"}));
+
+    // EventId: exactly `evt_` and 16 letters or digits.
+    for bad in [
+        "evt_123456789012345",
+        "evt_1234567890123456x",
+        "EVT_1234567890123456",
+    ] {
+        let res = bearer(&http, Method::GET, app.url("/api/v1/event"), &id, &secret)
+            .header("EventId", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+
+    // limit 1 to 100; a cursor is any `<microseconds>.<event ID>`, and nothing else.
+    let list = |query: &str| {
+        bearer(
+            &http,
+            Method::GET,
+            app.url(&format!("/api/v1/organizations/{}/events?{query}", f.org)),
+            &id,
+            &secret,
+        )
+    };
+    for query in [
+        "limit=0",
+        "limit=101",
+        "limit=%205",
+        "limit=1.5",
+        "cursor=",
+        "cursor=abc",
+    ] {
+        let (status, body) = api_json(list(query).send().await.unwrap()).await;
+        assert_eq!(status, 400, "{query}: {body}");
+    }
+    let (status, page) = api_json(list("limit=1").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let cursor = page["next_cursor"].as_str().unwrap().to_string();
+    let events_op = &doc["paths"]["/api/v1/organizations/{org_id}/events"]["get"];
+    let param_schema = |name: &str| {
+        events_op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == json!(name))
+            .unwrap()["schema"]
+            .clone()
+    };
+    let cursor_schema = jsonschema::validator_for(&param_schema("cursor")).unwrap();
+    assert!(cursor_schema.is_valid(&json!(cursor)), "{cursor}");
+    assert!(!cursor_schema.is_valid(&json!("")));
+    assert_eq!(param_schema("limit")["minimum"], json!(1));
+    assert_eq!(param_schema("limit")["maximum"], json!(100));
+    let (status, next) = api_json(
+        list(&format!("limit=100&cursor={cursor}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(next["data"].as_array().unwrap().len(), 2);
+    for (cursor, count) in [
+        ("0.evt_0000000000000000", 3),
+        ("-1.evt_0000000000000000", 3),
+        ("9999999999999999.evt_zzzzzzzzzzzzzzzz", 0),
+    ] {
+        assert!(cursor_schema.is_valid(&json!(cursor)));
+        let (status, page) =
+            api_json(list(&format!("cursor={cursor}")).send().await.unwrap()).await;
+        assert_eq!(status, 200, "{cursor}: {page}");
+        assert_eq!(page["data"].as_array().unwrap().len(), count, "{cursor}");
+    }
+}
+
 both_backends!(
+    the_api_enforces_exactly_what_its_document_states,
+    unverified_attempts_never_count_as_the_integrations_requests,
     event_lists_are_fresh_after_portal_and_api_edits,
     each_authentication_method_works,
     bad_credentials_are_401_json_without_a_500,

@@ -1026,6 +1026,24 @@ impl TestApp {
         })
     }
 
+    /// Unverified attempts per (API ID named, endpoint, status).
+    pub async fn unverified_rows(&self) -> HashMap<(String, String, i32), i64> {
+        use concat_portal::db::schema::api_unverified_usage as v;
+        use diesel::prelude::*;
+        db::run(&self.pool, |c| {
+            Ok(v::table
+                .select((v::api_id, v::endpoint, v::status, v::requests))
+                .load::<(String, String, i32, i64)>(c)?)
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .fold(HashMap::new(), |mut m, (a, e, s, n)| {
+            *m.entry((a, e, s)).or_default() += n;
+            m
+        })
+    }
+
     /// Usage per (API ID, status): (requests, of them with `_apikey`).
     pub async fn query_key_rows(&self) -> HashMap<(String, i32), (i64, i64)> {
         use concat_portal::db::schema::api_usage as u;

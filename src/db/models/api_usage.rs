@@ -1,10 +1,12 @@
-//! Reading the API usage counters (written by `crate::api::usage`).
+//! The API usage counters (written by `crate::api::usage`): an integration's own requests
+//! (`api_usage`) and unverified attempts that only named its API ID (`api_unverified_usage`).
 
 use chrono::NaiveDate;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
+use crate::db::schema::api_unverified_usage as v;
 use crate::db::schema::api_usage as u;
 use crate::db::schema::events;
 use crate::db::DbConn;
@@ -165,4 +167,84 @@ pub fn add(
                 .eq(u::query_key_requests + diesel::upsert::excluded(u::query_key_requests)),
         )
     )
+}
+
+/// Adds `n` unverified attempts (`query_key` of them with `_apikey`) that named `api_id`.
+pub fn add_unverified(
+    conn: &mut DbConn,
+    day: &str,
+    api_id: &str,
+    endpoint: &str,
+    status: i32,
+    n: i64,
+    query_key: i64,
+) -> QueryResult<usize> {
+    crate::upsert!(
+        conn,
+        v::table,
+        (
+            v::day.eq(day),
+            v::api_id.eq(api_id),
+            v::endpoint.eq(endpoint),
+            v::status.eq(status),
+            v::requests.eq(n),
+            v::query_key_requests.eq(query_key),
+        ),
+        (v::day, v::api_id, v::endpoint, v::status),
+        (
+            v::requests.eq(v::requests + diesel::upsert::excluded(v::requests)),
+            v::query_key_requests
+                .eq(v::query_key_requests + diesel::upsert::excluded(v::query_key_requests)),
+        )
+    )
+}
+
+/// Unverified attempts that named `api_id`, per day since `from`: (day, requests, of them
+/// with `_apikey`).
+pub fn unverified_daily_for(
+    conn: &mut DbConn,
+    api_id: &str,
+    from: NaiveDate,
+) -> QueryResult<Vec<(String, i64, i64)>> {
+    v::table
+        .filter(v::api_id.eq(api_id))
+        .filter(v::day.ge(day(from)))
+        .group_by(v::day)
+        .select((
+            v::day,
+            sql::<BigInt>("CAST(SUM(requests) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(query_key_requests) AS BIGINT)"),
+        ))
+        .order(v::day.desc())
+        .load(conn)
+}
+
+/// Unverified attempts per API ID since `from`: (API ID, requests, of them with `_apikey`).
+pub fn unverified_by_api_id_since(
+    conn: &mut DbConn,
+    from: NaiveDate,
+) -> QueryResult<Vec<(String, i64, i64)>> {
+    v::table
+        .filter(v::day.ge(day(from)))
+        .group_by(v::api_id)
+        .select((
+            v::api_id,
+            sql::<BigInt>("CAST(SUM(requests) AS BIGINT)"),
+            sql::<BigInt>("CAST(SUM(query_key_requests) AS BIGINT)"),
+        ))
+        .load(conn)
+}
+
+/// Unverified attempts refused as failed authentications (401) per day since `from`.
+pub fn unverified_failed_auth_by_day(
+    conn: &mut DbConn,
+    from: NaiveDate,
+) -> QueryResult<Vec<(String, i64)>> {
+    v::table
+        .filter(v::day.ge(day(from)))
+        .filter(v::status.eq(401))
+        .group_by(v::day)
+        .select((v::day, sql::<BigInt>("CAST(SUM(requests) AS BIGINT)")))
+        .order(v::day.asc())
+        .load(conn)
 }

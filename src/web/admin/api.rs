@@ -1,5 +1,5 @@
-//! Admin: API usage across accounts (top integrations, error rates, failed authentications)
-//! and per-account rate limits.
+//! Admin: API usage across accounts (top integrations, error rates, failed authentications,
+//! unverified attempts that named an API ID without its secret) and per-account rate limits.
 
 use std::collections::HashMap;
 
@@ -40,11 +40,20 @@ impl TopRow {
     }
 }
 
+/// Refused requests that named a real API ID without its secret.
+pub struct UnverifiedRow {
+    pub api_id: String,
+    pub name: String,
+    pub attempts: u64,
+    pub query_key: u64,
+}
+
 #[derive(Template)]
 #[template(path = "admin/api.html")]
 struct ApiPage {
     ctx: PageContext,
     top: Vec<TopRow>,
+    unverified: Vec<UnverifiedRow>,
     unrecognised_failed: u64,
     total: u64,
     chart: charts::Chart,
@@ -56,12 +65,14 @@ pub async fn overview(admin: AdminUser) -> Result<HttpResponse, AppError> {
     let state = admin.viewer.state.clone();
     let today = state.clock.now_naive().date();
     let from = today - chrono::Duration::days(USAGE_DAYS - 1);
-    let (rows, failed, accounts, names) = db::run(&state.pool, move |c| {
+    let (rows, unverified_rows, failed, accounts, names) = db::run(&state.pool, move |c| {
         let rows = api_usage::by_api_id_since(c, from)?;
-        let failed = api_usage::failed_auth_by_day(c, from)?;
+        let unverified = api_usage::unverified_by_api_id_since(c, from)?;
+        let mut failed = api_usage::failed_auth_by_day(c, from)?;
+        failed.extend(api_usage::unverified_failed_auth_by_day(c, from)?);
         let accounts = accounts::all(c)?;
         let names = integrations::names_by_api_id(c)?;
-        Ok((rows, failed, accounts, names))
+        Ok((rows, unverified, failed, accounts, names))
     })
     .await?;
     let names: HashMap<String, String> = names.into_iter().collect();
@@ -95,6 +106,18 @@ pub async fn overview(admin: AdminUser) -> Result<HttpResponse, AppError> {
             row.failed_auth += n;
         }
     }
+    let mut unverified: Vec<UnverifiedRow> = unverified_rows
+        .into_iter()
+        .map(|(api_id, n, query_key)| UnverifiedRow {
+            name: names.get(&api_id).cloned().unwrap_or_default(),
+            api_id,
+            attempts: u64::try_from(n).unwrap_or(0),
+            query_key: u64::try_from(query_key).unwrap_or(0),
+        })
+        .collect();
+    total += unverified.iter().map(|r| r.attempts).sum::<u64>();
+    unverified.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(a.api_id.cmp(&b.api_id)));
+    unverified.truncate(20);
     let mut top: Vec<TopRow> = by_id.into_values().collect();
     top.sort_by(|a, b| b.total.cmp(&a.total).then(a.api_id.cmp(&b.api_id)));
     top.truncate(20);
@@ -119,6 +142,7 @@ pub async fn overview(admin: AdminUser) -> Result<HttpResponse, AppError> {
     render(&ApiPage {
         ctx: admin.viewer.page("API usage"),
         top,
+        unverified,
         unrecognised_failed,
         total,
         chart,

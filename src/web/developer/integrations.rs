@@ -526,6 +526,10 @@ struct UsagePage {
     orgs: Vec<(String, u64)>,
     /// Requests made with the `_apikey` query parameter.
     query_key: i64,
+    /// Refused requests that named this API ID with a secret that did not match, per day
+    /// (newest first): not counted above.
+    unverified: Vec<(String, i64)>,
+    unverified_total: i64,
 }
 
 /// Days shown on usage pages.
@@ -537,10 +541,15 @@ pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpRe
     let today = current.viewer.state.clock.now_naive().date();
     let from = today - chrono::Duration::days(USAGE_DAYS - 1);
     let api_id = view.integration.api_id.clone();
-    let rows = db::run(&current.viewer.state.pool, move |c| {
-        Ok(api_usage::daily_for(c, &api_id, from)?)
+    let (rows, unverified) = db::run(&current.viewer.state.pool, move |c| {
+        Ok((
+            api_usage::daily_for(c, &api_id, from)?,
+            api_usage::unverified_daily_for(c, &api_id, from)?,
+        ))
     })
     .await?;
+    let unverified_total: i64 = unverified.iter().map(|r| r.1).sum();
+    let unverified = unverified.into_iter().map(|(d, n, _)| (d, n)).collect();
     let query_key: i64 = rows.iter().map(|r| r.4).sum();
     let days: Vec<chrono::NaiveDate> = (0..USAGE_DAYS)
         .map(|d| from + chrono::Duration::days(d))
@@ -622,5 +631,7 @@ pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpRe
         days: table,
         orgs,
         query_key,
+        unverified,
+        unverified_total,
     })
 }
