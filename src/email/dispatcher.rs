@@ -8,6 +8,7 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use tokio::sync::{watch, Notify};
 
+use super::transport::FailureKind;
 use super::Mailer;
 use crate::clock::SharedClock;
 use crate::db::models::outbox;
@@ -94,8 +95,11 @@ impl Dispatcher {
                         report.sent += 1;
                     }
                     Err(error) => {
-                        let next = (row.attempts < self.settings.max_attempts)
-                            .then(|| self.clock.now_naive() + self.backoff(row.attempts));
+                        let retry = error.kind != FailureKind::Permanent
+                            && row.attempts < self.settings.max_attempts;
+                        let next =
+                            retry.then(|| self.clock.now_naive() + self.backoff(row.attempts));
+                        let error = error.message;
                         tracing::warn!(outbox_id = %row.id, kind = %row.kind, attempts = row.attempts, %error, "email delivery failed");
                         db::run(&self.pool, move |c| {
                             Ok(outbox::mark_attempt_failed(c, &id, &error, next)?)

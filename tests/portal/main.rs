@@ -13,6 +13,7 @@ mod authorizations;
 mod browser;
 mod csrf;
 mod developer;
+mod email_addresses;
 mod http;
 mod lifecycle;
 mod orgs;
