@@ -217,7 +217,7 @@ impl FailureKind {
     /// As stored in `outbox.failure_kind`.
     pub fn as_str(self) -> &'static str {
         match self {
-            FailureKind::Unreachable => "unreachable",
+            FailureKind::Unreachable => crate::db::models::outbox::UNREACHABLE,
             FailureKind::Deferred => "deferred",
             FailureKind::Permanent => "permanent",
             FailureKind::Other => "error",
@@ -252,7 +252,10 @@ fn classify_smtp(e: &lettre::transport::smtp::Error) -> FailureKind {
         let code: u16 = code.to_string().parse().unwrap_or(0);
         return classify_reply(code, &e.to_string());
     }
-    if e.is_response() || e.is_client() {
+    if e.is_response() && e.to_string().ends_with("incomplete response") {
+        // The connection closed before a whole reply: the server went away mid-conversation.
+        FailureKind::Unreachable
+    } else if e.is_response() || e.is_client() {
         FailureKind::Other
     } else {
         // Connection, network, TLS, timeout, transport shut down.

@@ -16,6 +16,7 @@ mod developer;
 mod email_addresses;
 mod http;
 mod lifecycle;
+mod mail_outage;
 mod orgs;
 mod outbox;
 mod password_reset;
