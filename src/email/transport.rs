@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use crate::db::models::outbox::OutboxRow;
@@ -92,10 +92,9 @@ impl MemoryMailbox {
 
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    File {
-        transport: AsyncFileTransport<Tokio1Executor>,
-        dir: PathBuf,
-    },
+    /// One `.eml` file per message in `dir`, written by us with mode 0600 (the directory is
+    /// 0700): a message may hold a live reset link.
+    File { dir: PathBuf },
     Memory(MemoryMailbox),
 }
 
@@ -103,7 +102,7 @@ impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Mailer::Smtp(_) => f.write_str("Mailer::Smtp"),
-            Mailer::File { dir, .. } => write!(f, "Mailer::File({})", dir.display()),
+            Mailer::File { dir } => write!(f, "Mailer::File({})", dir.display()),
             Mailer::Memory(_) => f.write_str("Mailer::Memory"),
         }
     }
@@ -124,13 +123,10 @@ impl Mailer {
             }
             None => {
                 let dir = settings.data_dir.join("mail");
-                std::fs::create_dir_all(&dir).map_err(|e| {
+                crate::files::private_dir(&dir).map_err(|e| {
                     anyhow::anyhow!("creating the mail directory {}: {e}", dir.display())
                 })?;
-                Ok(Mailer::File {
-                    transport: AsyncFileTransport::<Tokio1Executor>::new(&dir),
-                    dir,
-                })
+                Ok(Mailer::File { dir })
             }
         }
     }
@@ -181,13 +177,23 @@ impl Mailer {
                 }
                 SendError::new(classify_smtp(&e), s)
             }),
-            Mailer::File { transport, dir } => {
+            Mailer::File { dir } => {
+                let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+                let raw = message.formatted();
+                let target = path.clone();
                 // The mail directory not being writable is the file backend's outage.
-                let id = transport
-                    .send(message)
-                    .await
-                    .map_err(|e| SendError::new(FailureKind::Unreachable, e.to_string()))?;
-                tracing::info!(path = %dir.join(format!("{id}.eml")).display(), kind = %row.kind, "email written to file");
+                tokio::task::spawn_blocking(move || {
+                    crate::files::write_new_private_file(&target, &raw)
+                })
+                .await
+                .map_err(|e| SendError::new(FailureKind::Other, e.to_string()))?
+                .map_err(|e| {
+                    SendError::new(
+                        FailureKind::Unreachable,
+                        format!("writing {}: {e}", path.display()),
+                    )
+                })?;
+                tracing::info!(path = %path.display(), kind = %row.kind, "email written to file");
                 Ok(())
             }
             Mailer::Memory(_) => unreachable!("handled above"),

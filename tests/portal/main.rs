@@ -14,6 +14,7 @@ mod browser;
 mod csrf;
 mod developer;
 mod email_addresses;
+mod file_modes;
 mod http;
 mod lifecycle;
 mod mail_outage;
