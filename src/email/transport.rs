@@ -94,7 +94,9 @@ pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// One `.eml` file per message in `dir`, written by us with mode 0600 (the directory is
     /// 0700): a message may hold a live reset link.
-    File { dir: PathBuf },
+    File {
+        dir: PathBuf,
+    },
     Memory(MemoryMailbox),
 }
 

@@ -2,10 +2,10 @@
 //! no quoted local parts, no IP addresses or domain literals, no dotless domains), and a queued
 //! message that can never be delivered is failed after one attempt instead of retried forever.
 
+use concat_portal::clock::Clock;
 use concat_portal::db;
 use concat_portal::db::models::outbox as rows;
 use concat_portal::email::messages::PasswordReset;
-use concat_portal::clock::Clock;
 use concat_portal::email::outbox;
 
 use crate::helpers::*;
@@ -41,7 +41,10 @@ async fn forms_refuse_undeliverable_addresses_and_keep_the_input(backend: Backen
         let html = res.text().await.unwrap();
         assert!(html.contains(says), "{bad}: {html}");
         assert_eq!(html.matches("class=\"field-error\"").count(), 1, "{bad}");
-        assert!(html.contains("value=\"Ticketly Ltd\""), "{bad}: company kept");
+        assert!(
+            html.contains("value=\"Ticketly Ltd\""),
+            "{bad}: company kept"
+        );
     }
     assert!(app.unsent().await.is_empty(), "nothing was queued");
     // An ordinary address still goes through, lower-cased for look-ups as before.

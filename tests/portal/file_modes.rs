@@ -113,7 +113,10 @@ async fn data_files_are_owner_only_whatever_the_umask(backend: Backend) {
         if up.is_ok_and(|r| r.status() == 200) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "serve did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "serve did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // An email with a live reset link, written by the file mailer.
@@ -132,11 +135,18 @@ async fn data_files_are_owner_only_whatever_the_umask(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert!(res.status().is_success() || res.status() == 303, "{}", res.status());
+    assert!(
+        res.status().is_success() || res.status() == 303,
+        "{}",
+        res.status()
+    );
     let mail = data.join("mail");
     let started = Instant::now();
     while emls(&mail).is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(20), "no email written");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no email written"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 

@@ -735,7 +735,10 @@ async fn as_of_in_the_future_sends_the_emails_of_what_it_does_now(backend: Backe
         app.jobs_cli(&["--as-of", &as_of.format("%Y-%m-%dT%H:%M:%SZ").to_string()]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("deletion-duties: ok, 1 overdue"), "{out}");
-    assert!(out.contains("inactivity: ok, 1 warnings (30 days)"), "{out}");
+    assert!(
+        out.contains("inactivity: ok, 1 warnings (30 days)"),
+        "{out}"
+    );
     let real_now = Utc::now().naive_utc();
     let queued = app.unsent().await;
     assert_eq!(queued.len(), 3, "two overdue notices and one warning");
@@ -751,7 +754,9 @@ async fn as_of_in_the_future_sends_the_emails_of_what_it_does_now(backend: Backe
     app.clock.set(Utc::now());
     let sent = app.deliver_emails().await;
     assert_eq!(sent.len(), 3);
-    let deadline = (t0 + Duration::days(30)).format("%Y-%m-%d %H:%M UTC").to_string();
+    let deadline = (t0 + Duration::days(30))
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string();
     let overdue = sent
         .iter()
         .find(|e| e.to == DANA && e.subject.starts_with("Overdue"))

@@ -55,7 +55,8 @@ struct Aiosmtpd {
 impl Aiosmtpd {
     fn start(python: &Path, port: u16, reject: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/portal/support/smtp_sink.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/portal/support/smtp_sink.py");
         let mut child = Command::new(python)
             .arg(script)
             .arg(port.to_string())
@@ -73,7 +74,9 @@ impl Aiosmtpd {
             let _ = std::io::BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(StdDuration::from_secs(20)).unwrap_or_default();
+        let line = rx
+            .recv_timeout(StdDuration::from_secs(20))
+            .unwrap_or_default();
         let server = Self { child, dir };
         assert_eq!(line.trim(), "ready", "aiosmtpd did not start");
         server
@@ -140,14 +143,25 @@ async fn every_message_is_delivered_once_within_a_minute_of_a_two_hour_outage(ba
         app.clock.advance(Duration::seconds(30));
     }
     assert!(app.dispatcher.in_outage());
-    assert_eq!(tries, steps, "one probe per 30 s, not every message each time");
+    assert_eq!(
+        tries, steps,
+        "one probe per 30 s, not every message each time"
+    );
     let waiting = app.unsent().await;
     assert_eq!(waiting.len(), 10);
     for row in &waiting {
-        assert_eq!(row.status, rows::QUEUED, "{}: nothing dropped", row.recipient);
+        assert_eq!(
+            row.status,
+            rows::QUEUED,
+            "{}: nothing dropped",
+            row.recipient
+        );
         assert_eq!(row.counted_failures, 0, "an outage uses up no attempts");
     }
-    assert_eq!(waiting.iter().map(|r| r.attempts).sum::<i32>() as usize, steps);
+    assert_eq!(
+        waiting.iter().map(|r| r.attempts).sum::<i32>() as usize,
+        steps
+    );
     let admin = app.admin().await;
     let page = app
         .get_with(&admin, "/admin/outbox?status=queued")

@@ -139,7 +139,10 @@ async fn messages_wait_for_the_smtp_server_and_are_delivered_once(backend: Backe
     let page = app.get_html("/admin/outbox?status=queued").await;
     assert!(page.contains("grace@concat.test") && page.to_lowercase().contains("connect"));
     assert!(page.contains("waiting for the mail server"), "{page}");
-    assert!(page.contains("tries one message every 30 seconds"), "{page}");
+    assert!(
+        page.contains("tries one message every 30 seconds"),
+        "{page}"
+    );
     // Until the next probe, nothing is tried.
     app.clock.advance(Duration::seconds(10));
     assert_eq!(app.dispatcher.run_once().await.unwrap().failed_attempts, 0);
