@@ -26,6 +26,9 @@ impl EmailAddress {
         let Some((local, domain)) = s.rsplit_once('@') else {
             return Err(INVALID.into());
         };
+        if local.is_empty() || domain.is_empty() {
+            return Err(INVALID.into());
+        }
         if local.contains('"') {
             return Err(
                 "Quoted addresses (\"…\"@example.com) cannot be used; enter a plain address, like name@example.com."
@@ -121,6 +124,7 @@ mod tests {
             ("a@[IPv6:::1]", "not at an IP address"),
             ("a@127.0.0.1", "not at an IP address"),
             ("ada@localhost", "full domain name"),
+            ("ada@", "Enter a valid email address"),
         ] {
             let err = EmailAddress::parse(bad).expect_err(bad);
             assert!(err.contains(says), "{bad:?}: {err}");
