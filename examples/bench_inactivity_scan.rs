@@ -143,6 +143,7 @@ fn main() -> anyhow::Result<()> {
     let ctx = JobContext {
         settings: &settings,
         now,
+        mail_at: now,
         api: None,
     };
     let t = Instant::now();

@@ -212,6 +212,8 @@ async fn jobs_run(
         let ctx = JobContext {
             settings: &settings,
             now,
+            // What a step does happens now, so its emails are due now.
+            mail_at: SystemClock.now_naive(),
             api: None,
         };
         Ok(jobs::run_all(&mut conn, &ctx, mode, Trigger::Command))

@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod errors;
+pub mod files;
 pub mod jobs;
 pub mod lifecycle;
 pub mod orgs;

@@ -73,7 +73,8 @@ impl Application {
     }
 
     pub async fn build_with(settings: Settings, deps: Deps) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        // Owner-only, whatever the umask; an existing directory is tightened.
+        crate::files::private_dir(&settings.data_dir).with_context(|| {
             format!(
                 "creating the data directory {}",
                 settings.data_dir.display()

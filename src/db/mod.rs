@@ -90,7 +90,7 @@ fn connection_url(settings: &DatabaseSettings) -> String {
 pub fn establish(settings: &DatabaseSettings) -> anyhow::Result<DbConn> {
     let url = connection_url(settings);
     if settings.kind == DatabaseKind::Sqlite {
-        create_parent_dir(&url)?;
+        prepare_sqlite_file(&url)?;
     }
     let manager = DbManager {
         kind: settings.kind.clone(),
@@ -103,20 +103,32 @@ pub fn establish(settings: &DatabaseSettings) -> anyhow::Result<DbConn> {
     Ok(conn)
 }
 
-fn create_parent_dir(path: &str) -> anyhow::Result<()> {
-    if let Some(parent) = std::path::Path::new(path).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)
+/// Creates the SQLite database's directory (missing directories 0700) and the database file
+/// itself, 0600, before SQLite opens it: SQLite gives its `-wal` and `-shm` files the database
+/// file's mode, so all three stay owner-only whatever the umask.
+fn prepare_sqlite_file(path: &str) -> anyhow::Result<()> {
+    if path.starts_with(':') || path.starts_with("file:") {
+        return Ok(());
+    }
+    let path = std::path::Path::new(path);
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() && !parent.exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(crate::files::DIR_MODE)
+                .create(parent)
                 .with_context(|| format!("creating the database directory {}", parent.display()))?;
         }
     }
-    Ok(())
+    crate::files::private_sqlite_file(path)
+        .with_context(|| format!("creating {} owner-only", path.display()))
 }
 
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
     let url = connection_url(settings);
     if settings.kind == DatabaseKind::Sqlite {
-        create_parent_dir(&url)?;
+        prepare_sqlite_file(&url)?;
     }
     r2d2::Pool::builder()
         .max_size(settings.pool_size)

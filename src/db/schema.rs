@@ -104,6 +104,8 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        failure_kind -> Nullable<Text>,
+        counted_failures -> Integer,
     }
 }
 

@@ -6,7 +6,13 @@ use std::fmt;
 pub struct EmailAddress(String);
 
 impl EmailAddress {
+    /// Accepts exactly the plain `local@domain` addresses the mail transport can deliver: the
+    /// input must parse as a lettre `Mailbox` (the parser the SMTP transport uses) that is just
+    /// the address, with no display name. Beyond that, quoted local parts (`"a,b"@…`), domain
+    /// literals and IP addresses (`a@[127.0.0.1]`) and domains without a dot are refused: lettre
+    /// accepts some of them, but they cannot be delivered (or only to hosts we never mean).
     pub fn parse(input: &str) -> Result<Self, String> {
+        const INVALID: &str = "Enter a valid email address, like name@example.com.";
         let s = input.trim();
         if s.is_empty() {
             return Err("Enter an email address.".into());
@@ -14,19 +20,43 @@ impl EmailAddress {
         if s.len() > 254 {
             return Err("That email address is too long.".into());
         }
-        let valid = email_address::EmailAddress::parse_with_options(
-            s,
-            email_address::Options::default().without_display_text(),
-        )
-        .is_ok();
-        let domain_ok = s
-            .rsplit_once('@')
-            .map(|(_, d)| d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
-            .unwrap_or(false);
-        if !valid || !domain_ok || s.chars().any(char::is_whitespace) {
-            return Err("Enter a valid email address, like name@example.com.".into());
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(INVALID.into());
         }
-        Ok(Self(s.to_string()))
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return Err(INVALID.into());
+        };
+        if local.is_empty() || domain.is_empty() {
+            return Err(INVALID.into());
+        }
+        if local.contains('"') {
+            return Err(
+                "Quoted addresses (\"…\"@example.com) cannot be used; enter a plain address, like name@example.com."
+                    .into(),
+            );
+        }
+        let bare = domain
+            .strip_prefix('[')
+            .and_then(|d| d.strip_suffix(']'))
+            .unwrap_or(domain);
+        if domain.starts_with('[') || bare.parse::<std::net::IpAddr>().is_ok() {
+            return Err(
+                "Enter an address at a domain name, like name@example.com, not at an IP address."
+                    .into(),
+            );
+        }
+        if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+            return Err(
+                "The part after @ must be a full domain name, like name@example.com.".into(),
+            );
+        }
+        // The transport's own parser: what passes here is what `Mailer::send` can address.
+        match s.parse::<lettre::message::Mailbox>() {
+            Ok(mailbox) if mailbox.name.is_none() && mailbox.email.to_string() == s => {
+                Ok(Self(s.to_string()))
+            }
+            _ => Err(INVALID.into()),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -72,9 +102,46 @@ mod tests {
             "ada@example",
             "a b@example.com",
             "ada@@example.com",
+            "a..b@example.com",
+            "ada@-example.com",
+            "ada@example.com.",
+            "a(comment)@example.com",
+            "Ada <ada@example.com>",
+            "<ada@example.com>",
+            "ada@example.com, bob@example.com",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn rejects_addresses_that_cannot_be_delivered_with_a_reason() {
+        for (bad, says) in [
+            ("\"a,b@evil.org\"@example.com", "Quoted addresses"),
+            ("\"ada\"@example.com", "Quoted addresses"),
+            ("a@[127.0.0.1]", "not at an IP address"),
+            ("a@[IPv6:::1]", "not at an IP address"),
+            ("a@127.0.0.1", "not at an IP address"),
+            ("ada@localhost", "full domain name"),
+            ("ada@", "Enter a valid email address"),
+        ] {
+            let err = EmailAddress::parse(bad).expect_err(bad);
+            assert!(err.contains(says), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn what_it_accepts_the_transport_accepts() {
+        for good in [
+            "ada@example.com",
+            "Ada.Lovelace+dev@Example.COM",
+            "o'brien@example.co.uk",
+            "ada@bücher.example",
+        ] {
+            let e = EmailAddress::parse(good).unwrap();
+            let mailbox: lettre::message::Mailbox = e.as_str().parse().unwrap();
+            assert_eq!(mailbox.email.to_string(), good);
+        }
     }
 }

@@ -11,4 +11,4 @@ pub mod transport;
 
 pub use dispatcher::Dispatcher;
 pub use messages::EmailMessage;
-pub use transport::{Mailer, MemoryMailbox, SentEmail};
+pub use transport::{FailureKind, Mailer, MemoryMailbox, SendError, SentEmail};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use crate::db::models::outbox::OutboxRow;
@@ -92,8 +92,9 @@ impl MemoryMailbox {
 
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// One `.eml` file per message in `dir`, written by us with mode 0600 (the directory is
+    /// 0700): a message may hold a live reset link.
     File {
-        transport: AsyncFileTransport<Tokio1Executor>,
         dir: PathBuf,
     },
     Memory(MemoryMailbox),
@@ -103,7 +104,7 @@ impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Mailer::Smtp(_) => f.write_str("Mailer::Smtp"),
-            Mailer::File { dir, .. } => write!(f, "Mailer::File({})", dir.display()),
+            Mailer::File { dir } => write!(f, "Mailer::File({})", dir.display()),
             Mailer::Memory(_) => f.write_str("Mailer::Memory"),
         }
     }
@@ -124,19 +125,25 @@ impl Mailer {
             }
             None => {
                 let dir = settings.data_dir.join("mail");
-                std::fs::create_dir_all(&dir).map_err(|e| {
+                crate::files::private_dir(&dir).map_err(|e| {
                     anyhow::anyhow!("creating the mail directory {}: {e}", dir.display())
                 })?;
-                Ok(Mailer::File {
-                    transport: AsyncFileTransport::<Tokio1Executor>::new(&dir),
-                    dir,
-                })
+                Ok(Mailer::File { dir })
             }
         }
     }
 
-    /// Delivers one outbox message. Errors are returned as text for the outbox record.
-    pub async fn send(&self, from: &Mailbox, row: &OutboxRow) -> Result<(), String> {
+    /// Delivers one outbox message. A failure says what kind it is (see `FailureKind`) and
+    /// carries its text for the outbox record.
+    pub async fn send(&self, from: &Mailbox, row: &OutboxRow) -> Result<(), SendError> {
+        // Every backend checks the address with the parser the SMTP transport uses, so tests see
+        // the same refusals as production.
+        let to: Mailbox = row.recipient.parse().map_err(|e| {
+            SendError::new(
+                FailureKind::Permanent,
+                format!("invalid recipient address: {e}"),
+            )
+        })?;
         if let Mailer::Memory(mailbox) = self {
             let email = SentEmail {
                 to: row.recipient.clone(),
@@ -149,10 +156,6 @@ impl Mailer {
             mailbox.0.lock().expect("mailbox lock").push(email);
             return Ok(());
         }
-        let to: Mailbox = row
-            .recipient
-            .parse()
-            .map_err(|e| format!("invalid recipient address: {e}"))?;
         let message = Message::builder()
             .from(from.clone())
             .to(to)
@@ -162,7 +165,9 @@ impl Mailer {
                 row.body_text.clone(),
                 row.body_html.clone(),
             ))
-            .map_err(|e| format!("building the message: {e}"))?;
+            .map_err(|e| {
+                SendError::new(FailureKind::Permanent, format!("building the message: {e}"))
+            })?;
         match self {
             Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
                 let mut s = e.to_string();
@@ -172,11 +177,25 @@ impl Mailer {
                     s.push_str(&cause.to_string());
                     source = cause.source();
                 }
-                s
+                SendError::new(classify_smtp(&e), s)
             }),
-            Mailer::File { transport, dir } => {
-                let id = transport.send(message).await.map_err(|e| e.to_string())?;
-                tracing::info!(path = %dir.join(format!("{id}.eml")).display(), kind = %row.kind, "email written to file");
+            Mailer::File { dir } => {
+                let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+                let raw = message.formatted();
+                let target = path.clone();
+                // The mail directory not being writable is the file backend's outage.
+                tokio::task::spawn_blocking(move || {
+                    crate::files::write_new_private_file(&target, &raw)
+                })
+                .await
+                .map_err(|e| SendError::new(FailureKind::Other, e.to_string()))?
+                .map_err(|e| {
+                    SendError::new(
+                        FailureKind::Unreachable,
+                        format!("writing {}: {e}", path.display()),
+                    )
+                })?;
+                tracing::info!(path = %path.display(), kind = %row.kind, "email written to file");
                 Ok(())
             }
             Mailer::Memory(_) => unreachable!("handled above"),
@@ -184,9 +203,123 @@ impl Mailer {
     }
 }
 
+/// What a failed delivery means for the message, which decides what the dispatcher does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The mail server could not be reached or would not serve us (connection refused, timeout,
+    /// TLS or network error, `421`, authentication or protocol refusals): nothing is wrong with
+    /// the message. Does not use up attempts; the dispatcher probes until the server is back.
+    Unreachable,
+    /// The server answered this message with a 4xx reply ("try again later"). Retried with
+    /// backoff; does not use up attempts.
+    Deferred,
+    /// Can never be delivered: an invalid address, or a 5xx reply for the recipient or the
+    /// message. Marked failed at once.
+    Permanent,
+    /// Anything else (an unreadable reply, an internal client error): retried with backoff and
+    /// counted toward `PORTAL_OUTBOX_MAX_ATTEMPTS`.
+    Other,
+}
+
+impl FailureKind {
+    /// As stored in `outbox.failure_kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Unreachable => crate::db::models::outbox::UNREACHABLE,
+            FailureKind::Deferred => "deferred",
+            FailureKind::Permanent => "permanent",
+            FailureKind::Other => "error",
+        }
+    }
+}
+
+/// A failed delivery: its kind and the text recorded as the message's last error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendError {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl SendError {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn classify_smtp(e: &lettre::transport::smtp::Error) -> FailureKind {
+    if let Some(code) = e.status() {
+        let code: u16 = code.to_string().parse().unwrap_or(0);
+        return classify_reply(code, &e.to_string());
+    }
+    if e.is_response() && e.to_string().ends_with("incomplete response") {
+        // The connection closed before a whole reply: the server went away mid-conversation.
+        FailureKind::Unreachable
+    } else if e.is_response() || e.is_client() {
+        FailureKind::Other
+    } else {
+        // Connection, network, TLS, timeout, transport shut down.
+        FailureKind::Unreachable
+    }
+}
+
+/// Sorts a negative SMTP reply (its code and text). 4xx is "later": `421` (service not
+/// available) for the whole server, any other for this message. 5xx is permanent for the
+/// message, except replies that refuse the session rather than the message — command syntax
+/// (500–504), authentication (530, 534, 535, 538, enhanced 5.7.8) and the sender's address
+/// (enhanced 5.1.7, 5.1.8: our `PORTAL_MAIL_FROM`) — which no message could get past: those
+/// are the operator's to fix, and the mail waits for them like for an outage.
+pub fn classify_reply(code: u16, text: &str) -> FailureKind {
+    match code {
+        421 => FailureKind::Unreachable,
+        400..=499 => FailureKind::Deferred,
+        500..=504 | 530 | 534 | 535 | 538 => FailureKind::Unreachable,
+        500..=599 => {
+            let session = ["5.1.7", "5.1.8", "5.7.8"]
+                .iter()
+                .any(|enhanced| text.contains(enhanced));
+            if session {
+                FailureKind::Unreachable
+            } else {
+                FailureKind::Permanent
+            }
+        }
+        _ => FailureKind::Other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_smtp_url;
+    use super::{classify_reply, parse_smtp_url, FailureKind};
+
+    #[test]
+    fn smtp_replies_are_sorted() {
+        use FailureKind::*;
+        for (code, text, kind) in [
+            (421, "421 4.3.2 shutting down", Unreachable),
+            (450, "450 4.2.1 mailbox busy", Deferred),
+            (451, "451 4.7.1 greylisted", Deferred),
+            (452, "452 4.2.2 mailbox full", Deferred),
+            (550, "550 5.1.1 no such user", Permanent),
+            (553, "553 5.1.3 bad address syntax", Permanent),
+            (554, "554 5.7.1 message refused", Permanent),
+            (552, "552 5.3.4 message too big", Permanent),
+            (535, "535 5.7.8 authentication failed", Unreachable),
+            (530, "530 5.7.0 authentication required", Unreachable),
+            (502, "502 5.5.2 not implemented", Unreachable),
+            (553, "553 5.1.8 sender address rejected", Unreachable),
+        ] {
+            assert_eq!(classify_reply(code, text), kind, "{text}");
+        }
+    }
 
     #[test]
     fn smtp_urls() {

@@ -87,7 +87,7 @@ impl Job for DeletionDuties {
                 owners,
                 conn,
                 &format!("deletion-reminder-{}:{}", step.stage, a.id),
-                now,
+                ctx.mail_at,
                 |name| DeletionReminder {
                     name,
                     app_name: i.display_name.clone(),
@@ -104,7 +104,7 @@ impl Job for DeletionDuties {
             owners,
             conn,
             &format!("deletion-overdue:{}", a.id),
-            now,
+            ctx.mail_at,
             |name| DeletionOverdue {
                 name,
                 app_name: i.display_name.clone(),
@@ -118,7 +118,7 @@ impl Job for DeletionDuties {
             users::admin_emails(conn)?,
             conn,
             &format!("deletion-overdue-admin:{}", a.id),
-            now,
+            ctx.mail_at,
             |name| DeletionOverdueAdmin {
                 name,
                 company_name: company.clone(),

@@ -137,7 +137,7 @@ impl Job for Inactivity {
                         i.inactivity_warned_at
                             .map_or(0, |w| w.and_utc().timestamp())
                     ),
-                    now,
+                    ctx.mail_at,
                     |name| InactivityWarning {
                         name,
                         app_name: i.display_name.clone(),
@@ -166,7 +166,7 @@ impl Job for Inactivity {
                         i.id,
                         i.activity_at.and_utc().timestamp()
                     ),
-                    now,
+                    ctx.mail_at,
                     |name| IntegrationDeactivated {
                         name,
                         app_name: i.display_name.clone(),

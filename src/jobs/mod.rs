@@ -8,7 +8,8 @@
 //! writes nothing. On PostgreSQL a job also holds a session advisory lock while it runs, so
 //! several instances may run the scheduler; a second one skips the job.
 //!
-//! Time is the caller's `now` (the injectable clock, or `jobs run --as-of`).
+//! Time is the caller's `now` (the injectable clock, or `jobs run --as-of`); the emails a step
+//! queues are due at `mail_at`, the real time, whatever `now` simulates.
 
 pub mod duties;
 pub mod inactivity;
@@ -33,7 +34,11 @@ pub const PLAN_LIMIT: i64 = 10_000;
 /// What a job sees.
 pub struct JobContext<'a> {
     pub settings: &'a Settings,
+    /// The time the rules are applied at (the clock, or `jobs run --as-of`).
     pub now: NaiveDateTime,
+    /// When the emails of this run's steps are due: the real time. A step done now is told now,
+    /// even when `--as-of` simulates another time (the texts still use `now`'s dates).
+    pub mail_at: NaiveDateTime,
     /// This process's API runtime, to drop cached credentials at once after a change (the
     /// command line has none: serving processes revalidate within 5 s).
     pub api: Option<&'a ApiRuntime>,
@@ -311,6 +316,8 @@ pub async fn run_all_pooled(
         let ctx = JobContext {
             settings: &settings,
             now,
+            // The scheduler and the Jobs page run at the clock's now.
+            mail_at: now,
             api: api.as_deref(),
         };
         Ok(run_all(c, &ctx, mode, trigger))

@@ -25,7 +25,7 @@ pub enum Backend {
     Postgres,
 }
 
-fn ci() -> bool {
+pub fn ci() -> bool {
     std::env::var("CI")
         .map(|v| v == "true" || v == "1")
         .unwrap_or(false)

@@ -723,6 +723,57 @@ async fn dry_run_changes_nothing_and_prints_the_plan(backend: Backend) {
     assert!(err.contains("not an RFC 3339 time"), "{err}");
 }
 
+/// `jobs run --as-of` a year ahead: the steps happen now, so their emails are due now (the
+/// dispatcher at the real time sends them), while their texts carry the simulated dates.
+async fn as_of_in_the_future_sends_the_emails_of_what_it_does_now(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.admin().await;
+    let f = app.api_fixture(&["events_read"]).await;
+    let t0 = revoke(&app, &f).await;
+    let as_of = t0 + Duration::days(400);
+    let (code, out, err) =
+        app.jobs_cli(&["--as-of", &as_of.format("%Y-%m-%dT%H:%M:%SZ").to_string()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("deletion-duties: ok, 1 overdue"), "{out}");
+    assert!(
+        out.contains("inactivity: ok, 1 warnings (30 days)"),
+        "{out}"
+    );
+    let real_now = Utc::now().naive_utc();
+    let queued = app.unsent().await;
+    assert_eq!(queued.len(), 3, "two overdue notices and one warning");
+    for row in &queued {
+        assert!(
+            row.next_attempt_at <= real_now && row.created_at <= real_now,
+            "{} is due at {} (as of {as_of})",
+            row.subject,
+            row.next_attempt_at
+        );
+    }
+    // The dispatcher at the real time (the test clock has not moved a day) sends all of them.
+    app.clock.set(Utc::now());
+    let sent = app.deliver_emails().await;
+    assert_eq!(sent.len(), 3);
+    let deadline = (t0 + Duration::days(30))
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string();
+    let overdue = sent
+        .iter()
+        .find(|e| e.to == DANA && e.subject.starts_with("Overdue"))
+        .expect("the developer's overdue notice");
+    assert!(overdue.text.contains(&deadline), "{}", overdue.text);
+    let warning = sent
+        .iter()
+        .find(|e| e.to == DANA && !e.subject.starts_with("Overdue"))
+        .expect("the inactivity warning");
+    let revoke_on = (as_of + Duration::days(30)).format("%Y-%m-%d").to_string();
+    assert!(
+        warning.text.contains(&revoke_on) && warning.text.contains("(30 days from now)"),
+        "{}",
+        warning.text
+    );
+}
+
 async fn serve_runs_the_scheduler(backend: Backend) {
     let app = spawn_app_with(
         backend,
@@ -774,5 +825,6 @@ both_backends!(
     retirement_ends_everything_at_once,
     jobs_are_idempotent_twice_and_concurrently,
     dry_run_changes_nothing_and_prints_the_plan,
-    serve_runs_the_scheduler
+    serve_runs_the_scheduler,
+    as_of_in_the_future_sends_the_emails_of_what_it_does_now,
 );

@@ -1,5 +1,7 @@
-//! Delivery through a real SMTP server on loopback: while it is down, messages stay queued with
-//! the error recorded; after it starts, each is delivered exactly once, across an app restart.
+//! Delivery through a small SMTP server on loopback: while it is down, messages stay queued with
+//! the error recorded and one message probes; after it starts, each is delivered exactly once,
+//! across an app restart. Unreadable replies count toward the attempt limit. (The outage and
+//! 5xx tests with a real SMTP server process, aiosmtpd, are in `mail_outage.rs`.)
 
 use std::sync::{Arc, Mutex};
 
@@ -82,7 +84,7 @@ impl Drop for SmtpServer {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -90,7 +92,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn smtp_app(db: std::sync::Arc<TestDb>, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn smtp_app(db: std::sync::Arc<TestDb>, extra: &[(&str, &str)]) -> TestApp {
     let mailer = Mailer::from_settings(&db.settings(extra)).unwrap();
     spawn_app_on(db, extra, Some(mailer)).await
 }
@@ -113,26 +115,37 @@ async fn messages_wait_for_the_smtp_server_and_are_delivered_once(backend: Backe
             303
         );
     }
-    // The server is down: every attempt fails and is recorded.
+    // The server is down: one message is tried and the error recorded; the others are not
+    // tried in vain (the dispatcher probes with one message until the server answers).
     let report = app.dispatcher.run_once().await.unwrap();
-    assert_eq!((report.sent, report.failed_attempts), (0, 3));
+    assert_eq!((report.sent, report.failed_attempts), (0, 1));
     let unsent = app.unsent().await;
     assert_eq!(unsent.len(), 3);
-    for row in &unsent {
-        assert_eq!(row.status, rows::QUEUED);
-        assert_eq!(row.attempts, 1);
-        assert!(
-            row.last_error
-                .as_deref()
-                .unwrap_or("")
-                .to_lowercase()
-                .contains("connect"),
-            "{:?}",
-            row.last_error
-        );
-    }
+    assert!(unsent.iter().all(|r| r.status == rows::QUEUED));
+    let tried: Vec<_> = unsent.iter().filter(|r| r.attempts > 0).collect();
+    assert_eq!(tried.len(), 1);
+    assert_eq!((tried[0].attempts, tried[0].counted_failures), (1, 0));
+    assert!(tried[0].waits_for_server());
+    assert!(
+        tried[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("connect"),
+        "{:?}",
+        tried[0].last_error
+    );
     let page = app.get_html("/admin/outbox?status=queued").await;
     assert!(page.contains("grace@concat.test") && page.to_lowercase().contains("connect"));
+    assert!(page.contains("waiting for the mail server"), "{page}");
+    assert!(
+        page.contains("tries one message every 30 seconds"),
+        "{page}"
+    );
+    // Until the next probe, nothing is tried.
+    app.clock.advance(Duration::seconds(10));
+    assert_eq!(app.dispatcher.run_once().await.unwrap().failed_attempts, 0);
 
     // The app restarts before the server comes back: nothing is lost.
     app.allow_unsent_mail();
@@ -141,21 +154,8 @@ async fn messages_wait_for_the_smtp_server_and_are_delivered_once(backend: Backe
     let smtp = SmtpServer::start(port).await;
     let app = smtp_app(db.clone(), &extra).await;
     assert_eq!(app.unsent().await.len(), 3);
-
-    // Backoff: not due yet. An admin's "retry now" sends one at once.
-    assert_eq!(app.dispatcher.run_once().await.unwrap().sent, 0);
-    app.login_ok(ADMIN).await;
-    let first = app.unsent().await.remove(0);
-    assert_eq!(
-        app.post_form(&format!("/admin/outbox/{}/retry", first.id), &[])
-            .await
-            .status(),
-        303
-    );
-    assert_eq!(app.dispatcher.run_once().await.unwrap().sent, 1);
-    // The rest go when their backoff ends.
-    app.clock.advance(Duration::seconds(31));
-    assert_eq!(app.dispatcher.run_once().await.unwrap().sent, 2);
+    // The new process probes at once and, the server answering, sends everything.
+    assert_eq!(app.dispatcher.run_once().await.unwrap().sent, 3);
     app.clock.advance(Duration::hours(3));
     assert_eq!(app.dispatcher.run_once().await.unwrap().sent, 0);
 
@@ -174,13 +174,20 @@ async fn messages_wait_for_the_smtp_server_and_are_delivered_once(backend: Backe
         .iter()
         .all(|m| m.contains("Subject: You have been invited")));
     assert!(app.unsent().await.is_empty());
-    assert!(app
-        .audit_actions()
-        .await
-        .contains(&"outbox.retry".to_string()));
 }
 
-async fn messages_past_the_attempt_limit_are_failed_until_retried(backend: Backend) {
+/// Something that is not an SMTP server: every connection gets one line of nonsense.
+async fn start_nonsense_server(port: u16) -> tokio::task::JoinHandle<()> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+}
+
+async fn unreadable_replies_use_up_attempts_until_an_admin_retries(backend: Backend) {
     let db = TestDb::new(backend);
     let port = free_port();
     let url = format!("smtp://127.0.0.1:{port}?tls=none");
@@ -191,23 +198,44 @@ async fn messages_past_the_attempt_limit_are_failed_until_retried(backend: Backe
     let app = smtp_app(db, &extra).await;
     app.create_admin(ADMIN, "Ada").await;
     app.post_form("/forgot-password", &[("email", ADMIN)]).await;
+    // While nothing listens, attempts are not used up, however long it lasts.
+    for _ in 0..6 {
+        app.dispatcher.run_once().await.unwrap();
+        app.clock.advance(Duration::seconds(30));
+    }
+    let row = app.unsent().await.remove(0);
+    assert_eq!(
+        (row.status.as_str(), row.attempts, row.counted_failures),
+        (rows::QUEUED, 6, 0)
+    );
+    // A server that answers nonsense: those failures count, and past the limit it is failed.
+    let nonsense = start_nonsense_server(port).await;
     app.dispatcher.run_once().await.unwrap();
     app.clock.advance(Duration::seconds(31));
     app.dispatcher.run_once().await.unwrap();
     let row = app.unsent().await.remove(0);
-    assert_eq!((row.status.as_str(), row.attempts), (rows::FAILED, 2));
+    assert_eq!(
+        (row.status.as_str(), row.counted_failures),
+        (rows::FAILED, 2),
+        "{:?}",
+        row.last_error
+    );
+    assert_eq!(row.failure_kind.as_deref(), Some("error"));
     app.clock.advance(Duration::hours(5));
     assert_eq!(
         app.dispatcher.run_once().await.unwrap().failed_attempts,
         0,
         "failed messages wait for an admin"
     );
+    nonsense.abort();
+    let _ = nonsense.await;
 
     app.login_ok(ADMIN).await;
     let page = app.get_html("/admin/outbox?status=failed").await;
     assert!(
         page.contains("Reset your ConCat developer portal password") && page.contains("Retry now")
     );
+    assert!(page.contains("(2 of 2 counted)"), "{page}");
     let dash = app.get_html("/admin").await;
     assert!(dash.contains("stat-alert"));
     let smtp = SmtpServer::start(port).await;
@@ -219,9 +247,13 @@ async fn messages_past_the_attempt_limit_are_failed_until_retried(backend: Backe
     );
     assert_eq!(app.dispatcher.run_once().await.unwrap().sent, 1);
     assert_eq!(smtp.messages().len(), 1);
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"outbox.retry".to_string()));
 }
 
 both_backends!(
     messages_wait_for_the_smtp_server_and_are_delivered_once,
-    messages_past_the_attempt_limit_are_failed_until_retried,
+    unreadable_replies_use_up_attempts_until_an_admin_retries,
 );

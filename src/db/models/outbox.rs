@@ -8,6 +8,10 @@ pub const QUEUED: &str = "queued";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
 
+/// `failure_kind` of a message whose last attempt could not reach the mail server: it waits for
+/// the server, and is released at once when the dispatcher's probe gets through.
+pub const UNREACHABLE: &str = "unreachable";
+
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = o)]
 pub struct OutboxRow {
@@ -25,6 +29,17 @@ pub struct OutboxRow {
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// Kind of the last failed attempt (`unreachable`, `deferred`, `permanent`, `error`).
+    pub failure_kind: Option<String>,
+    /// Failed attempts that count toward the limit (not those of an unreachable server or 4xx).
+    pub counted_failures: i32,
+}
+
+impl OutboxRow {
+    /// Queued because the mail server could not be reached at its last attempt.
+    pub fn waits_for_server(&self) -> bool {
+        self.status == QUEUED && self.failure_kind.as_deref() == Some(UNREACHABLE)
+    }
 }
 
 #[derive(Insertable)]
@@ -108,23 +123,27 @@ pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult
             o::sent_at.eq(now),
             o::locked_until.eq(None::<NaiveDateTime>),
             o::last_error.eq(None::<String>),
+            o::failure_kind.eq(None::<String>),
         ))
         .execute(conn)
 }
 
-/// Records a failed attempt: either schedules the next one or, past the limit, marks it failed.
-pub fn mark_attempt_failed(
-    conn: &mut DbConn,
-    id: &str,
-    error: &str,
-    next_attempt_at: Option<NaiveDateTime>,
-) -> QueryResult<usize> {
-    let status = if next_attempt_at.is_some() {
-        QUEUED
-    } else {
-        FAILED
-    };
-    let mut error = error.to_string();
+/// A failed attempt, as recorded.
+#[derive(Debug, Clone)]
+pub struct Failure<'a> {
+    pub error: &'a str,
+    /// `FailureKind::as_str()` of the failure.
+    pub kind: &'a str,
+    /// Whether it counts toward the attempt limit.
+    pub counted: bool,
+    /// The next attempt, or `None`: the message is failed (an admin can retry it).
+    pub next_attempt_at: Option<NaiveDateTime>,
+}
+
+/// Records a failed attempt: either schedules the next one or marks the message failed, and
+/// releases the lease.
+pub fn record_failure(conn: &mut DbConn, id: &str, failure: &Failure<'_>) -> QueryResult<usize> {
+    let mut error = failure.error.to_string();
     if error.len() > 2000 {
         let mut cut = 2000;
         while !error.is_char_boundary(cut) {
@@ -132,27 +151,54 @@ pub fn mark_attempt_failed(
         }
         error.truncate(cut);
     }
+    let counted = o::counted_failures + i32::from(failure.counted);
     let q = diesel::update(o::table.find(id));
-    match next_attempt_at {
+    match failure.next_attempt_at {
         Some(next) => q
             .set((
-                o::status.eq(status),
+                o::status.eq(QUEUED),
                 o::last_error.eq(error),
+                o::failure_kind.eq(failure.kind),
+                o::counted_failures.eq(counted),
                 o::next_attempt_at.eq(next),
                 o::locked_until.eq(None::<NaiveDateTime>),
             ))
             .execute(conn),
         None => q
             .set((
-                o::status.eq(status),
+                o::status.eq(FAILED),
                 o::last_error.eq(error),
+                o::failure_kind.eq(failure.kind),
+                o::counted_failures.eq(counted),
                 o::locked_until.eq(None::<NaiveDateTime>),
             ))
             .execute(conn),
     }
 }
 
-/// "Retry now": a queued or failed message becomes due immediately. Sent messages, and one a
+/// The mail server is back: every queued message that was waiting for it becomes due now.
+/// Returns how many were released.
+pub fn release_waiting(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        o::table
+            .filter(o::status.eq(QUEUED))
+            .filter(o::failure_kind.eq(UNREACHABLE))
+            .filter(o::next_attempt_at.gt(now)),
+    )
+    .set(o::next_attempt_at.eq(now))
+    .execute(conn)
+}
+
+/// Queued messages whose last attempt found the mail server unreachable.
+pub fn count_waiting_for_server(conn: &mut DbConn) -> QueryResult<i64> {
+    o::table
+        .filter(o::status.eq(QUEUED))
+        .filter(o::failure_kind.eq(UNREACHABLE))
+        .count()
+        .get_result(conn)
+}
+
+/// "Retry now": a queued or failed message becomes due immediately, with a fresh attempt limit. Sent messages, and one a
 /// dispatcher is sending right now (its lease has not run out), are left alone.
 pub fn retry_now(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
@@ -165,6 +211,7 @@ pub fn retry_now(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult
         o::status.eq(QUEUED),
         o::next_attempt_at.eq(now),
         o::locked_until.eq(None::<NaiveDateTime>),
+        o::counted_failures.eq(0),
     ))
     .execute(conn)
 }

@@ -28,6 +28,10 @@ struct OutboxPage {
     status: String,
     rows: Vec<OutboxRow>,
     pager: Pager,
+    /// Queued messages whose last attempt found the mail server unreachable.
+    waiting_for_server: i64,
+    probe_secs: i64,
+    max_attempts: i32,
 }
 
 impl OutboxPage {
@@ -53,8 +57,9 @@ pub async fn list(
     );
     let (offset, limit) = (pager.offset(), pager.per_page);
     let filter = status.clone();
-    let (rows, total) = db::run(&admin.viewer.state.pool, move |c| {
-        Ok(outbox::page(c, filter.as_deref(), offset, limit)?)
+    let (rows, total, waiting_for_server) = db::run(&admin.viewer.state.pool, move |c| {
+        let (rows, total) = outbox::page(c, filter.as_deref(), offset, limit)?;
+        Ok((rows, total, outbox::count_waiting_for_server(c)?))
     })
     .await?;
     pager.total = total;
@@ -63,6 +68,9 @@ pub async fn list(
         status: status.unwrap_or_default(),
         rows,
         pager,
+        waiting_for_server,
+        probe_secs: crate::email::dispatcher::PROBE_INTERVAL.num_seconds(),
+        max_attempts: admin.viewer.state.settings.outbox.max_attempts,
     })
 }
 
