@@ -10,6 +10,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod errors;
+pub mod invitations;
 pub mod jobs;
 pub mod lifecycle;
 pub mod orgs;

@@ -117,10 +117,12 @@ email_templates!(
     "email/invitation.html"
 );
 
-/// To the requester: we received the access request.
+/// To the requester: we received the access request; confirm it with the link (48 hours)
+/// before it goes to review.
 pub struct AccessRequestReceived {
     pub name: String,
     pub app_name: String,
+    pub link: String,
 }
 
 impl AccessRequestReceived {

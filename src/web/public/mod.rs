@@ -47,6 +47,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(access::answer_submit)),
         )
         .service(
+            web::resource("/access-requests/confirm/{token}")
+                .route(web::get().to(access::confirm_form))
+                .route(web::post().to(access::confirm_submit)),
+        )
+        .service(
             web::resource("/welcome/{token}")
                 .route(web::get().to(welcome::form))
                 .route(web::post().to(welcome::submit)),
