@@ -441,3 +441,34 @@ pub fn accept_with_password(
     grant(conn, token, &invitation, &user, meta, now)?;
     Ok(user)
 }
+
+/// What an invitation is for, for its page ("an owner of Ticketly Ltd's developer account"),
+/// and where the accepted user lands.
+pub fn describe(conn: &mut DbConn, invitation: &Invitation) -> anyhow::Result<(String, String)> {
+    Ok(match (invitation.kind(), invitation.target_id.as_deref()) {
+        (Some(Kind::DeveloperAccount), Some(id)) => {
+            let company = accounts::find(conn, id)?
+                .map(|a| a.company_name)
+                .unwrap_or_default();
+            let role = if invitation.role.as_deref() == Some(accounts::OWNER) {
+                "an owner"
+            } else {
+                "a member"
+            };
+            (
+                format!("{role} of {company}'s developer account"),
+                format!("/developer/accounts/{id}/team"),
+            )
+        }
+        (Some(Kind::Organization), Some(id)) => {
+            match organizations::find(conn, id)? {
+                Some(o) => (
+                    format!("an administrator of {}", o.name),
+                    format!("/org/{}", o.public_id),
+                ),
+                None => ("an organization administrator".into(), "/org".into()),
+            }
+        }
+        _ => ("a ConCat administrator".into(), "/admin".into()),
+    })
+}

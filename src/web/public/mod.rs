@@ -5,6 +5,7 @@ pub mod access;
 pub mod docs;
 pub mod health;
 pub mod home;
+pub mod invitations;
 pub mod links;
 pub mod login;
 pub mod setup;
@@ -35,6 +36,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/set-password/{token}")
                 .route(web::get().to(links::invite_form))
                 .route(web::post().to(links::invite_submit)),
+        )
+        .service(
+            web::resource("/invitations/{token}")
+                .route(web::get().to(invitations::accept_form))
+                .route(web::post().to(invitations::accept_submit)),
         )
         .service(
             web::resource("/request-access")
