@@ -6,6 +6,7 @@
 mod helpers;
 
 mod access;
+mod access_confirmation;
 mod admin;
 mod api;
 mod auth;
