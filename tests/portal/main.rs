@@ -15,6 +15,7 @@ mod browser;
 mod csrf;
 mod developer;
 mod http;
+mod invitations;
 mod lifecycle;
 mod orgs;
 mod outbox;
