@@ -140,7 +140,14 @@ pub fn invite(
     )?;
     let token = OneTimeToken::generate();
     let digest = token.digest();
-    tokens::insert_for(conn, &digest, TokenPurpose::Invitation, None, Some(&id), now)?;
+    tokens::insert_for(
+        conn,
+        &digest,
+        TokenPurpose::Invitation,
+        None,
+        Some(&id),
+        now,
+    )?;
     // Someone who can sign in accepts after signing in; anyone else sets a password. Only the
     // invited person sees the link; the inviter sees the same answer either way.
     let path = if existing.is_some_and(|u| u.password_hash.is_some()) {
@@ -321,7 +328,11 @@ impl AcceptError {
     }
 }
 
-fn pending_link(conn: &mut DbConn, token: &OneTimeToken, now: NaiveDateTime) -> Result<(Invitation, Option<User>), AcceptError> {
+fn pending_link(
+    conn: &mut DbConn,
+    token: &OneTimeToken,
+    now: NaiveDateTime,
+) -> Result<(Invitation, Option<User>), AcceptError> {
     match link(conn, token, now)? {
         Link::Pending {
             invitation,
@@ -460,15 +471,13 @@ pub fn describe(conn: &mut DbConn, invitation: &Invitation) -> anyhow::Result<(S
                 format!("/developer/accounts/{id}/team"),
             )
         }
-        (Some(Kind::Organization), Some(id)) => {
-            match organizations::find(conn, id)? {
-                Some(o) => (
-                    format!("an administrator of {}", o.name),
-                    format!("/org/{}", o.public_id),
-                ),
-                None => ("an organization administrator".into(), "/org".into()),
-            }
-        }
+        (Some(Kind::Organization), Some(id)) => match organizations::find(conn, id)? {
+            Some(o) => (
+                format!("an administrator of {}", o.name),
+                format!("/org/{}", o.public_id),
+            ),
+            None => ("an organization administrator".into(), "/org".into()),
+        },
         _ => ("a ConCat administrator".into(), "/admin".into()),
     })
 }

@@ -58,7 +58,9 @@ async fn a_strangers_unconfirmed_request_does_not_block_the_victim(backend: Back
     let strangers = links.iter().find(|l| **l != victims).unwrap().clone();
     let res = app.confirm_access_request(&stranger, &strangers).await;
     assert_eq!(res.status(), 409);
-    assert!(unescaped(&res.text().await.unwrap()).contains("already a confirmed request under review"));
+    assert!(
+        unescaped(&res.text().await.unwrap()).contains("already a confirmed request under review")
+    );
     let res = app.submit_access_request(&stranger, VICTIM, &[]).await;
     assert_eq!(res.status(), 409);
     // The audit log has the victim's confirmation only.
@@ -158,7 +160,9 @@ async fn the_confirmation_link_expires_after_48_hours(backend: Backend) {
     // The email can request again, and that one can be confirmed.
     let res = app.request_access_with(&dev, VICTIM, &[]).await;
     assert_eq!(res.status(), 200);
-    assert!(requests_in_queue(&app, &admin).await.contains("Ticketly Sync"));
+    assert!(requests_in_queue(&app, &admin)
+        .await
+        .contains("Ticketly Sync"));
     app.deliver_emails().await;
 }
 
@@ -203,7 +207,11 @@ async fn confirming_needs_the_csrf_token(backend: Backend) {
     let link = app.confirmation_link(VICTIM).await;
     let res = dev.post(app.url(&link)).send().await.unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(app.get_with(&dev, &link).await.status(), 200, "still unused");
+    assert_eq!(
+        app.get_with(&dev, &link).await.status(),
+        200,
+        "still unused"
+    );
     app.deliver_emails().await;
 }
 

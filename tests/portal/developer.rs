@@ -291,7 +291,9 @@ async fn members_see_integrations_and_only_owners_manage_them(backend: Backend) 
             .unwrap()
         }
     };
-    assert!(dup("BEA@boxoffice.example").await.contains("already pending"));
+    assert!(dup("BEA@boxoffice.example")
+        .await
+        .contains("already pending"));
     assert_eq!(
         app.accept_invitation_as(&other.client, &invited)
             .await

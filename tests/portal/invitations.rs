@@ -25,11 +25,14 @@ fn wording(e: &SentEmail, name: &str) -> String {
 }
 
 async fn team_of(app: &TestApp, dev: &Developer) -> String {
-    app.get_with(&dev.client, &format!("/developer/accounts/{}/team", dev.account_id))
-        .await
-        .text()
-        .await
-        .unwrap()
+    app.get_with(
+        &dev.client,
+        &format!("/developer/accounts/{}/team", dev.account_id),
+    )
+    .await
+    .text()
+    .await
+    .unwrap()
 }
 
 async fn inviting_an_existing_user_adds_nothing_and_reveals_nothing(backend: Backend) {
@@ -53,10 +56,7 @@ async fn inviting_an_existing_user_adds_nothing_and_reveals_nothing(backend: Bac
         let page = team_of(&app, &owner).await;
         let flash_at = page.find("Invitation sent to").expect("a flash");
         let flash = &page[flash_at..flash_at + page[flash_at..].find('<').unwrap()];
-        answers.push((
-            reqwest::StatusCode::OK,
-            flash.replace(email, "<email>"),
-        ));
+        answers.push((reqwest::StatusCode::OK, flash.replace(email, "<email>")));
     }
     assert_eq!(answers[0], answers[2], "same answer for both");
     assert_eq!(answers[1], answers[3], "same flash for both");
@@ -76,7 +76,10 @@ async fn inviting_an_existing_user_adds_nothing_and_reveals_nothing(backend: Bac
     assert_eq!(emails.len(), 2);
     let (bea, newcomer) = (&emails[0], &emails[1]);
     assert_eq!(bea.subject, newcomer.subject);
-    assert_eq!(wording(bea, "Typed Bea"), wording(newcomer, "Typed Newcomer"));
+    assert_eq!(
+        wording(bea, "Typed Bea"),
+        wording(newcomer, "Typed Newcomer")
+    );
     assert!(bea.text.contains("Typed Bea") && !bea.text.contains("Beatrice"));
 
     // Bea was not added: the account is not hers to see.
@@ -93,7 +96,10 @@ async fn inviting_an_existing_user_adds_nothing_and_reveals_nothing(backend: Bac
     );
     let actions = app.audit_actions().await;
     assert_eq!(
-        actions.iter().filter(|a| *a == "invitation.invited").count(),
+        actions
+            .iter()
+            .filter(|a| *a == "invitation.invited")
+            .count(),
         2
     );
 }
@@ -142,7 +148,10 @@ async fn the_right_user_accepts_and_joins(backend: Backend) {
         format!("/developer/accounts/{}/team", owner.account_id).as_str()
     );
     let page = team_of(&app, &owner).await;
-    assert!(page.contains("Beatrice Realname"), "a member now, by her own name");
+    assert!(
+        page.contains("Beatrice Realname"),
+        "a member now, by her own name"
+    );
     assert!(!page.contains("Typed Bea"), "no longer an invitation");
     assert_eq!(
         app.get_with(&bea, "/developer").await.status(),
@@ -152,7 +161,11 @@ async fn the_right_user_accepts_and_joins(backend: Backend) {
     // Single use.
     let again = app.post_form_with(&bea, &link, &[]).await;
     assert_eq!(again.status(), 404);
-    assert!(again.text().await.unwrap().contains("already been accepted"));
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("already been accepted"));
     assert!(app
         .audit_actions()
         .await
@@ -177,7 +190,11 @@ async fn another_signed_in_user_cannot_accept(backend: Backend) {
         .await;
     let page = app.get_with(&mallory, &link).await;
     assert_eq!(page.status(), 403);
-    assert!(page.text().await.unwrap().contains("only that account can accept it"));
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("only that account can accept it"));
     let res = app.post_form_with(&mallory, &link, &[]).await;
     assert_eq!(res.status(), 403);
     assert_eq!(
@@ -322,13 +339,18 @@ async fn only_owners_invite_and_withdraw_and_only_in_their_own_organization(back
     app.post_form_with(
         &owner.client,
         &invite,
-        &[("email", "carl@ticketly.example"), ("name", "Carl"), ("role", "member")],
+        &[
+            ("email", "carl@ticketly.example"),
+            ("name", "Carl"),
+            ("role", "member"),
+        ],
     )
     .await;
     let carl = app
         .accept_invitation(&app.one_email_to("carl@ticketly.example").await)
         .await;
-    app.login_with(&carl, "carl@ticketly.example", PASSWORD).await;
+    app.login_with(&carl, "carl@ticketly.example", PASSWORD)
+        .await;
     app.post_form_with(
         &owner.client,
         &invite,
@@ -345,13 +367,20 @@ async fn only_owners_invite_and_withdraw_and_only_in_their_own_organization(back
         app.post_form_with(
             &carl,
             &invite,
-            &[("email", "x@example.test"), ("name", "X"), ("role", "member")]
+            &[
+                ("email", "x@example.test"),
+                ("name", "X"),
+                ("role", "member")
+            ]
         )
         .await
         .status(),
         403
     );
-    assert_eq!(app.post_form_with(&carl, &withdraw, &[]).await.status(), 403);
+    assert_eq!(
+        app.post_form_with(&carl, &withdraw, &[]).await.status(),
+        403
+    );
     // Another account's owner: not found.
     let other = app.approved_developer(BEA, "BoxOffice").await;
     assert_eq!(
@@ -371,7 +400,10 @@ async fn only_owners_invite_and_withdraw_and_only_in_their_own_organization(back
         404,
         "another account's invitation under one's own account"
     );
-    assert!(team_of(&app, &owner).await.contains("Someone"), "still pending");
+    assert!(
+        team_of(&app, &owner).await.contains("Someone"),
+        "still pending"
+    );
 
     // Organizations: an admin of one cannot withdraw the other's invitation.
     let (a, olga) = app.org_with_admin("Acme Events", "olga@acme.example").await;
@@ -434,9 +466,7 @@ async fn only_owners_invite_and_withdraw_and_only_in_their_own_organization(back
     );
 }
 
-async fn org_and_concat_admin_invitations_of_existing_users_wait_for_acceptance(
-    backend: Backend,
-) {
+async fn org_and_concat_admin_invitations_of_existing_users_wait_for_acceptance(backend: Backend) {
     let app = spawn_app(backend).await;
     let (org, olga) = app.org_with_admin("Acme Events", "olga@acme.example").await;
     app.create_user(BEA, "Beatrice Realname").await;
@@ -463,7 +493,10 @@ async fn org_and_concat_admin_invitations_of_existing_users_wait_for_acceptance(
     );
     let res = app.accept_invitation_as(&bea, &org_invite).await;
     assert_eq!(res.headers()["location"], format!("/org/{org}").as_str());
-    assert_eq!(app.get_with(&bea, &format!("/org/{org}")).await.status(), 200);
+    assert_eq!(
+        app.get_with(&bea, &format!("/org/{org}")).await.status(),
+        200
+    );
 
     // A ConCat admin invitation of an existing user: no admin rights until accepted.
     let admin = app.admin().await;

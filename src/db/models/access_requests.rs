@@ -196,13 +196,13 @@ pub fn decide(
             .filter(r::confirmed_at.is_not_null()),
     )
     .set((
-            r::status.eq(to),
-            r::decided_at.eq(now),
-            r::decided_by_user_id.eq(by),
-            r::rejection_reason.eq(reason),
-            r::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+        r::status.eq(to),
+        r::decided_at.eq(now),
+        r::decided_by_user_id.eq(by),
+        r::rejection_reason.eq(reason),
+        r::updated_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -222,8 +222,8 @@ pub fn ask_for_info(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryRes
             .filter(r::status.eq(PENDING))
             .filter(r::confirmed_at.is_not_null()),
     )
-        .set((r::status.eq(INFO_REQUESTED), r::updated_at.eq(now)))
-        .execute(conn)?;
+    .set((r::status.eq(INFO_REQUESTED), r::updated_at.eq(now)))
+    .execute(conn)?;
     Ok(n == 1)
 }
 

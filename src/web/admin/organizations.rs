@@ -9,11 +9,11 @@ use crate::audit::{Actor, AuditEvent};
 use crate::auth::session::FlashLevel;
 use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
+use crate::db::models::invitations::Kind;
 use crate::db::models::organizations::{self, Organization};
 use crate::domain::{new_org_public_id, DisplayName, EmailAddress, OrgName};
 use crate::errors::AppError;
 use crate::invitations::{self, NewInvite, Scope};
-use crate::db::models::invitations::Kind;
 use crate::web::forms::{when, FieldErrors};
 use crate::web::{redirect, render_with, PageContext};
 
@@ -130,7 +130,9 @@ pub async fn create(
     state.mail_queued();
     admin.viewer.flash(
         FlashLevel::Success,
-        format!("Organization created ({public_id}). Its first admin has been emailed an invitation."),
+        format!(
+            "Organization created ({public_id}). Its first admin has been emailed an invitation."
+        ),
     );
     Ok(redirect("/admin/organizations"))
 }

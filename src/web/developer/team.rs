@@ -95,13 +95,7 @@ fn page(
 
 pub async fn show(current: CurrentUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let team = membership(&current, id.into_inner()).await?;
-    page(
-        &current,
-        StatusCode::OK,
-        team,
-        None,
-        FieldErrors::default(),
-    )
+    page(&current, StatusCode::OK, team, None, FieldErrors::default())
 }
 
 #[derive(Deserialize)]

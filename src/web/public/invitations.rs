@@ -211,7 +211,13 @@ pub async fn show(viewer: Viewer, raw: String) -> Result<HttpResponse, AppError>
             let (status, step) = signed_in_step(&viewer, &opened);
             accept_page(&viewer, status, &raw, &opened, step)
         }
-        _ => set_password_page(&viewer, StatusCode::OK, &raw, &opened, FieldErrors::default()),
+        _ => set_password_page(
+            &viewer,
+            StatusCode::OK,
+            &raw,
+            &opened,
+            FieldErrors::default(),
+        ),
     }
 }
 
@@ -236,7 +242,13 @@ pub async fn accept_submit(
         Looked::NotInvitation => return closed(&viewer, &AcceptError::Unknown),
     };
     let Some(user) = viewer.user.clone() else {
-        return accept_page(&viewer, StatusCode::UNAUTHORIZED, &raw, &opened, Step::SignIn);
+        return accept_page(
+            &viewer,
+            StatusCode::UNAUTHORIZED,
+            &raw,
+            &opened,
+            Step::SignIn,
+        );
     };
     let token = OneTimeToken::parse(&raw).ok_or(AppError::NotFound)?;
     let state = viewer.state.clone();
@@ -275,7 +287,11 @@ pub async fn set_password_submit(
         Looked::Closed(why) => return closed(&viewer, &why),
         Looked::NotInvitation => return closed(&viewer, &AcceptError::Unknown),
     };
-    if opened.account.as_ref().is_some_and(|u| u.password_hash.is_some()) {
+    if opened
+        .account
+        .as_ref()
+        .is_some_and(|u| u.password_hash.is_some())
+    {
         let (status, step) = signed_in_step(&viewer, &opened);
         return accept_page(&viewer, status, &raw, &opened, step);
     }
@@ -298,7 +314,9 @@ pub async fn set_password_submit(
     let state = viewer.state.clone();
     let (meta, now) = (viewer.meta.clone(), state.clock.now_naive());
     let outcome = db::transaction(&state.pool, move |c| {
-        AcceptError::split(invitations::accept_with_password(c, &token, &hash, &meta, now))
+        AcceptError::split(invitations::accept_with_password(
+            c, &token, &hash, &meta, now,
+        ))
     })
     .await?;
     match outcome {

@@ -335,13 +335,8 @@ pub async fn invite_submit(
 ) -> Result<HttpResponse, AppError> {
     let raw = token.into_inner();
     if super::invitations::is_invitation(&viewer, &raw).await? {
-        return super::invitations::set_password_submit(
-            viewer,
-            raw,
-            &form.password,
-            &form.confirm,
-        )
-        .await;
+        return super::invitations::set_password_submit(viewer, raw, &form.password, &form.confirm)
+            .await;
     }
     set(viewer, LinkKind::Invitation, raw, form).await
 }
