@@ -161,7 +161,7 @@ pub fn submit(
 #[derive(Debug)]
 pub enum ConfirmLink {
     /// Valid: the unconfirmed request it confirms.
-    Valid(AccessRequest),
+    Valid(Box<AccessRequest>),
     /// Already used: the request was confirmed.
     Used,
     /// Unused but past its 48 hours: the request will never be reviewed.
@@ -191,7 +191,7 @@ pub fn confirmation_link(
     if row.expires_at.is_some_and(|at| at <= now) {
         return Ok(ConfirmLink::Expired);
     }
-    Ok(ConfirmLink::Valid(request))
+    Ok(ConfirmLink::Valid(Box::new(request)))
 }
 
 #[derive(Debug, PartialEq, Eq)]

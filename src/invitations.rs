@@ -249,7 +249,7 @@ pub fn withdraw(
 #[derive(Debug)]
 pub enum Link {
     Pending {
-        invitation: Invitation,
+        invitation: Box<Invitation>,
         /// The account of the invited email, if there is one.
         account: Option<User>,
     },
@@ -281,7 +281,7 @@ pub fn link(conn: &mut DbConn, token: &OneTimeToken, now: NaiveDateTime) -> anyh
         _ => {
             let account = users::find_by_email(conn, &invitation.email_normalized)?;
             Link::Pending {
-                invitation,
+                invitation: Box::new(invitation),
                 account,
             }
         }
@@ -337,7 +337,7 @@ fn pending_link(
         Link::Pending {
             invitation,
             account,
-        } => Ok((invitation, account)),
+        } => Ok((*invitation, account)),
         Link::Accepted => Err(AcceptError::Accepted),
         Link::Withdrawn => Err(AcceptError::Withdrawn),
         Link::Expired => Err(AcceptError::Expired),

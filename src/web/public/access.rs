@@ -367,7 +367,7 @@ pub async fn confirm_form(
         ConfirmLink::Valid(request) => render(&ConfirmPage {
             ctx: viewer.page("Confirm your access request"),
             action: format!("/access-requests/confirm/{raw}"),
-            request,
+            request: *request,
         }),
         ConfirmLink::Expired => link_outcome(&viewer, ConfirmOutcome::Expired),
         ConfirmLink::Used | ConfirmLink::Unknown => link_outcome(&viewer, ConfirmOutcome::Used),

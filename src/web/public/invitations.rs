@@ -89,7 +89,7 @@ async fn look(viewer: &Viewer, raw: &str) -> Result<Looked, AppError> {
                     None => "ConCat".into(),
                 };
                 Looked::Pending(Box::new(Opened {
-                    invitation,
+                    invitation: *invitation,
                     account,
                     invited_by,
                     what,
