@@ -43,8 +43,9 @@ pub struct NewRequest {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum SubmitOutcome {
+    /// Recorded, unconfirmed: the requester was emailed the confirmation link.
     Submitted(String),
-    /// This email already has a request under review.
+    /// This email already has a confirmed request under review.
     AlreadyPending,
     RateLimited,
 }
@@ -77,7 +78,10 @@ fn notify_admins(
     Ok(())
 }
 
-/// Records a new request from outside, emails the requester and every ConCat admin.
+/// Records a new request from outside, unconfirmed, and emails the requester a single-use
+/// confirmation link (48 hours). Admins are told nothing until it is confirmed ([`confirm`]);
+/// an unconfirmed request blocks nobody, so a second unconfirmed submission for the same email
+/// is accepted with its own link. Only a *confirmed* open request refuses another.
 pub fn submit(
     conn: &mut DbConn,
     settings: &Settings,
@@ -86,8 +90,7 @@ pub fn submit(
     now: NaiveDateTime,
 ) -> anyhow::Result<SubmitOutcome> {
     let normalized = req.email.normalized();
-    // Checks and insert under locks, so parallel submits cannot slip past either limit (the
-    // partial unique index on open requests per email backs this up).
+    // Checks and insert under locks, so parallel submits cannot slip past either limit.
     lock_key(conn, &format!("access:ip:{}", meta.client_ip))?;
     lock_key(conn, &format!("access:email:{normalized}"))?;
     if requests::count_from_ip_since(conn, &meta.client_ip, now - chrono::Duration::hours(1))?
@@ -120,25 +123,27 @@ pub fn submit(
             client_ip: &meta.client_ip,
             created_at: now,
             updated_at: now,
+            confirmed_at: None,
         },
     )?;
-    let request = requests::find(conn, &id)?.expect("the request just inserted");
+    let token = OneTimeToken::generate();
+    tokens::insert_for(
+        conn,
+        &token.digest(),
+        TokenPurpose::AccessConfirmation,
+        None,
+        Some(&id),
+        now,
+    )?;
     outbox::enqueue(
         conn,
         req.email.as_str(),
         &AccessRequestReceived {
             name: req.name.to_string(),
             app_name: req.app_name.to_string(),
+            link: settings.link(&format!("/access-requests/confirm/{}", token.expose())),
         },
         &format!("access_received:{id}"),
-        now,
-    )?;
-    notify_admins(
-        conn,
-        settings,
-        &request,
-        "new",
-        &format!("access_admin_new:{id}"),
         now,
     )?;
     AuditEvent::new(
@@ -146,10 +151,104 @@ pub fn submit(
         Actor::Anonymous(req.email.as_str()),
     )
     .target("access_request", &id)
-    .details(serde_json::json!({ "company": req.company.as_str(), "app": req.app_name.as_str() }))
+    .details(serde_json::json!({ "company": req.company.as_str(), "app": req.app_name.as_str(), "confirmed": false }))
     .meta(meta)
     .record(conn, now)?;
     Ok(SubmitOutcome::Submitted(id))
+}
+
+/// What a confirmation link leads to.
+#[derive(Debug)]
+pub enum ConfirmLink {
+    /// Valid: the unconfirmed request it confirms.
+    Valid(Box<AccessRequest>),
+    /// Already used: the request was confirmed.
+    Used,
+    /// Unused but past its 48 hours: the request will never be reviewed.
+    Expired,
+    /// Not one of ours.
+    Unknown,
+}
+
+/// Looks a confirmation link up, whatever its state, so the page can say what happened.
+pub fn confirmation_link(
+    conn: &mut DbConn,
+    token: &OneTimeToken,
+    now: NaiveDateTime,
+) -> anyhow::Result<ConfirmLink> {
+    let Some(row) = tokens::find(conn, &token.digest(), TokenPurpose::AccessConfirmation)? else {
+        return Ok(ConfirmLink::Unknown);
+    };
+    let Some(request) = (match &row.subject_id {
+        Some(id) => requests::find(conn, id)?,
+        None => None,
+    }) else {
+        return Ok(ConfirmLink::Unknown);
+    };
+    if row.used_at.is_some() || request.confirmed_at.is_some() {
+        return Ok(ConfirmLink::Used);
+    }
+    if row.expires_at.is_some_and(|at| at <= now) {
+        return Ok(ConfirmLink::Expired);
+    }
+    Ok(ConfirmLink::Valid(Box::new(request)))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    /// The request is in the queue; admins were notified.
+    Confirmed,
+    /// The link was used already (the request is confirmed) or is not ours.
+    Used,
+    Expired,
+    /// Another confirmed request for this email is still under review; this one stays
+    /// unconfirmed (its link keeps working until it expires).
+    AlreadyPending,
+}
+
+/// The requester confirms their email: the request enters the admin queue, every ConCat admin
+/// is notified, and from now on it counts toward "one open request per email". Single use.
+pub fn confirm(
+    conn: &mut DbConn,
+    settings: &Settings,
+    token: &OneTimeToken,
+    meta: &RequestMeta,
+    now: NaiveDateTime,
+) -> anyhow::Result<ConfirmOutcome> {
+    let request = match confirmation_link(conn, token, now)? {
+        ConfirmLink::Valid(r) => r,
+        ConfirmLink::Used | ConfirmLink::Unknown => return Ok(ConfirmOutcome::Used),
+        ConfirmLink::Expired => return Ok(ConfirmOutcome::Expired),
+    };
+    lock_key(
+        conn,
+        &format!("access:email:{}", request.contact_email_normalized),
+    )?;
+    if requests::open_for_email(conn, &request.contact_email_normalized)?.is_some() {
+        return Ok(ConfirmOutcome::AlreadyPending);
+    }
+    if !tokens::consume(conn, &token.digest(), TokenPurpose::AccessConfirmation, now)?
+        || !requests::confirm(conn, &request.id, now)?
+    {
+        return Ok(ConfirmOutcome::Used);
+    }
+    let request = requests::find(conn, &request.id)?.expect("the request just confirmed");
+    notify_admins(
+        conn,
+        settings,
+        &request,
+        "new",
+        &format!("access_admin_new:{}", request.id),
+        now,
+    )?;
+    AuditEvent::new(
+        "access_request.confirmed",
+        Actor::Anonymous(&request.contact_email),
+    )
+    .target("access_request", &request.id)
+    .meta(meta)
+    .record(conn, now)?;
+    Ok(ConfirmOutcome::Confirmed)
 }
 
 /// A parsed "request another integration" form.
@@ -191,6 +290,8 @@ pub fn submit_additional(
             client_ip: &meta.client_ip,
             created_at: now,
             updated_at: now,
+            // A signed-in owner's request needs no email confirmation.
+            confirmed_at: Some(now),
         },
     )?;
     let request = requests::find(conn, &id)?.expect("the request just inserted");
@@ -262,8 +363,9 @@ impl Target<'_> {
     }
 }
 
+/// A request admins may act on: unconfirmed requests do not exist for them.
 fn load(conn: &mut DbConn, id: &str) -> Result<AccessRequest, DecisionError> {
-    requests::find(conn, id)?.ok_or(DecisionError::NotFound)
+    requests::find_confirmed(conn, id)?.ok_or(DecisionError::NotFound)
 }
 
 fn already(conn: &mut DbConn, id: &str) -> DecisionError {

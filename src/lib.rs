@@ -12,6 +12,7 @@ pub mod domain;
 pub mod email;
 pub mod errors;
 pub mod files;
+pub mod invitations;
 pub mod jobs;
 pub mod lifecycle;
 pub mod orgs;

@@ -1,16 +1,12 @@
-//! Account operations shared by the web handlers and the command line.
+//! Account operations shared by the web handlers and the command line. Invitations live in
+//! `crate::invitations`.
 
 use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
-use crate::db::models::tokens;
 use crate::db::models::users::{self, NewUser, STATUS_ACTIVE};
 use crate::db::{new_id, write_tx, DbConn};
 use crate::domain::{DisplayName, EmailAddress};
-use crate::domain::{OneTimeToken, TokenPurpose};
-use crate::email::messages::Invitation;
-use crate::email::outbox;
-use crate::settings::Settings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
@@ -80,43 +76,4 @@ pub fn create_admin_cli(
             .record(c, now)?;
         Ok(user)
     })
-}
-
-/// Who is invited, as what, by whom.
-pub struct Invite<'a> {
-    pub email: &'a EmailAddress,
-    pub name: &'a DisplayName,
-    pub is_admin: bool,
-    /// The inviter's display name, for the email.
-    pub invited_by: &'a str,
-    /// What the invitation is for, e.g. "a ConCat administrator".
-    pub role: &'a str,
-}
-
-/// Creates a user without a password and queues the invitation email with a single-use
-/// set-password link (valid seven days), in the caller's transaction.
-pub fn invite_user(
-    conn: &mut DbConn,
-    settings: &Settings,
-    invite: &Invite<'_>,
-    now: NaiveDateTime,
-) -> Result<users::User, CreateUserError> {
-    let user = insert_user(conn, invite.email, invite.name, None, invite.is_admin, now)?;
-    let token = OneTimeToken::generate();
-    let digest = token.digest();
-    tokens::insert(conn, &digest, TokenPurpose::Invitation, Some(&user.id), now)?;
-    let message = Invitation {
-        name: user.display_name.clone(),
-        invited_by: invite.invited_by.to_string(),
-        role: invite.role.to_string(),
-        link: settings.link(&format!("/set-password/{}", token.expose())),
-    };
-    outbox::enqueue(
-        conn,
-        &user.email,
-        &message,
-        &format!("invitation:{digest}"),
-        now,
-    )?;
-    Ok(user)
 }

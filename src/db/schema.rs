@@ -132,6 +132,7 @@ diesel::table! {
         decided_by_user_id -> Nullable<Text>,
         rejection_reason -> Nullable<Text>,
         integration_id -> Nullable<Text>,
+        confirmed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -274,6 +275,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        kind -> Text,
+        target_id -> Nullable<Text>,
+        role -> Nullable<Text>,
+        email -> Text,
+        email_normalized -> Text,
+        name -> Text,
+        status -> Text,
+        invited_by_user_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by_user_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(events -> organizations (organization_id));
 diesel::joinable!(authorizations -> organizations (organization_id));
 diesel::joinable!(authorizations -> integrations (integration_id));
@@ -307,4 +326,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_unverified_usage,
     reactivation_requests,
     job_runs,
+    invitations,
 );

@@ -11,12 +11,15 @@ pub enum TokenPurpose {
     Setup,
     /// Forgot password: one hour.
     PasswordReset,
-    /// Invited user sets a first password: seven days.
+    /// An invitation link (team, organization admins, ConCat admins; `subject_id` is the
+    /// invitation), or — for older links — an invited user's first password: seven days.
     Invitation,
     /// Approval email: set (or confirm) a password and reveal the first API secret; seven days.
     Credentials,
     /// An access request waiting for more information: the requester's answer link; 14 days.
     InfoResponse,
+    /// A new access request's "confirm your email" link: 48 hours.
+    AccessConfirmation,
 }
 
 impl TokenPurpose {
@@ -27,6 +30,7 @@ impl TokenPurpose {
             TokenPurpose::Invitation => "invitation",
             TokenPurpose::Credentials => "credentials",
             TokenPurpose::InfoResponse => "info_response",
+            TokenPurpose::AccessConfirmation => "access_confirmation",
         }
     }
 
@@ -36,6 +40,7 @@ impl TokenPurpose {
             TokenPurpose::PasswordReset => Some(chrono::Duration::hours(1)),
             TokenPurpose::Invitation | TokenPurpose::Credentials => Some(chrono::Duration::days(7)),
             TokenPurpose::InfoResponse => Some(chrono::Duration::days(14)),
+            TokenPurpose::AccessConfirmation => Some(chrono::Duration::hours(48)),
         }
     }
 }

@@ -93,7 +93,8 @@ email_templates!(
     "email/password_changed.html"
 );
 
-/// An invitation to the portal with a set-password link (valid seven days, single use).
+/// An invitation (team, organization admin, ConCat admin) with its accept link (seven days,
+/// single use); the same words whether or not the invited email has an account.
 pub struct Invitation {
     pub name: String,
     pub invited_by: String,
@@ -117,10 +118,12 @@ email_templates!(
     "email/invitation.html"
 );
 
-/// To the requester: we received the access request.
+/// To the requester: we received the access request; confirm it with the link (48 hours)
+/// before it goes to review.
 pub struct AccessRequestReceived {
     pub name: String,
     pub app_name: String,
+    pub link: String,
 }
 
 impl AccessRequestReceived {
@@ -267,33 +270,6 @@ email_templates!(
     IntegrationApprovedHtml,
     "email/integration_approved.txt",
     "email/integration_approved.html"
-);
-
-/// To an existing user who was added to a developer account.
-pub struct AddedToAccount {
-    pub name: String,
-    pub company_name: String,
-    pub added_by: String,
-    pub role: String,
-    pub link: String,
-}
-
-impl AddedToAccount {
-    fn subject_line(&self) -> String {
-        format!(
-            "You now have access to {} on the ConCat developer portal",
-            self.company_name
-        )
-    }
-}
-
-email_templates!(
-    AddedToAccount,
-    "added_to_account",
-    AddedToAccountText,
-    AddedToAccountHtml,
-    "email/added_to_account.txt",
-    "email/added_to_account.html"
 );
 
 /// To the developer account's owners: an organization authorized the integration.

@@ -105,7 +105,7 @@ async fn invited_admin_sets_a_password_and_signs_in(backend: Backend) {
         )
         .await;
     assert_eq!(dup.status(), 422);
-    assert!(dup.text().await.unwrap().contains("already exists"));
+    assert!(dup.text().await.unwrap().contains("already pending"));
 
     let email = app.one_email_to("grace@concat.test").await;
     assert!(email.text.contains("Ada invited you") && email.text.contains("ConCat administrator"));
@@ -140,7 +140,8 @@ async fn invited_admin_sets_a_password_and_signs_in(backend: Backend) {
     );
     let actions = app.audit_actions().await;
     assert!(
-        actions.contains(&"admin.invited".to_string())
+        actions.contains(&"invitation.invited".to_string())
+            && actions.contains(&"invitation.accepted".to_string())
             && actions.contains(&"password.set_from_invitation".to_string())
     );
 }
@@ -161,7 +162,9 @@ async fn invitation_links_expire_after_seven_days(backend: Backend) {
     app.clock.advance(Duration::days(7) - Duration::minutes(1));
     assert_eq!(app.get(&path).await.status(), 200);
     app.clock.advance(Duration::minutes(2));
-    assert_eq!(app.get(&path).await.status(), 404);
+    let expired = app.get(&path).await;
+    assert_eq!(expired.status(), 410);
+    assert!(expired.text().await.unwrap().contains("Invitation expired"));
 }
 
 async fn suspension_ends_sessions_and_blocks_sign_in(backend: Backend) {

@@ -274,20 +274,34 @@ async fn members_see_integrations_and_only_owners_manage_them(backend: Backend) 
         )
         .await;
     assert_eq!(res.status(), 303);
-    let added = app.one_email_to("bea@boxoffice.example").await;
-    assert!(added.subject.contains("You now have access to Ticketly"));
-    let dup = app
-        .post_form_with(
-            &owner.client,
-            &team,
-            &[
-                ("email", "BEA@boxoffice.example"),
-                ("name", "Bea"),
-                ("role", "owner"),
-            ],
-        )
-        .await;
-    assert!(dup.text().await.unwrap().contains("already a member"));
+    // Invited, not added: Bea accepts from the email, signed in as herself.
+    let invited = app.one_email_to("bea@boxoffice.example").await;
+    assert!(invited.subject.contains("You have been invited"));
+    let dup = |email: &'static str| {
+        let (app, client, team) = (&app, owner.client.clone(), team.clone());
+        async move {
+            app.post_form_with(
+                &client,
+                &team,
+                &[("email", email), ("name", "Bea"), ("role", "owner")],
+            )
+            .await
+            .text()
+            .await
+            .unwrap()
+        }
+    };
+    assert!(dup("BEA@boxoffice.example")
+        .await
+        .contains("already pending"));
+    assert_eq!(
+        app.accept_invitation_as(&other.client, &invited)
+            .await
+            .status(),
+        303
+    );
+    let dup = dup("BEA@boxoffice.example").await;
+    assert!(dup.contains("already a member"));
     let roll = app
         .post_form_with(
             &other.client,
@@ -300,7 +314,7 @@ async fn members_see_integrations_and_only_owners_manage_them(backend: Backend) 
     assert!(app
         .audit_actions()
         .await
-        .contains(&"developer_account.member_added".to_string()));
+        .contains(&"invitation.accepted".to_string()));
 }
 
 async fn another_integration_goes_through_the_queue(backend: Backend) {

@@ -665,7 +665,8 @@ pub struct Developer {
 pub const ADMIN_EMAIL: &str = "ada@concat.test";
 
 impl TestApp {
-    pub async fn request_access_with(
+    /// Submits the request form only: the request stays unconfirmed (invisible to admins).
+    pub async fn submit_access_request(
         &self,
         client: &reqwest::Client,
         email: &str,
@@ -677,6 +678,48 @@ impl TestApp {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         self.post_form_with(client, "/request-access", &refs).await
+    }
+
+    /// The confirmation link (a path) of the newest "we received your request" email to
+    /// `email` that is still in the outbox (read there, so the test still receives the email).
+    pub async fn confirmation_link(&self, email: &str) -> String {
+        let row = self
+            .unsent()
+            .await
+            .into_iter()
+            .filter(|r| r.kind == "access_request_received" && r.recipient == email)
+            .max_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)))
+            .expect("a confirmation email in the outbox");
+        path_of(&find_link(&row.body_text, "/access-requests/confirm/"))
+    }
+
+    /// Opens a confirmation link and presses "Confirm request"; returns the POST's response.
+    pub async fn confirm_access_request(
+        &self,
+        client: &reqwest::Client,
+        link: &str,
+    ) -> reqwest::Response {
+        let page = self.get_with(client, link).await;
+        assert_eq!(page.status(), 200, "the confirmation page");
+        assert!(page.text().await.unwrap().contains("Confirm request"));
+        self.post_form_with(client, link, &[]).await
+    }
+
+    /// Submits the request form and, when it was accepted, confirms it through the link in the
+    /// email, as the requester would; returns the form's response.
+    pub async fn request_access_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        overrides: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let res = self.submit_access_request(client, email, overrides).await;
+        if res.status() == 200 {
+            let link = self.confirmation_link(email).await;
+            let confirmed = self.confirm_access_request(client, &link).await;
+            assert_eq!(confirmed.status(), 200, "confirming the request");
+        }
+        res
     }
 
     /// A signed-in ConCat admin client (creating the admin on first use).
@@ -890,7 +933,8 @@ pub fn first_authorization_id(html: &str) -> String {
 }
 
 impl TestApp {
-    /// Follows an invitation email's set-password link in a new client (with `PASSWORD`).
+    /// Follows an invitation email's set-password link (someone without an account) in a new
+    /// client, choosing `PASSWORD`, which creates the account and accepts.
     pub async fn accept_invitation(&self, invite: &SentEmail) -> reqwest::Client {
         let (client, _) = client();
         let link = path_of(&find_link(&invite.text, "/set-password/"));
@@ -907,6 +951,20 @@ impl TestApp {
             "setting the password through the invitation"
         );
         client
+    }
+
+    /// Someone with an account accepts an invitation: `client` is signed in as the invited
+    /// email; opens the link and presses Accept. Returns the POST's response.
+    pub async fn accept_invitation_as(
+        &self,
+        client: &reqwest::Client,
+        invite: &SentEmail,
+    ) -> reqwest::Response {
+        let link = path_of(&find_link(&invite.text, "/invitations/"));
+        let page = self.get_with(client, &link).await;
+        assert_eq!(page.status(), 200, "the invitation page");
+        assert!(page.text().await.unwrap().contains("Accept invitation"));
+        self.post_form_with(client, &link, &[]).await
     }
 }
 

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod access;
+mod access_confirmation;
 mod admin;
 mod api;
 mod auth;
@@ -16,6 +17,7 @@ mod developer;
 mod email_addresses;
 mod file_modes;
 mod http;
+mod invitations;
 mod lifecycle;
 mod mail_outage;
 mod orgs;

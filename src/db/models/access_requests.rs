@@ -39,6 +39,10 @@ pub struct AccessRequest {
     pub decided_by_user_id: Option<String>,
     pub rejection_reason: Option<String>,
     pub integration_id: Option<String>,
+    /// When the requester confirmed their email through the link; `None` while unconfirmed
+    /// (such a request is invisible to admins and blocks nobody). Requests from signed-in
+    /// owners are confirmed when submitted.
+    pub confirmed_at: Option<NaiveDateTime>,
 }
 
 impl AccessRequest {
@@ -83,6 +87,7 @@ pub struct NewAccessRequest<'a> {
     pub client_ip: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub confirmed_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewAccessRequest<'_>) -> QueryResult<()> {
@@ -100,10 +105,22 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<AccessRequest>> {
         .optional()
 }
 
-/// An open new-developer request from this email, if any (one at a time per email).
+/// A request admins may see: one whose requester confirmed the email address.
+pub fn find_confirmed(conn: &mut DbConn, id: &str) -> QueryResult<Option<AccessRequest>> {
+    r::table
+        .find(id)
+        .filter(r::confirmed_at.is_not_null())
+        .select(AccessRequest::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// An open, confirmed new-developer request from this email, if any (one at a time per email;
+/// unconfirmed requests block nobody).
 pub fn open_for_email(conn: &mut DbConn, normalized: &str) -> QueryResult<Option<AccessRequest>> {
     r::table
         .filter(r::contact_email_normalized.eq(normalized))
+        .filter(r::confirmed_at.is_not_null())
         .filter(r::kind.eq(KIND_NEW_ACCOUNT))
         .filter(r::status.eq_any(OPEN))
         .select(AccessRequest::as_select())
@@ -127,7 +144,7 @@ pub fn page(
     limit: i64,
 ) -> QueryResult<(Vec<AccessRequest>, i64)> {
     let build = || {
-        let mut q = r::table.into_boxed();
+        let mut q = r::table.filter(r::confirmed_at.is_not_null()).into_boxed();
         if let Some(s) = status {
             q = q.filter(r::status.eq(s.to_string()));
         }
@@ -155,6 +172,7 @@ pub fn page(
 pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
     r::table
         .filter(r::status.eq(status))
+        .filter(r::confirmed_at.is_not_null())
         .count()
         .get_result(conn)
 }
@@ -171,23 +189,41 @@ pub fn decide(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let from: Vec<&str> = from.iter().copied().filter(|s| OPEN.contains(s)).collect();
-    let n = diesel::update(r::table.find(id).filter(r::status.eq_any(from)))
-        .set((
-            r::status.eq(to),
-            r::decided_at.eq(now),
-            r::decided_by_user_id.eq(by),
-            r::rejection_reason.eq(reason),
-            r::updated_at.eq(now),
-        ))
+    let n = diesel::update(
+        r::table
+            .find(id)
+            .filter(r::status.eq_any(from))
+            .filter(r::confirmed_at.is_not_null()),
+    )
+    .set((
+        r::status.eq(to),
+        r::decided_at.eq(now),
+        r::decided_by_user_id.eq(by),
+        r::rejection_reason.eq(reason),
+        r::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Unconfirmed → confirmed (the request enters the queue). Returns whether this call did it.
+pub fn confirm(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(r::table.find(id).filter(r::confirmed_at.is_null()))
+        .set((r::confirmed_at.eq(now), r::updated_at.eq(now)))
         .execute(conn)?;
     Ok(n == 1)
 }
 
-/// Pending → info requested (only from pending).
+/// Pending → info requested (only from pending, only a confirmed request).
 pub fn ask_for_info(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(r::table.find(id).filter(r::status.eq(PENDING)))
-        .set((r::status.eq(INFO_REQUESTED), r::updated_at.eq(now)))
-        .execute(conn)?;
+    let n = diesel::update(
+        r::table
+            .find(id)
+            .filter(r::status.eq(PENDING))
+            .filter(r::confirmed_at.is_not_null()),
+    )
+    .set((r::status.eq(INFO_REQUESTED), r::updated_at.eq(now)))
+    .execute(conn)?;
     Ok(n == 1)
 }
 

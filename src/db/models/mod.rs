@@ -9,6 +9,7 @@ pub mod authorizations;
 pub mod developer_accounts;
 pub mod events;
 pub mod integrations;
+pub mod invitations;
 pub mod job_runs;
 pub mod login_failures;
 pub mod organizations;

@@ -61,6 +61,14 @@ pub fn find_by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Opti
         .optional()
 }
 
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Organization>> {
+    o::table
+        .find(id)
+        .select(Organization::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Organization>> {
     o::table
         .order(o::name.asc())

@@ -67,6 +67,20 @@ pub fn find_valid(
         .optional()
 }
 
+/// The token for this purpose whatever its state (used, expired), so a page can say which.
+pub fn find(
+    conn: &mut DbConn,
+    token_hash: &str,
+    purpose: TokenPurpose,
+) -> QueryResult<Option<TokenRow>> {
+    t::table
+        .filter(t::token_hash.eq(token_hash))
+        .filter(t::purpose.eq(purpose.as_str()))
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Marks the token used. Returns false when another request used it first (or it expired), so
 /// exactly one of two concurrent uses wins.
 pub fn consume(

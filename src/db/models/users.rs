@@ -176,3 +176,10 @@ pub fn page(
         .load(conn)?;
     Ok((rows, total))
 }
+
+/// Makes the user a ConCat admin (an accepted admin invitation).
+pub fn make_concat_admin(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::is_concat_admin.eq(true), users::updated_at.eq(now)))
+        .execute(conn)
+}

@@ -16,6 +16,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin").route(web::get().to(dashboard::show)))
         .service(web::resource("/admin/users").route(web::get().to(users::list)))
         .service(web::resource("/admin/users/invite").route(web::post().to(users::invite)))
+        .service(
+            web::resource("/admin/users/invitations/{id}/withdraw")
+                .route(web::post().to(users::withdraw)),
+        )
         .service(web::resource("/admin/users/{id}/suspend").route(web::post().to(users::suspend)))
         .service(
             web::resource("/admin/users/{id}/reactivate").route(web::post().to(users::reactivate)),

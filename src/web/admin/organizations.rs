@@ -9,11 +9,12 @@ use crate::audit::{Actor, AuditEvent};
 use crate::auth::session::FlashLevel;
 use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
+use crate::db::models::invitations::Kind;
 use crate::db::models::organizations::{self, Organization};
 use crate::domain::{new_org_public_id, DisplayName, EmailAddress, OrgName};
 use crate::errors::AppError;
+use crate::invitations::{self, NewInvite, Scope};
 use crate::web::forms::{when, FieldErrors};
-use crate::web::org::admins::{add_org_admin, NewOrgAdmin};
 use crate::web::{redirect, render_with, PageContext};
 
 #[derive(Template)]
@@ -69,7 +70,7 @@ pub async fn list(admin: AdminUser) -> Result<HttpResponse, AppError> {
     .await
 }
 
-/// Creates an organization and makes its first admin (invited by email when new).
+/// Creates an organization and invites its first admin (an admin once they accept).
 pub async fn create(
     admin: AdminUser,
     CsrfForm(f): CsrfForm<CreateForm>,
@@ -99,18 +100,39 @@ pub async fn create(
             .meta(&meta)
             .record(c, now)?;
         let org = organizations::find_by_public_id(c, &pid)?.expect("just inserted");
-        let who = NewOrgAdmin {
-            email: &admin_email,
-            name: &admin_name,
-        };
-        add_org_admin(c, &settings, &org, &who, &by, &meta, now)?;
+        // The first admin is invited like any other: an admin once they accept.
+        let role_label = format!("an administrator of {}", org.name);
+        invitations::invite(
+            c,
+            &settings,
+            &NewInvite {
+                scope: Scope {
+                    kind: Kind::Organization,
+                    target_id: Some(&org.id),
+                },
+                role: None,
+                email: &admin_email,
+                name: &admin_name,
+                role_label: &role_label,
+            },
+            &by,
+            &meta,
+            now,
+        )
+        .map_err(|e| match e {
+            invitations::InviteError::Other(e) => e,
+            // A new organization has no admins and no invitations yet.
+            refused => anyhow::anyhow!("inviting the first admin: {refused}"),
+        })?;
         Ok(())
     })
     .await?;
     state.mail_queued();
     admin.viewer.flash(
         FlashLevel::Success,
-        format!("Organization created ({public_id}). Its first admin has been emailed."),
+        format!(
+            "Organization created ({public_id}). Its first admin has been emailed an invitation."
+        ),
     );
     Ok(redirect("/admin/organizations"))
 }

@@ -115,7 +115,8 @@ async fn detail(
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let found = db::run(&admin.viewer.state.pool, move |c| {
-        let Some(r) = requests::find(c, &id)? else {
+        // Unconfirmed requests are not shown to admins.
+        let Some(r) = requests::find_confirmed(c, &id)? else {
             return Ok(None);
         };
         let messages = requests::messages(c, &r.id)?;

@@ -6,18 +6,25 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::audit::{Actor, AuditEvent};
-use crate::auth::accounts::{invite_user, CreateUserError, Invite};
 use crate::auth::csrf::NoFields;
 use crate::auth::session::FlashLevel;
 use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
+use crate::db::models::invitations::{Invitation, Kind};
 use crate::db::models::users::{self, User, STATUS_ACTIVE, STATUS_SUSPENDED};
 use crate::domain::{DisplayName, EmailAddress};
 use crate::errors::AppError;
+use crate::invitations::{self, InviteError, NewInvite, Scope, WithdrawError};
 use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
 use crate::web::{redirect, render_with, PageContext};
 
 const PER_PAGE: i64 = 50;
+
+/// ConCat admin invitations have no target.
+const SCOPE: Scope<'static> = Scope {
+    kind: Kind::ConcatAdmin,
+    target_id: None,
+};
 
 #[derive(Deserialize, Default)]
 pub struct UsersQuery {
@@ -33,6 +40,8 @@ struct UsersPage {
     me: String,
     search: String,
     rows: Vec<User>,
+    /// Pending ConCat admin invitations: only the email and the name typed.
+    invitations: Vec<Invitation>,
     pager: Pager,
     invite_email: String,
     invite_name: String,
@@ -61,8 +70,12 @@ async fn page(
     );
     let (offset, limit) = (pager.offset(), pager.per_page);
     let search = filter_text(&query.q);
-    let (rows, total) = db::run(&admin.viewer.state.pool, move |c| {
-        Ok(users::page(c, search.as_deref(), offset, limit)?)
+    let now = admin.viewer.state.clock.now_naive();
+    let ((rows, total), invitations) = db::run(&admin.viewer.state.pool, move |c| {
+        Ok((
+            users::page(c, search.as_deref(), offset, limit)?,
+            invitations::pending(c, SCOPE, now)?,
+        ))
     })
     .await?;
     pager.total = total;
@@ -73,6 +86,7 @@ async fn page(
             me: admin.user.id.clone(),
             search: query.q,
             rows,
+            invitations,
             pager,
             invite_email,
             invite_name,
@@ -104,8 +118,8 @@ pub struct InviteForm {
     name: String,
 }
 
-/// Invites another ConCat admin: the account is created without a password and the invitee gets
-/// a set-password link valid for seven days.
+/// Invites a ConCat admin: pending until the invited person accepts (signing in if they have
+/// an account, choosing a password otherwise); the answer is the same either way.
 #[tracing::instrument(name = "invite_admin", skip_all)]
 pub async fn invite(
     admin: AdminUser,
@@ -120,36 +134,41 @@ pub async fn invite(
         let meta = admin.viewer.meta.clone();
         let actor = admin.user.clone();
         let settings = state.settings.clone();
-        let invited = db::transaction(&state.pool, move |c| {
-            let invitation = Invite {
-                email: &email,
-                name: &name,
-                is_admin: true,
-                invited_by: &actor.display_name,
-                role: "a ConCat administrator",
-            };
-            let user = match invite_user(c, &settings, &invitation, now) {
-                Ok(u) => u,
-                Err(CreateUserError::EmailTaken(_)) => return Ok(false),
-                Err(e) => return Err(anyhow::Error::new(e)),
-            };
-            AuditEvent::new("admin.invited", Actor::from(&actor))
-                .target("user", &user.id)
-                .details(serde_json::json!({ "email": user.email, "role": "concat_admin" }))
-                .meta(&meta)
-                .record(c, now)?;
-            Ok(true)
+        let outcome = db::transaction(&state.pool, move |c| {
+            InviteError::split(invitations::invite(
+                c,
+                &settings,
+                &NewInvite {
+                    scope: SCOPE,
+                    role: None,
+                    email: &email,
+                    name: &name,
+                    role_label: "a ConCat administrator",
+                },
+                &actor,
+                &meta,
+                now,
+            ))
         })
         .await?;
-        if invited {
-            state.mail_queued();
-            admin.viewer.flash(
-                FlashLevel::Success,
-                format!("Invitation sent to {}.", form.email.trim()),
-            );
-            return Ok(redirect("/admin/users"));
+        match outcome {
+            Ok(_) => {
+                state.mail_queued();
+                admin.viewer.flash(
+                    FlashLevel::Success,
+                    format!("Invitation sent to {}.", form.email.trim()),
+                );
+                return Ok(redirect("/admin/users"));
+            }
+            Err(InviteError::AlreadyMember) => {
+                errors.add("email", "This person is already a ConCat admin.")
+            }
+            Err(InviteError::AlreadyInvited) => errors.add(
+                "email",
+                "An invitation to this email is already pending. Withdraw it first to send a new one.",
+            ),
+            Err(InviteError::Other(e)) => return Err(e.into()),
         }
-        errors.add("email", "An account with this email already exists.");
     }
     page(
         &admin,
@@ -160,6 +179,37 @@ pub async fn invite(
         errors,
     )
     .await
+}
+
+/// Withdraws a pending ConCat admin invitation.
+pub async fn withdraw(
+    admin: AdminUser,
+    id: web::Path<String>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let state = admin.viewer.state.clone();
+    let (meta, now, actor) = (
+        admin.viewer.meta.clone(),
+        state.clock.now_naive(),
+        admin.user.clone(),
+    );
+    let outcome = db::transaction(&state.pool, move |c| {
+        WithdrawError::split(invitations::withdraw(c, SCOPE, &id, &actor, &meta, now))
+    })
+    .await?;
+    match outcome {
+        Ok(i) => admin.viewer.flash(
+            FlashLevel::Success,
+            format!("The invitation to {} was withdrawn.", i.email),
+        ),
+        Err(WithdrawError::NotFound) => return Err(AppError::NotFound),
+        Err(_) => admin.viewer.flash(
+            FlashLevel::Error,
+            "This invitation is no longer pending (accepted, withdrawn or expired).",
+        ),
+    }
+    Ok(redirect("/admin/users"))
 }
 
 async fn set_status(

@@ -59,6 +59,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/developer/accounts/{id}/team/invite")
                 .route(web::post().to(team::invite)),
+        )
+        .service(
+            web::resource("/developer/accounts/{id}/team/invitations/{invitation}/withdraw")
+                .route(web::post().to(team::withdraw)),
         );
 }
 

@@ -5,20 +5,18 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::accounts::{invite_user, CreateUserError, Invite};
+use crate::auth::csrf::NoFields;
 use crate::auth::session::FlashLevel;
 use crate::auth::{CsrfForm, CurrentUser};
 use crate::db;
 use crate::db::models::developer_accounts::{
     self as accounts, DeveloperAccount, Member, MEMBER, OWNER,
 };
-use crate::db::models::users;
+use crate::db::models::invitations::{Invitation, Kind};
 use crate::domain::{DisplayName, EmailAddress};
-use crate::email::messages::AddedToAccount;
-use crate::email::outbox;
 use crate::errors::AppError;
-use crate::web::forms::FieldErrors;
+use crate::invitations::{self, InviteError, NewInvite, Scope, WithdrawError};
+use crate::web::forms::{when, FieldErrors};
 use crate::web::{redirect, render_with, PageContext};
 
 #[derive(Template)]
@@ -27,6 +25,8 @@ struct TeamPage {
     ctx: PageContext,
     account: DeveloperAccount,
     members: Vec<Member>,
+    /// Pending invitations: only the email and the name the owner typed.
+    invitations: Vec<Invitation>,
     is_owner: bool,
     email: String,
     name: String,
@@ -34,11 +34,24 @@ struct TeamPage {
     errors: FieldErrors,
 }
 
-async fn membership(
-    current: &CurrentUser,
-    id: String,
-) -> Result<(DeveloperAccount, String, Vec<Member>), AppError> {
+impl TeamPage {
+    fn when(&self, t: &chrono::NaiveDateTime) -> String {
+        when(t)
+    }
+}
+
+fn scope(account_id: &str) -> Scope<'_> {
+    Scope {
+        kind: Kind::DeveloperAccount,
+        target_id: Some(account_id),
+    }
+}
+
+type Team = (DeveloperAccount, String, Vec<Member>, Vec<Invitation>);
+
+async fn membership(current: &CurrentUser, id: String) -> Result<Team, AppError> {
     let uid = current.user.id.clone();
+    let now = current.viewer.state.clock.now_naive();
     db::run(&current.viewer.state.pool, move |c| {
         let Some(role) = accounts::role_of(c, &id, &uid)? else {
             return Ok(None);
@@ -46,7 +59,8 @@ async fn membership(
         let Some(account) = accounts::find(c, &id)? else {
             return Ok(None);
         };
-        Ok(Some((account, role, accounts::members(c, &id)?)))
+        let pending = invitations::pending(c, scope(&id), now)?;
+        Ok(Some((account, role, accounts::members(c, &id)?, pending)))
     })
     .await?
     .ok_or(AppError::NotFound)
@@ -55,9 +69,7 @@ async fn membership(
 fn page(
     current: &CurrentUser,
     status: StatusCode,
-    account: DeveloperAccount,
-    role: &str,
-    members: Vec<Member>,
+    (account, role, members, invitations): Team,
     form: Option<&InviteForm>,
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
@@ -69,6 +81,7 @@ fn page(
                 .page(format!("{} team", account.company_name)),
             account,
             members,
+            invitations,
             is_owner: role == OWNER,
             email: form.map(|f| f.email.clone()).unwrap_or_default(),
             name: form.map(|f| f.name.clone()).unwrap_or_default(),
@@ -81,16 +94,8 @@ fn page(
 }
 
 pub async fn show(current: CurrentUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let (account, role, members) = membership(&current, id.into_inner()).await?;
-    page(
-        &current,
-        StatusCode::OK,
-        account,
-        &role,
-        members,
-        None,
-        FieldErrors::default(),
-    )
+    let team = membership(&current, id.into_inner()).await?;
+    page(&current, StatusCode::OK, team, None, FieldErrors::default())
 }
 
 #[derive(Deserialize)]
@@ -103,13 +108,16 @@ pub struct InviteForm {
     role: String,
 }
 
+/// An owner invites a colleague. Nothing is granted until they accept; the answer is the same
+/// whether or not the email has an account.
+#[tracing::instrument(name = "invite_team_member", skip_all)]
 pub async fn invite(
     current: CurrentUser,
     id: web::Path<String>,
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (account, role, members) = membership(&current, id.into_inner()).await?;
-    if role != OWNER {
+    let team = membership(&current, id.into_inner()).await?;
+    if team.1 != OWNER {
         return Err(AppError::Forbidden);
     }
     let mut errors = FieldErrors::default();
@@ -127,9 +135,7 @@ pub async fn invite(
         return page(
             &current,
             StatusCode::UNPROCESSABLE_ENTITY,
-            account,
-            &role,
-            members,
+            team,
             Some(&form),
             errors,
         );
@@ -140,9 +146,9 @@ pub async fn invite(
         current.viewer.meta.clone(),
         state.clock.now_naive(),
         current.user.clone(),
-        account.clone(),
+        team.0.clone(),
     );
-    let added = db::transaction(&state.pool, move |c| {
+    let outcome = db::transaction(&state.pool, move |c| {
         let role_label = format!(
             "{} of {}'s developer account",
             if new_role == OWNER {
@@ -152,64 +158,38 @@ pub async fn invite(
             },
             acct.company_name
         );
-        let user = match users::find_by_email(c, &email.normalized())? {
-            Some(existing) => {
-                if !accounts::add_member(c, &acct.id, &existing.id, new_role, now)? {
-                    return Ok(false);
-                }
-                let message = AddedToAccount {
-                    name: existing.display_name.clone(),
-                    company_name: acct.company_name.clone(),
-                    added_by: actor.display_name.clone(),
-                    role: if new_role == OWNER {
-                        "an owner".into()
-                    } else {
-                        "a member".into()
-                    },
-                    link: settings.link("/developer"),
-                };
-                outbox::enqueue(
-                    c,
-                    &existing.email,
-                    &message,
-                    &format!("added_to_account:{}:{}", acct.id, existing.id),
-                    now,
-                )?;
-                existing
-            }
-            None => {
-                let invite = Invite {
-                    email: &email,
-                    name: &name,
-                    is_admin: false,
-                    invited_by: &actor.display_name,
-                    role: &role_label,
-                };
-                let user = invite_user(c, &settings, &invite, now).map_err(|e| match e {
-                    CreateUserError::Other(e) => e,
-                    other => anyhow::Error::new(other),
-                })?;
-                accounts::add_member(c, &acct.id, &user.id, new_role, now)?;
-                user
-            }
-        };
-        AuditEvent::new("developer_account.member_added", Actor::from(&actor))
-            .target("developer_account", &acct.id)
-            .details(serde_json::json!({ "user": user.id, "email": user.email, "role": new_role }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok(true)
+        InviteError::split(invitations::invite(
+            c,
+            &settings,
+            &NewInvite {
+                scope: scope(&acct.id),
+                role: Some(new_role),
+                email: &email,
+                name: &name,
+                role_label: &role_label,
+            },
+            &actor,
+            &meta,
+            now,
+        ))
     })
     .await?;
-    if !added {
+    let account_id = team.0.id.clone();
+    let message = match outcome {
+        Ok(_) => None,
+        Err(InviteError::AlreadyMember) => Some("This person is already a member of this account."),
+        Err(InviteError::AlreadyInvited) => Some(
+            "An invitation to this email is already pending. Withdraw it first to send a new one.",
+        ),
+        Err(InviteError::Other(e)) => return Err(e.into()),
+    };
+    if let Some(message) = message {
         let mut errors = FieldErrors::default();
-        errors.add("email", "This person is already a member of this account.");
+        errors.add("email", message);
         return page(
             &current,
             StatusCode::UNPROCESSABLE_ENTITY,
-            account,
-            &role,
-            members,
+            team,
             Some(&form),
             errors,
         );
@@ -218,13 +198,52 @@ pub async fn invite(
     current.viewer.flash(
         FlashLevel::Success,
         format!(
-            "{} now has access to {}.",
-            form.email.trim(),
-            account.company_name
+            "Invitation sent to {}. They join once they accept it (the link is valid for 7 days).",
+            form.email.trim()
         ),
     );
-    Ok(redirect(&format!(
-        "/developer/accounts/{}/team",
-        account.id
-    )))
+    Ok(redirect(&format!("/developer/accounts/{account_id}/team")))
+}
+
+/// An owner withdraws a pending invitation of this account.
+pub async fn withdraw(
+    current: CurrentUser,
+    path: web::Path<(String, String)>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let (account_id, invitation_id) = path.into_inner();
+    let team = membership(&current, account_id).await?;
+    if team.1 != OWNER {
+        return Err(AppError::Forbidden);
+    }
+    let state = current.viewer.state.clone();
+    let (meta, now, actor, acct) = (
+        current.viewer.meta.clone(),
+        state.clock.now_naive(),
+        current.user.clone(),
+        team.0.id.clone(),
+    );
+    let outcome = db::transaction(&state.pool, move |c| {
+        WithdrawError::split(invitations::withdraw(
+            c,
+            scope(&acct),
+            &invitation_id,
+            &actor,
+            &meta,
+            now,
+        ))
+    })
+    .await?;
+    match outcome {
+        Ok(i) => current.viewer.flash(
+            FlashLevel::Success,
+            format!("The invitation to {} was withdrawn.", i.email),
+        ),
+        Err(WithdrawError::NotFound) => return Err(AppError::NotFound),
+        Err(_) => current.viewer.flash(
+            FlashLevel::Error,
+            "This invitation is no longer pending (accepted, withdrawn or expired).",
+        ),
+    }
+    Ok(redirect(&format!("/developer/accounts/{}/team", team.0.id)))
 }

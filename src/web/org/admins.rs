@@ -1,4 +1,5 @@
-//! An organization's admins: invite (or add an existing user), remove — never the last one.
+//! An organization's admins: invite (pending until accepted), withdraw an invitation, remove —
+//! never the last one.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -7,20 +8,16 @@ use serde::Deserialize;
 
 use super::OrgAdmin;
 use crate::audit::{Actor, AuditEvent};
-use crate::auth::accounts::{invite_user, CreateUserError, Invite};
 use crate::auth::csrf::NoFields;
 use crate::auth::session::FlashLevel;
 use crate::auth::CsrfForm;
 use crate::db;
+use crate::db::models::invitations::{Invitation, Kind};
 use crate::db::models::organizations::{self, Organization};
-use crate::db::models::users::{self, User};
 use crate::domain::{DisplayName, EmailAddress};
-use crate::email::messages::AddedToAccount;
-use crate::email::outbox;
 use crate::errors::AppError;
-use crate::settings::Settings;
-use crate::web::extract::RequestMeta;
-use crate::web::forms::FieldErrors;
+use crate::invitations::{self, InviteError, NewInvite, Scope, WithdrawError};
+use crate::web::forms::{when, FieldErrors};
 use crate::web::{redirect, render_with, PageContext};
 
 #[derive(Template)]
@@ -29,6 +26,8 @@ struct AdminsPage {
     ctx: PageContext,
     org: Organization,
     admins: Vec<(String, String, String, bool)>,
+    /// Pending invitations: only the email and the name the inviter typed.
+    invitations: Vec<Invitation>,
     me: String,
     email: String,
     name: String,
@@ -43,8 +42,12 @@ async fn page(
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let oid = admin.org.id.clone();
-    let admins = db::run(&admin.current.viewer.state.pool, move |c| {
-        Ok(organizations::admins(c, &oid)?)
+    let now = admin.current.viewer.state.clock.now_naive();
+    let (admins, invitations) = db::run(&admin.current.viewer.state.pool, move |c| {
+        Ok((
+            organizations::admins(c, &oid)?,
+            invitations::pending(c, scope(&oid), now)?,
+        ))
     })
     .await?;
     render_with(
@@ -56,6 +59,7 @@ async fn page(
                 .page(format!("{} admins", admin.org.name)),
             org: admin.org.clone(),
             admins,
+            invitations,
             me: admin.current.user.id.clone(),
             email,
             name,
@@ -75,69 +79,23 @@ pub async fn list(admin: OrgAdmin) -> Result<HttpResponse, AppError> {
     .await
 }
 
-/// Makes `email` an admin of `org`: an existing user is added and told; anyone else is invited
-/// with a set-password link. Returns false when they already are an admin. Shared by the org's
-/// own admins and by ConCat admins creating an organization.
-/// Who becomes an organization admin.
-pub struct NewOrgAdmin<'a> {
-    pub email: &'a EmailAddress,
-    pub name: &'a DisplayName,
+impl AdminsPage {
+    fn when(&self, t: &chrono::NaiveDateTime) -> String {
+        when(t)
+    }
 }
 
-pub fn add_org_admin(
-    conn: &mut db::DbConn,
-    settings: &Settings,
-    org: &Organization,
-    who: &NewOrgAdmin<'_>,
-    by: &User,
-    meta: &RequestMeta,
-    now: chrono::NaiveDateTime,
-) -> anyhow::Result<bool> {
-    let (email, name) = (who.email, who.name);
-    let user = match users::find_by_email(conn, &email.normalized())? {
-        Some(existing) => {
-            if !organizations::add_admin(conn, &org.id, &existing.id, now)? {
-                return Ok(false);
-            }
-            let message = AddedToAccount {
-                name: existing.display_name.clone(),
-                company_name: org.name.clone(),
-                added_by: by.display_name.clone(),
-                role: "an administrator of the organization".into(),
-                link: settings.link(&format!("/org/{}", org.public_id)),
-            };
-            outbox::enqueue(
-                conn,
-                &existing.email,
-                &message,
-                &format!("org_admin_added:{}:{}", org.id, existing.id),
-                now,
-            )?;
-            existing
-        }
-        None => {
-            let role = format!("an administrator of {}", org.name);
-            let invite = Invite {
-                email,
-                name,
-                is_admin: false,
-                invited_by: &by.display_name,
-                role: &role,
-            };
-            let user = invite_user(conn, settings, &invite, now).map_err(|e| match e {
-                CreateUserError::Other(e) => e,
-                other => anyhow::Error::new(other),
-            })?;
-            organizations::add_admin(conn, &org.id, &user.id, now)?;
-            user
-        }
-    };
-    AuditEvent::new("organization.admin_added", Actor::from(by))
-        .target("organization", &org.id)
-        .details(serde_json::json!({ "user": user.id, "email": user.email }))
-        .meta(meta)
-        .record(conn, now)?;
-    Ok(true)
+/// The invitations of one organization.
+pub fn scope(org_id: &str) -> Scope<'_> {
+    Scope {
+        kind: Kind::Organization,
+        target_id: Some(org_id),
+    }
+}
+
+/// What an organization admin invitation says it is for.
+pub fn role_label(org: &Organization) -> String {
+    format!("an administrator of {}", org.name)
 }
 
 #[derive(Deserialize)]
@@ -164,43 +122,45 @@ pub async fn invite(
             admin.current.user.clone(),
             admin.org.clone(),
         );
-        let added = match db::transaction(&state.pool, move |c| {
-            add_org_admin(
+        let outcome = db::transaction(&state.pool, move |c| {
+            InviteError::split(invitations::invite(
                 c,
                 &settings,
-                &org,
-                &NewOrgAdmin {
+                &NewInvite {
+                    scope: scope(&org.id),
+                    role: None,
                     email: &email,
                     name: &name,
+                    role_label: &role_label(&org),
                 },
                 &by,
                 &meta,
                 now,
-            )
+            ))
         })
-        .await
-        {
-            Ok(added) => added,
-            // Two invitations of one new email at once: the second finds the first.
-            Err(e) if db::is_unique_violation(&e) => false,
-            Err(e) => return Err(e.into()),
-        };
-        if added {
-            state.mail_queued();
-            admin.current.viewer.flash(
-                FlashLevel::Success,
-                format!(
-                    "{} is now an admin of {}.",
-                    form.email.trim(),
-                    admin.org.name
-                ),
-            );
-            return Ok(redirect(&format!("/org/{}/admins", admin.org.public_id)));
+        .await?;
+        match outcome {
+            Ok(_) => {
+                state.mail_queued();
+                admin.current.viewer.flash(
+                    FlashLevel::Success,
+                    format!(
+                        "Invitation sent to {}. They become an admin once they accept it (the link is valid for 7 days).",
+                        form.email.trim()
+                    ),
+                );
+                return Ok(redirect(&format!("/org/{}/admins", admin.org.public_id)));
+            }
+            Err(InviteError::AlreadyMember) => errors.add(
+                "email",
+                "This person is already an admin of this organization.",
+            ),
+            Err(InviteError::AlreadyInvited) => errors.add(
+                "email",
+                "An invitation to this email is already pending. Withdraw it first to send a new one.",
+            ),
+            Err(InviteError::Other(e)) => return Err(e.into()),
         }
-        errors.add(
-            "email",
-            "This person is already an admin of this organization.",
-        );
     }
     page(
         &admin,
@@ -210,6 +170,45 @@ pub async fn invite(
         errors,
     )
     .await
+}
+
+/// Withdraws a pending invitation of this organization (another organization's: 404).
+pub async fn withdraw(
+    admin: OrgAdmin,
+    path: web::Path<(String, String)>,
+    _f: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let (_, invitation_id) = path.into_inner();
+    let state = admin.current.viewer.state.clone();
+    let (meta, now, by, org) = (
+        admin.current.viewer.meta.clone(),
+        state.clock.now_naive(),
+        admin.current.user.clone(),
+        admin.org.id.clone(),
+    );
+    let outcome = db::transaction(&state.pool, move |c| {
+        WithdrawError::split(invitations::withdraw(
+            c,
+            scope(&org),
+            &invitation_id,
+            &by,
+            &meta,
+            now,
+        ))
+    })
+    .await?;
+    match outcome {
+        Ok(i) => admin.current.viewer.flash(
+            FlashLevel::Success,
+            format!("The invitation to {} was withdrawn.", i.email),
+        ),
+        Err(WithdrawError::NotFound) => return Err(AppError::NotFound),
+        Err(_) => admin.current.viewer.flash(
+            FlashLevel::Error,
+            "This invitation is no longer pending (accepted, withdrawn or expired).",
+        ),
+    }
+    Ok(redirect(&format!("/org/{}/admins", admin.org.public_id)))
 }
 
 pub async fn remove(

@@ -24,6 +24,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/org/{org}/admins").route(web::get().to(admins::list)))
         .service(web::resource("/org/{org}/admins/invite").route(web::post().to(admins::invite)))
         .service(
+            web::resource("/org/{org}/admins/invitations/{invitation}/withdraw")
+                .route(web::post().to(admins::withdraw)),
+        )
+        .service(
             web::resource("/org/{org}/admins/{user}/remove").route(web::post().to(admins::remove)),
         )
         .service(web::resource("/org/{org}/integrations").route(web::get().to(integrations::show)))

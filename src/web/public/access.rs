@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::access::{self, NewRequest, SubmitOutcome};
+use crate::access::{self, ConfirmLink, ConfirmOutcome, NewRequest, SubmitOutcome};
 use crate::auth::session::FlashLevel;
 use crate::auth::{CsrfForm, Viewer};
 use crate::db;
@@ -143,7 +143,7 @@ pub async fn submit(
         SubmitOutcome::Submitted(_) => {
             state.mail_queued();
             render(&SubmittedPage {
-                ctx: viewer.page("Request received"),
+                ctx: viewer.page("Check your inbox"),
                 email,
             })
         }
@@ -280,4 +280,127 @@ pub async fn answer_submit(
         "Thank you. Your answer was sent and your request is back in the review queue.",
     );
     Ok(redirect("/"))
+}
+
+#[derive(Template)]
+#[template(path = "access/confirm.html")]
+struct ConfirmPage {
+    ctx: PageContext,
+    action: String,
+    request: AccessRequest,
+}
+
+#[derive(Template)]
+#[template(path = "access/confirm_result.html")]
+struct ConfirmResultPage {
+    ctx: PageContext,
+    heading: &'static str,
+    body: &'static str,
+    offer_new: bool,
+}
+
+fn confirm_result(
+    viewer: &Viewer,
+    status: StatusCode,
+    heading: &'static str,
+    body: &'static str,
+    offer_new: bool,
+) -> Result<HttpResponse, AppError> {
+    render_with(
+        status,
+        &ConfirmResultPage {
+            ctx: viewer.page(heading),
+            heading,
+            body,
+            offer_new,
+        },
+    )
+}
+
+const EXPIRED: &str = "This link has expired. Unconfirmed requests expire 48 hours after they were sent and are never reviewed. Please send your request again.";
+const USED: &str = "This request is already confirmed, or the link is not valid. A confirmed request is in the review queue: we will email you the decision.";
+
+fn link_outcome(viewer: &Viewer, outcome: ConfirmOutcome) -> Result<HttpResponse, AppError> {
+    match outcome {
+        ConfirmOutcome::Confirmed => confirm_result(
+            viewer,
+            StatusCode::OK,
+            "Request confirmed",
+            "Thank you. Your request is in the review queue: a ConCat admin will review it and email you the decision.",
+            false,
+        ),
+        ConfirmOutcome::Used => confirm_result(
+            viewer,
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            USED,
+            false,
+        ),
+        ConfirmOutcome::Expired => {
+            confirm_result(viewer, StatusCode::GONE, "Link expired", EXPIRED, true)
+        }
+        ConfirmOutcome::AlreadyPending => confirm_result(
+            viewer,
+            StatusCode::CONFLICT,
+            "A request is already under review",
+            "There is already a confirmed request under review for this email address, so this one was not sent for review. We will email you the decision on the first one; you can send another request after that.",
+            false,
+        ),
+    }
+}
+
+/// The link in "we received your request": a page with a button. Confirming is a POST.
+pub async fn confirm_form(
+    viewer: Viewer,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let raw = token.into_inner();
+    let Some(token) = OneTimeToken::parse(&raw) else {
+        return link_outcome(&viewer, ConfirmOutcome::Used);
+    };
+    let now = viewer.state.clock.now_naive();
+    let link = db::run(&viewer.state.pool, move |c| {
+        access::confirmation_link(c, &token, now)
+    })
+    .await?;
+    match link {
+        ConfirmLink::Valid(request) => render(&ConfirmPage {
+            ctx: viewer.page("Confirm your access request"),
+            action: format!("/access-requests/confirm/{raw}"),
+            request: *request,
+        }),
+        ConfirmLink::Expired => link_outcome(&viewer, ConfirmOutcome::Expired),
+        ConfirmLink::Used | ConfirmLink::Unknown => link_outcome(&viewer, ConfirmOutcome::Used),
+    }
+}
+
+#[tracing::instrument(name = "confirm_access_request", skip_all)]
+pub async fn confirm_submit(
+    viewer: Viewer,
+    token: web::Path<String>,
+    _form: CsrfForm<crate::auth::csrf::NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let Some(token) = OneTimeToken::parse(&token.into_inner()) else {
+        return link_outcome(&viewer, ConfirmOutcome::Used);
+    };
+    let state = viewer.state.clone();
+    let (settings, meta, now) = (
+        state.settings.clone(),
+        viewer.meta.clone(),
+        state.clock.now_naive(),
+    );
+    let outcome = match db::transaction(&state.pool, move |c| {
+        access::confirm(c, &settings, &token, &meta, now)
+    })
+    .await
+    {
+        Ok(o) => o,
+        // The unique index on open confirmed requests caught a race the checks could not see.
+        Err(e) if db::is_unique_violation(&e) => ConfirmOutcome::AlreadyPending,
+        Err(e) => return Err(e.into()),
+    };
+    if outcome == ConfirmOutcome::Confirmed {
+        state.mail_queued();
+    }
+    link_outcome(&viewer, outcome)
 }

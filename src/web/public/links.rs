@@ -290,11 +290,17 @@ pub async fn reset_submit(
     set(viewer, LinkKind::Reset, token.into_inner(), form).await
 }
 
+/// An invitation's set-password link (`super::invitations`), or an older link that only sets
+/// an invited user's first password.
 pub async fn invite_form(
     viewer: Viewer,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    show(viewer, LinkKind::Invitation, token.into_inner()).await
+    let raw = token.into_inner();
+    if super::invitations::is_invitation(&viewer, &raw).await? {
+        return super::invitations::show(viewer, raw).await;
+    }
+    show(viewer, LinkKind::Invitation, raw).await
 }
 
 pub async fn invite_submit(
@@ -302,5 +308,10 @@ pub async fn invite_submit(
     token: web::Path<String>,
     CsrfForm(form): CsrfForm<SetPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    set(viewer, LinkKind::Invitation, token.into_inner(), form).await
+    let raw = token.into_inner();
+    if super::invitations::is_invitation(&viewer, &raw).await? {
+        return super::invitations::set_password_submit(viewer, raw, &form.password, &form.confirm)
+            .await;
+    }
+    set(viewer, LinkKind::Invitation, raw, form).await
 }

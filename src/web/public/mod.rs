@@ -5,6 +5,7 @@ pub mod access;
 pub mod docs;
 pub mod health;
 pub mod home;
+pub mod invitations;
 pub mod links;
 pub mod login;
 pub mod setup;
@@ -37,6 +38,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(links::invite_submit)),
         )
         .service(
+            web::resource("/invitations/{token}")
+                .route(web::get().to(invitations::accept_form))
+                .route(web::post().to(invitations::accept_submit)),
+        )
+        .service(
             web::resource("/request-access")
                 .route(web::get().to(access::form))
                 .route(web::post().to(access::submit)),
@@ -45,6 +51,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/access-requests/respond/{token}")
                 .route(web::get().to(access::answer_form))
                 .route(web::post().to(access::answer_submit)),
+        )
+        .service(
+            web::resource("/access-requests/confirm/{token}")
+                .route(web::get().to(access::confirm_form))
+                .route(web::post().to(access::confirm_submit)),
         )
         .service(
             web::resource("/welcome/{token}")
