@@ -10,7 +10,7 @@ use askama::Template;
 
 use crate::auth::csrf::NoFields;
 use crate::auth::session::{self, FlashLevel};
-use crate::auth::{password, CsrfForm, Viewer};
+use crate::auth::{CsrfForm, Viewer};
 use crate::db;
 use crate::db::models::invitations::Invitation;
 use crate::db::models::users::User;
@@ -309,7 +309,7 @@ pub async fn set_password_submit(
             );
         }
     };
-    let hash = password::hash(new_password).await?;
+    let hash = viewer.state.passwords.hash(new_password).await?;
     let token = OneTimeToken::parse(&raw).ok_or(AppError::NotFound)?;
     let state = viewer.state.clone();
     let (meta, now) = (viewer.meta.clone(), state.clock.now_naive());
