@@ -380,6 +380,12 @@ impl Settings {
                         "needs built-in TLS (PORTAL_TLS_CERT and PORTAL_TLS_KEY)",
                     ));
                 }
+                if base_url.scheme() != "https" {
+                    return Err(err(
+                        "PORTAL_HTTP_REDIRECT_ADDR",
+                        "redirects to PORTAL_BASE_URL, which must then be an https:// URL",
+                    ));
+                }
                 Some(a.trim().parse().map_err(|_| {
                     err(
                         "PORTAL_HTTP_REDIRECT_ADDR",
@@ -479,6 +485,9 @@ mod tests {
             ("PORTAL_SECRET_KEY", "abcd"),
             ("PORTAL_SMTP_URL", "http://mail"),
             ("PORTAL_TLS_CERT", "/x.pem"),
+            ("PORTAL_HTTP_REDIRECT_ADDR", "0.0.0.0:80"),
+            ("PORTAL_PASSWORD_HASH_CONCURRENCY", "0"),
+            ("PORTAL_PASSWORD_HASH_CONCURRENCY", "many"),
         ] {
             let e = from(&[(k, v)]).unwrap_err();
             let shown = e.to_string();

@@ -12,9 +12,11 @@ use std::time::Duration;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
+use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers, Next};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tokio::sync::watch;
@@ -126,6 +128,14 @@ impl Application {
             "concat_session"
         };
         let form_limit = settings.form_limit;
+        let redirect_listener = match settings.http_redirect_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .with_context(|| format!("PORTAL_HTTP_REDIRECT_ADDR: binding {addr}"))?,
+            ),
+            None => None,
+        };
+        let redirect_plain_http = redirect_listener.is_some();
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             let mut headers = DefaultHeaders::new()
@@ -166,6 +176,10 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(render_error_page))
                 .wrap(session)
                 .wrap(headers)
+                .wrap(Condition::new(
+                    redirect_plain_http,
+                    from_fn(redirect_to_https),
+                ))
                 .wrap(TracingLogger::<crate::telemetry::PortalRootSpan>::new())
         });
         // Database work runs on each worker's blocking pool and waits there for one of
@@ -173,11 +187,15 @@ impl Application {
         // (hundreds of idle threads under a sign-in storm), so the pool is bounded by it.
         // Argon2 has its own workers (`PasswordHasher`).
         let server = server.worker_max_blocking_threads(settings.database.pool_size as usize);
-        let server = match &settings.tls {
+        // Over TLS, ALPN offers HTTP/2 and HTTP/1.1 (actix-web's `http2` feature).
+        let mut server = match &settings.tls {
             Some(tls) => server.listen_rustls_0_23(listener, rustls_config(tls)?)?,
             None => server.listen(listener)?,
+        };
+        if let Some(plain) = redirect_listener {
+            server = server.listen(plain)?;
         }
-        .run();
+        let server = server.run();
 
         Ok(Self {
             port,
@@ -310,6 +328,37 @@ impl Application {
         }
         served.context("the HTTP server failed")
     }
+}
+
+/// With built-in TLS and `PORTAL_HTTP_REDIRECT_ADDR`, the plain-HTTP listener answers every
+/// request with a 308 to the same path and query on the `https://` base URL, except the health
+/// check (load balancers often probe over plain HTTP). Requests over TLS pass through.
+async fn redirect_to_https<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.app_config().secure() || req.path() == "/healthz" {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let target = state.settings.link(
+        req.uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/"),
+    );
+    let res = actix_web::HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, target))
+        .finish();
+    Ok(req.into_response(res).map_into_right_body())
 }
 
 /// Writes API usage every `every` until stopped. A failed flush keeps its counts for the next.

@@ -161,6 +161,8 @@ async fn built_in_tls_serves_https_with_hsts(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // Issue 12.12: ALPN offers HTTP/2 over the built-in TLS.
+    assert_eq!(res.version(), reqwest::Version::HTTP_2);
     assert_eq!(
         res.headers()["strict-transport-security"],
         "max-age=63072000; includeSubDomains"
@@ -179,6 +181,91 @@ async fn built_in_tls_serves_https_with_hsts(backend: Backend) {
         .unwrap_or(true));
 }
 
+fn tls_files(db: &TestDb) -> (String, String) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let cert_path = db.dir.path().join("cert.pem");
+    let key_path = db.dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    (
+        cert_path.display().to_string(),
+        key_path.display().to_string(),
+    )
+}
+
+/// Issue 12.12: with `PORTAL_HTTP_REDIRECT_ADDR`, plain HTTP gets a 308 to the same path and
+/// query on the https:// base URL, for every method; the health check answers there itself.
+async fn plain_http_is_redirected_to_https(backend: Backend) {
+    let db = TestDb::new(backend);
+    let (c, k) = tls_files(&db);
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let http_port = free.local_addr().unwrap().port();
+    drop(free);
+    let redirect_addr = format!("127.0.0.1:{http_port}");
+    let app = spawn_app_on(
+        db.clone(),
+        &[
+            ("PORTAL_TLS_CERT", &c),
+            ("PORTAL_TLS_KEY", &k),
+            ("PORTAL_BASE_URL", "https://portal.example"),
+            ("PORTAL_HTTP_REDIRECT_ADDR", &redirect_addr),
+        ],
+        None,
+    )
+    .await;
+    let plain = format!("http://127.0.0.1:{http_port}");
+    let res = app
+        .client
+        .get(format!("{plain}/docs/api?x=1&y=%20"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 308);
+    assert_eq!(
+        res.headers()["location"],
+        "https://portal.example/docs/api?x=1&y=%20"
+    );
+    assert!(
+        res.headers().get("set-cookie").is_none(),
+        "no session over plain HTTP"
+    );
+    let post = app
+        .client
+        .post(format!("{plain}/login"))
+        .form(&[("email", "a@b.example")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 308, "a 308 keeps the method and body");
+    assert_eq!(post.headers()["location"], "https://portal.example/login");
+    let api = app
+        .client
+        .get(format!("{plain}/api/v1/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 308);
+    let health = app
+        .client
+        .get(format!("{plain}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    // The TLS port itself is unchanged.
+    let tls_client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = tls_client
+        .get(format!("https://localhost:{}/login", app.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
 async fn health_check_reports_the_database(backend: Backend) {
     let app = spawn_app(backend).await;
     let res = app.get("/healthz").await;
@@ -192,5 +279,6 @@ both_backends!(
     security_headers_and_cookie_flags,
     behind_an_https_proxy_cookies_are_secure,
     built_in_tls_serves_https_with_hsts,
+    plain_http_is_redirected_to_https,
     health_check_reports_the_database,
 );
