@@ -64,6 +64,8 @@ pub struct PasswordHasher {
     workers: usize,
     queue: usize,
     computed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Jobs accepted and not yet taken by a worker.
+    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -113,6 +115,7 @@ impl PasswordHasher {
             workers,
             queue,
             computed: Default::default(),
+            queued: Default::default(),
         })
     }
 
@@ -120,6 +123,12 @@ impl PasswordHasher {
     /// and what tests use to tell that a request did no argon2 work.
     pub fn computed(&self) -> u64 {
         self.computed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether a job submitted now would probably be accepted (a hint for skipping work that
+    /// only matters if the hash can run; `submit` decides).
+    pub fn has_room(&self) -> bool {
+        self.queued.load(std::sync::atomic::Ordering::Relaxed) < self.queue
     }
 
     /// (workers, queue length)
@@ -131,17 +140,23 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<tokio::sync::oneshot::Receiver<T>, HashError> {
+        use std::sync::atomic::Ordering;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.jobs
-            .try_send(Box::new(move || {
-                let _ = tx.send(f());
-            }))
-            .map_err(|e| match e {
+        let queued = self.queued.clone();
+        queued.fetch_add(1, Ordering::SeqCst);
+        let job = Box::new(move || {
+            queued.fetch_sub(1, Ordering::SeqCst);
+            let _ = tx.send(f());
+        });
+        if let Err(e) = self.jobs.try_send(job) {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(match e {
                 std::sync::mpsc::TrySendError::Full(_) => HashError::Busy,
                 std::sync::mpsc::TrySendError::Disconnected(_) => {
                     HashError::Failed(anyhow::anyhow!("the password hashing workers stopped"))
                 }
-            })?;
+            });
+        }
         Ok(rx)
     }
 
@@ -240,6 +255,7 @@ mod tests {
         for n in 1..=queue as u32 {
             receivers.push(hasher.submit(job(n)).unwrap());
         }
+        assert!(!hasher.has_room());
         assert!(matches!(hasher.submit(job(99)), Err(HashError::Busy)));
         for _ in 0..=queue {
             release.send(()).unwrap();
@@ -250,6 +266,7 @@ mod tests {
         }
         assert_eq!(done, (0..=queue as u32).collect::<Vec<_>>());
         // With room again, work is accepted.
+        assert!(hasher.has_room());
         release.send(()).unwrap();
         assert_eq!(hasher.run(job(100)).await.unwrap(), 100);
     }

@@ -97,19 +97,44 @@ pub async fn submit(
         .ok()
         .map(|_| typed_email.to_lowercase());
 
-    let (e, ip) = (email.clone(), meta.client_ip.clone());
+    // With every hashing worker busy and the queue full, a sign-in that would need a hash is
+    // turned away before it costs a database write (the hasher's own check stays the rule).
+    if email.is_some() && !state.passwords.has_room() {
+        return Err(password::HashError::Busy.into());
+    }
+    // The audit trail names what was typed (bounded, without control characters, which
+    // PostgreSQL text cannot hold), or the normalized email.
+    let audit_email = email.clone().unwrap_or_else(|| {
+        typed_email
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(254)
+            .collect()
+    });
+
+    let (e, ip, a, m) = (
+        email.clone(),
+        meta.client_ip.clone(),
+        audit_email.clone(),
+        meta.clone(),
+    );
     let (gate, user) = db::transaction(&state.pool, move |c| match e {
         Some(e) => Ok((
             throttle::admit(c, &e, &ip, now)?,
             users::find_by_email(c, &e)?,
         )),
-        None => Ok((throttle::admit_address(c, &ip, now)?, None)),
+        None => {
+            // Counted and audited in one write: nothing else happens for this attempt.
+            let gate = throttle::admit_address(c, &ip, now)?;
+            if matches!(gate, Gate::Open { .. }) {
+                AuditEvent::new("login.failed", Actor::Anonymous(&a))
+                    .meta(&m)
+                    .record(c, now)?;
+            }
+            Ok((gate, None))
+        }
     })
     .await?;
-    // The audit trail names what was typed (bounded), or the normalized email.
-    let audit_email = email
-        .clone()
-        .unwrap_or_else(|| typed_email.chars().take(254).collect());
 
     if let Gate::Locked { minutes } = gate {
         let (e, meta) = (audit_email.clone(), meta.clone());
@@ -135,17 +160,26 @@ pub async fn submit(
         return Ok(res);
     }
 
+    if email.is_none() {
+        return again(
+            &viewer,
+            StatusCode::UNAUTHORIZED,
+            &typed_email,
+            &next,
+            INVALID_CREDENTIALS,
+        );
+    }
     let candidate = PasswordInput::new(form.password);
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     // Over-long input is never hashed as typed; the dummy check keeps the timing the same.
-    let checked = match &email {
-        None => Ok(false),
-        Some(_) if candidate.is_plausible() => state.passwords.verify(stored, candidate).await,
-        Some(_) => state
+    let checked = if candidate.is_plausible() {
+        state.passwords.verify(stored, candidate).await
+    } else {
+        state
             .passwords
             .verify(None, PasswordInput::new(String::new()))
             .await
-            .map(|_| false),
+            .map(|_| false)
     };
     let verified = match checked {
         Ok(v) => v,
