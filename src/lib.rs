@@ -18,7 +18,7 @@ pub mod lifecycle;
 pub mod orgs;
 pub mod settings;
 pub mod startup;
-pub mod suspension;
 pub mod state;
+pub mod suspension;
 pub mod telemetry;
 pub mod web;

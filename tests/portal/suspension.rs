@@ -86,7 +86,12 @@ async fn an_admin_suspends_and_reinstates_a_developer_account(backend: Backend) 
         assert_eq!(status, 200);
     }
     let admin = app.admin().await;
-    let overview = app.get_with(&admin, "/admin/api").await.text().await.unwrap();
+    let overview = app
+        .get_with(&admin, "/admin/api")
+        .await
+        .text()
+        .await
+        .unwrap();
     let suspend_path = format!("/admin/accounts/{}/suspend", d.account_id);
     assert!(overview.contains(&format!("href=\"{suspend_path}\"")));
 
@@ -116,7 +121,12 @@ async fn an_admin_suspends_and_reinstates_a_developer_account(backend: Backend) 
         .await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/admin/api#accounts");
-    let overview = app.get_with(&admin, "/admin/api").await.text().await.unwrap();
+    let overview = app
+        .get_with(&admin, "/admin/api")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(overview.contains("Ticketly is suspended"), "the flash");
     assert!(overview.contains(&format!(
         "href=\"/admin/accounts/{}/reinstate\"",
@@ -142,7 +152,11 @@ async fn an_admin_suspends_and_reinstates_a_developer_account(backend: Backend) 
                 .unwrap(),
         )
         .await;
-        assert_eq!((status, body), (403, json!({"error": "Account suspended"})), "{path}");
+        assert_eq!(
+            (status, body),
+            (403, json!({"error": "Account suspended"})),
+            "{path}"
+        );
     }
     // A wrong secret is still just a 401 (the suspension tells nothing to a guesser).
     assert!(!app.credentials_valid(&d.api_id, "cc_sk_wrong").await);
@@ -152,7 +166,9 @@ async fn an_admin_suspends_and_reinstates_a_developer_account(backend: Backend) 
     let mut sent = app.deliver_emails().await;
     sent.sort_by(|a, b| a.to.cmp(&b.to));
     assert_eq!(
-        sent.iter().map(|e| (e.to.as_str(), e.kind.as_str())).collect::<Vec<_>>(),
+        sent.iter()
+            .map(|e| (e.to.as_str(), e.kind.as_str()))
+            .collect::<Vec<_>>(),
         vec![(CO_OWNER, "account_suspended"), (DEV, "account_suspended")]
     );
     for e in &sent {
@@ -165,24 +181,47 @@ async fn an_admin_suspends_and_reinstates_a_developer_account(backend: Backend) 
     // Suspending again changes nothing and says so.
     app.post_form_with(&admin, &suspend_path, &[("reason", REASON)])
         .await;
-    let overview = app.get_with(&admin, "/admin/api").await.text().await.unwrap();
+    let overview = app
+        .get_with(&admin, "/admin/api")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(overview.contains("already suspended"));
     assert!(app.deliver_emails().await.is_empty());
 
     // The developer sees it, and cannot create or roll secrets.
-    let dashboard = app.get_with(&d.client, "/developer").await.text().await.unwrap();
+    let dashboard = app
+        .get_with(&d.client, "/developer")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(dashboard.contains("This developer account is suspended by ConCat"));
     assert!(unescaped(&dashboard).contains(REASON));
     let page_path = format!("/developer/integrations/{}", d.integration_id);
-    let integration = app.get_with(&d.client, &page_path).await.text().await.unwrap();
+    let integration = app
+        .get_with(&d.client, &page_path)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(integration.contains("Your developer account is suspended by ConCat."));
     for (path, fields) in [
-        (format!("{page_path}/secrets/roll"), vec![("old_expires", "1h")]),
+        (
+            format!("{page_path}/secrets/roll"),
+            vec![("old_expires", "1h")],
+        ),
         (format!("{page_path}/secrets"), vec![]),
     ] {
         let res = app.post_form_with(&d.client, &path, &fields).await;
         assert_eq!(res.status(), 303, "{path}");
-        let after = app.get_with(&d.client, &page_path).await.text().await.unwrap();
+        let after = app
+            .get_with(&d.client, &page_path)
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(
             after.contains("no secret can be created or rolled until it is reinstated"),
             "{path}: the refusal is explained"
@@ -190,11 +229,20 @@ async fn an_admin_suspends_and_reinstates_a_developer_account(backend: Backend) 
     }
     let actions = app.audit_actions().await;
     assert_eq!(count(&actions, "secret.rolled"), 0);
-    assert_eq!(count(&actions, "secret.created"), 2, "only the two welcome links' secrets");
+    assert_eq!(
+        count(&actions, "secret.created"),
+        2,
+        "only the two welcome links' secrets"
+    );
 
     // Reinstating needs a reason too, then everything works again at once.
     let reinstate_path = format!("/admin/accounts/{}/reinstate", d.account_id);
-    let page = app.get_with(&admin, &reinstate_path).await.text().await.unwrap();
+    let page = app
+        .get_with(&admin, &reinstate_path)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Reinstate Ticketly") && unescaped(&page).contains(REASON));
     let res = app
         .post_form_with(&admin, &reinstate_path, &[("reason", "")])
@@ -202,7 +250,11 @@ async fn an_admin_suspends_and_reinstates_a_developer_account(backend: Backend) 
     assert_eq!(res.status(), 422);
     assert_eq!(account_status(&app, &d.account_id).await, "suspended");
     let res = app
-        .post_form_with(&admin, &reinstate_path, &[("reason", "Explained and fixed.")])
+        .post_form_with(
+            &admin,
+            &reinstate_path,
+            &[("reason", "Explained and fixed.")],
+        )
         .await;
     assert_eq!(res.status(), 303);
     for (status, body) in me_both_ways(&app, d).await {
@@ -220,15 +272,25 @@ async fn an_admin_suspends_and_reinstates_a_developer_account(backend: Backend) 
     let mut sent = app.deliver_emails().await;
     sent.sort_by(|a, b| a.to.cmp(&b.to));
     assert_eq!(
-        sent.iter().map(|e| (e.to.as_str(), e.kind.as_str())).collect::<Vec<_>>(),
-        vec![(CO_OWNER, "account_reinstated"), (DEV, "account_reinstated")]
+        sent.iter()
+            .map(|e| (e.to.as_str(), e.kind.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            (CO_OWNER, "account_reinstated"),
+            (DEV, "account_reinstated")
+        ]
     );
     assert!(sent.iter().all(|e| e.text.contains("Explained and fixed.")));
     assert_eq!(
         count(&app.audit_actions().await, "developer_account.reinstated"),
         1
     );
-    let dashboard = app.get_with(&d.client, "/developer").await.text().await.unwrap();
+    let dashboard = app
+        .get_with(&d.client, "/developer")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!dashboard.contains("suspended by ConCat"));
     let rolled = app
         .post_form_with(
@@ -309,7 +371,12 @@ async fn suspending_the_last_owner_can_suspend_the_account_too(backend: Backend)
     let admin = app.admin().await;
 
     // The users table leads to a confirmation that offers the account.
-    let users = app.get_with(&admin, "/admin/users").await.text().await.unwrap();
+    let users = app
+        .get_with(&admin, "/admin/users")
+        .await
+        .text()
+        .await
+        .unwrap();
     let confirm = format!("/admin/users/{uid}/suspension");
     assert!(users.contains(&format!("href=\"{confirm}\"")));
     let page = app.get_with(&admin, &confirm).await.text().await.unwrap();
@@ -346,9 +413,18 @@ async fn suspending_the_last_owner_can_suspend_the_account_too(backend: Backend)
         )
         .await;
     assert_eq!(res.status(), 303);
-    let users = app.get_with(&admin, "/admin/users").await.text().await.unwrap();
+    let users = app
+        .get_with(&admin, "/admin/users")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(users.contains("The developer account Ticketly is suspended too"));
-    assert_eq!(app.get_with(&d.client, "/developer").await.status(), 303, "signed out");
+    assert_eq!(
+        app.get_with(&d.client, "/developer").await.status(),
+        303,
+        "signed out"
+    );
     assert_eq!(account_status(&app, &d.account_id).await, "suspended");
     for (status, body) in me_both_ways(&app, &d).await {
         assert_eq!((status, body), (403, json!({"error": "Account suspended"})));
@@ -383,10 +459,18 @@ async fn suspending_the_last_owner_without_the_box_suspends_only_the_user(backen
     assert!(!page.contains("Also suspend the developer account"));
 
     let res = app
-        .post_form_with(&admin, &format!("/admin/users/{uid}/suspend"), &[("reason", "")])
+        .post_form_with(
+            &admin,
+            &format!("/admin/users/{uid}/suspend"),
+            &[("reason", "")],
+        )
         .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(app.get_with(&d.client, "/developer").await.status(), 303, "signed out");
+    assert_eq!(
+        app.get_with(&d.client, "/developer").await.status(),
+        303,
+        "signed out"
+    );
     assert_eq!(account_status(&app, &d.account_id).await, "active");
     assert!(
         app.credentials_valid(&d.api_id, &d.secret).await,
@@ -407,8 +491,57 @@ async fn suspending_the_last_owner_without_the_box_suspends_only_the_user(backen
     assert!(page.contains("no active owner to email"));
 }
 
+/// Another instance on the same database (which this process's invalidation does not reach)
+/// refuses the suspended account within its cache's TTL, and serves it again after reinstating.
+async fn another_instance_refuses_within_the_cache_ttl(backend: Backend) {
+    let ttl = [("PORTAL_API_CACHE_TTL_MS", "1000")];
+    let app = spawn_app_with(backend, &ttl).await;
+    let d = app.approved_developer(DEV, "Ticketly").await;
+    let second = spawn_app_on(app.db.clone(), &ttl, None).await;
+    let http = client().0;
+    let me = || {
+        bearer(
+            &http,
+            Method::GET,
+            second.url("/api/v1/me"),
+            &d.api_id,
+            &d.secret,
+        )
+    };
+    assert_eq!(
+        me().send().await.unwrap().status(),
+        200,
+        "cached in the second"
+    );
+    let admin = app.admin().await;
+    for (change, reason, want) in [("suspend", REASON, 403), ("reinstate", "Resolved.", 200)] {
+        let path = format!("/admin/accounts/{}/{change}", d.account_id);
+        let res = app
+            .post_form_with(&admin, &path, &[("reason", reason)])
+            .await;
+        assert_eq!(res.status(), 303);
+        app.one_email_to(DEV).await;
+        let started = std::time::Instant::now();
+        let mut last = None;
+        for _ in 0..40 {
+            let (status, body) = api_json(me().send().await.unwrap()).await;
+            if status == want {
+                last = Some(body);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let body = last.unwrap_or_else(|| panic!("the second instance never answered {want}"));
+        if want == 403 {
+            assert_eq!(body, json!({"error": "Account suspended"}));
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    }
+}
+
 both_backends!(
     an_admin_suspends_and_reinstates_a_developer_account,
+    another_instance_refuses_within_the_cache_ttl,
     only_concat_admins_can_suspend_accounts,
     suspending_the_last_owner_can_suspend_the_account_too,
     suspending_the_last_owner_without_the_box_suspends_only_the_user,

@@ -23,8 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/admin/users/{id}/suspend").route(web::post().to(users::suspend)))
         .service(
-            web::resource("/admin/users/{id}/suspension")
-                .route(web::get().to(users::suspend_form)),
+            web::resource("/admin/users/{id}/suspension").route(web::get().to(users::suspend_form)),
         )
         .service(
             web::resource("/admin/users/{id}/reactivate").route(web::post().to(users::reactivate)),

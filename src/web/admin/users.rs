@@ -10,8 +10,8 @@ use crate::auth::csrf::NoFields;
 use crate::auth::session::FlashLevel;
 use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
-use crate::db::models::invitations::{Invitation, Kind};
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
+use crate::db::models::invitations::{Invitation, Kind};
 use crate::db::models::users::{self, User};
 use crate::domain::{DisplayName, EmailAddress, Note, NOTE_MAX};
 use crate::errors::AppError;
@@ -315,7 +315,9 @@ pub async fn suspend(
                     id,
                     also,
                     typed,
-                    Some(format!("Give the reason for suspending the developer account: {e}")),
+                    Some(format!(
+                        "Give the reason for suspending the developer account: {e}"
+                    )),
                 )
                 .await
             }
