@@ -19,5 +19,6 @@ pub mod orgs;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod suspension;
 pub mod telemetry;
 pub mod web;

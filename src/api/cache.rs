@@ -2,7 +2,7 @@
 //!
 //! A hit costs a hash, a map read and a constant-time comparison; no database. A miss costs one
 //! database read (one statement joining secret, integration, account, authorizations and
-//! organizations). Only valid credentials are cached. Entries are dropped at once when this
+//! organizations, with the account's status). Only valid credentials are cached. Entries are dropped at once when this
 //! process changes an integration's secrets or authorizations (`invalidate_integration`), and are
 //! re-read after `ttl`, so changes made by another process apply within `ttl` (≤ 5 s).
 //!
@@ -20,6 +20,7 @@ use diesel::prelude::*;
 use subtle::ConstantTimeEq;
 
 use crate::db::models::authorizations::{ACTIVE as AUTH_ACTIVE, REVOKED as AUTH_REVOKED};
+use crate::db::models::developer_accounts::ACCOUNT_SUSPENDED;
 use crate::db::models::integrations::ACTIVE;
 use crate::db::schema::{
     api_secrets as s, authorizations as a, developer_accounts as d, integrations as i,
@@ -73,6 +74,9 @@ pub struct Resolved {
     pub status: String,
     pub account_id: Arc<str>,
     pub account_limit: Option<u32>,
+    /// A ConCat admin suspended the account: every request is refused (403), though the
+    /// credentials are valid (read in the same statement as the rest).
+    pub account_suspended: bool,
     pub secret_id: Arc<str>,
     pub secret_expires_at: Option<NaiveDateTime>,
     /// One per organization that ever authorized the integration (its latest authorization).
@@ -103,7 +107,7 @@ impl Resolved {
 type Row = (
     (String, Option<NaiveDateTime>, Option<NaiveDateTime>),
     (String, String, String, String, String),
-    Option<i32>,
+    (Option<i32>, String),
     Option<(
         String,
         String,
@@ -117,7 +121,8 @@ type Row = (
 );
 
 /// Reads what a secret digest resolves to, with one statement; `None` unless the secret is
-/// active, its integration is active, and the API ID matches.
+/// active, its integration is active, and the API ID matches. A suspended account's caller is
+/// resolved (`account_suspended`), so the gate can tell it apart from bad credentials.
 pub fn load(
     conn: &mut DbConn,
     digest: &str,
@@ -133,7 +138,7 @@ pub fn load(
         .select((
             (s::id, s::expires_at, s::revoked_at),
             (i::id, i::api_id, i::display_name, i::status, i::account_id),
-            d::api_rate_limit,
+            (d::api_rate_limit, d::status),
             (
                 a::organization_id,
                 a::id,
@@ -154,7 +159,7 @@ pub fn load(
     let (
         (secret_id, expires_at, _),
         (integration_id, stored_api_id, display_name, status, account_id),
-        limit,
+        (limit, account_status),
         _,
         _,
     ) = first.clone();
@@ -166,6 +171,7 @@ pub fn load(
         status,
         account_id: account_id.into(),
         account_limit: limit.and_then(|l| u32::try_from(l).ok()).filter(|l| *l > 0),
+        account_suspended: account_status == ACCOUNT_SUSPENDED,
         secret_id: secret_id.into(),
         secret_expires_at: expires_at,
         grants: Vec::new(),
@@ -373,6 +379,7 @@ mod tests {
             status: ACTIVE.into(),
             account_id: "acct".into(),
             account_limit: None,
+            account_suspended: false,
             secret_id: "s1".into(),
             secret_expires_at: None,
             grants: Vec::new(),

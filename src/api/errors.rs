@@ -28,6 +28,8 @@ pub enum ApiError {
         revoked_at: NaiveDateTime,
         delete_by: Option<NaiveDateTime>,
     },
+    #[error("Account suspended")]
+    AccountSuspended,
     #[error("Insufficient scope")]
     InsufficientScope(&'static str),
     #[error("Not found")]
@@ -59,7 +61,9 @@ impl ResponseError for ApiError {
             ApiError::InvalidOrganization | ApiError::InvalidEvent | ApiError::NotFound => {
                 StatusCode::NOT_FOUND
             }
-            ApiError::Revoked { .. } | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            ApiError::Revoked { .. }
+            | ApiError::InsufficientScope(_)
+            | ApiError::AccountSuspended => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

@@ -237,6 +237,7 @@ fn check_grant<'a>(
     responses(
         (status = 200, description = "The calling integration", body = Me),
         (status = 401, description = "Invalid API credentials", body = ErrorBody),
+        (status = 403, description = "`Account suspended`: ConCat suspended the developer account", body = ErrorBody),
         (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     ),
     security(("bearer" = []), ("basic" = []))
@@ -263,6 +264,7 @@ pub async fn me(caller: ApiCaller) -> Result<HttpResponse, ApiError> {
     responses(
         (status = 200, description = "Active authorizations", body = OrganizationList),
         (status = 401, description = "Invalid API credentials", body = ErrorBody),
+        (status = 403, description = "`Account suspended`: ConCat suspended the developer account", body = ErrorBody),
         (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     ),
     security(("bearer" = []), ("basic" = []))
@@ -344,7 +346,7 @@ fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ApiError> {
         (status = 200, description = "A page of events", body = EventPage),
         (status = 400, description = "A limit or cursor the parameters' schemas do not allow", body = ErrorBody),
         (status = 401, description = "Invalid API credentials", body = ErrorBody),
-        (status = 403, description = "The organization revoked this integration (`revoked_at`, `delete_by`)", body = ErrorBody),
+        (status = 403, description = "The organization revoked this integration (`revoked_at`, `delete_by`), or `Account suspended`", body = ErrorBody),
         (status = 404, description = "Invalid organization", body = ErrorBody),
         (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     ),
@@ -467,7 +469,7 @@ const EVENT_ID_OPTIONAL: &str = "Optional here, and any value is accepted: an ev
         (status = 200, description = "The event", body = ApiEvent),
         (status = 400, description = "Missing or malformed EventId", body = ErrorBody),
         (status = 401, description = "Invalid API credentials", body = ErrorBody),
-        (status = 403, description = "The organization revoked this integration", body = ErrorBody),
+        (status = 403, description = "The organization revoked this integration, or `Account suspended`", body = ErrorBody),
         (status = 404, description = "Invalid event", body = ErrorBody),
         (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     ),
@@ -581,7 +583,7 @@ pub const EVENT_STATUSES: [&str; 3] = ["draft", "published", "cancelled"];
         (status = 200, description = "The updated event", body = ApiEvent),
         (status = 400, description = "Missing or malformed EventId, or a body the schema does not allow (not JSON, not an object, no field, a `null`, an unknown field, a value out of bounds)", body = ErrorBody),
         (status = 401, description = "Invalid API credentials", body = ErrorBody),
-        (status = 403, description = "Revoked, or `Insufficient scope` (`required_scope`)", body = ErrorBody),
+        (status = 403, description = "Revoked, `Insufficient scope` (`required_scope`), or `Account suspended`", body = ErrorBody),
         (status = 404, description = "Invalid event", body = ErrorBody),
         (status = 409, description = "The change would leave the event ending before (or when) it starts", body = ErrorBody),
         (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody),

@@ -344,6 +344,14 @@ async fn authenticate(
         .limits
         .account(&resolved.account_id, resolved.account_limit);
     match limiter.check() {
+        // The secret matched, but a ConCat admin suspended the account: counted as the
+        // integration's (refused) request.
+        Ok(rate) if resolved.account_suspended => Err(Refused {
+            error: ApiError::AccountSuspended,
+            rate: Some(rate),
+            owner: Some(resolved),
+            named: None,
+        }),
         Ok(rate) => Ok(Authenticated(resolved, rate)),
         Err(rate) => Err(Refused {
             error: ApiError::RateLimited(rate),

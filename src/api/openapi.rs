@@ -255,6 +255,37 @@ mod tests {
         assert_eq!(event["organization_id"]["pattern"], ORG_ID_PATTERN);
     }
 
+    /// Every operation that needs credentials documents the 403 of a suspended account (the
+    /// gate answers it on every authenticated endpoint); the public document does not.
+    #[test]
+    fn every_authenticated_operation_documents_account_suspended() {
+        let doc = serde_json::to_value(spec()).unwrap();
+        let mut authenticated = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let public = op["security"].as_array().is_some_and(|s| s.is_empty());
+                let forbidden = &op["responses"]["403"];
+                if public {
+                    assert!(forbidden.is_null(), "{method} {path}");
+                    continue;
+                }
+                authenticated += 1;
+                assert!(
+                    forbidden["description"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("Account suspended")),
+                    "{method} {path}: {forbidden}"
+                );
+                assert_eq!(
+                    forbidden["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path}"
+                );
+            }
+        }
+        assert_eq!(authenticated, 5);
+    }
+
     /// The name pattern allows exactly what the server's name check allows.
     #[test]
     fn the_name_pattern_is_the_name_check() {

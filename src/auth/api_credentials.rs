@@ -6,6 +6,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
+use crate::db::models::developer_accounts as accounts;
 use crate::db::models::integrations::{Integration, ACTIVE};
 use crate::db::{new_id, DbConn};
 use crate::domain::ApiSecret;
@@ -16,6 +17,8 @@ pub enum IssueError {
     TooManyActive,
     #[error("this integration is not active")]
     NotActive,
+    #[error("the developer account is suspended")]
+    AccountSuspended,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
 }
@@ -59,7 +62,8 @@ impl Overlap {
     }
 }
 
-/// A new secret for an active integration; refused when two are active already.
+/// A new secret for an active integration of an account that is not suspended; refused when
+/// two are active already.
 pub fn issue(
     conn: &mut DbConn,
     integration: &Integration,
@@ -71,6 +75,9 @@ pub fn issue(
     let current = crate::db::models::integrations::lock(conn, &integration.id)?;
     if current.is_none_or(|i| i.status != ACTIVE) {
         return Err(IssueError::NotActive);
+    }
+    if accounts::is_suspended(conn, &integration.account_id)? {
+        return Err(IssueError::AccountSuspended);
     }
     if api_secrets::active(conn, &integration.id, now)?.len() >= MAX_ACTIVE {
         return Err(IssueError::TooManyActive);
@@ -100,6 +107,9 @@ pub fn roll(
     let current = crate::db::models::integrations::lock(conn, &integration.id)?;
     if current.is_none_or(|i| i.status != ACTIVE) {
         return Err(IssueError::NotActive);
+    }
+    if accounts::is_suspended(conn, &integration.account_id)? {
+        return Err(IssueError::AccountSuspended);
     }
     let old = api_secrets::active(conn, &integration.id, now)?;
     if old.len() >= MAX_ACTIVE {

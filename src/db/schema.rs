@@ -23,6 +23,9 @@ diesel::table! {
         website -> Text,
         created_at -> Timestamp,
         api_rate_limit -> Nullable<Integer>,
+        status -> Text,
+        suspended_at -> Nullable<Timestamp>,
+        suspension_reason -> Nullable<Text>,
     }
 }
 

@@ -578,3 +578,55 @@ email_templates!(
     "email/integration_retired_for_org.txt",
     "email/integration_retired_for_org.html"
 );
+
+/// To a developer account's owners: ConCat suspended the account (with the admin's reason).
+pub struct AccountSuspended {
+    pub name: String,
+    pub company_name: String,
+    pub reason: String,
+    pub link: String,
+}
+
+impl AccountSuspended {
+    fn subject_line(&self) -> String {
+        format!(
+            "Your ConCat developer account {} is suspended",
+            self.company_name
+        )
+    }
+}
+
+email_templates!(
+    AccountSuspended,
+    "account_suspended",
+    AccountSuspendedText,
+    AccountSuspendedHtml,
+    "email/account_suspended.txt",
+    "email/account_suspended.html"
+);
+
+/// To a developer account's owners: the suspension is lifted.
+pub struct AccountReinstated {
+    pub name: String,
+    pub company_name: String,
+    pub reason: String,
+    pub link: String,
+}
+
+impl AccountReinstated {
+    fn subject_line(&self) -> String {
+        format!(
+            "Your ConCat developer account {} is active again",
+            self.company_name
+        )
+    }
+}
+
+email_templates!(
+    AccountReinstated,
+    "account_reinstated",
+    AccountReinstatedText,
+    AccountReinstatedHtml,
+    "email/account_reinstated.txt",
+    "email/account_reinstated.html"
+);

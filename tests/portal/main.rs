@@ -25,3 +25,4 @@ mod outbox;
 mod password_reset;
 mod setup;
 mod smtp;
+mod suspension;

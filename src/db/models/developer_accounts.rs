@@ -7,6 +7,10 @@ use crate::db::DbConn;
 pub const OWNER: &str = "owner";
 pub const MEMBER: &str = "member";
 
+/// `developer_accounts.status`: API requests and new secrets work only while `active`.
+pub const ACCOUNT_ACTIVE: &str = "active";
+pub const ACCOUNT_SUSPENDED: &str = "suspended";
+
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = a)]
 pub struct DeveloperAccount {
@@ -16,6 +20,17 @@ pub struct DeveloperAccount {
     pub created_at: NaiveDateTime,
     /// Requests per minute for all of the account's integrations; `None`: the global default.
     pub api_rate_limit: Option<i32>,
+    /// `active` or `suspended` (by a ConCat admin).
+    pub status: String,
+    /// The latest suspension (kept after reinstatement; the history is in the audit log).
+    pub suspended_at: Option<NaiveDateTime>,
+    pub suspension_reason: Option<String>,
+}
+
+impl DeveloperAccount {
+    pub fn is_suspended(&self) -> bool {
+        self.status == ACCOUNT_SUSPENDED
+    }
 }
 
 pub fn insert(
@@ -42,6 +57,64 @@ pub fn set_rate_limit(conn: &mut DbConn, id: &str, limit: Option<i32>) -> QueryR
         .set(a::api_rate_limit.eq(limit))
         .execute(conn)
         .map(|n| n == 1)
+}
+
+/// Suspends the account, if it is active (a guarded update: `false` when it already was).
+pub fn suspend(conn: &mut DbConn, id: &str, reason: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(a::table.find(id).filter(a::status.eq(ACCOUNT_ACTIVE)))
+        .set((
+            a::status.eq(ACCOUNT_SUSPENDED),
+            a::suspended_at.eq(now),
+            a::suspension_reason.eq(reason),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Reinstates a suspended account (a guarded update: `false` when it was not suspended).
+pub fn reinstate(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    diesel::update(a::table.find(id).filter(a::status.eq(ACCOUNT_SUSPENDED)))
+        .set(a::status.eq(ACCOUNT_ACTIVE))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// The active accounts of which the user is an owner and no other owner is an active user:
+/// suspending the user leaves nobody to run them.
+pub fn last_owner_of(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<DeveloperAccount>> {
+    let owned: Vec<DeveloperAccount> = a::table
+        .inner_join(m::table)
+        .filter(m::user_id.eq(user_id))
+        .filter(m::role.eq(OWNER))
+        .filter(a::status.eq(ACCOUNT_ACTIVE))
+        .order((a::company_name.asc(), a::id.asc()))
+        .select(DeveloperAccount::as_select())
+        .load(conn)?;
+    let mut last = Vec::new();
+    for account in owned {
+        let others: i64 = m::table
+            .inner_join(u::table)
+            .filter(m::account_id.eq(&account.id))
+            .filter(m::role.eq(OWNER))
+            .filter(m::user_id.ne(user_id))
+            .filter(u::status.eq("active"))
+            .count()
+            .get_result(conn)?;
+        if others == 0 {
+            last.push(account);
+        }
+    }
+    Ok(last)
+}
+
+/// Whether a ConCat admin suspended the account.
+pub fn is_suspended(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    a::table
+        .find(id)
+        .select(a::status)
+        .first::<String>(conn)
+        .optional()
+        .map(|s| s.as_deref() == Some(ACCOUNT_SUSPENDED))
 }
 
 /// Every account, by company name.

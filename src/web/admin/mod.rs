@@ -1,6 +1,7 @@
 //! ConCat admin pages. Every handler takes `AdminUser`, so anonymous users are sent to sign in
 //! and everyone else gets 403.
 
+pub mod accounts;
 pub mod api;
 pub mod audit;
 pub mod dashboard;
@@ -22,6 +23,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/admin/users/{id}/suspend").route(web::post().to(users::suspend)))
         .service(
+            web::resource("/admin/users/{id}/suspension").route(web::get().to(users::suspend_form)),
+        )
+        .service(
             web::resource("/admin/users/{id}/reactivate").route(web::post().to(users::reactivate)),
         )
         .service(web::resource("/admin/requests").route(web::get().to(requests::queue)))
@@ -41,6 +45,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/api").route(web::get().to(api::overview)))
         .service(
             web::resource("/admin/api/accounts/{id}/limit").route(web::post().to(api::set_limit)),
+        )
+        .service(
+            web::resource("/admin/accounts/{id}/suspend")
+                .route(web::get().to(accounts::suspend_form))
+                .route(web::post().to(accounts::suspend)),
+        )
+        .service(
+            web::resource("/admin/accounts/{id}/reinstate")
+                .route(web::get().to(accounts::reinstate_form))
+                .route(web::post().to(accounts::reinstate)),
         )
         .service(web::resource("/admin/jobs").route(web::get().to(lifecycle::jobs_page)))
         .service(web::resource("/admin/jobs/run").route(web::post().to(lifecycle::run_now)))

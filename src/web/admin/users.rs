@@ -1,20 +1,22 @@
-//! Admin: users — list and search, invite another ConCat admin, suspend and reactivate.
+//! Admin: users — list and search, invite another ConCat admin, suspend (with the developer
+//! accounts the user is the last active owner of, if the admin ticks them) and reactivate.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::{Actor, AuditEvent};
 use crate::auth::csrf::NoFields;
 use crate::auth::session::FlashLevel;
 use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
+use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
 use crate::db::models::invitations::{Invitation, Kind};
-use crate::db::models::users::{self, User, STATUS_ACTIVE, STATUS_SUSPENDED};
-use crate::domain::{DisplayName, EmailAddress};
+use crate::db::models::users::{self, User};
+use crate::domain::{DisplayName, EmailAddress, Note, NOTE_MAX};
 use crate::errors::AppError;
 use crate::invitations::{self, InviteError, NewInvite, Scope, WithdrawError};
+use crate::suspension::{self, AdminActor, SuspensionError};
 use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
 use crate::web::{redirect, render_with, PageContext};
 
@@ -212,61 +214,175 @@ pub async fn withdraw(
     Ok(redirect("/admin/users"))
 }
 
-async fn set_status(
-    admin: AdminUser,
+#[derive(Template)]
+#[template(path = "admin/user_suspend.html")]
+struct SuspendPage {
+    ctx: PageContext,
+    target: User,
+    /// Active developer accounts of which the user is the last active owner.
+    last_owned: Vec<DeveloperAccount>,
+    /// The accounts ticked (kept when the form comes back with an error).
+    ticked: Vec<String>,
+    reason: String,
+    error: Option<String>,
+    note_max: usize,
+}
+
+async fn suspend_page(
+    admin: &AdminUser,
+    status: StatusCode,
     id: String,
-    status: &'static str,
+    ticked: Vec<String>,
+    reason: String,
+    error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
+    let found = db::run(&admin.viewer.state.pool, move |c| {
+        let Some(target) = users::find(c, &id)? else {
+            return Ok(None);
+        };
+        let last_owned = accounts::last_owner_of(c, &id)?;
+        Ok(Some((target, last_owned)))
+    })
+    .await?;
+    let Some((target, last_owned)) = found else {
+        return Err(AppError::NotFound);
+    };
+    render_with(
+        status,
+        &SuspendPage {
+            ctx: admin.viewer.page(format!("Suspend {}", target.email)),
+            target,
+            last_owned,
+            ticked,
+            reason,
+            error,
+            note_max: NOTE_MAX,
+        },
+    )
+}
+
+/// The confirmation before suspending a user: offers to suspend the developer accounts the
+/// user is the last active owner of.
+pub async fn suspend_form(
+    admin: AdminUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    suspend_page(
+        &admin,
+        StatusCode::OK,
+        id.into_inner(),
+        Vec::new(),
+        String::new(),
+        None,
+    )
+    .await
+}
+
+/// Suspends a user; with `also_suspend=<account id>` (repeatable) and a `reason`, those
+/// developer accounts too, in the same transaction.
+#[tracing::instrument(name = "suspend_user", skip_all)]
+pub async fn suspend(
+    admin: AdminUser,
+    id: web::Path<String>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
     if id == admin.user.id {
         admin
             .viewer
             .flash(FlashLevel::Error, "You cannot suspend your own account.");
         return Ok(redirect("/admin/users"));
     }
+    let also: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "also_suspend")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let typed = fields
+        .iter()
+        .find(|(k, _)| k == "reason")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let reason = if also.is_empty() {
+        None
+    } else {
+        match Note::parse(&typed) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                return suspend_page(
+                    &admin,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    id,
+                    also,
+                    typed,
+                    Some(format!(
+                        "Give the reason for suspending the developer account: {e}"
+                    )),
+                )
+                .await
+            }
+        }
+    };
     let state = admin.viewer.state.clone();
-    let now = state.clock.now_naive();
-    let meta = admin.viewer.meta.clone();
-    let actor = admin.user.clone();
-    let outcome = db::transaction(&state.pool, move |c| {
-        let Some(target) = users::find(c, &id)? else {
-            return Ok(None);
-        };
-        let changed = users::set_status(c, &id, status, now)? == 1;
-        if changed {
-            let action = if status == STATUS_SUSPENDED {
-                "user.suspended"
-            } else {
-                "user.reactivated"
+    let (now, meta, actor, settings) = (
+        state.clock.now_naive(),
+        admin.viewer.meta.clone(),
+        admin.user.clone(),
+        state.settings.clone(),
+    );
+    let api = state.api.clone();
+    let outcome = db::transaction_then(
+        &state.pool,
+        move |c| {
+            let admin = AdminActor {
+                user: &actor,
+                meta: &meta,
             };
-            AuditEvent::new(action, Actor::from(&actor))
-                .target("user", &id)
-                .details(serde_json::json!({ "email": target.email }))
-                .meta(&meta)
-                .record(c, now)?;
-        }
-        Ok::<_, anyhow::Error>(Some((target.email, changed)))
-    })
+            let also = reason.as_ref().map(|r| (also.as_slice(), r));
+            match suspension::suspend_user(c, &settings, &id, also, &admin, now) {
+                Err(SuspensionError::Other(e)) => Err(e),
+                other => Ok(other),
+            }
+        },
+        move |outcome| {
+            if let Ok(done) = outcome {
+                for account in &done.accounts {
+                    api.invalidate_account(&account.id);
+                }
+            }
+        },
+    )
     .await?;
-    let Some((email, changed)) = outcome else {
-        return Err(AppError::NotFound);
-    };
-    let message = match (status, changed) {
-        (STATUS_SUSPENDED, true) => {
-            format!("{email} is suspended and has been signed out everywhere.")
+    let done = match outcome {
+        Ok(done) => done,
+        Err(SuspensionError::UserNotFound) | Err(SuspensionError::AccountNotFound) => {
+            return Err(AppError::NotFound)
         }
-        (STATUS_ACTIVE, true) => format!("{email} is active again."),
-        _ => format!("{email} was already {status}."),
+        Err(e) => {
+            admin.viewer.flash(FlashLevel::Error, e.to_string());
+            return Ok(redirect("/admin/users"));
+        }
     };
+    let email = &done.email;
+    let mut message = if done.changed {
+        format!("{email} is suspended and has been signed out everywhere.")
+    } else {
+        format!("{email} was already suspended.")
+    };
+    if !done.accounts.is_empty() {
+        state.mail_queued();
+        let names: Vec<&str> = done
+            .accounts
+            .iter()
+            .map(|a| a.company_name.as_str())
+            .collect();
+        message.push_str(&format!(
+            " The developer account {} is suspended too; its owners were emailed the reason.",
+            names.join(", ")
+        ));
+    }
     admin.viewer.flash(FlashLevel::Success, message);
     Ok(redirect("/admin/users"))
-}
-
-pub async fn suspend(
-    admin: AdminUser,
-    id: web::Path<String>,
-    _form: CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    set_status(admin, id.into_inner(), STATUS_SUSPENDED).await
 }
 
 pub async fn reactivate(
@@ -274,5 +390,33 @@ pub async fn reactivate(
     id: web::Path<String>,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    set_status(admin, id.into_inner(), STATUS_ACTIVE).await
+    let id = id.into_inner();
+    let state = admin.viewer.state.clone();
+    let (now, meta, actor) = (
+        state.clock.now_naive(),
+        admin.viewer.meta.clone(),
+        admin.user.clone(),
+    );
+    let outcome = db::transaction(&state.pool, move |c| {
+        let admin = AdminActor {
+            user: &actor,
+            meta: &meta,
+        };
+        match suspension::reactivate_user(c, &id, &admin, now) {
+            Err(SuspensionError::Other(e)) => Err(e),
+            other => Ok(other),
+        }
+    })
+    .await?;
+    let (email, changed) = match outcome {
+        Ok(done) => done,
+        Err(_) => return Err(AppError::NotFound),
+    };
+    let message = if changed {
+        format!("{email} is active again.")
+    } else {
+        format!("{email} was already active.")
+    };
+    admin.viewer.flash(FlashLevel::Success, message);
+    Ok(redirect("/admin/users"))
 }

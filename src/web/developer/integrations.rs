@@ -31,6 +31,8 @@ pub struct IntegrationView {
     /// Every authorization by an organization, newest first (active and revoked).
     pub auths: Vec<(Authorization, Organization)>,
     pub pending_reactivation: Option<ReactivationRequest>,
+    /// A ConCat admin suspended the integration's developer account.
+    pub account_suspended: bool,
     pub now: NaiveDateTime,
 }
 
@@ -45,6 +47,7 @@ impl IntegrationView {
             secrets: api_secrets::active(c, &integration.id, now)?,
             auths: auths::for_integration(c, &integration.id)?,
             pending_reactivation: super::lifecycle::pending_request(c, &integration)?,
+            account_suspended: accounts::is_suspended(c, &integration.account_id)?,
             integration,
             role,
             now,
@@ -175,6 +178,7 @@ fn issue_refused(
     let message = match e {
         IssueError::TooManyActive => format!("This integration already has {MAX_ACTIVE} active secrets. Revoke one before creating another."),
         IssueError::NotActive => "This integration is not active, so it cannot get new secrets.".to_string(),
+        IssueError::AccountSuspended => "Your developer account is suspended by ConCat, so no secret can be created or rolled until it is reinstated. Contact ConCat support.".to_string(),
         IssueError::Db(e) => return Err(e.into()),
     };
     current.viewer.flash(FlashLevel::Error, message);

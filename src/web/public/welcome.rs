@@ -178,6 +178,7 @@ pub async fn submit(
         .unwrap_or_default();
     let (u, i) = (user.clone(), integration.clone());
     let issued = db::transaction(&state.pool, move |c| {
+        let mut suspended = false;
         if !tokens::consume(c, &digest, TokenPurpose::Credentials, now)? {
             return Ok(None);
         }
@@ -202,20 +203,30 @@ pub async fn submit(
                 Some(secret)
             }
             Err(IssueError::Db(e)) => return Err(e.into()),
-            Err(_) => None,
+            Err(e) => {
+                suspended = matches!(e, IssueError::AccountSuspended);
+                None
+            }
         };
-        Ok(Some((secret, users::find(c, &u.id)?)))
+        Ok(Some((secret, suspended, users::find(c, &u.id)?)))
     })
     .await?;
-    let Some((secret, Some(fresh_user))) = issued else {
+    let Some((secret, suspended, Some(fresh_user))) = issued else {
         return invalid(&viewer);
     };
     session::begin(&viewer.session, &fresh_user, state.clock.now())?;
     let Some(secret) = secret else {
-        viewer.flash(
-            FlashLevel::Info,
-            "This integration already has its active secrets, so no new one was created. Manage them here.",
-        );
+        if suspended {
+            viewer.flash(
+                FlashLevel::Error,
+                "Your developer account is suspended by ConCat, so no secret was created. Contact ConCat support.",
+            );
+        } else {
+            viewer.flash(
+                FlashLevel::Info,
+                "This integration already has its active secrets, so no new one was created. Manage them here.",
+            );
+        }
         return Ok(redirect(&format!(
             "/developer/integrations/{}",
             integration.id

@@ -1,0 +1,209 @@
+//! ConCat admins suspending and reinstating developer accounts and users. Each function is one
+//! state change, called inside the caller's write transaction: the change, its audit entry and
+//! its emails together. A suspended account's integrations are refused by the API (`403
+//! Account suspended`, read from the resolved credential) and cannot get new secrets; callers
+//! drop the account's cached API credentials after the commit (`ApiRuntime::invalidate_account`).
+
+use chrono::NaiveDateTime;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, OWNER};
+use crate::db::models::users::{self, User, STATUS_ACTIVE, STATUS_SUSPENDED};
+use crate::db::DbConn;
+use crate::domain::Note;
+use crate::email::messages::{AccountReinstated, AccountSuspended};
+use crate::email::outbox;
+use crate::settings::Settings;
+use crate::web::extract::RequestMeta;
+
+/// The ConCat admin acting, and the request's metadata for the audit log.
+pub struct AdminActor<'a> {
+    pub user: &'a User,
+    pub meta: &'a RequestMeta,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuspensionError {
+    #[error("No such developer account.")]
+    AccountNotFound,
+    #[error("No such user.")]
+    UserNotFound,
+    #[error("This developer account is already suspended.")]
+    AlreadySuspended,
+    #[error("This developer account is not suspended.")]
+    NotSuspended,
+    #[error("You cannot suspend your own account.")]
+    OwnAccount,
+    #[error("This user is not an owner of that developer account.")]
+    NotAnOwner,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for SuspensionError {
+    fn from(e: diesel::result::Error) -> Self {
+        SuspensionError::Other(e.into())
+    }
+}
+
+/// A dedup key part that makes each suspension (or reinstatement) a new message.
+fn occasion(now: NaiveDateTime) -> i64 {
+    now.and_utc().timestamp_micros()
+}
+
+/// Suspends an active developer account: its integrations' API requests are refused and no
+/// secret can be created or rolled until it is reinstated; nothing is revoked. The account's
+/// active owners are emailed the reason.
+pub fn suspend_account(
+    conn: &mut DbConn,
+    settings: &Settings,
+    account_id: &str,
+    reason: &Note,
+    actor: &AdminActor<'_>,
+    now: NaiveDateTime,
+) -> Result<DeveloperAccount, SuspensionError> {
+    let account = accounts::find(conn, account_id)?.ok_or(SuspensionError::AccountNotFound)?;
+    if !accounts::suspend(conn, account_id, reason.as_str(), now)? {
+        return Err(SuspensionError::AlreadySuspended);
+    }
+    let owners = accounts::owners(conn, account_id)?;
+    let notified = owners.len();
+    outbox::enqueue_each(
+        owners,
+        conn,
+        &format!("account-suspended:{account_id}:{}", occasion(now)),
+        now,
+        |name| AccountSuspended {
+            name,
+            company_name: account.company_name.clone(),
+            reason: reason.as_str().to_string(),
+            link: settings.link("/developer"),
+        },
+    )?;
+    AuditEvent::new("developer_account.suspended", Actor::from(actor.user))
+        .target("developer_account", account_id)
+        .details(serde_json::json!({
+            "company": account.company_name,
+            "reason": reason.as_str(),
+            "owners_notified": notified,
+        }))
+        .meta(actor.meta)
+        .record(conn, now)?;
+    Ok(account)
+}
+
+/// Lifts a suspension: the integrations' existing secrets work again at once (in this process;
+/// within the API cache's TTL elsewhere). The owners are emailed the admin's note.
+pub fn reinstate_account(
+    conn: &mut DbConn,
+    settings: &Settings,
+    account_id: &str,
+    reason: &Note,
+    actor: &AdminActor<'_>,
+    now: NaiveDateTime,
+) -> Result<DeveloperAccount, SuspensionError> {
+    let account = accounts::find(conn, account_id)?.ok_or(SuspensionError::AccountNotFound)?;
+    if !accounts::reinstate(conn, account_id)? {
+        return Err(SuspensionError::NotSuspended);
+    }
+    let owners = accounts::owners(conn, account_id)?;
+    let notified = owners.len();
+    outbox::enqueue_each(
+        owners,
+        conn,
+        &format!("account-reinstated:{account_id}:{}", occasion(now)),
+        now,
+        |name| AccountReinstated {
+            name,
+            company_name: account.company_name.clone(),
+            reason: reason.as_str().to_string(),
+            link: settings.link("/developer"),
+        },
+    )?;
+    AuditEvent::new("developer_account.reinstated", Actor::from(actor.user))
+        .target("developer_account", account_id)
+        .details(serde_json::json!({
+            "company": account.company_name,
+            "reason": reason.as_str(),
+            "owners_notified": notified,
+        }))
+        .meta(actor.meta)
+        .record(conn, now)?;
+    Ok(account)
+}
+
+/// What suspending a user did.
+pub struct UserSuspended {
+    pub email: String,
+    /// `false` when the user was suspended already.
+    pub changed: bool,
+    /// The developer accounts suspended with the user (drop their cached API credentials).
+    pub accounts: Vec<DeveloperAccount>,
+}
+
+/// Suspends a user (every session ends) and, when asked, developer accounts the user owns —
+/// meant for accounts of which the user is the last active owner — all in one transaction.
+/// The accounts are suspended first, so their owners' emails still reach this user.
+pub fn suspend_user(
+    conn: &mut DbConn,
+    settings: &Settings,
+    user_id: &str,
+    also: Option<(&[String], &Note)>,
+    actor: &AdminActor<'_>,
+    now: NaiveDateTime,
+) -> Result<UserSuspended, SuspensionError> {
+    if user_id == actor.user.id {
+        return Err(SuspensionError::OwnAccount);
+    }
+    let target = users::find(conn, user_id)?.ok_or(SuspensionError::UserNotFound)?;
+    let mut suspended = Vec::new();
+    if let Some((ids, reason)) = also {
+        for id in ids {
+            if accounts::role_of(conn, id, user_id)?.as_deref() != Some(OWNER) {
+                return Err(SuspensionError::NotAnOwner);
+            }
+            match suspend_account(conn, settings, id, reason, actor, now) {
+                Ok(account) => suspended.push(account),
+                // Suspended meanwhile (e.g. a second submission): nothing to do.
+                Err(SuspensionError::AlreadySuspended) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let changed = users::set_status(conn, user_id, STATUS_SUSPENDED, now)? == 1;
+    if changed {
+        AuditEvent::new("user.suspended", Actor::from(actor.user))
+            .target("user", user_id)
+            .details(serde_json::json!({
+                "email": target.email,
+                "developer_accounts_suspended": suspended.iter().map(|a| &a.id).collect::<Vec<_>>(),
+            }))
+            .meta(actor.meta)
+            .record(conn, now)?;
+    }
+    Ok(UserSuspended {
+        email: target.email,
+        changed,
+        accounts: suspended,
+    })
+}
+
+/// Makes a suspended user active again (their developer accounts stay as they are: a suspended
+/// account is reinstated on its own). Returns the email and whether anything changed.
+pub fn reactivate_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    actor: &AdminActor<'_>,
+    now: NaiveDateTime,
+) -> Result<(String, bool), SuspensionError> {
+    let target = users::find(conn, user_id)?.ok_or(SuspensionError::UserNotFound)?;
+    let changed = users::set_status(conn, user_id, STATUS_ACTIVE, now)? == 1;
+    if changed {
+        AuditEvent::new("user.reactivated", Actor::from(actor.user))
+            .target("user", user_id)
+            .details(serde_json::json!({ "email": target.email }))
+            .meta(actor.meta)
+            .record(conn, now)?;
+    }
+    Ok((target.email, changed))
+}
