@@ -2,7 +2,10 @@
 //! back to back for `SECONDS` (bounded also by `MAX_REQUESTS`), half with malformed emails and
 //! half with unknown well-formed ones, each from its own `X-Forwarded-For` address (the portal
 //! must run with `PORTAL_TRUST_PROXY_HEADERS=true`). Prints one line per status code.
-//! Usage: `login_storm <base URL> [concurrency=400] [seconds=15]`. Loopback only.
+//! Usage: `login_storm <base URL> [concurrency=400] [seconds=15] [mode=sustained|waves]`.
+//! `sustained`: every task posts again as soon as it has its answer (`concurrency` always in
+//! flight). `waves`: `concurrency` sign-ins fired at once, then a pause of a second after the
+//! last answer, repeated until `seconds` have passed. Loopback only.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +24,11 @@ async fn main() -> anyhow::Result<()> {
         .context("usage: login_storm <base URL> [concurrency] [seconds]")?;
     let concurrency: usize = args.next().map_or(Ok(400), |v| v.parse())?;
     let seconds: u64 = args.next().map_or(Ok(15), |v| v.parse())?;
+    let waves = match args.next().as_deref() {
+        None | Some("sustained") => false,
+        Some("waves") => true,
+        Some(other) => anyhow::bail!("mode must be sustained or waves, not {other}"),
+    };
     anyhow::ensure!(
         base.starts_with("http://127.") || base.starts_with("http://localhost"),
         "loopback only"
@@ -49,49 +57,63 @@ async fn main() -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let sent = Arc::new(AtomicU64::new(0));
     let statuses = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
-    let mut tasks = Vec::new();
-    for task in 0..concurrency {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
-        let (sent, statuses) = (sent.clone(), statuses.clone());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let n = sent.fetch_add(1, Ordering::Relaxed);
-                if n >= MAX_REQUESTS {
-                    break;
-                }
-                let email = if task % 2 == 0 {
-                    format!("not-an-email-{n}")
-                } else {
-                    format!("nobody{n}@storm.example")
-                };
-                // A fresh address for every request, so the per-address limit never stops
-                // the storm before the hashing gate has to.
-                let xff = format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
-                let status = match client
-                    .post(format!("{base}/login"))
-                    .header("x-forwarded-for", xff)
-                    .form(&[
-                        ("csrf_token", token.as_str()),
-                        ("email", email.as_str()),
-                        ("password", "a storm of guessed passphrases"),
-                    ])
-                    .send()
-                    .await
-                {
-                    Ok(res) => {
-                        let code = res.status().as_u16().to_string();
-                        let _ = res.bytes().await;
-                        code
+    let mut wave = 0;
+    loop {
+        let mut tasks = Vec::new();
+        for task in 0..concurrency {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            let (sent, statuses) = (sent.clone(), statuses.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let n = sent.fetch_add(1, Ordering::Relaxed);
+                    if n >= MAX_REQUESTS {
+                        break;
                     }
-                    Err(e) if e.is_timeout() => "timeout".to_string(),
-                    Err(_) => "error".to_string(),
-                };
-                *statuses.lock().unwrap().entry(status).or_default() += 1;
-            }
-        }));
+                    let email = if task % 2 == 0 {
+                        format!("not-an-email-{n}")
+                    } else {
+                        format!("nobody{n}@storm.example")
+                    };
+                    // A fresh address for every request, so the per-address limit never stops
+                    // the storm before the hashing gate has to.
+                    let xff = format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
+                    let status = match client
+                        .post(format!("{base}/login"))
+                        .header("x-forwarded-for", xff)
+                        .form(&[
+                            ("csrf_token", token.as_str()),
+                            ("email", email.as_str()),
+                            ("password", "a storm of guessed passphrases"),
+                        ])
+                        .send()
+                        .await
+                    {
+                        Ok(res) => {
+                            let code = res.status().as_u16().to_string();
+                            let _ = res.bytes().await;
+                            code
+                        }
+                        Err(e) if e.is_timeout() => "timeout".to_string(),
+                        Err(_) => "error".to_string(),
+                    };
+                    *statuses.lock().unwrap().entry(status).or_default() += 1;
+                    if waves || Instant::now() >= deadline {
+                        break;
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await?;
+        }
+        wave += 1;
+        if !waves || Instant::now() + Duration::from_secs(1) >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    for t in tasks {
-        t.await?;
+    if waves {
+        println!("waves {wave}");
     }
     for (status, count) in statuses.lock().unwrap().iter() {
         println!("{status} {count}");

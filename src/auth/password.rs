@@ -57,8 +57,8 @@ pub fn verify_now(stored: Option<&str>, candidate: &PasswordInput) -> bool {
 /// once with [`HashError::Busy`] (a 503 page with `Retry-After`), so neither the memory argon2
 /// takes (19 MiB per running hash) nor the number of waiting requests grows with the load.
 ///
-/// The workers run at a lower scheduling priority (nice 10 on Linux): when the machine is
-/// saturated, the API and the pages keep their share of the CPU and sign-ins slow down instead.
+/// The workers run under Linux's `SCHED_IDLE` policy: when the machine is busy, the API and the
+/// pages keep the CPU and sign-ins wait (and, past the queue, are refused) instead.
 pub struct PasswordHasher {
     jobs: std::sync::mpsc::SyncSender<Job>,
     workers: usize,
@@ -213,10 +213,16 @@ fn return_large_blocks_to_the_os() {}
 
 #[cfg(target_os = "linux")]
 fn lower_priority() {
-    // On Linux the nice value is per thread: this lowers only the calling worker thread.
-    // SAFETY: setpriority has no memory-safety preconditions; a failure leaves the default.
+    // SCHED_IDLE: the worker runs when the CPU has nothing else to do, so a wave of sign-ins
+    // never delays API requests or pages (they preempt it at once); under a saturating load
+    // sign-ins wait in the queue and, past it, get the 503. Per thread on Linux (pid 0 is the
+    // calling thread). If the policy cannot be set, the lowest nice value is the fallback.
+    // SAFETY: plain syscalls on the calling thread, with a valid `sched_param`.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        }
     }
 }
 
