@@ -8,9 +8,12 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Background {
     inner: Arc<Inner>,
+    /// The application's own runtime: an HTTP worker's runtime stops with the server, and
+    /// would drop work it still holds.
+    runtime: tokio::runtime::Handle,
 }
 
 #[derive(Default)]
@@ -19,22 +22,39 @@ struct Inner {
     idle: Notify,
 }
 
+/// Counts one piece of work as running until dropped (finished, failed or cancelled).
+struct Running(Arc<Inner>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
 impl Background {
-    /// Runs `work` on the runtime, in the caller's span; a failure is logged with its cause
-    /// chain under `what`.
+    /// Work will run on `runtime` (the one `Application::build` runs on).
+    pub fn new(runtime: tokio::runtime::Handle) -> Self {
+        Self {
+            inner: Arc::default(),
+            runtime,
+        }
+    }
+
+    /// Runs `work` on the application's runtime, in the caller's span; a failure is logged with
+    /// its cause chain under `what`.
     pub fn spawn<F>(&self, what: &'static str, work: F)
     where
         F: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         self.inner.running.fetch_add(1, Ordering::SeqCst);
-        let inner = self.inner.clone();
-        tokio::spawn(
+        let running = Running(self.inner.clone());
+        self.runtime.spawn(
             async move {
+                let _running = running;
                 if let Err(e) = work.await {
                     tracing::error!(error.cause_chain = ?e, "{what} failed");
-                }
-                if inner.running.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    inner.idle.notify_waiters();
                 }
             }
             .instrument(tracing::Span::current()),
@@ -60,7 +80,7 @@ mod tests {
 
     #[tokio::test]
     async fn idle_waits_for_every_task() {
-        let bg = Background::default();
+        let bg = Background::new(tokio::runtime::Handle::current());
         bg.idle().await;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let done = Arc::new(AtomicUsize::new(0));
@@ -79,5 +99,16 @@ mod tests {
         tx.send(()).unwrap();
         waiting.await.unwrap();
         assert_eq!(done.load(Ordering::SeqCst), 1);
+
+        // Work that is dropped unfinished (its runtime shut down) is no longer waited for.
+        let other = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bg = Background::new(other.handle().clone());
+        bg.spawn("never polled", std::future::pending());
+        other.shutdown_background();
+        tokio::time::timeout(std::time::Duration::from_secs(5), bg.idle())
+            .await
+            .expect("a dropped task counts as finished");
     }
 }

@@ -106,7 +106,7 @@ impl Application {
             settings.password_hash_concurrency,
         )?);
         let settings = Arc::new(settings);
-        let background = crate::background::Background::default();
+        let background = crate::background::Background::new(tokio::runtime::Handle::current());
         let state = AppState {
             pool: pool.clone(),
             settings: settings.clone(),
