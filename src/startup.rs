@@ -332,7 +332,8 @@ impl Application {
 
 /// With built-in TLS and `PORTAL_HTTP_REDIRECT_ADDR`, the plain-HTTP listener answers every
 /// request with a 308 to the same path and query on the `https://` base URL, except the health
-/// check (load balancers often probe over plain HTTP). Requests over TLS pass through.
+/// check (load balancers often probe over plain HTTP) and the API (403 `HTTPS required`).
+/// Requests over TLS pass through.
 async fn redirect_to_https<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
@@ -349,6 +350,15 @@ async fn redirect_to_https<B: MessageBody + 'static>(
             .await
             .map(ServiceResponse::map_into_left_body);
     };
+    // API clients are not redirected: one that followed would keep sending its secret in the
+    // clear on every first request. It is told to use HTTPS instead.
+    if req.path().starts_with("/api/") {
+        let res = actix_web::HttpResponse::Forbidden().json(serde_json::json!({
+            "error": "HTTPS required",
+            "url": state.settings.link(req.path()),
+        }));
+        return Ok(req.into_response(res).map_into_right_body());
+    }
     let target = state.settings.link(
         req.uri()
             .path_and_query()

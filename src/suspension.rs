@@ -158,10 +158,14 @@ pub fn suspend_user(
     let target = users::find(conn, user_id)?.ok_or(SuspensionError::UserNotFound)?;
     let mut suspended = Vec::new();
     if let Some((ids, reason)) = also {
+        // Every account is checked before anything changes: the handler commits a refusal's
+        // transaction (to show its message), so a half-done suspension must never be written.
         for id in ids {
             if accounts::role_of(conn, id, user_id)?.as_deref() != Some(OWNER) {
                 return Err(SuspensionError::NotAnOwner);
             }
+        }
+        for id in ids {
             match suspend_account(conn, settings, id, reason, actor, now) {
                 Ok(account) => suspended.push(account),
                 // Suspended meanwhile (e.g. a second submission): nothing to do.

@@ -146,6 +146,10 @@ impl PasswordHasher {
         queued.fetch_add(1, Ordering::SeqCst);
         let job = Box::new(move || {
             queued.fetch_sub(1, Ordering::SeqCst);
+            // Nobody waits for the answer any more (the client went away): skip the work.
+            if tx.is_closed() {
+                return;
+            }
             let _ = tx.send(f());
         });
         if let Err(e) = self.jobs.try_send(job) {

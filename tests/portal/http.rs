@@ -238,13 +238,19 @@ async fn plain_http_is_redirected_to_https(backend: Backend) {
         .unwrap();
     assert_eq!(post.status(), 308, "a 308 keeps the method and body");
     assert_eq!(post.headers()["location"], "https://portal.example/login");
+    // API clients are told to use HTTPS, not redirected (a client that follows redirects
+    // would keep sending its secret in the clear).
     let api = app
         .client
         .get(format!("{plain}/api/v1/me"))
         .send()
         .await
         .unwrap();
-    assert_eq!(api.status(), 308);
+    assert_eq!(api.status(), 403);
+    assert!(api.headers().get("location").is_none());
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(body["error"], "HTTPS required");
+    assert_eq!(body["url"], "https://portal.example/api/v1/me");
     let health = app
         .client
         .get(format!("{plain}/healthz"))

@@ -404,6 +404,31 @@ async fn suspending_the_last_owner_can_suspend_the_account_too(backend: Backend)
         "the developer is still signed in"
     );
 
+    // One of the ticked accounts is not the user's: refused, and nothing at all is suspended
+    // (not even the user's own account, ticked first).
+    let stranger = app
+        .approved_developer("stranger@elsewhere.example", "Elsewhere")
+        .await;
+    app.deliver_emails().await;
+    let before = app.audit_actions().await;
+    let res = app
+        .post_form_with(
+            &admin,
+            &path,
+            &[
+                ("also_suspend", d.account_id.as_str()),
+                ("also_suspend", stranger.account_id.as_str()),
+                ("reason", REASON),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(account_status(&app, &d.account_id).await, "active");
+    assert_eq!(account_status(&app, &stranger.account_id).await, "active");
+    assert_eq!(app.audit_actions().await, before);
+    assert!(app.deliver_emails().await.is_empty(), "no suspension email");
+    assert_eq!(me_both_ways(&app, &d).await[0].0, 200);
+
     // Ticked with a reason: both, in one go.
     let res = app
         .post_form_with(
