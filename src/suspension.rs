@@ -66,12 +66,12 @@ pub fn suspend_account(
     if !accounts::suspend(conn, account_id, reason.as_str(), now)? {
         return Err(SuspensionError::AlreadySuspended);
     }
-    let owners = accounts::owners(conn, account_id)?;
-    let notified = owners.len();
-    outbox::enqueue_each(
-        owners,
+    tell_owners(
         conn,
-        &format!("account-suspended:{account_id}:{}", occasion(now)),
+        &account,
+        "developer_account.suspended",
+        reason,
+        actor,
         now,
         |name| AccountSuspended {
             name,
@@ -80,15 +80,6 @@ pub fn suspend_account(
             link: settings.link("/developer"),
         },
     )?;
-    AuditEvent::new("developer_account.suspended", Actor::from(actor.user))
-        .target("developer_account", account_id)
-        .details(serde_json::json!({
-            "company": account.company_name,
-            "reason": reason.as_str(),
-            "owners_notified": notified,
-        }))
-        .meta(actor.meta)
-        .record(conn, now)?;
     Ok(account)
 }
 
@@ -106,12 +97,12 @@ pub fn reinstate_account(
     if !accounts::reinstate(conn, account_id)? {
         return Err(SuspensionError::NotSuspended);
     }
-    let owners = accounts::owners(conn, account_id)?;
-    let notified = owners.len();
-    outbox::enqueue_each(
-        owners,
+    tell_owners(
         conn,
-        &format!("account-reinstated:{account_id}:{}", occasion(now)),
+        &account,
+        "developer_account.reinstated",
+        reason,
+        actor,
         now,
         |name| AccountReinstated {
             name,
@@ -120,8 +111,31 @@ pub fn reinstate_account(
             link: settings.link("/developer"),
         },
     )?;
-    AuditEvent::new("developer_account.reinstated", Actor::from(actor.user))
-        .target("developer_account", account_id)
+    Ok(account)
+}
+
+/// The account's active owners get `message` (one email each, keyed by `action`, account and
+/// moment) and the change is audited with the reason and how many were told.
+fn tell_owners<M: crate::email::EmailMessage>(
+    conn: &mut DbConn,
+    account: &DeveloperAccount,
+    action: &'static str,
+    reason: &Note,
+    actor: &AdminActor<'_>,
+    now: NaiveDateTime,
+    message: impl Fn(String) -> M,
+) -> Result<(), SuspensionError> {
+    let owners = accounts::owners(conn, &account.id)?;
+    let notified = owners.len();
+    outbox::enqueue_each(
+        owners,
+        conn,
+        &format!("{action}:{}:{}", account.id, occasion(now)),
+        now,
+        message,
+    )?;
+    AuditEvent::new(action, Actor::from(actor.user))
+        .target("developer_account", &account.id)
         .details(serde_json::json!({
             "company": account.company_name,
             "reason": reason.as_str(),
@@ -129,7 +143,7 @@ pub fn reinstate_account(
         }))
         .meta(actor.meta)
         .record(conn, now)?;
-    Ok(account)
+    Ok(())
 }
 
 /// What suspending a user did.

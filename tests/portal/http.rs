@@ -131,15 +131,7 @@ async fn behind_an_https_proxy_cookies_are_secure(backend: Backend) {
 
 async fn built_in_tls_serves_https_with_hsts(backend: Backend) {
     let db = TestDb::new(backend);
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let cert_path = db.dir.path().join("cert.pem");
-    let key_path = db.dir.path().join("key.pem");
-    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
-    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
-    let (c, k) = (
-        cert_path.display().to_string(),
-        key_path.display().to_string(),
-    );
+    let (c, k) = tls_files(&db);
     let app = spawn_app_on(
         db.clone(),
         &[
