@@ -54,6 +54,8 @@ async fn main() -> anyhow::Result<()> {
         .context("no CSRF token on /login")?
         .to_string();
 
+    // STORM_EMAILS=malformed|wellformed sends only one kind (to tell their costs apart).
+    let kinds = std::env::var("STORM_EMAILS").unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let sent = Arc::new(AtomicU64::new(0));
     let statuses = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
@@ -63,13 +65,19 @@ async fn main() -> anyhow::Result<()> {
         for task in 0..concurrency {
             let (client, base, token) = (client.clone(), base.clone(), token.clone());
             let (sent, statuses) = (sent.clone(), statuses.clone());
+            let kinds = kinds.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
                     let n = sent.fetch_add(1, Ordering::Relaxed);
                     if n >= MAX_REQUESTS {
                         break;
                     }
-                    let email = if task % 2 == 0 {
+                    let malformed = match kinds.as_str() {
+                        "malformed" => true,
+                        "wellformed" => false,
+                        _ => task % 2 == 0,
+                    };
+                    let email = if malformed {
                         format!("not-an-email-{n}")
                     } else {
                         format!("nobody{n}@storm.example")

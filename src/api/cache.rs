@@ -11,7 +11,7 @@
 //! is cached only if the generation is unchanged.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -256,12 +256,19 @@ struct Entry {
     loaded: Instant,
     /// Cleared by an invalidation: the next use re-reads (without counting as a new key).
     current: bool,
+    /// Set by the one request that starts this entry's refresh (see `Lookup::Refresh`).
+    refreshing: AtomicBool,
 }
 
 /// What the cache says about presented credentials.
 pub enum Lookup {
     /// Valid, and fresh enough to trust.
     Hit(Arc<Resolved>),
+    /// Valid and fresh enough to trust, but past half its TTL: use it, and re-read it without
+    /// waiting for the read (this caller is the only one told to), so a credential in steady
+    /// use never makes a request wait for the database — not even when the database is busy
+    /// with other work, like a storm of sign-ins.
+    Refresh(Arc<Resolved>),
     /// Known, but older than the TTL (or past its secret's expiry): re-read it.
     Stale,
     /// Not cached.
@@ -294,6 +301,12 @@ impl CredentialCache {
             }
             // A wrong API ID with a right secret: not this entry's caller.
             Some(e) if !e.resolved.same_api_id(api_id) => Lookup::Stale,
+            Some(e)
+                if e.loaded.elapsed() >= self.ttl / 2
+                    && !e.refreshing.swap(true, Ordering::AcqRel) =>
+            {
+                Lookup::Refresh(e.resolved.clone())
+            }
             Some(e) => Lookup::Hit(e.resolved.clone()),
         }
     }
@@ -316,8 +329,21 @@ impl CredentialCache {
                 resolved,
                 loaded: ticket.taken(),
                 current: true,
+                refreshing: AtomicBool::new(false),
             },
         );
+    }
+
+    /// After a refresh that could not read: the next request past half the TTL tries again.
+    pub fn refresh_failed(&self, digest: &str) {
+        if let Some(e) = self
+            .entries
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(digest)
+        {
+            e.refreshing.store(false, Ordering::Release);
+        }
     }
 
     pub fn remove(&self, digest: &str) {
@@ -427,6 +453,32 @@ mod tests {
         ));
         cache.remove("d2");
         assert!(matches!(cache.lookup("d2", &other, now()), Lookup::Miss));
+    }
+
+    #[test]
+    fn past_half_its_ttl_one_caller_refreshes_and_all_still_hit() {
+        let cache = CredentialCache::new(Duration::from_millis(200));
+        let id = ApiId::generate();
+        cache.insert(cache.ticket(), "d1".into(), resolved("i1", &id));
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Hit(_)));
+        std::thread::sleep(Duration::from_millis(110));
+        // One caller is told to refresh; the others keep hitting meanwhile.
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Refresh(_)));
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Hit(_)));
+        // A refresh that could not read lets the next caller try again.
+        cache.refresh_failed("d1");
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Refresh(_)));
+        // The refreshed entry is fresh again.
+        cache.insert(cache.ticket(), "d1".into(), resolved("i1", &id));
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Hit(_)));
+        // Past the TTL without a refresh, it is not trusted at all.
+        std::thread::sleep(Duration::from_millis(210));
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Stale));
+        // An invalidation is never answered from the entry, refresh or not.
+        cache.insert(cache.ticket(), "d1".into(), resolved("i1", &id));
+        std::thread::sleep(Duration::from_millis(110));
+        cache.invalidate_integration("i1");
+        assert!(matches!(cache.lookup("d1", &id, now()), Lookup::Stale));
     }
 
     #[test]

@@ -268,8 +268,13 @@ async fn resolve(
     let api = &state.api;
     let digest = secret.digest();
     let lookup = api.cache.lookup(&digest, api_id, now);
-    if let Lookup::Hit(r) = lookup {
-        return Ok(Some(r));
+    match lookup {
+        Lookup::Hit(r) => return Ok(Some(r)),
+        Lookup::Refresh(r) => {
+            refresh(state, digest, api_id.clone(), now);
+            return Ok(Some(r));
+        }
+        Lookup::Stale | Lookup::Miss => {}
     }
     // An address that has used up its allowance of failures is refused before the database is
     // asked; a lookup that fails is charged to it by the caller.
@@ -296,6 +301,26 @@ async fn resolve(
             None
         }
     })
+}
+
+/// Re-reads a cached caller in the background (`Lookup::Refresh`): the request that noticed
+/// goes on with the entry it has, which is still within its TTL. What the read finds replaces
+/// the entry (or removes it, if the credentials no longer check out), unless an invalidation
+/// came in between.
+fn refresh(state: &AppState, digest: String, api_id: ApiId, now: NaiveDateTime) {
+    let (api, pool) = (state.api.clone(), state.pool.clone());
+    let ticket = api.cache.ticket();
+    actix_web::rt::spawn(async move {
+        let key = digest.clone();
+        match db::run(&pool, move |c| Ok(cache::load(c, &key, &api_id, now)?)).await {
+            Ok(Some(r)) => api.cache.insert(ticket, digest, Arc::new(r)),
+            Ok(None) => api.cache.remove(&digest),
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing cached API credentials");
+                api.cache.refresh_failed(&digest);
+            }
+        }
+    });
 }
 
 /// Resolves the caller; on failure, the error, the rate state to report, and the caller if

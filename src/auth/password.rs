@@ -63,6 +63,10 @@ pub struct PasswordHasher {
     jobs: std::sync::mpsc::SyncSender<Job>,
     workers: usize,
     queue: usize,
+    /// A job that waited longer than this for a worker is answered `Busy` instead of run
+    /// (under a load that leaves `SCHED_IDLE` workers no CPU, a sign-in gets its 503 in
+    /// bounded time rather than waiting for as long as the load lasts).
+    max_wait: std::time::Duration,
     computed: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Jobs accepted and not yet taken by a worker.
     queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
@@ -82,8 +86,15 @@ pub enum HashError {
 /// Seconds a refused client is asked to wait before trying again.
 pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
 
+/// How long a hashing job may wait in the queue for a worker (see `PasswordHasher::max_wait`).
+pub const MAX_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl PasswordHasher {
     pub fn new(workers: usize) -> anyhow::Result<Self> {
+        Self::with_max_wait(workers, MAX_QUEUE_WAIT)
+    }
+
+    pub fn with_max_wait(workers: usize, max_wait: std::time::Duration) -> anyhow::Result<Self> {
         return_large_blocks_to_the_os();
         let workers = workers.max(1);
         // Enough for a burst of legitimate sign-ins (a few hundred ms of work), small enough
@@ -114,6 +125,7 @@ impl PasswordHasher {
             jobs: tx,
             workers,
             queue,
+            max_wait,
             computed: Default::default(),
             queued: Default::default(),
         })
@@ -139,18 +151,23 @@ impl PasswordHasher {
     fn submit<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<tokio::sync::oneshot::Receiver<T>, HashError> {
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<T, HashError>>, HashError> {
         use std::sync::atomic::Ordering;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let queued = self.queued.clone();
         queued.fetch_add(1, Ordering::SeqCst);
+        let (submitted, max_wait) = (std::time::Instant::now(), self.max_wait);
         let job = Box::new(move || {
             queued.fetch_sub(1, Ordering::SeqCst);
             // Nobody waits for the answer any more (the client went away): skip the work.
             if tx.is_closed() {
                 return;
             }
-            let _ = tx.send(f());
+            if submitted.elapsed() > max_wait {
+                let _ = tx.send(Err(HashError::Busy));
+                return;
+            }
+            let _ = tx.send(Ok(f()));
         });
         if let Err(e) = self.jobs.try_send(job) {
             self.queued.fetch_sub(1, Ordering::SeqCst);
@@ -170,7 +187,7 @@ impl PasswordHasher {
     ) -> Result<T, HashError> {
         self.submit(f)?
             .await
-            .map_err(|_| HashError::Failed(anyhow::anyhow!("a password hashing job failed")))
+            .map_err(|_| HashError::Failed(anyhow::anyhow!("a password hashing job failed")))?
     }
 
     pub async fn hash(&self, password: NewPassword) -> Result<String, HashError> {
@@ -272,13 +289,40 @@ mod tests {
         }
         let mut done = Vec::new();
         for rx in receivers {
-            done.push(rx.await.unwrap());
+            done.push(rx.await.unwrap().unwrap());
         }
         assert_eq!(done, (0..=queue as u32).collect::<Vec<_>>());
         // With room again, work is accepted.
         assert!(hasher.has_room());
         release.send(()).unwrap();
         assert_eq!(hasher.run(job(100)).await.unwrap(), 100);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_waited_too_long_is_refused_not_run() {
+        let hasher =
+            PasswordHasher::with_max_wait(1, std::time::Duration::from_millis(50)).unwrap();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let busy = hasher
+            .submit(move || {
+                let _ = started_tx.send(());
+                let _ = gate.recv();
+            })
+            .unwrap();
+        started.recv().unwrap();
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let r = ran.clone();
+        let waiting = hasher
+            .submit(move || r.store(true, std::sync::atomic::Ordering::SeqCst))
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(80));
+        release.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        assert!(matches!(waiting.await.unwrap(), Err(HashError::Busy)));
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+        // A job that finds a free worker runs.
+        assert!(hasher.run(|| 7).await.unwrap() == 7);
     }
 
     #[test]

@@ -293,6 +293,37 @@ pub mod dialect {
     }
 }
 
+thread_local! {
+    static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The nice value of threads doing database work. The API answers from its cache (refreshed in
+/// the background) and so needs the database rarely; pages and sign-ins need it on every
+/// request. Under a CPU shortage — a storm of sign-ins, each a database write — the threads
+/// that parse and answer requests go first, so the storm cannot take the API's CPU
+/// (docs/PERFORMANCE.md, "Sign-in under a storm").
+const DB_THREAD_NICE: i32 = 10;
+
+/// Lowers the calling blocking-pool thread's priority the first time it does database work
+/// (Linux sets nice values per thread).
+fn lower_priority_once() {
+    if LOWERED.with(|l| l.replace(true)) {
+        return;
+    }
+    set_nice(DB_THREAD_NICE);
+}
+
+#[cfg(target_os = "linux")]
+fn set_nice(nice: i32) {
+    // SAFETY: a plain syscall on the calling thread (who = 0).
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_nice(_: i32) {}
+
 /// Runs blocking database work on the blocking pool with a pooled connection.
 pub async fn run<T, F>(pool: &Pool, f: F) -> anyhow::Result<T>
 where
@@ -301,6 +332,7 @@ where
 {
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
+        lower_priority_once();
         let mut conn = pool.get().context("getting a database connection")?;
         f(&mut conn)
     })
