@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::accounts::insert_user;
+use crate::context::RequestMeta;
 use crate::db::models::access_requests::{self as requests, AccessRequest, NewAccessRequest};
 use crate::db::models::integrations::{self, NewIntegration, ACTIVE};
 use crate::db::models::users::{self, User};
@@ -23,7 +24,6 @@ use crate::email::messages::{
 };
 use crate::email::outbox;
 use crate::settings::Settings;
-use crate::web::extract::RequestMeta;
 
 /// At most this many access requests per client address per hour.
 pub const REQUESTS_PER_IP_PER_HOUR: i64 = 5;
@@ -653,4 +653,59 @@ pub fn answer(
     .meta(meta)
     .record(conn, now)?;
     Ok(true)
+}
+
+/// What the approval email's link did (`use_approval_link`).
+pub struct Welcomed {
+    /// The first API secret, to show once; `None` when the integration already has its
+    /// active secrets (the developer made them before using the link) or the account is
+    /// suspended.
+    pub secret: Option<crate::domain::ApiSecret>,
+    pub account_suspended: bool,
+    /// The user as now stored (to start their session).
+    pub user: User,
+}
+
+/// The approval email's link (its digest `digest`): sets the user's password if they had none
+/// (`new_hash`), and issues the integration's first secret. `None` when the link is used up or
+/// expired.
+pub fn use_approval_link(
+    c: &mut DbConn,
+    ctx: &crate::context::Context,
+    user: &User,
+    integration: &crate::db::models::integrations::Integration,
+    digest: &str,
+    new_hash: Option<&str>,
+) -> anyhow::Result<Option<Welcomed>> {
+    use crate::auth::api_credentials::{self, IssueError};
+    if !tokens::consume(c, digest, TokenPurpose::Credentials, ctx.now)? {
+        return Ok(None);
+    }
+    if let Some(hash) = new_hash {
+        users::set_password(c, &user.id, hash, ctx.now)?;
+        ctx.audit("password.set_from_invitation")
+            .target("user", &user.id)
+            .record(c, ctx.now)?;
+    }
+    let mut account_suspended = false;
+    let secret = match api_credentials::issue(c, integration, Some(&user.id), ctx.now) {
+        Ok(secret) => {
+            ctx.audit("secret.created")
+                .target("integration", &integration.id)
+                .details(serde_json::json!({ "prefix": secret.prefix(), "via": "approval link" }))
+                .record(c, ctx.now)?;
+            Some(secret)
+        }
+        Err(IssueError::Db(e)) => return Err(e.into()),
+        Err(IssueError::Other(e)) => return Err(e),
+        Err(e) => {
+            account_suspended = matches!(e, IssueError::AccountSuspended);
+            None
+        }
+    };
+    Ok(users::find(c, &user.id)?.map(|user| Welcomed {
+        secret,
+        account_suspended,
+        user,
+    }))
 }

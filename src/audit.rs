@@ -4,27 +4,27 @@
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
+pub use crate::context::Actor;
+use crate::context::{Context, RequestMeta};
 use crate::db::models::audit::{self, NewAuditRow};
 use crate::db::{new_id, DbConn};
-use crate::web::extract::RequestMeta;
-
-#[derive(Debug, Clone, Copy)]
-pub enum Actor<'a> {
-    /// A signed-in user (their email at the time is kept as the label).
-    User { id: &'a str, email: &'a str },
-    /// Someone not signed in; the label says what they claimed (e.g. the email typed at login).
-    Anonymous(&'a str),
-    /// The portal itself (jobs, the command line).
-    System(&'a str),
-    /// An integration calling the API (its API ID is the label).
-    Integration(&'a str),
-}
 
 impl<'a> From<&'a crate::db::models::users::User> for Actor<'a> {
     fn from(user: &'a crate::db::models::users::User) -> Self {
         Actor::User {
             id: &user.id,
             email: &user.email,
+        }
+    }
+}
+
+impl<'a> Context<'a> {
+    /// The audit entry of `action` by this context's actor, from its request.
+    pub fn audit(&self, action: &'a str) -> AuditEvent<'a> {
+        let event = AuditEvent::new(action, self.actor);
+        match self.meta {
+            Some(m) => event.meta(m),
+            None => event,
         }
     }
 }

@@ -61,3 +61,8 @@ pub fn days_until(now: NaiveDateTime, deadline: NaiveDateTime) -> i64 {
     let secs = (deadline - now).num_seconds().max(0);
     (secs + 86_399) / 86_400
 }
+
+/// Formats a stored UTC time for display (pages and emails).
+pub fn when(t: &chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

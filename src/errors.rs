@@ -131,6 +131,15 @@ impl ResponseError for AppError {
     }
 }
 
+impl From<crate::auth::sign_in::SignInError> for AppError {
+    fn from(e: crate::auth::sign_in::SignInError) -> Self {
+        match e {
+            crate::auth::sign_in::SignInError::Hash(h) => h.into(),
+            crate::auth::sign_in::SignInError::Failed(e) => AppError::Unexpected(e),
+        }
+    }
+}
+
 impl From<crate::auth::password::HashError> for AppError {
     fn from(e: crate::auth::password::HashError) -> Self {
         match e {

@@ -15,6 +15,7 @@ use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::accounts::{insert_user, CreateUserError};
+use crate::context::RequestMeta;
 use crate::db::models::invitations::{self as inv, Invitation, Kind, NewInvitation};
 use crate::db::models::users::{self, User};
 use crate::db::models::{developer_accounts as accounts, organizations, tokens};
@@ -23,7 +24,6 @@ use crate::domain::{DisplayName, EmailAddress, OneTimeToken, TokenPurpose};
 use crate::email::messages::Invitation as InvitationEmail;
 use crate::email::outbox;
 use crate::settings::Settings;
-use crate::web::extract::RequestMeta;
 
 /// Where an invitation leads: its kind and the account or organization (none for ConCat
 /// admins). Routes build it from the object they authorized, so an invitation of another

@@ -6,6 +6,7 @@
 use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
+use crate::context::RequestMeta;
 use crate::db::models::authorizations::{self as auths, VIA_RETIREMENT};
 use crate::db::models::integrations::{self, Integration, INACTIVE, RETIRED};
 use crate::db::models::reactivations::{self, APPROVED, REJECTED};
@@ -18,7 +19,6 @@ use crate::email::messages::{
 };
 use crate::email::outbox;
 use crate::settings::Settings;
-use crate::web::extract::RequestMeta;
 
 /// Who acts, and whether as ConCat support.
 pub struct ActorRef<'a> {
@@ -285,6 +285,35 @@ pub fn set_exempt(
         .details(serde_json::json!({ "api_id": integration.api_id, "note": note.as_str() }))
         .meta(actor.meta)
         .record(conn, now)?;
+    Ok(true)
+}
+
+/// A developer (owner) attests that the data of a revoked authorization's organization is
+/// deleted; false when there is no open duty for that authorization of the integration.
+pub fn confirm_deletion(
+    conn: &mut DbConn,
+    ctx: &crate::context::Context,
+    by_user_id: &str,
+    integration_id: &str,
+    auth_id: &str,
+    org_public_id: &str,
+    note: Option<&str>,
+) -> anyhow::Result<bool> {
+    if !auths::confirm_deletion(
+        conn,
+        integration_id,
+        auth_id,
+        by_user_id,
+        note,
+        auths::CONFIRMED_BY_DEVELOPER,
+        ctx.now,
+    )? {
+        return Ok(false);
+    }
+    ctx.audit("deletion.confirmed")
+        .target("authorization", auth_id)
+        .details(serde_json::json!({ "organization": org_public_id, "integration": integration_id, "note": note }))
+        .record(conn, ctx.now)?;
     Ok(true)
 }
 

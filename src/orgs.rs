@@ -7,6 +7,7 @@
 use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
+use crate::context::RequestMeta;
 use crate::db::models::authorizations::{self as auths, Authorization, VIA_SUPPORT};
 use crate::db::models::developer_accounts as accounts;
 use crate::db::models::integrations::{self, Integration, ACTIVE};
@@ -16,7 +17,6 @@ use crate::db::{lock_key, new_id, DbConn};
 use crate::email::messages::{IntegrationAuthorized, IntegrationRevoked};
 use crate::email::outbox;
 use crate::settings::Settings;
-use crate::web::extract::RequestMeta;
 
 pub const SCOPE_READ: &str = "events:read";
 pub const SCOPE_WRITE: &str = "events:write";
@@ -180,4 +180,94 @@ pub fn revoke(
         .meta(actor.meta)
         .record(conn, now)?;
     Ok(true)
+}
+
+/// A ConCat admin creates an organization (its public id `public_id`) and invites its first
+/// admin, who becomes one on accepting.
+#[allow(clippy::too_many_arguments)]
+pub fn create_organization(
+    c: &mut DbConn,
+    settings: &Settings,
+    name: &crate::domain::OrgName,
+    admin_name: &crate::domain::DisplayName,
+    admin_email: &crate::domain::EmailAddress,
+    by: &User,
+    meta: &RequestMeta,
+    pid: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<Organization> {
+    use crate::db::models::invitations::Kind;
+    use crate::db::models::organizations;
+    use crate::invitations::{self, NewInvite, Scope};
+    use anyhow::Context as _;
+    let id = new_id();
+    organizations::insert(c, &id, pid, name.as_str(), now)?;
+    AuditEvent::new("organization.created", Actor::from(by))
+        .target("organization", &id)
+        .details(serde_json::json!({ "public_id": pid, "name": name.as_str() }))
+        .meta(meta)
+        .record(c, now)?;
+    let org =
+        organizations::find_by_public_id(c, pid)?.context("the organization just inserted")?;
+    // The first admin is invited like any other: an admin once they accept.
+    let role_label = format!("an administrator of {}", org.name);
+    invitations::invite(
+        c,
+        settings,
+        &NewInvite {
+            scope: Scope {
+                kind: Kind::Organization,
+                target_id: Some(&org.id),
+            },
+            role: None,
+            email: admin_email,
+            name: admin_name,
+            role_label: &role_label,
+        },
+        by,
+        meta,
+        now,
+    )
+    .map_err(|e| match e {
+        invitations::InviteError::Other(e) => e,
+        // A new organization has no admins and no invitations yet.
+        refused => anyhow::anyhow!("inviting the first admin: {refused}"),
+    })?;
+    Ok(org)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveAdminError {
+    #[error("not an admin of this organization")]
+    NotAnAdmin,
+    #[error("an organization needs at least one admin")]
+    LastAdmin,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// An org admin removes an admin (maybe themselves) of the organization; never its last.
+pub fn remove_admin(
+    c: &mut DbConn,
+    ctx: &crate::context::Context,
+    org: &Organization,
+    user_id: &str,
+) -> Result<(), RemoveAdminError> {
+    use crate::db::models::organizations;
+    lock_key(c, &format!("org_admins:{}", org.id))?;
+    let current = organizations::admins(c, &org.id)?;
+    if !current.iter().any(|a| a.0 == user_id) {
+        return Err(RemoveAdminError::NotAnAdmin);
+    }
+    if current.len() == 1 {
+        return Err(RemoveAdminError::LastAdmin);
+    }
+    organizations::remove_admin(c, &org.id, user_id)?;
+    ctx.audit("organization.admin_removed")
+        .target("organization", &org.id)
+        .details(serde_json::json!({ "user": user_id }))
+        .record(c, ctx.now)?;
+    Ok(())
 }

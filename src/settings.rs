@@ -131,8 +131,10 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub base_url: Url,
+    /// `PORTAL_SMTP_URL`, checked and rewritten into the form lettre reads (`parse_smtp_url`).
     pub smtp_url: Option<SecretString>,
-    pub mail_from: String,
+    /// `PORTAL_MAIL_FROM`, the sender of every message.
+    pub mail_from: lettre::message::Mailbox,
     /// 64-byte cookie key; `None` means "load or create `<data_dir>/secret_key`".
     pub secret_key: Option<SecretKey>,
     pub tls: Option<TlsSettings>,
@@ -242,15 +244,14 @@ impl Settings {
         }
         let smtp_url = match get("PORTAL_SMTP_URL") {
             Some(u) => {
-                crate::email::transport::parse_smtp_url(&u)
-                    .map_err(|reason| err("PORTAL_SMTP_URL", reason))?;
-                Some(SecretString::from(u))
+                let lettre_url =
+                    parse_smtp_url(&u).map_err(|reason| err("PORTAL_SMTP_URL", reason))?;
+                Some(SecretString::from(lettre_url))
             }
             None => None,
         };
         let mail_from = get("PORTAL_MAIL_FROM")
-            .unwrap_or_else(|| "ConCat Developer Portal <no-reply@concat.localhost>".into());
-        mail_from
+            .unwrap_or_else(|| "ConCat Developer Portal <no-reply@concat.localhost>".into())
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| err("PORTAL_MAIL_FROM", format!("not a mailbox: {e}")))?;
         let secret_key = match get("PORTAL_SECRET_KEY") {
@@ -448,9 +449,72 @@ fn parse_bool(v: Option<String>, name: &'static str, default: bool) -> Result<bo
     }
 }
 
+/// Parses `PORTAL_SMTP_URL` into the form lettre understands. Our default for `smtp://` is
+/// STARTTLS *required*; `?tls=none` is an explicit opt-out for a relay on localhost.
+fn parse_smtp_url(raw: &str) -> Result<String, String> {
+    let mut url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+    if url.host_str().unwrap_or("").is_empty() {
+        return Err("has no host".into());
+    }
+    let tls: Option<String> = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let others: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "tls")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let lettre_tls = match (url.scheme(), tls.as_deref()) {
+        ("smtps", None) => None,
+        ("smtps", Some(_)) => return Err("smtps:// always uses TLS; drop the tls parameter".into()),
+        ("smtp", None | Some("required")) => Some("required"),
+        ("smtp", Some("opportunistic")) => Some("opportunistic"),
+        ("smtp", Some("none")) => None,
+        ("smtp", Some(other)) => {
+            return Err(format!(
+                "tls must be required, opportunistic or none, not {other:?}"
+            ))
+        }
+        (other, _) => return Err(format!("scheme must be smtp or smtps, not {other:?}")),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.clear();
+        for (k, v) in &others {
+            q.append_pair(k, v);
+        }
+        if let Some(t) = lettre_tls {
+            q.append_pair("tls", t);
+        }
+    }
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    Ok(url.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smtp_urls() {
+        assert_eq!(
+            parse_smtp_url("smtp://u:p@mail.example.com:587").unwrap(),
+            "smtp://u:p@mail.example.com:587?tls=required"
+        );
+        assert_eq!(
+            parse_smtp_url("smtp://127.0.0.1:2525?tls=none").unwrap(),
+            "smtp://127.0.0.1:2525"
+        );
+        assert_eq!(
+            parse_smtp_url("smtps://mail.example.com").unwrap(),
+            "smtps://mail.example.com"
+        );
+        assert!(parse_smtp_url("http://mail.example.com").is_err());
+        assert!(parse_smtp_url("smtp://mail.example.com?tls=maybe").is_err());
+    }
 
     fn from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         let map: HashMap<String, String> = pairs

@@ -22,7 +22,6 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tracing_actix_web::TracingLogger;
 
-use crate::api::ApiRuntime;
 use crate::auth::password;
 use crate::clock::{SharedClock, SystemClock};
 use crate::db::models::{tokens, users};
@@ -31,6 +30,7 @@ use crate::domain::{OneTimeToken, TokenPurpose};
 use crate::email::dispatcher::SHUTDOWN_GRACE;
 use crate::email::{Dispatcher, Mailer};
 use crate::errors::{render_error_page, AppError};
+use crate::gateway::ApiRuntime;
 use crate::settings::{SecretKey, Settings, TlsSettings};
 use crate::state::AppState;
 
@@ -92,7 +92,7 @@ impl Application {
             Some(m) => m,
             None => Mailer::from_settings(&settings)?,
         };
-        let from = settings.mail_from.parse().context("PORTAL_MAIL_FROM")?;
+        let from = settings.mail_from.clone();
         let dispatcher = Dispatcher::new(
             pool.clone(),
             Arc::new(mailer),

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::api::ApiRuntime;
 use crate::auth::password::PasswordHasher;
 use crate::clock::SharedClock;
 use crate::db::Pool;
+use crate::gateway::ApiRuntime;
 use crate::settings::Settings;
 
 #[derive(Clone)]

@@ -7,6 +7,7 @@
 use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
+use crate::context::RequestMeta;
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, OWNER};
 use crate::db::models::users::{self, User, STATUS_ACTIVE, STATUS_SUSPENDED};
 use crate::db::DbConn;
@@ -14,7 +15,6 @@ use crate::domain::Note;
 use crate::email::messages::{AccountReinstated, AccountSuspended};
 use crate::email::outbox;
 use crate::settings::Settings;
-use crate::web::extract::RequestMeta;
 
 /// The ConCat admin acting, and the request's metadata for the audit log.
 pub struct AdminActor<'a> {

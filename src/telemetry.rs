@@ -48,7 +48,7 @@ fn redact_query_key(path_and_query: &str) -> String {
     let Some((path, query)) = path_and_query.split_once('?') else {
         return path_and_query.to_string();
     };
-    let key = crate::api::parse::QUERY_KEY;
+    let key = crate::domain::QUERY_KEY;
     let parts: Vec<String> = query
         .split('&')
         .map(|pair| {

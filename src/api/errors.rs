@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use super::rate_limit::RateState;
+use crate::gateway::rate_limit::RateState;
 
 pub const INVALID_CREDENTIALS: &str = "Invalid API credentials";
 

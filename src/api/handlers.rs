@@ -9,18 +9,20 @@ use chrono::{DateTime, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::cache::{Grant, GrantState};
 use super::errors::{rfc3339, ApiError};
-use super::event_pages::PageKey;
 use super::parse::{public_id, EventIdHeader};
 use super::ApiCaller;
-use crate::audit::{Actor, AuditEvent};
-use crate::db::models::events::{self, Event, EventFields, EventListing};
-use crate::db::{self, lock_key};
+use crate::audit::Actor;
+use crate::context::Context;
+use crate::context::RequestMeta;
+use crate::db::models::events::{self, Event, EventListing};
+use crate::db::{self};
 use crate::domain::{parse_venue, EventName, EventStatus, TimeZone};
+use crate::events::{self as event_changes, EventError};
+use crate::gateway::cache::{Grant, GrantState};
+use crate::gateway::event_pages::PageKey;
 use crate::orgs::{SCOPE_READ, SCOPE_WRITE};
 use crate::state::AppState;
-use crate::web::extract::RequestMeta;
 
 /// An event's unique ID, as the `EventId` header and in responses.
 pub const EVENT_ID_PATTERN: &str = "^evt_[A-Za-z0-9]{16}$";
@@ -636,55 +638,34 @@ pub async fn update_event(
         .as_deref()
         .map(|t| parse_time(t, "ends_at"))
         .transpose()?;
-    let changed: Vec<&str> = [
-        ("name", name.is_some()),
-        ("venue", venue.is_some()),
-        ("starts_at", starts_at.is_some()),
-        ("ends_at", ends_at.is_some()),
-        ("time_zone", time_zone.is_some()),
-        ("status", status.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(f, set)| set.then_some(f))
-    .collect();
+    let patch = event_changes::EventPatch {
+        name,
+        venue,
+        starts_at,
+        ends_at,
+        time_zone,
+        status,
+    };
     let meta = RequestMeta::of(&req, state.settings.trust_proxy_headers);
     let api_id: Arc<str> = caller.resolved.api_id.clone();
     let now = caller.now;
     let org_id = event.organization_id.clone();
     let public = event.public_id.clone();
     let after_commit = state.api.on_commit_invalidate_events(&org_id);
-    let updated = db::transaction_then(
+    let updated = db::try_transaction_then(
         &state.pool,
         move |c| {
-            lock_key(c, &format!("event:{public}"))?;
-            let Some(current) = events::find_in_org(c, &org_id, &public)? else {
-                return Ok(Err(ApiError::InvalidEvent));
-            };
-            let starts_at = starts_at.unwrap_or(current.starts_at);
-            let ends_at = ends_at.unwrap_or(current.ends_at);
-            if ends_at <= starts_at {
-                return Ok(Err(ApiError::Conflict(
-                    "ends_at must be after starts_at".into(),
-                )));
-            }
-            let fields = EventFields {
-                name: name.as_deref().unwrap_or(&current.name),
-                starts_at,
-                ends_at,
-                time_zone: time_zone.as_deref().unwrap_or(&current.time_zone),
-                venue: venue.as_deref().unwrap_or(&current.venue),
-                status: status.as_deref().unwrap_or(&current.status),
-            };
-            events::update(c, &org_id, &public, &fields, now)?;
-            AuditEvent::new("event.updated_via_api", Actor::Integration(&api_id))
-                .target("event", &public)
-                .details(serde_json::json!({ "organization_id": org_id, "fields": changed }))
-                .meta(&meta)
-                .record(c, now)?;
-            Ok(events::find_by_public_id(c, &public)?.ok_or(ApiError::InvalidEvent))
+            let ctx = Context::new(now, Actor::Integration(&api_id), &meta);
+            event_changes::patch_via_api(c, &ctx, &org_id, &public, &patch)
         },
         after_commit,
     )
-    .await??;
+    .await
+    .map_err(|e| match e {
+        EventError::NotFound => ApiError::InvalidEvent,
+        EventError::EndsBeforeStart => ApiError::Conflict("ends_at must be after starts_at".into()),
+        EventError::Db(e) => ApiError::Unexpected(e.into()),
+        EventError::Other(e) => ApiError::Unexpected(e),
+    })?;
     Ok(HttpResponse::Ok().json(event_view(&(&updated).into(), &grant.org_public_id)))
 }

@@ -7,14 +7,10 @@
 //! adds the `X-RateLimit-*` headers and counts the request in memory (`usage`). The hot path does
 //! no argon2 and no database write.
 
-pub mod cache;
 pub mod errors;
-pub mod event_pages;
 pub mod handlers;
 pub mod openapi;
 pub mod parse;
-pub mod rate_limit;
-pub mod usage;
 
 use std::future::{ready, Ready};
 use std::net::IpAddr;
@@ -27,84 +23,16 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 use chrono::NaiveDateTime;
 
-use crate::db::{self, Pool};
+use crate::context::RequestMeta;
+use crate::db::{self};
 use crate::domain::{ApiId, ApiSecret};
-use crate::settings::ApiSettings;
+use crate::gateway::cache::{self, Lookup, Resolved};
+use crate::gateway::rate_limit::RateState;
+use crate::gateway::usage::{UsageKey, Used};
+pub use crate::gateway::ApiRuntime;
 use crate::state::AppState;
-use crate::web::extract::RequestMeta;
-use cache::{CredentialCache, Lookup, Resolved};
 use errors::ApiError;
 use parse::{EventIdHeader, Presented, Unusable};
-use rate_limit::{RateLimits, RateState};
-use usage::{UsageKey, UsageRecorder, Used};
-
-/// The API's in-memory state, shared by all workers of one process.
-pub struct ApiRuntime {
-    pub cache: CredentialCache,
-    pub event_pages: event_pages::EventPages,
-    pub limits: RateLimits,
-    pub usage: UsageRecorder,
-    allow_query_key: bool,
-}
-
-impl ApiRuntime {
-    pub fn new(settings: &ApiSettings) -> Self {
-        Self {
-            cache: CredentialCache::new(settings.cache_ttl),
-            event_pages: event_pages::EventPages::new(settings.cache_ttl),
-            limits: RateLimits::new(
-                settings.rate_limit_per_minute,
-                settings.unauthenticated_per_minute,
-            ),
-            usage: UsageRecorder::default(),
-            allow_query_key: settings.allow_query_key,
-        }
-    }
-
-    /// Call after committing any change to an integration's secrets, status or authorizations.
-    pub fn invalidate_integration(&self, integration_id: &str) {
-        self.cache.invalidate_integration(integration_id);
-    }
-
-    pub fn invalidate_account(&self, account_id: &str) {
-        self.cache.invalidate_account(account_id);
-    }
-
-    /// For `db::transaction_then`: after the commit, drop the integration's cached credentials.
-    pub fn on_commit_invalidate_integration<T>(
-        self: &Arc<Self>,
-        integration_id: &str,
-    ) -> impl FnOnce(&T) + Send + 'static {
-        let (api, id) = (self.clone(), integration_id.to_string());
-        move |_| api.invalidate_integration(&id)
-    }
-
-    /// For `db::transaction_then`: after the commit, drop the account's cached credentials.
-    pub fn on_commit_invalidate_account<T>(
-        self: &Arc<Self>,
-        account_id: &str,
-    ) -> impl FnOnce(&T) + Send + 'static {
-        let (api, id) = (self.clone(), account_id.to_string());
-        move |_| api.invalidate_account(&id)
-    }
-
-    /// For `db::transaction_then`: after the commit, drop the organization's cached event pages.
-    pub fn on_commit_invalidate_events<T>(
-        self: &Arc<Self>,
-        org_id: &str,
-    ) -> impl FnOnce(&T) + Send + 'static {
-        let (api, id) = (self.clone(), org_id.to_string());
-        move |_| api.event_pages.invalidate_org(&id)
-    }
-
-    /// One periodic pass: write usage, forget idle cache entries and address buckets.
-    pub async fn flush(&self, pool: &Pool) -> anyhow::Result<usage::Flushed> {
-        self.cache.evict_idle();
-        self.event_pages.evict_expired();
-        self.limits.shrink();
-        self.usage.flush(pool).await
-    }
-}
 
 /// The caller, as the gate resolved it, for handlers.
 #[derive(Clone)]

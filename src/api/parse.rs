@@ -59,8 +59,7 @@ impl Presented {
     }
 }
 
-/// The query parameter carrying `<API ID>:<API Secret>` when enabled.
-pub const QUERY_KEY: &str = "_apikey";
+pub use crate::domain::QUERY_KEY;
 
 /// Reads the credentials from the raw `Authorization` header value and the raw query string.
 /// The header wins when present; `_apikey` is used only when `allow_query_key` is set.

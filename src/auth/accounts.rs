@@ -4,9 +4,14 @@
 use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
+use crate::context::{Context, RequestMeta};
+use crate::db::models::tokens;
 use crate::db::models::users::{self, NewUser, STATUS_ACTIVE};
 use crate::db::{new_id, write_tx, DbConn};
-use crate::domain::{DisplayName, EmailAddress};
+use crate::domain::{DisplayName, EmailAddress, TokenPurpose};
+use crate::email::messages::PasswordChanged;
+use crate::email::outbox;
+use crate::settings::Settings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
@@ -76,4 +81,90 @@ pub fn create_admin_cli(
             .record(c, now)?;
         Ok(user)
     })
+}
+
+/// A user renames themselves.
+pub fn rename(
+    c: &mut DbConn,
+    ctx: &Context,
+    user: &users::User,
+    name: &DisplayName,
+) -> anyhow::Result<()> {
+    users::set_display_name(c, &user.id, name.as_str(), ctx.now)?;
+    ctx.audit("account.name_changed")
+        .target("user", &user.id)
+        .details(serde_json::json!({ "from": user.display_name, "to": name.as_str() }))
+        .record(c, ctx.now)?;
+    Ok(())
+}
+
+/// A user sets a new password (already hashed, and the current one checked): every session of
+/// theirs ends (the session version moves on), and they are told by email. Returns the user as
+/// now stored, to start the session that continues.
+pub fn change_password(
+    c: &mut DbConn,
+    ctx: &Context,
+    settings: &Settings,
+    user: &users::User,
+    hash: &str,
+) -> anyhow::Result<Option<users::User>> {
+    users::set_password(c, &user.id, hash, ctx.now)?;
+    ctx.audit("password.changed")
+        .target("user", &user.id)
+        .record(c, ctx.now)?;
+    let message = PasswordChanged {
+        name: user.display_name.clone(),
+        when: crate::clock::when(&ctx.now),
+        reset_link: settings.link("/forgot-password"),
+    };
+    let key = format!("password_changed:{}:{}", user.id, crate::db::new_id());
+    outbox::enqueue(c, &user.email, &message, &key, ctx.now)?;
+    Ok(users::find(c, &user.id)?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// An admin exists already, or the setup link is used up.
+    #[error("the first-run setup link is no longer valid")]
+    LinkUsed,
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// The first-run setup link (its digest `digest`) creates the first ConCat admin. Every check
+/// comes before the first write, so a refusal changes nothing.
+pub fn create_first_admin(
+    c: &mut DbConn,
+    now: NaiveDateTime,
+    meta: &RequestMeta,
+    email: &EmailAddress,
+    name: &DisplayName,
+    password_hash: &str,
+    digest: &str,
+) -> Result<users::User, SetupError> {
+    if users::admin_exists(c)? {
+        return Err(SetupError::LinkUsed);
+    }
+    if users::find_by_email(c, &email.normalized())?.is_some() {
+        return Err(SetupError::EmailTaken);
+    }
+    if !tokens::consume(c, digest, TokenPurpose::Setup, now)? {
+        return Err(SetupError::LinkUsed);
+    }
+    let user =
+        insert_user(c, email, name, Some(password_hash), true, now).map_err(|e| match e {
+            CreateUserError::EmailTaken(_) => SetupError::EmailTaken,
+            CreateUserError::Db(e) => SetupError::Db(e),
+            CreateUserError::Other(e) => SetupError::Other(e),
+        })?;
+    Context::new(now, Actor::from(&user), meta)
+        .audit("admin.created")
+        .target("user", &user.id)
+        .details(serde_json::json!({ "via": "first-run setup" }))
+        .record(c, now)?;
+    Ok(user)
 }

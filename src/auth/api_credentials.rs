@@ -1,10 +1,11 @@
 //! Issuing, rolling, revoking and checking API secrets. A secret exists in clear text only in
 //! the `ApiSecret` returned here, which the caller shows once; the database keeps its SHA-256
 //! digest and a 10-character prefix. Checking a presented secret is the API's job
-//! (`crate::api::cache::load`).
+//! (`crate::gateway::cache::load`).
 
 use chrono::NaiveDateTime;
 
+use crate::context::Context;
 use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
 use crate::db::models::developer_accounts as accounts;
 use crate::db::models::integrations::{Integration, ACTIVE};
@@ -21,6 +22,8 @@ pub enum IssueError {
     AccountSuspended,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
 }
 
 /// When the old secret stops working after a roll.
@@ -133,4 +136,58 @@ pub fn roll(
         now,
     )?;
     Ok((secret, old))
+}
+
+/// An owner (or a ConCat admin) creates another secret for the integration.
+pub fn create_secret(
+    c: &mut DbConn,
+    ctx: &Context,
+    integration: &Integration,
+    by_user: &str,
+) -> Result<ApiSecret, IssueError> {
+    let secret = issue(c, integration, Some(by_user), ctx.now)?;
+    ctx.audit("secret.created")
+        .target("integration", &integration.id)
+        .details(serde_json::json!({ "prefix": secret.prefix() }))
+        .record(c, ctx.now)?;
+    Ok(secret)
+}
+
+/// A new secret, with the current ones stopping after `overlap`.
+pub fn roll_secret(
+    c: &mut DbConn,
+    ctx: &Context,
+    integration: &Integration,
+    by_user: &str,
+    overlap: Overlap,
+) -> Result<ApiSecret, IssueError> {
+    let (secret, old) = roll(c, integration, Some(by_user), overlap, ctx.now)?;
+    ctx.audit("secret.rolled")
+        .target("integration", &integration.id)
+        .details(serde_json::json!({
+            "new_prefix": secret.prefix(),
+            "old_prefixes": old.iter().map(|o| o.prefix.clone()).collect::<Vec<_>>(),
+            "old_stops": overlap.as_str(),
+        }))
+        .record(c, ctx.now)?;
+    Ok(secret)
+}
+
+/// Revokes one secret of the integration at once; `false` when it is not an active secret of
+/// that integration.
+pub fn revoke_secret(
+    c: &mut DbConn,
+    ctx: &Context,
+    integration_id: &str,
+    secret_id: &str,
+    prefix: Option<&str>,
+) -> anyhow::Result<bool> {
+    if !api_secrets::revoke(c, integration_id, secret_id, ctx.now)? {
+        return Ok(false);
+    }
+    ctx.audit("secret.revoked")
+        .target("integration", integration_id)
+        .details(serde_json::json!({ "secret": secret_id, "prefix": prefix }))
+        .record(c, ctx.now)?;
+    Ok(true)
 }

@@ -1,14 +1,10 @@
-//! Authentication and authorization for the HTML site: password hashing, sessions, CSRF, the
-//! current-user extractors, the login throttle, and account operations shared with the CLI.
+//! Who may sign in, and how that is checked: password hashing (one bounded gate), the sign-in
+//! throttle, password resets, API credentials, and account operations shared with the CLI.
+//! The HTTP side of signing in (sessions, CSRF, the current-user extractors) is `web::session`.
 
 pub mod accounts;
 pub mod api_credentials;
-pub mod csrf;
-pub mod extract;
 pub mod password;
 pub mod reset;
-pub mod session;
+pub mod sign_in;
 pub mod throttle;
-
-pub use csrf::CsrfForm;
-pub use extract::{AdminUser, CurrentUser, Viewer};

@@ -5,13 +5,14 @@
 use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
+use crate::context::{Context, RequestMeta};
 use crate::db::models::{tokens, users};
 use crate::db::{lock_key, DbConn};
 use crate::domain::{EmailAddress, OneTimeToken, TokenPurpose};
+use crate::email::messages::PasswordChanged;
 use crate::email::messages::PasswordReset;
 use crate::email::outbox;
 use crate::settings::Settings;
-use crate::web::extract::RequestMeta;
 
 /// At most this many reset emails per account per hour.
 pub const RESETS_PER_HOUR: i64 = 3;
@@ -60,5 +61,46 @@ pub fn request_password_reset(
         .target("user", &user.id)
         .meta(meta)
         .record(c, now)?;
+    Ok(true)
+}
+
+/// Sets a password from a one-time link (`PasswordReset` or `Invitation`, whose digest is
+/// `digest`), already hashed: the link is used up with every other link of that purpose for
+/// the user, and a reset is confirmed by email. False when the link is no longer valid.
+pub fn set_password_from_link(
+    c: &mut DbConn,
+    ctx: &Context,
+    settings: &Settings,
+    user: &users::User,
+    purpose: TokenPurpose,
+    digest: &str,
+    hash: &str,
+) -> anyhow::Result<bool> {
+    if !tokens::consume(c, digest, purpose, ctx.now)? {
+        return Ok(false);
+    }
+    users::set_password(c, &user.id, hash, ctx.now)?;
+    tokens::retire_for_user(c, &user.id, purpose, ctx.now)?;
+    let action = match purpose {
+        TokenPurpose::PasswordReset => "password.reset",
+        _ => "password.set_from_invitation",
+    };
+    ctx.audit(action)
+        .target("user", &user.id)
+        .record(c, ctx.now)?;
+    if purpose == TokenPurpose::PasswordReset {
+        let message = PasswordChanged {
+            name: user.display_name.clone(),
+            when: crate::clock::when(&ctx.now),
+            reset_link: settings.link("/forgot-password"),
+        };
+        outbox::enqueue(
+            c,
+            &user.email,
+            &message,
+            &format!("password_changed:{digest}"),
+            ctx.now,
+        )?;
+    }
     Ok(true)
 }

@@ -365,3 +365,39 @@ where
 {
     run(pool, move |c| write_tx(c, f)).await
 }
+
+/// The transaction idiom for a service function that can refuse: `f` returns its own error
+/// type `E`, whose refusals (`Err(E::TooMany…)`) roll the transaction back like any failure and
+/// come out as they are, so the caller matches one `Result` — no `Ok(Err(..))`. `E` carries
+/// database and other failures too (`From<diesel::result::Error>`, `From<anyhow::Error>`).
+/// `after_commit` runs only when `f` succeeded and the commit did.
+pub async fn try_transaction_then<T, E, F, A>(pool: &Pool, f: F, after_commit: A) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<diesel::result::Error> + From<anyhow::Error> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+    A: FnOnce(&T) + Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        lower_priority_once();
+        let mut conn = pool
+            .get()
+            .map_err(|e| E::from(anyhow::Error::new(e).context("getting a database connection")))?;
+        let out = write_tx(&mut conn, f)?;
+        after_commit(&out);
+        Ok(out)
+    })
+    .await
+    .map_err(|e| E::from(anyhow::Error::new(e).context("database task panicked")))?
+}
+
+/// `try_transaction_then` with nothing to do after the commit.
+pub async fn try_transaction<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<diesel::result::Error> + From<anyhow::Error> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+{
+    try_transaction_then(pool, f, |_| {}).await
+}

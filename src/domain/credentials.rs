@@ -12,6 +12,9 @@ use subtle::ConstantTimeEq;
 
 use super::sha256_hex;
 
+/// The query parameter carrying `<API ID>:<API Secret>` when enabled (and redacted from logs).
+pub const QUERY_KEY: &str = "_apikey";
+
 pub const API_ID_PREFIX: &str = "cc_id_";
 pub const SECRET_PREFIX: &str = "cc_sk_";
 const API_ID_RANDOM: usize = 24;

@@ -13,7 +13,7 @@ pub use access::{
     AppName, CompanyName, EventCustomers, Message, Note, Phone, UseCase, Website, NOTE_MAX,
     USE_CASE_MAX,
 };
-pub use credentials::{ApiId, ApiSecret, API_ID_PREFIX, SECRET_PREFIX};
+pub use credentials::{ApiId, ApiSecret, API_ID_PREFIX, QUERY_KEY, SECRET_PREFIX};
 pub use display_name::DisplayName;
 pub use email::EmailAddress;
 pub use events::{

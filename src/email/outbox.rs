@@ -55,3 +55,23 @@ pub fn enqueue_each<M: EmailMessage>(
     }
     Ok(())
 }
+
+/// A ConCat admin sends a failed or waiting message again now (Mail page). `None` when there
+/// is no such message; `Some(false)` when it is not one that can be retried.
+pub fn retry_by_admin(
+    c: &mut DbConn,
+    ctx: &crate::context::Context,
+    id: &str,
+) -> anyhow::Result<Option<bool>> {
+    let Some(row) = outbox::find(c, id)? else {
+        return Ok(None);
+    };
+    let retried = outbox::retry_now(c, id, ctx.now)? == 1;
+    if retried {
+        ctx.audit("outbox.retry")
+            .target("outbox", id)
+            .details(serde_json::json!({ "kind": row.kind, "recipient": row.recipient }))
+            .record(c, ctx.now)?;
+    }
+    Ok(Some(retried))
+}

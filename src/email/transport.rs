@@ -12,51 +12,6 @@ use secrecy::ExposeSecret;
 use crate::db::models::outbox::OutboxRow;
 use crate::settings::Settings;
 
-/// Parses `PORTAL_SMTP_URL` into the form lettre understands. Our default for `smtp://` is
-/// STARTTLS *required*; `?tls=none` is an explicit opt-out for a relay on localhost.
-pub fn parse_smtp_url(raw: &str) -> Result<String, String> {
-    let mut url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
-    if url.host_str().unwrap_or("").is_empty() {
-        return Err("has no host".into());
-    }
-    let tls: Option<String> = url
-        .query_pairs()
-        .find(|(k, _)| k == "tls")
-        .map(|(_, v)| v.into_owned());
-    let others: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != "tls")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let lettre_tls = match (url.scheme(), tls.as_deref()) {
-        ("smtps", None) => None,
-        ("smtps", Some(_)) => return Err("smtps:// always uses TLS; drop the tls parameter".into()),
-        ("smtp", None | Some("required")) => Some("required"),
-        ("smtp", Some("opportunistic")) => Some("opportunistic"),
-        ("smtp", Some("none")) => None,
-        ("smtp", Some(other)) => {
-            return Err(format!(
-                "tls must be required, opportunistic or none, not {other:?}"
-            ))
-        }
-        (other, _) => return Err(format!("scheme must be smtp or smtps, not {other:?}")),
-    };
-    {
-        let mut q = url.query_pairs_mut();
-        q.clear();
-        for (k, v) in &others {
-            q.append_pair(k, v);
-        }
-        if let Some(t) = lettre_tls {
-            q.append_pair("tls", t);
-        }
-    }
-    if url.query() == Some("") {
-        url.set_query(None);
-    }
-    Ok(url.to_string())
-}
-
 /// A message as a test mailbox received it.
 #[derive(Debug, Clone)]
 pub struct SentEmail {
@@ -115,9 +70,8 @@ impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         match &settings.smtp_url {
             Some(url) => {
-                let url = parse_smtp_url(url.expose_secret())
-                    .map_err(|e| anyhow::anyhow!("PORTAL_SMTP_URL {e}"))?;
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+                // Already in lettre's form (`Settings` parsed and checked it).
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .map_err(|e| anyhow::anyhow!("PORTAL_SMTP_URL: {e}"))?
                     .timeout(Some(Duration::from_secs(15)))
                     .build();
@@ -298,7 +252,7 @@ pub fn classify_reply(code: u16, text: &str) -> FailureKind {
 
 #[cfg(test)]
 mod tests {
-    use super::{classify_reply, parse_smtp_url, FailureKind};
+    use super::{classify_reply, FailureKind};
 
     #[test]
     fn smtp_replies_are_sorted() {
@@ -319,23 +273,5 @@ mod tests {
         ] {
             assert_eq!(classify_reply(code, text), kind, "{text}");
         }
-    }
-
-    #[test]
-    fn smtp_urls() {
-        assert_eq!(
-            parse_smtp_url("smtp://u:p@mail.example.com:587").unwrap(),
-            "smtp://u:p@mail.example.com:587?tls=required"
-        );
-        assert_eq!(
-            parse_smtp_url("smtp://127.0.0.1:2525?tls=none").unwrap(),
-            "smtp://127.0.0.1:2525"
-        );
-        assert_eq!(
-            parse_smtp_url("smtps://mail.example.com").unwrap(),
-            "smtps://mail.example.com"
-        );
-        assert!(parse_smtp_url("http://mail.example.com").is_err());
-        assert!(parse_smtp_url("smtp://mail.example.com?tls=maybe").is_err());
     }
 }

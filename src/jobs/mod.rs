@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use diesel::RunQueryDsl;
 
-use crate::api::ApiRuntime;
 use crate::clock::SharedClock;
 use crate::db::models::job_runs::{self, JobRun};
 use crate::db::{new_id, write_tx, DbConn, Pool};
+use crate::gateway::ApiRuntime;
 use crate::settings::Settings;
 
 /// At most this many steps per job and run; the rest wait for the next run.
@@ -298,6 +298,41 @@ pub const JOBS: [&str; 3] = [
 ];
 
 /// `run_all` on the blocking pool with a pooled connection, at `now`.
+/// "Run jobs now" on the Jobs page: every job at once, as the scheduler would, then one audit
+/// entry by the ConCat admin who asked, with the summary of the runs.
+pub async fn run_all_requested(
+    pool: &Pool,
+    settings: Arc<Settings>,
+    now: NaiveDateTime,
+    api: Arc<ApiRuntime>,
+    by: crate::db::models::users::User,
+    meta: crate::context::RequestMeta,
+) -> anyhow::Result<Vec<JobReport>> {
+    let reports = run_all_pooled(
+        pool,
+        settings,
+        now,
+        Some(api),
+        Mode::Apply,
+        Trigger::Command,
+    )
+    .await?;
+    let summary = reports
+        .iter()
+        .map(|r| r.summary())
+        .collect::<Vec<_>>()
+        .join("; ");
+    crate::db::transaction(pool, move |c| {
+        let ctx = crate::context::Context::new(now, crate::audit::Actor::from(&by), &meta);
+        ctx.audit("jobs.run")
+            .details(serde_json::json!({ "summary": summary }))
+            .record(c, now)?;
+        Ok(())
+    })
+    .await?;
+    Ok(reports)
+}
+
 pub async fn run_all_pooled(
     pool: &Pool,
     settings: Arc<Settings>,

@@ -88,10 +88,7 @@ pub fn encode_query(pairs: &[(&str, &str)]) -> String {
     s.finish()
 }
 
-/// Formats a stored UTC time for display.
-pub fn when(t: &chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
+pub use crate::clock::when;
 
 /// For form fields that never show an error (templates pass it to the input macro).
 pub const NO_ERROR: Option<&str> = None;

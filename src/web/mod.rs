@@ -6,17 +6,18 @@ pub mod admin;
 pub mod assets;
 pub mod charts;
 pub mod developer;
-pub mod extract;
 pub mod forms;
 pub mod org;
 pub mod public;
+pub mod session;
+pub mod shared;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::auth::session::Flash;
 use crate::errors::AppError;
+use crate::web::session::Flash;
 
 /// Navigation and identity shown on every page.
 #[derive(Debug, Clone)]
@@ -96,6 +97,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     developer::routes(cfg);
     org::routes(cfg);
     admin::routes(cfg);
+}
+
+/// Pages take the request's facts as an extractor (the API builds them in its gate).
+impl actix_web::FromRequest for crate::context::RequestMeta {
+    type Error = AppError;
+    type Future = futures_util::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let trust = req
+            .app_data::<actix_web::web::Data<crate::state::AppState>>()
+            .map(|s| s.settings.trust_proxy_headers)
+            .unwrap_or(false);
+        futures_util::future::ready(Ok(Self::of(req, trust)))
+    }
+}
+
+impl crate::web::session::Viewer {
+    /// The context every page template gets: title, navigation, CSRF token, flash messages.
+    pub fn page(&self, title: impl Into<String>) -> PageContext {
+        PageContext {
+            title: title.into(),
+            csrf: crate::web::session::csrf_token(&self.session),
+            user: self.user.as_ref().map(NavUser::of),
+            flashes: crate::web::session::take_flashes(&self.session),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -556,7 +556,7 @@ impl TestApp {
     }
 
     /// Writes the API usage counted in memory so far.
-    pub async fn flush_usage(&self) -> concat_portal::api::usage::Flushed {
+    pub async fn flush_usage(&self) -> concat_portal::gateway::usage::Flushed {
         self.api.flush(&self.pool).await.expect("usage flushed")
     }
 }

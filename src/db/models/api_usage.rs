@@ -1,4 +1,4 @@
-//! The API usage counters (written by `crate::api::usage`): an integration's own requests
+//! The API usage counters (written by `crate::gateway::usage`): an integration's own requests
 //! (`api_usage`) and unverified attempts that only named its API ID (`api_unverified_usage`).
 
 use chrono::NaiveDate;

@@ -5,17 +5,17 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::session::{self, FlashLevel};
+use crate::audit::Actor;
+use crate::auth::accounts;
 use crate::auth::throttle::{self, Gate};
-use crate::auth::{CsrfForm, CurrentUser};
+use crate::context::Context;
 use crate::db;
-use crate::db::models::users::{self, User};
+use crate::db::models::users::User;
 use crate::domain::{DisplayName, NewPassword, PasswordInput};
-use crate::email::messages::PasswordChanged;
-use crate::email::outbox;
 use crate::errors::AppError;
-use crate::web::forms::{when, FieldErrors};
+use crate::web::forms::FieldErrors;
+use crate::web::session::{self, FlashLevel};
+use crate::web::session::{CsrfForm, CurrentUser};
 use crate::web::{redirect, render_with, PageContext};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -82,13 +82,12 @@ pub async fn change_name(
     let now = current.viewer.state.clock.now_naive();
     let meta = current.viewer.meta.clone();
     db::transaction(&current.viewer.state.pool, move |c| {
-        users::set_display_name(c, &user.id, name.as_str(), now)?;
-        AuditEvent::new("account.name_changed", Actor::from(&user))
-            .target("user", &user.id)
-            .details(serde_json::json!({ "from": user.display_name, "to": name.as_str() }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok::<_, anyhow::Error>(())
+        accounts::rename(
+            c,
+            &Context::new(now, Actor::from(&user), &meta),
+            &user,
+            &name,
+        )
     })
     .await?;
     current
@@ -163,19 +162,8 @@ pub async fn change_password(
     let user = current.user.clone();
     let settings = state.settings.clone();
     let updated = db::transaction(&state.pool, move |c| {
-        users::set_password(c, &user.id, &hash, now)?;
-        AuditEvent::new("password.changed", Actor::from(&user))
-            .target("user", &user.id)
-            .meta(&meta)
-            .record(c, now)?;
-        let message = PasswordChanged {
-            name: user.display_name.clone(),
-            when: when(&now),
-            reset_link: settings.link("/forgot-password"),
-        };
-        let key = format!("password_changed:{}:{}", user.id, crate::db::new_id());
-        outbox::enqueue(c, &user.email, &message, &key, now)?;
-        Ok::<_, anyhow::Error>(users::find(c, &user.id)?)
+        let ctx = Context::new(now, Actor::from(&user), &meta);
+        accounts::change_password(c, &ctx, &settings, &user, &hash)
     })
     .await?;
     state.mail_queued();

@@ -6,13 +6,13 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::session::FlashLevel;
-use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
 use crate::domain::{Note, NOTE_MAX};
 use crate::errors::AppError;
 use crate::suspension::{self, AdminActor, SuspensionError};
+use crate::web::session::FlashLevel;
+use crate::web::session::{AdminUser, CsrfForm};
 use crate::web::{redirect, render_with, PageContext};
 
 /// Where the accounts table is.

@@ -7,15 +7,17 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::session::FlashLevel;
-use crate::auth::{AdminUser, CsrfForm};
+use crate::audit::Actor;
+use crate::context::Context;
 use crate::db;
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
 use crate::db::models::{api_usage, integrations};
 use crate::errors::AppError;
+use crate::rate_limits;
 use crate::web::charts;
-use crate::web::developer::integrations::USAGE_DAYS;
+use crate::web::session::FlashLevel;
+use crate::web::session::{AdminUser, CsrfForm};
+use crate::web::shared::USAGE_DAYS;
 use crate::web::{redirect, render, PageContext};
 
 /// Highest per-account limit an admin can set (requests per minute).
@@ -192,16 +194,8 @@ pub async fn set_limit(
     let company = db::transaction_then(
         &state.pool,
         move |c| {
-            let Some(account) = accounts::find(c, &id)? else {
-                return Ok(None);
-            };
-            accounts::set_rate_limit(c, &id, limit)?;
-            AuditEvent::new("account.rate_limit_changed", Actor::from(&user))
-                .target("developer_account", &id)
-                .details(serde_json::json!({ "from": account.api_rate_limit, "to": limit }))
-                .meta(&meta)
-                .record(c, now)?;
-            Ok(Some(account.company_name))
+            let ctx = Context::new(now, Actor::from(&user), &meta);
+            rate_limits::set_account_limit(c, &ctx, &id, limit)
         },
         state.api.on_commit_invalidate_account(&account_id),
     )

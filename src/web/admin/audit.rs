@@ -3,11 +3,11 @@ use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::auth::AdminUser;
 use crate::db::models::audit::{self, AuditFilter, AuditRow};
 use crate::db::{self};
 use crate::errors::AppError;
 use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
+use crate::web::session::AdminUser;
 use crate::web::{render, PageContext};
 
 const PER_PAGE: i64 = 50;

@@ -1,12 +1,12 @@
 use actix_web::HttpResponse;
 use askama::Template;
 
-use crate::auth::AdminUser;
 use crate::db::models::audit::{self, AuditRow};
 use crate::db::models::{access_requests, outbox, users};
 use crate::db::{self};
 use crate::errors::AppError;
 use crate::web::forms::when;
+use crate::web::session::AdminUser;
 use crate::web::{render, PageContext};
 
 #[derive(Template)]

@@ -10,20 +10,19 @@ use askama::Template;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::csrf::NoFields;
-use crate::auth::session::FlashLevel;
-use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
 use crate::db::models::authorizations::{self as auths, DutyRow};
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::job_runs::{self, JobRun};
 use crate::domain::{Note, NOTE_MAX};
 use crate::errors::AppError;
-use crate::jobs::{self, Mode, Trigger};
+use crate::jobs::{self};
 use crate::lifecycle::{self, ActorRef, ReactivationError};
-use crate::web::developer::lifecycle::{retire_step, RetireForm, RetireFrom};
 use crate::web::forms::when;
+use crate::web::session::csrf::NoFields;
+use crate::web::session::FlashLevel;
+use crate::web::session::{AdminUser, CsrfForm};
+use crate::web::shared::retirement::{retire_step, RetireForm, RetireFrom};
 use crate::web::{redirect, render, render_with, PageContext};
 
 // ---------------------------------------------------------------- Jobs
@@ -87,13 +86,13 @@ pub async fn jobs_page(admin: AdminUser) -> Result<HttpResponse, AppError> {
 pub async fn run_now(admin: AdminUser, _f: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
     let state = admin.viewer.state.clone();
     let now = state.clock.now_naive();
-    let reports = jobs::run_all_pooled(
+    let reports = jobs::run_all_requested(
         &state.pool,
         state.settings.clone(),
         now,
-        Some(state.api.clone()),
-        Mode::Apply,
-        Trigger::Command,
+        state.api.clone(),
+        admin.user.clone(),
+        admin.viewer.meta.clone(),
     )
     .await?;
     let summary = reports
@@ -101,19 +100,6 @@ pub async fn run_now(admin: AdminUser, _f: CsrfForm<NoFields>) -> Result<HttpRes
         .map(|r| r.summary())
         .collect::<Vec<_>>()
         .join("; ");
-    let (user, meta, s) = (
-        admin.user.clone(),
-        admin.viewer.meta.clone(),
-        summary.clone(),
-    );
-    db::transaction(&state.pool, move |c| {
-        AuditEvent::new("jobs.run", Actor::from(&user))
-            .details(serde_json::json!({ "summary": s }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok(())
-    })
-    .await?;
     if reports.iter().any(|r| r.outcome == jobs::Outcome::Failed) {
         admin.viewer.flash(
             FlashLevel::Error,

@@ -5,16 +5,14 @@ use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::session::FlashLevel;
-use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
-use crate::db::models::invitations::Kind;
 use crate::db::models::organizations::{self, Organization};
 use crate::domain::{new_org_public_id, DisplayName, EmailAddress, OrgName};
 use crate::errors::AppError;
-use crate::invitations::{self, NewInvite, Scope};
+use crate::orgs;
 use crate::web::forms::{when, FieldErrors};
+use crate::web::session::FlashLevel;
+use crate::web::session::{AdminUser, CsrfForm};
 use crate::web::{redirect, render_with, PageContext};
 
 #[derive(Template)]
@@ -92,39 +90,17 @@ pub async fn create(
     let public_id = new_org_public_id();
     let pid = public_id.clone();
     db::transaction(&state.pool, move |c| {
-        let id = db::new_id();
-        organizations::insert(c, &id, &pid, name.as_str(), now)?;
-        AuditEvent::new("organization.created", Actor::from(&by))
-            .target("organization", &id)
-            .details(serde_json::json!({ "public_id": pid, "name": name.as_str() }))
-            .meta(&meta)
-            .record(c, now)?;
-        let org = organizations::find_by_public_id(c, &pid)?.expect("just inserted");
-        // The first admin is invited like any other: an admin once they accept.
-        let role_label = format!("an administrator of {}", org.name);
-        invitations::invite(
+        orgs::create_organization(
             c,
             &settings,
-            &NewInvite {
-                scope: Scope {
-                    kind: Kind::Organization,
-                    target_id: Some(&org.id),
-                },
-                role: None,
-                email: &admin_email,
-                name: &admin_name,
-                role_label: &role_label,
-            },
+            &name,
+            &admin_name,
+            &admin_email,
             &by,
             &meta,
+            &pid,
             now,
         )
-        .map_err(|e| match e {
-            invitations::InviteError::Other(e) => e,
-            // A new organization has no admins and no invitations yet.
-            refused => anyhow::anyhow!("inviting the first admin: {refused}"),
-        })?;
-        Ok(())
     })
     .await?;
     state.mail_queued();

@@ -2,14 +2,15 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::csrf::NoFields;
-use crate::auth::session::FlashLevel;
-use crate::auth::{AdminUser, CsrfForm};
+use crate::audit::Actor;
+use crate::context::Context;
 use crate::db;
 use crate::db::models::outbox::{self, OutboxRow};
 use crate::errors::AppError;
 use crate::web::forms::{encode_query, when, Pager};
+use crate::web::session::csrf::NoFields;
+use crate::web::session::FlashLevel;
+use crate::web::session::{AdminUser, CsrfForm};
 use crate::web::{redirect, render, PageContext};
 
 const PER_PAGE: i64 = 50;
@@ -85,18 +86,8 @@ pub async fn retry(
     let meta = admin.viewer.meta.clone();
     let actor = admin.user.clone();
     let changed = db::transaction(&state.pool, move |c| {
-        let Some(row) = outbox::find(c, &id)? else {
-            return Ok(None);
-        };
-        let n = outbox::retry_now(c, &id, now)?;
-        if n == 1 {
-            AuditEvent::new("outbox.retry", Actor::from(&actor))
-                .target("outbox", &id)
-                .details(serde_json::json!({ "kind": row.kind, "recipient": row.recipient }))
-                .meta(&meta)
-                .record(c, now)?;
-        }
-        Ok::<_, anyhow::Error>(Some(n == 1))
+        let ctx = Context::new(now, Actor::from(&actor), &meta);
+        crate::email::outbox::retry_by_admin(c, &ctx, &id)
     })
     .await?;
     match changed {

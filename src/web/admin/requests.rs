@@ -6,8 +6,6 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::access::{self, DecisionError, Target};
-use crate::auth::session::FlashLevel;
-use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
 use crate::db::models::access_requests::{
     self as requests, AccessRequest, RequestMessage, STATUSES,
@@ -18,6 +16,8 @@ use crate::db::models::users::{self, User};
 use crate::domain::Message;
 use crate::errors::AppError;
 use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
+use crate::web::session::FlashLevel;
+use crate::web::session::{AdminUser, CsrfForm};
 use crate::web::{redirect, render, render_with, PageContext};
 
 const PER_PAGE: i64 = 25;

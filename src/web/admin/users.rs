@@ -6,9 +6,6 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::csrf::NoFields;
-use crate::auth::session::FlashLevel;
-use crate::auth::{AdminUser, CsrfForm};
 use crate::db;
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
 use crate::db::models::invitations::{Invitation, Kind};
@@ -18,6 +15,9 @@ use crate::errors::AppError;
 use crate::invitations::{self, InviteError, NewInvite, Scope, WithdrawError};
 use crate::suspension::{self, AdminActor, SuspensionError};
 use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
+use crate::web::session::csrf::NoFields;
+use crate::web::session::FlashLevel;
+use crate::web::session::{AdminUser, CsrfForm};
 use crate::web::{redirect, render_with, PageContext};
 
 const PER_PAGE: i64 = 50;

@@ -4,13 +4,10 @@ use askama::Template;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
-use super::secret_page;
 use crate::access;
-use crate::audit::{Actor, AuditEvent};
+use crate::audit::Actor;
 use crate::auth::api_credentials::{self, IssueError, Overlap};
-use crate::auth::csrf::NoFields;
-use crate::auth::session::FlashLevel;
-use crate::auth::{CsrfForm, CurrentUser};
+use crate::context::Context;
 use crate::db;
 use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
 use crate::db::models::api_usage;
@@ -21,7 +18,13 @@ use crate::db::models::organizations::Organization;
 use crate::db::models::reactivations::ReactivationRequest;
 use crate::domain::{AppName, UseCase, USE_CASE_MAX};
 use crate::errors::AppError;
+use crate::lifecycle;
 use crate::web::forms::{when, FieldErrors};
+use crate::web::session::csrf::NoFields;
+use crate::web::session::FlashLevel;
+use crate::web::session::{CsrfForm, CurrentUser};
+use crate::web::shared::secret_page;
+use crate::web::shared::USAGE_DAYS;
 use crate::web::{charts, redirect, render, render_with, PageContext};
 
 pub struct IntegrationView {
@@ -180,6 +183,7 @@ fn issue_refused(
         IssueError::NotActive => "This integration is not active, so it cannot get new secrets.".to_string(),
         IssueError::AccountSuspended => "Your developer account is suspended by ConCat, so no secret can be created or rolled until it is reinstated. Contact ConCat support.".to_string(),
         IssueError::Db(e) => return Err(e.into()),
+        IssueError::Other(e) => return Err(e.into()),
     };
     current.viewer.flash(FlashLevel::Error, message);
     Ok(redirect(&format!(
@@ -201,26 +205,17 @@ pub async fn create_secret(
         current.user.clone(),
         view.integration.clone(),
     );
-    let result = db::transaction_then(
+    let result = db::try_transaction_then(
         &state.pool,
         move |c| {
-            let secret = match api_credentials::issue(c, &integration, Some(&user.id), now) {
-                Ok(s) => s,
-                Err(IssueError::Db(e)) => return Err(e.into()),
-                Err(e) => return Ok(Err(e)),
-            };
-            AuditEvent::new("secret.created", Actor::from(&user))
-                .target("integration", &integration.id)
-                .details(serde_json::json!({ "prefix": secret.prefix() }))
-                .meta(&meta)
-                .record(c, now)?;
-            Ok(Ok(secret))
+            let ctx = Context::new(now, Actor::from(&user), &meta);
+            api_credentials::create_secret(c, &ctx, &integration, &user.id)
         },
         state
             .api
             .on_commit_invalidate_integration(&view.integration.id),
     )
-    .await?;
+    .await;
     match result {
         Ok(secret) => secret_page(
             current.viewer.page("Your new API secret"),
@@ -260,31 +255,17 @@ pub async fn roll_secret(
         current.user.clone(),
         view.integration.clone(),
     );
-    let result = db::transaction_then(
+    let result = db::try_transaction_then(
         &state.pool,
         move |c| {
-            let (secret, old) =
-                match api_credentials::roll(c, &integration, Some(&user.id), overlap, now) {
-                    Ok(s) => s,
-                    Err(IssueError::Db(e)) => return Err(e.into()),
-                    Err(e) => return Ok(Err(e)),
-                };
-            AuditEvent::new("secret.rolled", Actor::from(&user))
-                .target("integration", &integration.id)
-                .details(serde_json::json!({
-                    "new_prefix": secret.prefix(),
-                    "old_prefixes": old.iter().map(|o| o.prefix.clone()).collect::<Vec<_>>(),
-                    "old_stops": overlap.as_str(),
-                }))
-                .meta(&meta)
-                .record(c, now)?;
-            Ok(Ok(secret))
+            let ctx = Context::new(now, Actor::from(&user), &meta);
+            api_credentials::roll_secret(c, &ctx, &integration, &user.id, overlap)
         },
         state
             .api
             .on_commit_invalidate_integration(&view.integration.id),
     )
-    .await?;
+    .await;
     match result {
         Ok(secret) => secret_page(
             current.viewer.page("Your new API secret"),
@@ -317,15 +298,8 @@ pub async fn revoke_secret(
     let revoked = db::transaction_then(
         &state.pool,
         move |c| {
-            if !api_secrets::revoke(c, &integration_id, &secret_id, now)? {
-                return Ok(false);
-            }
-            AuditEvent::new("secret.revoked", Actor::from(&user))
-                .target("integration", &integration_id)
-                .details(serde_json::json!({ "secret": secret_id, "prefix": prefix }))
-                .meta(&meta)
-                .record(c, now)?;
-            Ok(true)
+            let ctx = Context::new(now, Actor::from(&user), &meta);
+            api_credentials::revoke_secret(c, &ctx, &integration_id, &secret_id, prefix.as_deref())
         },
         state
             .api
@@ -472,24 +446,9 @@ pub async fn confirm_deletion(
         view.integration.id.clone(),
     );
     let confirmed = db::transaction(&state.pool, move |c| {
+        let ctx = Context::new(now, Actor::from(&user), &meta);
         let note = Some(note.as_str()).filter(|n| !n.is_empty());
-        if !auths::confirm_deletion(
-            c,
-            &iid,
-            &auth.id,
-            &user.id,
-            note,
-            auths::CONFIRMED_BY_DEVELOPER,
-            now,
-        )? {
-            return Ok(false);
-        }
-        AuditEvent::new("deletion.confirmed", Actor::from(&user))
-            .target("authorization", &auth.id)
-            .details(serde_json::json!({ "organization": org.public_id, "integration": iid, "note": note }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok(true)
+        lifecycle::confirm_deletion(c, &ctx, &user.id, &iid, &auth.id, &org.public_id, note)
     })
     .await?;
     let message = if confirmed {
@@ -535,9 +494,6 @@ struct UsagePage {
     unverified: Vec<(String, i64)>,
     unverified_total: i64,
 }
-
-/// Days shown on usage pages.
-pub const USAGE_DAYS: i64 = 30;
 
 /// Requests per day for the last 30 days, by status class and by organization.
 pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {

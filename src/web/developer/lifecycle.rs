@@ -1,178 +1,23 @@
-//! Developer: retiring an integration (typing its display name to confirm) and asking for the
-//! reactivation of an integration revoked for inactivity. The retirement handlers are shared
-//! with ConCat admins (`web::admin::lifecycle`).
+//! Developer: retiring an integration (typing its display name to confirm; the pages are
+//! `web::shared::retirement`, shared with ConCat admins) and asking for the reactivation of an
+//! integration revoked for inactivity.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::extract::Viewer;
-use crate::auth::session::FlashLevel;
-use crate::auth::{CsrfForm, CurrentUser};
-use crate::db::models::authorizations::{self as auths, Authorization};
 use crate::db::models::developer_accounts::OWNER;
-use crate::db::models::integrations::{self, Integration, INACTIVE, RETIRED};
-use crate::db::models::organizations::Organization;
+use crate::db::models::integrations::{self, Integration, INACTIVE};
 use crate::db::models::reactivations;
-use crate::db::models::users::User;
-use crate::db::{self, Pool};
+use crate::db::{self};
 use crate::domain::{Note, NOTE_MAX};
 use crate::errors::AppError;
-use crate::lifecycle::{self, ActorRef, ReactivationError, RetireError};
+use crate::lifecycle::{self, ActorRef, ReactivationError};
+use crate::web::session::FlashLevel;
+use crate::web::session::{CsrfForm, CurrentUser};
+use crate::web::shared::retirement::{retire_step, RetireForm, RetireFrom};
 use crate::web::{redirect, render_with, PageContext};
-
-#[derive(Template)]
-#[template(path = "developer/retire.html")]
-struct RetirePage<'a> {
-    ctx: PageContext,
-    integration: &'a Integration,
-    active: Vec<(Authorization, Organization)>,
-    action: String,
-    back: String,
-    typed: String,
-    error: Option<String>,
-}
-
-/// The integration (not yet retired) and its active authorizations; 404 when unknown or retired.
-async fn load_for_retirement(
-    pool: &Pool,
-    id: String,
-) -> Result<(Integration, Vec<(Authorization, Organization)>), AppError> {
-    db::run(pool, move |c| {
-        let Some(i) = integrations::find(c, &id)? else {
-            return Ok(None);
-        };
-        if i.status == RETIRED {
-            return Ok(None);
-        }
-        let active = auths::active_of(c, &i.id)?;
-        Ok(Some((i, active)))
-    })
-    .await?
-    .ok_or(AppError::NotFound)
-}
-
-/// Where a retirement is confirmed from: the integration's page, or the admin list.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum RetireFrom {
-    Developer,
-    Admin,
-}
-
-impl RetireFrom {
-    fn action(self, id: &str) -> String {
-        match self {
-            RetireFrom::Developer => format!("/developer/integrations/{id}/retire"),
-            RetireFrom::Admin => format!("/admin/integrations/{id}/retire"),
-        }
-    }
-
-    /// Where "Back" leads, and where a done retirement redirects.
-    fn back(self, id: &str) -> String {
-        match self {
-            RetireFrom::Developer => format!("/developer/integrations/{id}"),
-            RetireFrom::Admin => "/admin/integrations".into(),
-        }
-    }
-}
-
-/// Both sides of a retirement: without `typed`, the confirmation page; with it, the retirement
-/// (then a redirect) or, when the name does not match, the page again with the error and the
-/// typed text. The caller has checked the actor may retire this integration.
-pub async fn retire_step(
-    viewer: &Viewer,
-    user: &User,
-    from: RetireFrom,
-    id: String,
-    typed: Option<String>,
-) -> Result<HttpResponse, AppError> {
-    let (integration, active) = load_for_retirement(&viewer.state.pool, id).await?;
-    let (typed, error, status) = match typed {
-        None => (String::new(), None, StatusCode::OK),
-        Some(typed) => {
-            match do_retire(
-                viewer,
-                user,
-                from == RetireFrom::Admin,
-                &integration,
-                &typed,
-            )
-            .await?
-            {
-                Ok(()) => return Ok(redirect(&from.back(&integration.id))),
-                Err(e) => (typed, Some(e), StatusCode::UNPROCESSABLE_ENTITY),
-            }
-        }
-    };
-    render_with(
-        status,
-        &RetirePage {
-            ctx: viewer.page(format!("Retire {}", integration.display_name)),
-            integration: &integration,
-            active,
-            action: from.action(&integration.id),
-            back: from.back(&integration.id),
-            typed,
-            error,
-        },
-    )
-}
-
-/// Retires in one transaction, then drops the cached credentials. `Ok(Err(message))` when the
-/// confirmation did not match (nothing changed).
-async fn do_retire(
-    viewer: &Viewer,
-    user: &User,
-    as_admin: bool,
-    integration: &Integration,
-    typed: &str,
-) -> Result<Result<(), String>, AppError> {
-    let state = viewer.state.clone();
-    let (now, meta, user, settings, i, typed) = (
-        state.clock.now_naive(),
-        viewer.meta.clone(),
-        user.clone(),
-        state.settings.clone(),
-        integration.clone(),
-        typed.to_string(),
-    );
-    let result = db::transaction_then(
-        &state.pool,
-        move |c| {
-            let actor = ActorRef {
-                user: &user,
-                meta: &meta,
-                as_admin,
-            };
-            match lifecycle::retire(c, &settings, &i, &typed, &actor, now) {
-                Ok(n) => Ok(Ok(n)),
-                Err(RetireError::Other(e)) => Err(e),
-                Err(e) => Ok(Err(e)),
-            }
-        },
-        state.api.on_commit_invalidate_integration(&integration.id),
-    )
-    .await?;
-    match result {
-        Ok(ended) => {
-            let orgs = match ended {
-                0 => "No organization had authorized it.".to_string(),
-                1 => "One organization's authorization ended; delete its data within 30 days and confirm it here.".to_string(),
-                n => format!("{n} organizations' authorizations ended; delete their data within 30 days and confirm it here."),
-            };
-            viewer.flash(
-                FlashLevel::Success,
-                format!(
-                    "{} is retired. Its secrets no longer work. {orgs}",
-                    integration.display_name
-                ),
-            );
-            Ok(Ok(()))
-        }
-        Err(e) => Ok(Err(e.to_string())),
-    }
-}
 
 /// Loads the integration for an owner of its account (404 for others, 403 for members).
 async fn owned(current: &CurrentUser, id: String) -> Result<Integration, AppError> {
@@ -217,12 +62,6 @@ pub async fn retire(
         Some(form.confirm_name),
     )
     .await
-}
-
-#[derive(Deserialize)]
-pub struct RetireForm {
-    #[serde(default)]
-    pub confirm_name: String,
 }
 
 #[derive(Template)]

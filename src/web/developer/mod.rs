@@ -6,14 +6,7 @@ pub mod integrations;
 pub mod lifecycle;
 pub mod team;
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
-use askama::Template;
-
-use crate::db::models::integrations::Integration;
-use crate::domain::ApiSecret;
-use crate::errors::AppError;
-use crate::web::{render_with, PageContext};
+use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/developer").route(web::get().to(integrations::dashboard)))
@@ -64,34 +57,4 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/developer/accounts/{id}/team/invitations/{invitation}/withdraw")
                 .route(web::post().to(team::withdraw)),
         );
-}
-
-#[derive(Template)]
-#[template(path = "developer/secret.html")]
-struct SecretPage<'a> {
-    ctx: PageContext,
-    integration: &'a Integration,
-    secret: &'a str,
-}
-
-/// The one page that ever shows a secret: the answer to the POST that created it, never cached,
-/// never reachable again (reloading re-submits the form, which cannot produce the same secret).
-pub fn secret_page(
-    ctx: PageContext,
-    integration: &Integration,
-    secret: &ApiSecret,
-) -> Result<HttpResponse, AppError> {
-    let mut res = render_with(
-        StatusCode::OK,
-        &SecretPage {
-            ctx,
-            integration,
-            secret: secret.expose(),
-        },
-    )?;
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store, max-age=0"),
-    );
-    Ok(res)
 }

@@ -5,9 +5,6 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::csrf::NoFields;
-use crate::auth::session::FlashLevel;
-use crate::auth::{CsrfForm, CurrentUser};
 use crate::db;
 use crate::db::models::developer_accounts::{
     self as accounts, DeveloperAccount, Member, MEMBER, OWNER,
@@ -17,6 +14,9 @@ use crate::domain::{DisplayName, EmailAddress};
 use crate::errors::AppError;
 use crate::invitations::{self, InviteError, NewInvite, Scope, WithdrawError};
 use crate::web::forms::{when, FieldErrors};
+use crate::web::session::csrf::NoFields;
+use crate::web::session::FlashLevel;
+use crate::web::session::{CsrfForm, CurrentUser};
 use crate::web::{redirect, render_with, PageContext};
 
 #[derive(Template)]

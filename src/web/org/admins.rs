@@ -7,17 +7,19 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::OrgAdmin;
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::csrf::NoFields;
-use crate::auth::session::FlashLevel;
-use crate::auth::CsrfForm;
+use crate::audit::Actor;
+use crate::context::Context;
 use crate::db;
 use crate::db::models::invitations::{Invitation, Kind};
 use crate::db::models::organizations::{self, Organization};
 use crate::domain::{DisplayName, EmailAddress};
 use crate::errors::AppError;
 use crate::invitations::{self, InviteError, NewInvite, Scope, WithdrawError};
+use crate::orgs::{self, RemoveAdminError};
 use crate::web::forms::{when, FieldErrors};
+use crate::web::session::csrf::NoFields;
+use crate::web::session::CsrfForm;
+use crate::web::session::FlashLevel;
 use crate::web::{redirect, render_with, PageContext};
 
 #[derive(Template)]
@@ -225,31 +227,24 @@ pub async fn remove(
         admin.current.user.clone(),
         admin.org.clone(),
     );
-    let outcome = db::transaction(&state.pool, move |c| {
-        db::lock_key(c, &format!("org_admins:{}", org.id))?;
-        let current = organizations::admins(c, &org.id)?;
-        if !current.iter().any(|a| a.0 == user_id) {
-            return Ok(None);
-        }
-        if current.len() == 1 {
-            return Ok(Some(false));
-        }
-        organizations::remove_admin(c, &org.id, &user_id)?;
-        AuditEvent::new("organization.admin_removed", Actor::from(&by))
-            .target("organization", &org.id)
-            .details(serde_json::json!({ "user": user_id }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok(Some(true))
+    let outcome = db::try_transaction(&state.pool, move |c| {
+        orgs::remove_admin(
+            c,
+            &Context::new(now, Actor::from(&by), &meta),
+            &org,
+            &user_id,
+        )
     })
-    .await?;
+    .await;
     match outcome {
-        None => Err(AppError::NotFound),
-        Some(false) => {
+        Err(RemoveAdminError::NotAnAdmin) => Err(AppError::NotFound),
+        Err(RemoveAdminError::LastAdmin) => {
             admin.current.viewer.flash(FlashLevel::Error, "An organization needs at least one admin: invite another before removing the last one.");
             Ok(redirect(&format!("/org/{}/admins", admin.org.public_id)))
         }
-        Some(true) => {
+        Err(RemoveAdminError::Db(e)) => Err(e.into()),
+        Err(RemoveAdminError::Other(e)) => Err(e.into()),
+        Ok(()) => {
             admin
                 .current
                 .viewer

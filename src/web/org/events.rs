@@ -7,15 +7,17 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::OrgAdmin;
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::session::FlashLevel;
-use crate::auth::CsrfForm;
+use crate::audit::Actor;
+use crate::context::Context;
 use crate::db;
 use crate::db::models::events::{self as rows, Event, EventFields};
 use crate::db::models::organizations::Organization;
 use crate::domain::{new_event_public_id, parse_venue, EventName, EventStatus, TimeZone};
 use crate::errors::AppError;
+use crate::events::{self, EventError};
 use crate::web::forms::FieldErrors;
+use crate::web::session::CsrfForm;
+use crate::web::session::FlashLevel;
 use crate::web::{redirect, render, render_with, PageContext};
 
 pub struct EventView {
@@ -112,7 +114,7 @@ fn parse(f: &EventForm) -> Result<Parsed, FieldErrors> {
         None => (None, None),
     };
     if let (Some(s), Some(en)) = (starts, ends) {
-        if en <= s {
+        if !events::ends_after_start(s, en) {
             e.add("ends", "The event must end after it starts.");
         }
     }
@@ -190,7 +192,7 @@ pub async fn create(
     );
     let public_id = new_event_public_id();
     let pid = public_id.clone();
-    db::transaction_then(
+    db::try_transaction_then(
         &state.pool,
         move |c| {
             let fields = EventFields {
@@ -201,20 +203,19 @@ pub async fn create(
                 venue: &p.venue,
                 status: p.status.as_str(),
             };
-            rows::insert(c, &db::new_id(), &pid, &org.id, &fields, now)?;
-            AuditEvent::new("event.created", Actor::from(&by))
-                .target("event", &pid)
-                .details(
-                    serde_json::json!({ "organization": org.public_id, "name": p.name.as_str() }),
-                )
-                .meta(&meta)
-                .record(c, now)?;
-            Ok(())
+            events::create(
+                c,
+                &Context::new(now, Actor::from(&by), &meta),
+                &org,
+                &pid,
+                &fields,
+            )
         },
         // The API's cached event pages of this organization are dropped after the commit.
         state.api.on_commit_invalidate_events(&admin.org.id),
     )
-    .await?;
+    .await
+    .map_err(event_failed)?;
     admin
         .current
         .viewer
@@ -281,7 +282,7 @@ pub async fn update(
         admin.org.clone(),
     );
     let pid = event.public_id.clone();
-    db::transaction_then(
+    db::try_transaction_then(
         &state.pool,
         move |c| {
             let fields = EventFields {
@@ -292,23 +293,35 @@ pub async fn update(
                 venue: &p.venue,
                 status: p.status.as_str(),
             };
-            rows::update(c, &org.id, &pid, &fields, now)?;
-            AuditEvent::new("event.updated", Actor::from(&by))
-            .target("event", &pid)
-            .details(
-                serde_json::json!({ "organization": org.public_id, "status": p.status.as_str() }),
+            events::update(
+                c,
+                &Context::new(now, Actor::from(&by), &meta),
+                &org,
+                &pid,
+                &fields,
             )
-            .meta(&meta)
-            .record(c, now)?;
-            Ok(())
         },
         // The API's cached event pages of this organization are dropped after the commit.
         state.api.on_commit_invalidate_events(&admin.org.id),
     )
-    .await?;
+    .await
+    .map_err(event_failed)?;
     admin
         .current
         .viewer
         .flash(FlashLevel::Success, "Event saved.");
     Ok(redirect(&format!("/org/{}/events", admin.org.public_id)))
+}
+
+/// The form was checked before the transaction (with a message per field), so a refusal here
+/// means the event changed or vanished meanwhile.
+fn event_failed(e: EventError) -> AppError {
+    match e {
+        EventError::NotFound => AppError::NotFound,
+        EventError::EndsBeforeStart => {
+            AppError::Unexpected(anyhow::anyhow!("event times passed the form's check"))
+        }
+        EventError::Db(e) => e.into(),
+        EventError::Other(e) => AppError::Unexpected(e),
+    }
 }

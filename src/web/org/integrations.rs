@@ -10,9 +10,6 @@ use chrono::NaiveDateTime;
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 
-use crate::auth::csrf::NoFields;
-use crate::auth::session::FlashLevel;
-use crate::auth::{CsrfForm, CurrentUser};
 use crate::db;
 use crate::db::models::authorizations::{
     self as auths, Authorization, VIA_ORGANIZATION, VIA_SUPPORT,
@@ -25,6 +22,9 @@ use crate::domain::ApiId;
 use crate::errors::AppError;
 use crate::orgs::{self, AuthorizeError, OrgActorRef};
 use crate::web::forms::when;
+use crate::web::session::csrf::NoFields;
+use crate::web::session::FlashLevel;
+use crate::web::session::{CsrfForm, CurrentUser};
 use crate::web::{redirect, render_with, PageContext};
 
 /// An org admin of `{org}`, or a ConCat admin acting as support for it.

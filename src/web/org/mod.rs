@@ -11,11 +11,11 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
 use futures_util::future::LocalBoxFuture;
 
-use crate::auth::CurrentUser;
 use crate::db;
 use crate::db::models::events as event_rows;
 use crate::db::models::organizations::{self, Organization};
 use crate::errors::AppError;
+use crate::web::session::CurrentUser;
 use crate::web::{redirect, render, PageContext};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

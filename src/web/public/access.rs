@@ -6,8 +6,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::access::{self, ConfirmLink, ConfirmOutcome, NewRequest, SubmitOutcome};
-use crate::auth::session::FlashLevel;
-use crate::auth::{CsrfForm, Viewer};
 use crate::db;
 use crate::db::models::access_requests::{self as requests, AccessRequest};
 use crate::domain::{
@@ -16,6 +14,8 @@ use crate::domain::{
 };
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
+use crate::web::session::FlashLevel;
+use crate::web::session::{CsrfForm, Viewer};
 use crate::web::{redirect, render, render_with, PageContext};
 
 #[derive(Deserialize, Default, Clone)]
@@ -378,7 +378,7 @@ pub async fn confirm_form(
 pub async fn confirm_submit(
     viewer: Viewer,
     token: web::Path<String>,
-    _form: CsrfForm<crate::auth::csrf::NoFields>,
+    _form: CsrfForm<crate::web::session::csrf::NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let Some(token) = OneTimeToken::parse(&token.into_inner()) else {
         return link_outcome(&viewer, ConfirmOutcome::Used);

@@ -6,8 +6,8 @@ use askama::Template;
 use serde_json::Value;
 
 use crate::api::openapi::spec;
-use crate::auth::Viewer;
 use crate::errors::AppError;
+use crate::web::session::Viewer;
 use crate::web::{render, PageContext};
 
 pub struct Param {

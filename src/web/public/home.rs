@@ -1,9 +1,9 @@
 use actix_web::HttpResponse;
 use askama::Template;
 
-use crate::auth::Viewer;
 use crate::db::models::users::User;
 use crate::errors::AppError;
+use crate::web::session::Viewer;
 use crate::web::{redirect, render, PageContext};
 
 /// Where a signed-in user lands.

@@ -8,9 +8,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::auth::csrf::NoFields;
-use crate::auth::session::{self, FlashLevel};
-use crate::auth::{CsrfForm, Viewer};
 use crate::db;
 use crate::db::models::invitations::Invitation;
 use crate::db::models::users::User;
@@ -18,6 +15,9 @@ use crate::domain::{NewPassword, OneTimeToken};
 use crate::errors::AppError;
 use crate::invitations::{self, AcceptError, Link};
 use crate::web::forms::{when, FieldErrors};
+use crate::web::session::csrf::NoFields;
+use crate::web::session::{self, FlashLevel};
+use crate::web::session::{CsrfForm, Viewer};
 use crate::web::{redirect, render_with, PageContext};
 
 pub enum Step {

@@ -7,16 +7,16 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::session::{self, FlashLevel};
-use crate::auth::{reset, CsrfForm, Viewer};
+use crate::audit::Actor;
+use crate::auth::reset;
+use crate::context::Context;
 use crate::db;
 use crate::db::models::{tokens, users};
 use crate::domain::{EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
-use crate::email::messages::PasswordChanged;
-use crate::email::outbox;
 use crate::errors::AppError;
-use crate::web::forms::{when, FieldErrors};
+use crate::web::forms::FieldErrors;
+use crate::web::session::{self, FlashLevel};
+use crate::web::session::{CsrfForm, Viewer};
 use crate::web::{redirect, render, render_with, PageContext};
 
 #[derive(Template)]
@@ -231,34 +231,8 @@ async fn set(
         .map(|t| t.digest())
         .unwrap_or_default();
     let done = db::transaction(&state.pool, move |c| {
-        if !tokens::consume(c, &digest, kind.purpose(), now)? {
-            return Ok(false);
-        }
-        users::set_password(c, &user.id, &hash, now)?;
-        tokens::retire_for_user(c, &user.id, kind.purpose(), now)?;
-        let action = match kind {
-            LinkKind::Reset => "password.reset",
-            LinkKind::Invitation => "password.set_from_invitation",
-        };
-        AuditEvent::new(action, Actor::from(&user))
-            .target("user", &user.id)
-            .meta(&meta)
-            .record(c, now)?;
-        if kind == LinkKind::Reset {
-            let message = PasswordChanged {
-                name: user.display_name.clone(),
-                when: when(&now),
-                reset_link: settings.link("/forgot-password"),
-            };
-            outbox::enqueue(
-                c,
-                &user.email,
-                &message,
-                &format!("password_changed:{digest}"),
-                now,
-            )?;
-        }
-        Ok::<_, anyhow::Error>(true)
+        let ctx = Context::new(now, Actor::from(&user), &meta);
+        reset::set_password_from_link(c, &ctx, &settings, &user, kind.purpose(), &digest, &hash)
     })
     .await?;
     if !done {

@@ -6,15 +6,14 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::accounts::{insert_user, CreateUserError};
-use crate::auth::session::FlashLevel;
-use crate::auth::{CsrfForm, Viewer};
+use crate::auth::accounts::{self, SetupError};
 use crate::db;
 use crate::db::models::{tokens, users};
 use crate::domain::{DisplayName, EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
+use crate::web::session::FlashLevel;
+use crate::web::session::{CsrfForm, Viewer};
 use crate::web::{redirect, render, render_with, PageContext};
 
 #[derive(Template)]
@@ -121,42 +120,25 @@ pub async fn submit(
     let digest = OneTimeToken::parse(&raw)
         .map(|t| t.digest())
         .unwrap_or_default();
-    let created = db::transaction(&viewer.state.pool, move |c| {
-        // Every check comes before the first write, so a refusal changes nothing.
-        if users::admin_exists(c)? {
-            return Ok(Err(None));
-        }
-        if users::find_by_email(c, &email.normalized())?.is_some() {
-            return Ok(Err(Some("An account with this email already exists.")));
-        }
-        if !tokens::consume(c, &digest, TokenPurpose::Setup, now)? {
-            return Ok(Err(None));
-        }
-        let user = insert_user(c, &email, &name, Some(&hash), true, now).map_err(|e| match e {
-            CreateUserError::Other(e) => e,
-            other => anyhow::Error::new(other),
-        })?;
-        AuditEvent::new("admin.created", Actor::from(&user))
-            .target("user", &user.id)
-            .details(serde_json::json!({ "via": "first-run setup" }))
-            .meta(&meta)
-            .record(c, now)?;
-        Ok::<_, anyhow::Error>(Ok(()))
+    let created = db::try_transaction(&viewer.state.pool, move |c| {
+        accounts::create_first_admin(c, now, &meta, &email, &name, &hash, &digest)
     })
-    .await?;
+    .await;
     match created {
-        Ok(()) => {
+        Ok(_) => {
             viewer.flash(
                 FlashLevel::Success,
                 "Your admin account is ready. Sign in to continue.",
             );
             Ok(redirect("/login"))
         }
-        Err(None) => invalid(&viewer),
-        Err(Some(msg)) => {
+        Err(SetupError::LinkUsed) => invalid(&viewer),
+        Err(SetupError::EmailTaken) => {
             let mut errors = FieldErrors::default();
-            errors.add("email", msg);
+            errors.add("email", "An account with this email already exists.");
             again(errors)
         }
+        Err(SetupError::Db(e)) => Err(e.into()),
+        Err(SetupError::Other(e)) => Err(e.into()),
     }
 }

@@ -7,18 +7,19 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::{Actor, AuditEvent};
-use crate::auth::api_credentials::{self, IssueError};
-use crate::auth::session::{self, FlashLevel};
+use crate::access;
+use crate::audit::Actor;
 use crate::auth::throttle::{self, Gate};
-use crate::auth::{CsrfForm, Viewer};
+use crate::context::Context;
 use crate::db;
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::{tokens, users};
 use crate::domain::{NewPassword, OneTimeToken, PasswordInput, TokenPurpose};
 use crate::errors::AppError;
-use crate::web::developer::secret_page;
 use crate::web::forms::FieldErrors;
+use crate::web::session::{self, FlashLevel};
+use crate::web::session::{CsrfForm, Viewer};
+use crate::web::shared::secret_page;
 use crate::web::{redirect, render_with, PageContext};
 
 #[derive(Template)]
@@ -178,40 +179,16 @@ pub async fn submit(
         .unwrap_or_default();
     let (u, i) = (user.clone(), integration.clone());
     let issued = db::transaction(&state.pool, move |c| {
-        let mut suspended = false;
-        if !tokens::consume(c, &digest, TokenPurpose::Credentials, now)? {
-            return Ok(None);
-        }
-        if let Some(hash) = &new_hash {
-            users::set_password(c, &u.id, hash, now)?;
-            AuditEvent::new("password.set_from_invitation", Actor::from(&u))
-                .target("user", &u.id)
-                .meta(&meta)
-                .record(c, now)?;
-        }
-        // The developer may have created secrets already (signed in before using the link):
-        // then the link still signs them in, and the integration page takes over.
-        let secret = match api_credentials::issue(c, &i, Some(&u.id), now) {
-            Ok(secret) => {
-                AuditEvent::new("secret.created", Actor::from(&u))
-                    .target("integration", &i.id)
-                    .details(
-                        serde_json::json!({ "prefix": secret.prefix(), "via": "approval link" }),
-                    )
-                    .meta(&meta)
-                    .record(c, now)?;
-                Some(secret)
-            }
-            Err(IssueError::Db(e)) => return Err(e.into()),
-            Err(e) => {
-                suspended = matches!(e, IssueError::AccountSuspended);
-                None
-            }
-        };
-        Ok(Some((secret, suspended, users::find(c, &u.id)?)))
+        let ctx = Context::new(now, Actor::from(&u), &meta);
+        access::use_approval_link(c, &ctx, &u, &i, &digest, new_hash.as_deref())
     })
     .await?;
-    let Some((secret, suspended, Some(fresh_user))) = issued else {
+    let Some(access::Welcomed {
+        secret,
+        account_suspended: suspended,
+        user: fresh_user,
+    }) = issued
+    else {
         return invalid(&viewer);
     };
     session::begin(&viewer.session, &fresh_user, state.clock.now())?;

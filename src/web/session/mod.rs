@@ -3,6 +3,12 @@
 //! forgeable; the per-user `session_version` in the database lets the server end every session of
 //! a user at once (logout, password change, suspension).
 
+pub mod csrf;
+pub mod extract;
+
+pub use csrf::CsrfForm;
+pub use extract::{AdminUser, CurrentUser, Viewer};
+
 use actix_session::Session;
 use base64::Engine;
 use chrono::{DateTime, Utc};

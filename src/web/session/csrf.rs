@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::session;
+use super::{self as session};
 use crate::errors::AppError;
 use crate::state::AppState;
 

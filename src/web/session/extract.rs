@@ -9,13 +9,12 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 
-use super::session::{self, FlashLevel, ABSOLUTE_TIMEOUT, IDLE_TIMEOUT};
+use super::{self as session, FlashLevel, ABSOLUTE_TIMEOUT, IDLE_TIMEOUT};
+use crate::context::RequestMeta;
 use crate::db::models::users::{self, User};
 use crate::db::{self};
 use crate::errors::AppError;
 use crate::state::AppState;
-use crate::web::extract::RequestMeta;
-use crate::web::{NavUser, PageContext};
 
 /// The resolved user of this request, cached in the request extensions.
 #[derive(Clone)]
@@ -35,16 +34,6 @@ impl Viewer {
 
     pub fn flash(&self, level: FlashLevel, message: impl Into<String>) {
         session::flash(&self.session, level, message);
-    }
-
-    /// The context every page template gets: title, navigation, CSRF token, flash messages.
-    pub fn page(&self, title: impl Into<String>) -> PageContext {
-        PageContext {
-            title: title.into(),
-            csrf: session::csrf_token(&self.session),
-            user: self.user.as_ref().map(NavUser::of),
-            flashes: session::take_flashes(&self.session),
-        }
     }
 }
 
