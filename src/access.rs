@@ -58,23 +58,16 @@ fn notify_admins(
     dedup: &str,
     now: NaiveDateTime,
 ) -> anyhow::Result<()> {
-    for (email, name) in users::admin_emails(conn)? {
-        let message = AccessRequestAdminNotice {
-            admin_name: name,
+    outbox::enqueue_each(users::admin_emails(conn)?, conn, dedup, now, |admin_name| {
+        AccessRequestAdminNotice {
+            admin_name,
             requester_name: request.requester_name.clone(),
             company_name: request.company_name.clone(),
             app_name: request.app_name.clone(),
             event,
             link: settings.link(&format!("/admin/requests/{}", request.id)),
-        };
-        outbox::enqueue(
-            conn,
-            &email,
-            &message,
-            &format!("{dedup}:{}", email.to_lowercase()),
-            now,
-        )?;
-    }
+        }
+    })?;
     Ok(())
 }
 
@@ -324,18 +317,6 @@ pub enum DecisionError {
     Refused(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
-}
-
-impl DecisionError {
-    /// Inside `db::transaction`: unexpected errors roll the transaction back; a lost or refused
-    /// decision (which writes nothing) becomes a value for the page to explain.
-    pub fn split<T>(result: Result<T, DecisionError>) -> anyhow::Result<Result<(), DecisionError>> {
-        match result {
-            Ok(_) => Ok(Ok(())),
-            Err(DecisionError::Other(e)) => Err(e),
-            Err(e) => Ok(Err(e)),
-        }
-    }
 }
 
 impl From<diesel::result::Error> for DecisionError {

@@ -64,16 +64,6 @@ impl From<diesel::result::Error> for InviteError {
     }
 }
 
-impl InviteError {
-    /// Inside `db::transaction`: unexpected errors roll back; refusals become values.
-    pub fn split<T>(result: Result<T, InviteError>) -> anyhow::Result<Result<T, InviteError>> {
-        match result {
-            Err(InviteError::Other(e)) => Err(e),
-            other => Ok(other),
-        }
-    }
-}
-
 fn already_has(conn: &mut DbConn, scope: Scope<'_>, user: &User) -> anyhow::Result<bool> {
     Ok(match (scope.kind, scope.target_id) {
         (Kind::DeveloperAccount, Some(account)) => {
@@ -202,16 +192,6 @@ pub enum WithdrawError {
     Other(#[from] anyhow::Error),
 }
 
-impl WithdrawError {
-    /// Inside `db::transaction`: unexpected errors roll back; refusals become values.
-    pub fn split<T>(result: Result<T, WithdrawError>) -> anyhow::Result<Result<T, WithdrawError>> {
-        match result {
-            Err(WithdrawError::Other(e)) => Err(e),
-            other => Ok(other),
-        }
-    }
-}
-
 impl From<diesel::result::Error> for WithdrawError {
     fn from(e: diesel::result::Error) -> Self {
         WithdrawError::Other(e.into())
@@ -314,17 +294,6 @@ pub enum AcceptError {
 impl From<diesel::result::Error> for AcceptError {
     fn from(e: diesel::result::Error) -> Self {
         AcceptError::Other(e.into())
-    }
-}
-
-impl AcceptError {
-    /// Inside `db::transaction`: unexpected errors roll the transaction back, refusals are
-    /// values for the page.
-    pub fn split<T>(result: Result<T, AcceptError>) -> anyhow::Result<Result<T, AcceptError>> {
-        match result {
-            Err(AcceptError::Other(e)) => Err(e),
-            other => Ok(other),
-        }
     }
 }
 

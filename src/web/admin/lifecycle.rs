@@ -523,7 +523,7 @@ async fn decide(
         state.settings.clone(),
     );
     let api = state.api.clone();
-    let result = db::transaction_then(
+    let result = db::try_transaction_then(
         &state.pool,
         move |c| {
             let actor = ActorRef {
@@ -531,29 +531,13 @@ async fn decide(
                 meta: &meta,
                 as_admin: true,
             };
-            match lifecycle::decide_reactivation(
-                c,
-                &settings,
-                &id,
-                approve,
-                note.as_ref(),
-                &actor,
-                now,
-            ) {
-                Ok(i) => Ok(Ok(i)),
-                Err(ReactivationError::Other(e)) => Err(e),
-                Err(e) => Ok(Err(e)),
-            }
+            lifecycle::decide_reactivation(c, &settings, &id, approve, note.as_ref(), &actor, now)
         },
-        move |r: &Result<Integration, ReactivationError>| {
-            if let Ok(i) = r {
-                api.invalidate_integration(&i.id);
-            }
-        },
+        move |i: &Integration| api.invalidate_integration(&i.id),
     )
     .await;
     // A refused decision rolled back (write_tx commits only Ok): report it.
-    match result? {
+    match result {
         Ok(i) if approve => admin.viewer.flash(
             FlashLevel::Success,
             format!(
@@ -566,6 +550,7 @@ async fn decide(
             format!("The reactivation of {} was declined.", i.display_name),
         ),
         Err(ReactivationError::NotFound) => return Err(AppError::NotFound),
+        Err(ReactivationError::Other(e)) => return Err(e.into()),
         Err(e) => admin.viewer.flash(FlashLevel::Error, e.to_string()),
     }
     Ok(redirect("/admin/requests"))

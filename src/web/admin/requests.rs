@@ -211,14 +211,14 @@ pub async fn approve(
         admin.user.clone(),
         id.clone(),
     );
-    let result = db::transaction(&state.pool, move |c| {
+    let result = db::try_transaction(&state.pool, move |c| {
         let target = Target {
             id: &rid,
             seen_status: form.expected_status.as_deref().filter(|s| !s.is_empty()),
         };
-        DecisionError::split(access::approve(c, &settings, &target, &user, &meta, now))
+        access::approve(c, &settings, &target, &user, &meta, now).map(|_| ())
     })
-    .await?;
+    .await;
     decided(
         &admin,
         &id,
@@ -255,14 +255,14 @@ pub async fn reject(
         admin.user.clone(),
         id.clone(),
     );
-    let result = db::transaction(&state.pool, move |c| {
+    let result = db::try_transaction(&state.pool, move |c| {
         let target = Target {
             id: &rid,
             seen_status: form.expected_status.as_deref().filter(|s| !s.is_empty()),
         };
-        DecisionError::split(access::reject(c, &target, &user, &reason, &meta, now))
+        access::reject(c, &target, &user, &reason, &meta, now).map(|_| ())
     })
-    .await?;
+    .await;
     decided(
         &admin,
         &id,
@@ -302,12 +302,10 @@ pub async fn ask(
         admin.user.clone(),
         id.clone(),
     );
-    let result = db::transaction(&state.pool, move |c| {
-        DecisionError::split(access::ask_for_info(
-            c, &settings, &rid, &user, &question, &meta, now,
-        ))
+    let result = db::try_transaction(&state.pool, move |c| {
+        access::ask_for_info(c, &settings, &rid, &user, &question, &meta, now).map(|_| ())
     })
-    .await?;
+    .await;
     decided(
         &admin,
         &id,

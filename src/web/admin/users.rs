@@ -136,8 +136,8 @@ pub async fn invite(
         let meta = admin.viewer.meta.clone();
         let actor = admin.user.clone();
         let settings = state.settings.clone();
-        let outcome = db::transaction(&state.pool, move |c| {
-            InviteError::split(invitations::invite(
+        let outcome = db::try_transaction(&state.pool, move |c| {
+            invitations::invite(
                 c,
                 &settings,
                 &NewInvite {
@@ -150,9 +150,9 @@ pub async fn invite(
                 &actor,
                 &meta,
                 now,
-            ))
+            )
         })
-        .await?;
+        .await;
         match outcome {
             Ok(_) => {
                 state.mail_queued();
@@ -196,16 +196,17 @@ pub async fn withdraw(
         state.clock.now_naive(),
         admin.user.clone(),
     );
-    let outcome = db::transaction(&state.pool, move |c| {
-        WithdrawError::split(invitations::withdraw(c, SCOPE, &id, &actor, &meta, now))
+    let outcome = db::try_transaction(&state.pool, move |c| {
+        invitations::withdraw(c, SCOPE, &id, &actor, &meta, now)
     })
-    .await?;
+    .await;
     match outcome {
         Ok(i) => admin.viewer.flash(
             FlashLevel::Success,
             format!("The invitation to {} was withdrawn.", i.email),
         ),
         Err(WithdrawError::NotFound) => return Err(AppError::NotFound),
+        Err(WithdrawError::Other(e)) => return Err(e.into()),
         Err(_) => admin.viewer.flash(
             FlashLevel::Error,
             "This invitation is no longer pending (accepted, withdrawn or expired).",

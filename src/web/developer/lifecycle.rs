@@ -145,24 +145,21 @@ pub async fn reactivation_submit(
         state.settings.clone(),
         integration.clone(),
     );
-    let result = db::transaction(&state.pool, move |c| {
+    let result = db::try_transaction(&state.pool, move |c| {
         let actor = ActorRef {
             user: &user,
             meta: &meta,
             as_admin: false,
         };
-        match lifecycle::request_reactivation(c, &settings, &i, &reason, &actor, now) {
-            Ok(()) => Ok(Ok(())),
-            Err(ReactivationError::Other(e)) => Err(e),
-            Err(e) => Ok(Err(e)),
-        }
+        lifecycle::request_reactivation(c, &settings, &i, &reason, &actor, now)
     })
-    .await?;
+    .await;
     match result {
         Ok(()) => current.viewer.flash(
             FlashLevel::Success,
             "Your request is with ConCat's admins. You will get an email when they decide.",
         ),
+        Err(ReactivationError::Other(e)) => return Err(e.into()),
         Err(e) => current.viewer.flash(FlashLevel::Info, e.to_string()),
     }
     Ok(redirect(&format!(

@@ -148,7 +148,7 @@ pub async fn invite(
         current.user.clone(),
         team.0.clone(),
     );
-    let outcome = db::transaction(&state.pool, move |c| {
+    let outcome = db::try_transaction(&state.pool, move |c| {
         let role_label = format!(
             "{} of {}'s developer account",
             if new_role == OWNER {
@@ -158,7 +158,7 @@ pub async fn invite(
             },
             acct.company_name
         );
-        InviteError::split(invitations::invite(
+        invitations::invite(
             c,
             &settings,
             &NewInvite {
@@ -171,9 +171,9 @@ pub async fn invite(
             &actor,
             &meta,
             now,
-        ))
+        )
     })
-    .await?;
+    .await;
     let account_id = team.0.id.clone();
     let message = match outcome {
         Ok(_) => None,
@@ -223,23 +223,17 @@ pub async fn withdraw(
         current.user.clone(),
         team.0.id.clone(),
     );
-    let outcome = db::transaction(&state.pool, move |c| {
-        WithdrawError::split(invitations::withdraw(
-            c,
-            scope(&acct),
-            &invitation_id,
-            &actor,
-            &meta,
-            now,
-        ))
+    let outcome = db::try_transaction(&state.pool, move |c| {
+        invitations::withdraw(c, scope(&acct), &invitation_id, &actor, &meta, now)
     })
-    .await?;
+    .await;
     match outcome {
         Ok(i) => current.viewer.flash(
             FlashLevel::Success,
             format!("The invitation to {} was withdrawn.", i.email),
         ),
         Err(WithdrawError::NotFound) => return Err(AppError::NotFound),
+        Err(WithdrawError::Other(e)) => return Err(e.into()),
         Err(_) => current.viewer.flash(
             FlashLevel::Error,
             "This invitation is no longer pending (accepted, withdrawn or expired).",

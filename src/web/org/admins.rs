@@ -124,8 +124,8 @@ pub async fn invite(
             admin.current.user.clone(),
             admin.org.clone(),
         );
-        let outcome = db::transaction(&state.pool, move |c| {
-            InviteError::split(invitations::invite(
+        let outcome = db::try_transaction(&state.pool, move |c| {
+            invitations::invite(
                 c,
                 &settings,
                 &NewInvite {
@@ -138,9 +138,9 @@ pub async fn invite(
                 &by,
                 &meta,
                 now,
-            ))
+            )
         })
-        .await?;
+        .await;
         match outcome {
             Ok(_) => {
                 state.mail_queued();
@@ -188,23 +188,17 @@ pub async fn withdraw(
         admin.current.user.clone(),
         admin.org.id.clone(),
     );
-    let outcome = db::transaction(&state.pool, move |c| {
-        WithdrawError::split(invitations::withdraw(
-            c,
-            scope(&org),
-            &invitation_id,
-            &by,
-            &meta,
-            now,
-        ))
+    let outcome = db::try_transaction(&state.pool, move |c| {
+        invitations::withdraw(c, scope(&org), &invitation_id, &by, &meta, now)
     })
-    .await?;
+    .await;
     match outcome {
         Ok(i) => admin.current.viewer.flash(
             FlashLevel::Success,
             format!("The invitation to {} was withdrawn.", i.email),
         ),
         Err(WithdrawError::NotFound) => return Err(AppError::NotFound),
+        Err(WithdrawError::Other(e)) => return Err(e.into()),
         Err(_) => admin.current.viewer.flash(
             FlashLevel::Error,
             "This invitation is no longer pending (accepted, withdrawn or expired).",

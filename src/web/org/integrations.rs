@@ -245,7 +245,7 @@ pub async fn authorize(
         actor.via(),
     );
     let integration = preview.integration.clone();
-    let result = db::transaction_then(
+    let result = db::try_transaction_then(
         &state.pool,
         move |c| {
             let who = OrgActorRef {
@@ -253,17 +253,13 @@ pub async fn authorize(
                 via,
                 meta: &meta,
             };
-            match orgs::authorize(c, &org, Some(integration), &scopes, &who, now) {
-                Ok(_) => Ok(Ok(())),
-                Err(AuthorizeError::Other(e)) => Err(e),
-                Err(e) => Ok(Err(e.to_string())),
-            }
+            orgs::authorize(c, &org, Some(integration), &scopes, &who, now).map(|_| ())
         },
         state
             .api
             .on_commit_invalidate_integration(&preview.integration.id),
     )
-    .await?;
+    .await;
     match result {
         Ok(()) => {
             state.mail_queued();
@@ -279,7 +275,17 @@ pub async fn authorize(
                 actor.org.public_id
             )))
         }
-        Err(msg) => page(&actor, StatusCode::CONFLICT, form.api_id, Some(msg), None).await,
+        Err(AuthorizeError::Other(e)) => Err(e.into()),
+        Err(e) => {
+            page(
+                &actor,
+                StatusCode::CONFLICT,
+                form.api_id,
+                Some(e.to_string()),
+                None,
+            )
+            .await
+        }
     }
 }
 

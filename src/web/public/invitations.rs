@@ -253,10 +253,10 @@ pub async fn accept_submit(
     let token = OneTimeToken::parse(&raw).ok_or(AppError::NotFound)?;
     let state = viewer.state.clone();
     let (meta, now) = (viewer.meta.clone(), state.clock.now_naive());
-    let outcome = db::transaction(&state.pool, move |c| {
-        AcceptError::split(invitations::accept(c, &token, &user, &meta, now))
+    let outcome = db::try_transaction(&state.pool, move |c| {
+        invitations::accept(c, &token, &user, &meta, now)
     })
-    .await?;
+    .await;
     match outcome {
         Ok(_) => {
             viewer.flash(
@@ -269,6 +269,7 @@ pub async fn accept_submit(
             let (_, step) = signed_in_step(&viewer, &opened);
             accept_page(&viewer, StatusCode::FORBIDDEN, &raw, &opened, step)
         }
+        Err(AcceptError::Other(e)) => Err(e.into()),
         Err(why) => closed(&viewer, &why),
     }
 }
@@ -313,12 +314,10 @@ pub async fn set_password_submit(
     let token = OneTimeToken::parse(&raw).ok_or(AppError::NotFound)?;
     let state = viewer.state.clone();
     let (meta, now) = (viewer.meta.clone(), state.clock.now_naive());
-    let outcome = db::transaction(&state.pool, move |c| {
-        AcceptError::split(invitations::accept_with_password(
-            c, &token, &hash, &meta, now,
-        ))
+    let outcome = db::try_transaction(&state.pool, move |c| {
+        invitations::accept_with_password(c, &token, &hash, &meta, now)
     })
-    .await?;
+    .await;
     match outcome {
         Ok(_) => {
             // Any session in this browser belonged to someone else; start clean.
@@ -336,6 +335,7 @@ pub async fn set_password_submit(
             let (status, step) = signed_in_step(&viewer, &opened);
             accept_page(&viewer, status, &raw, &opened, step)
         }
+        Err(AcceptError::Other(e)) => Err(e.into()),
         Err(why) => closed(&viewer, &why),
     }
 }

@@ -132,7 +132,7 @@ async fn do_retire(
         integration.clone(),
         typed.to_string(),
     );
-    let result = db::transaction_then(
+    let result = db::try_transaction_then(
         &state.pool,
         move |c| {
             let actor = ActorRef {
@@ -140,15 +140,11 @@ async fn do_retire(
                 meta: &meta,
                 as_admin,
             };
-            match lifecycle::retire(c, &settings, &i, &typed, &actor, now) {
-                Ok(n) => Ok(Ok(n)),
-                Err(RetireError::Other(e)) => Err(e),
-                Err(e) => Ok(Err(e)),
-            }
+            lifecycle::retire(c, &settings, &i, &typed, &actor, now)
         },
         state.api.on_commit_invalidate_integration(&integration.id),
     )
-    .await?;
+    .await;
     match result {
         Ok(ended) => {
             let orgs = match ended {
@@ -165,6 +161,7 @@ async fn do_retire(
             );
             Ok(Ok(()))
         }
+        Err(RetireError::Other(e)) => Err(e.into()),
         Err(e) => Ok(Err(e.to_string())),
     }
 }
