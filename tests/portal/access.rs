@@ -7,7 +7,7 @@ use concat_portal::db;
 use concat_portal::db::models::api_secrets;
 use concat_portal::domain::sha256_hex;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const DEV: &str = "dana@ticketly.example";
 
@@ -726,23 +726,12 @@ async fn concurrent_rolls_never_exceed_two_active_secrets(backend: Backend) {
         dev.integration_id
     ));
     let token = app.csrf_with(&dev.client).await;
-    let mut tasks = Vec::new();
-    for _ in 0..4 {
-        let (c, url, token) = (dev.client.clone(), roll.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            c.post(url)
-                .form(&[("csrf_token", token.as_str()), ("old_expires", "7d")])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let statuses = race_statuses(4, |_| {
+        dev.client
+            .post(&roll)
+            .form(&[("csrf_token", token.as_str()), ("old_expires", "7d")])
+    })
+    .await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,
@@ -770,23 +759,12 @@ async fn parallel_duplicate_requests_make_one(backend: Backend) {
     links.dedup();
     assert_eq!(links.len(), 4, "each submission has its own link");
     let token = app.csrf_with(&app.client).await;
-    let mut tasks = Vec::new();
-    for link in links {
-        let (c, url, token) = (app.client.clone(), app.url(&link), token.clone());
-        tasks.push(tokio::spawn(async move {
-            c.post(url)
-                .form(&[("csrf_token", token)])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let statuses = race_statuses(links.len(), |i| {
+        app.client
+            .post(app.url(&links[i]))
+            .form(&[("csrf_token", &token)])
+    })
+    .await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,

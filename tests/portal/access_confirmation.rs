@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const VICTIM: &str = "victim@example.com";
 

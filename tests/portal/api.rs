@@ -7,7 +7,7 @@ use concat_portal::db;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn basic(api_id: &str, secret: &str) -> String {
     format!(

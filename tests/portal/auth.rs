@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const ADMIN: &str = "ada@concat.test";
 
@@ -185,27 +185,15 @@ async fn parallel_guesses_cannot_beat_the_limit(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_admin(ADMIN, "Ada").await;
     let token = app.csrf_with(&app.client).await;
-    let mut tasks = Vec::new();
-    for i in 0..30 {
-        let (c, url, token) = (app.client.clone(), app.url("/login"), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let pw = format!("parallel wrong guess {i}");
-            c.post(url)
-                .form(&[
-                    ("csrf_token", token.as_str()),
-                    ("email", ADMIN),
-                    ("password", pw.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }));
-    }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap().as_u16());
-    }
+    let statuses = race_statuses(30, |i| {
+        let pw = format!("parallel wrong guess {i}");
+        app.client.post(app.url("/login")).form(&[
+            ("csrf_token", token.as_str()),
+            ("email", ADMIN),
+            ("password", pw.as_str()),
+        ])
+    })
+    .await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 401).count(),
         10,
@@ -494,33 +482,27 @@ async fn concurrent_sign_ins_beyond_the_gate_get_503(backend: Backend) {
     let (workers, queue) = app.passwords.capacity();
     let storm = 4 * (workers + queue);
     let token = app.csrf_with(&app.client).await;
-    let mut tasks = Vec::new();
-    for i in 0..storm {
-        let (client, url, token) = (app.client.clone(), app.url("/login"), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let res = client
-                .post(url)
-                .header("x-forwarded-for", format!("198.51.{}.{}", i / 200, i % 200))
-                .form(&[
-                    ("csrf_token", token.as_str()),
-                    ("email", &format!("nobody{i}@concat.test")),
-                    ("password", "some guessed passphrase"),
-                ])
-                .send()
-                .await
-                .unwrap();
+    let results = race(storm, |i| {
+        let request = app
+            .client
+            .post(app.url("/login"))
+            .header("x-forwarded-for", format!("198.51.{}.{}", i / 200, i % 200))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", &format!("nobody{i}@concat.test")),
+                ("password", "some guessed passphrase"),
+            ]);
+        async move {
+            let res = request.send().await.unwrap();
             let status = res.status().as_u16();
             let retry = res
                 .headers()
                 .get("retry-after")
                 .map(|v| v.to_str().unwrap().to_string());
             (status, retry, res.text().await.unwrap())
-        }));
-    }
-    let mut results = Vec::new();
-    for t in tasks {
-        results.push(t.await.unwrap());
-    }
+        }
+    })
+    .await;
     let busy: Vec<_> = results.iter().filter(|(s, ..)| *s == 503).collect();
     let judged = results.iter().filter(|(s, ..)| *s == 401).count();
     assert_eq!(

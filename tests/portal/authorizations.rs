@@ -4,7 +4,7 @@
 use chrono::Duration;
 use concat_portal::clock::Clock;
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn authorizing_by_api_id_emails_the_organizations_id(backend: Backend) {
     let app = spawn_app(backend).await;

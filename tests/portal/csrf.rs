@@ -1,7 +1,7 @@
 //! Every state-changing form needs the session's CSRF token: without it, or with a wrong one,
 //! the answer is 403 and nothing changes. GET never changes state.
 
-use crate::helpers::*;
+use crate::support::*;
 
 const ADMIN: &str = "ada@concat.test";
 

@@ -1,6 +1,6 @@
 //! Developer accounts: who may see and act on which integration, teams, more integrations.
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn admin_request_routes_refuse_anonymous_and_developers(backend: Backend) {
     let app = spawn_app(backend).await;

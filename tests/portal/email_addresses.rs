@@ -8,7 +8,7 @@ use concat_portal::db::models::outbox as rows;
 use concat_portal::email::messages::PasswordReset;
 use concat_portal::email::outbox;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const UNDELIVERABLE: [(&str, &str); 4] = [
     ("\"a,b@evil.org\"@example.com", "Quoted addresses"),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// `concat-portal <args>` under umask 022 with the given settings.
 fn portal(args: &[&str], env: &[(&str, String)]) -> Command {

@@ -1,6 +1,6 @@
 //! Bad input never answers 500; security headers and cookie flags; TLS; the health check.
 
-use crate::helpers::*;
+use crate::support::*;
 
 const ADMIN: &str = "ada@concat.test";
 

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use concat_portal::email::SentEmail;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const OWNER: &str = "dana@ticketly.example";
 const BEA: &str = "bea@boxoffice.example";

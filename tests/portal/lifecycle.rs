@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use concat_portal::clock::Clock;
 use reqwest::Method;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const DANA: &str = "dana@ticketly.example";
 

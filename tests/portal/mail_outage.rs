@@ -16,8 +16,8 @@ use concat_portal::db::models::outbox as rows;
 use concat_portal::email::messages::PasswordReset;
 use concat_portal::email::outbox;
 
-use crate::helpers::*;
 use crate::smtp::{free_port, smtp_app};
+use crate::support::*;
 
 /// The Python interpreter that has aiosmtpd, or `None` (skip) outside CI.
 fn aiosmtpd_python() -> Option<PathBuf> {
@@ -32,17 +32,14 @@ fn aiosmtpd_python() -> Option<PathBuf> {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    match works {
-        true => Some(python),
-        false if ci() => panic!(
-            "CI=true but aiosmtpd is not installed at {} (see .ci/run): the SMTP outage tests must run in CI",
-            python.display()
-        ),
-        false => {
-            eprintln!("skipping an aiosmtpd test: no aiosmtpd at {}", python.display());
-            None
-        }
+    if !works {
+        skip(
+            Missing::Aiosmtpd,
+            &format!("no aiosmtpd at {}; see .ci/run", python.display()),
+        );
+        return None;
     }
+    Some(python)
 }
 
 /// aiosmtpd on 127.0.0.1:`port`, writing every message it accepts to its own directory and

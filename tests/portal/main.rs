@@ -1,9 +1,11 @@
 //! The one integration-test binary. Every test runs against a real server on a random port with
 //! its own fresh database, once on SQLite and once on PostgreSQL (when
-//! `PORTAL_TEST_POSTGRES_URL` is set; with `CI=true` the PostgreSQL and browser variants must run).
+//! `PORTAL_TEST_POSTGRES_URL` is set; otherwise the run ends with a line counting the skipped
+//! variants, and with `CI=true` the PostgreSQL, browser and aiosmtpd variants must run). What
+//! the tests are written with is in `support/`, one file per concern.
 
 #[macro_use]
-mod helpers;
+mod support;
 
 mod access;
 mod access_confirmation;
@@ -23,6 +25,7 @@ mod mail_outage;
 mod orgs;
 mod outbox;
 mod password_reset;
+mod schema;
 mod setup;
 mod smtp;
 mod suspension;

@@ -1,7 +1,7 @@
 //! Event organizations: creation with a first admin, admins, events, and object-level
 //! authorization over every organization and event route.
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn an_admin_creates_an_organization_and_its_first_admin_signs_in(backend: Backend) {
     let app = spawn_app(backend).await;

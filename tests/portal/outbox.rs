@@ -5,7 +5,7 @@ use concat_portal::db::{self, write_tx};
 use concat_portal::email::messages::PasswordReset;
 use concat_portal::email::{outbox, Dispatcher, Mailer};
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn message(n: usize) -> PasswordReset {
     PasswordReset {

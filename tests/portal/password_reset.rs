@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const ADMIN: &str = "ada@concat.test";
 const NEW_PW: &str = "a brand new long passphrase";

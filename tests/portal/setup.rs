@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn portal(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_concat-portal"));

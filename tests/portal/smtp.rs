@@ -11,7 +11,7 @@ use concat_portal::email::Mailer;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const ADMIN: &str = "ada@concat.test";
 

@@ -8,7 +8,7 @@ use concat_portal::db;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const DEV: &str = "dana@ticketly.example";
 const CO_OWNER: &str = "cory@ticketly.example";
