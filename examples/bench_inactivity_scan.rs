@@ -91,7 +91,7 @@ fn main() -> anyhow::Result<()> {
                         api_id,
                         display_name: "Bench App",
                         description: "Scan benchmark",
-                        status: integrations::ACTIVE,
+                        status: integrations::IntegrationStatus::Active,
                         created_at: now - Duration::days(500),
                         approved_by_user_id: None,
                         activity_at: now

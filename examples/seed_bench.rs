@@ -50,7 +50,7 @@ fn main() -> anyhow::Result<()> {
                 api_id: api_id.as_str(),
                 display_name: "Bench App",
                 description: "Load test",
-                status: integrations::ACTIVE,
+                status: integrations::IntegrationStatus::Active,
                 created_at: now,
                 approved_by_user_id: None,
                 activity_at: now,
@@ -68,7 +68,7 @@ fn main() -> anyhow::Result<()> {
             &integration_id,
             &scopes,
             &user.id,
-            authorizations::VIA_SUPPORT,
+            authorizations::Via::Support,
             now,
         )?;
         let mut first_event = None;
@@ -87,7 +87,7 @@ fn main() -> anyhow::Result<()> {
                     ends_at: starts_at + chrono::Duration::hours(3),
                     time_zone: "Europe/Berlin",
                     venue: "Hall 1",
-                    status: "published",
+                    status: concat_portal::domain::EventStatus::Published,
                 },
                 now,
             )?;

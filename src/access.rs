@@ -9,8 +9,11 @@ use chrono::NaiveDateTime;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::accounts::insert_user;
 use crate::context::RequestMeta;
-use crate::db::models::access_requests::{self as requests, AccessRequest, NewAccessRequest};
-use crate::db::models::integrations::{self, NewIntegration, ACTIVE};
+use crate::db::models::access_requests::{
+    self as requests, AccessRequest, MessageAuthor, NewAccessRequest, RequestKind, RequestStatus,
+};
+use crate::db::models::developer_accounts::MemberRole;
+use crate::db::models::integrations::{self, IntegrationStatus, NewIntegration};
 use crate::db::models::users::{self, User};
 use crate::db::models::{developer_accounts as accounts, tokens};
 use crate::db::{lock_key, new_id, DbConn};
@@ -61,7 +64,7 @@ fn notify_admins(
     outbox::enqueue_each(users::admin_emails(conn)?, conn, dedup, now, |admin_name| {
         AccessRequestAdminNotice {
             admin_name,
-            requester_name: request.requester_name.clone(),
+            requester_name: request.requester_name.to_string(),
             company_name: request.company_name.clone(),
             app_name: request.app_name.clone(),
             event,
@@ -100,8 +103,8 @@ pub fn submit(
         conn,
         &NewAccessRequest {
             id: &id,
-            kind: requests::KIND_NEW_ACCOUNT,
-            status: requests::PENDING,
+            kind: RequestKind::NewAccount,
+            status: RequestStatus::Pending,
             requester_name: req.name.as_str(),
             company_name: req.company.as_str(),
             website: req.website.as_str(),
@@ -220,12 +223,12 @@ pub fn confirm(
     if requests::open_for_email(conn, &request.contact_email_normalized)?.is_some() {
         return Ok(ConfirmOutcome::AlreadyPending);
     }
-    if !tokens::consume(conn, &token.digest(), TokenPurpose::AccessConfirmation, now)?
-        || !requests::confirm(conn, &request.id, now)?
-    {
+    if !tokens::consume(conn, &token.digest(), TokenPurpose::AccessConfirmation, now)? {
         return Ok(ConfirmOutcome::Used);
     }
-    let request = requests::find(conn, &request.id)?.expect("the request just confirmed");
+    let Some(request) = requests::confirm(conn, &request.id, now)? else {
+        return Ok(ConfirmOutcome::Used);
+    };
     notify_admins(
         conn,
         settings,
@@ -236,7 +239,7 @@ pub fn confirm(
     )?;
     AuditEvent::new(
         "access_request.confirmed",
-        Actor::Anonymous(&request.contact_email),
+        Actor::Anonymous(request.contact_email.as_str()),
     )
     .target("access_request", &request.id)
     .meta(meta)
@@ -263,12 +266,12 @@ pub fn submit_additional(
 ) -> anyhow::Result<String> {
     let (app_name, use_case) = (&wanted.app_name, &wanted.use_case);
     let id = new_id();
-    requests::insert(
+    let request = requests::insert(
         conn,
         &NewAccessRequest {
             id: &id,
-            kind: requests::KIND_ADDITIONAL,
-            status: requests::PENDING,
+            kind: RequestKind::Additional,
+            status: RequestStatus::Pending,
             requester_name: &owner.display_name,
             company_name: &account.company_name,
             website: &account.website,
@@ -287,7 +290,6 @@ pub fn submit_additional(
             confirmed_at: Some(now),
         },
     )?;
-    let request = requests::find(conn, &id)?.expect("the request just inserted");
     notify_admins(
         conn,
         settings,
@@ -298,7 +300,7 @@ pub fn submit_additional(
     )?;
     AuditEvent::new("access_request.submitted", Actor::from(owner))
         .target("access_request", &id)
-        .details(serde_json::json!({ "kind": requests::KIND_ADDITIONAL, "account": account.id, "app": app_name.as_str() }))
+        .details(serde_json::json!({ "kind": RequestKind::Additional, "account": account.id, "app": app_name.as_str() }))
         .meta(meta)
         .record(conn, now)?;
     Ok(id)
@@ -311,7 +313,7 @@ pub enum DecisionError {
     /// Someone acted first (or the request is not in a state that allows this action); holds
     /// the request's status now.
     #[error("the request is already {0}")]
-    AlreadyDecided(String),
+    AlreadyDecided(RequestStatus),
     /// The action is not possible for this request; the message says why.
     #[error("{0}")]
     Refused(String),
@@ -335,10 +337,10 @@ pub struct Target<'a> {
 }
 
 impl Target<'_> {
-    fn allowed_from(&self) -> Result<Vec<&str>, ()> {
-        match self.seen_status {
-            None => Ok(requests::OPEN.to_vec()),
-            Some(s) if requests::OPEN.contains(&s) => Ok(vec![s]),
+    fn allowed_from(&self) -> Result<Vec<RequestStatus>, ()> {
+        match self.seen_status.map(str::parse::<RequestStatus>) {
+            None => Ok(RequestStatus::OPEN.to_vec()),
+            Some(Ok(s)) if s.is_open() => Ok(vec![s]),
             Some(_) => Err(()),
         }
     }
@@ -378,7 +380,7 @@ pub fn approve(
     let id = target.id;
     let request = load(conn, id)?;
     let from = target.allowed_from().map_err(|_| already(conn, id))?;
-    if request.kind == requests::KIND_NEW_ACCOUNT {
+    if request.kind == RequestKind::NewAccount {
         let existing = users::find_by_email(conn, &request.contact_email_normalized)?;
         if existing.is_some_and(|u| !u.is_active()) {
             return Err(DecisionError::Refused(
@@ -386,7 +388,15 @@ pub fn approve(
             ));
         }
     }
-    if !requests::decide(conn, id, requests::APPROVED, &admin.id, None, &from, now)? {
+    if !requests::decide(
+        conn,
+        id,
+        RequestStatus::Approved,
+        &admin.id,
+        None,
+        &from,
+        now,
+    )? {
         return Err(already(conn, id));
     }
     let account_id = match &request.account_id {
@@ -413,7 +423,7 @@ pub fn approve(
             api_id: api_id.as_str(),
             display_name: &request.app_name,
             description: &request.use_case,
-            status: ACTIVE,
+            status: IntegrationStatus::Active,
             created_at: now,
             approved_by_user_id: Some(&admin.id),
             activity_at: now,
@@ -421,7 +431,7 @@ pub fn approve(
     )?;
     requests::link_result(conn, id, &account_id, &integration_id)?;
 
-    if request.kind == requests::KIND_ADDITIONAL {
+    if request.kind == RequestKind::Additional {
         let requester = match &request.requested_by_user_id {
             Some(uid) => users::find(conn, uid)?,
             None => None,
@@ -442,18 +452,19 @@ pub fn approve(
             )?;
         }
     } else {
-        let email = EmailAddress::parse(&request.contact_email)
-            .map_err(|e| anyhow::anyhow!("stored email: {e}"))?;
-        let user = match users::find_by_email(conn, &email.normalized())? {
+        let user = match users::find_by_email(conn, &request.contact_email.normalized())? {
             Some(u) => u,
-            None => {
-                let name = DisplayName::parse(&request.requester_name)
-                    .map_err(|e| anyhow::anyhow!("stored name: {e}"))?;
-                insert_user(conn, &email, &name, None, false, now)
-                    .map_err(|e| anyhow::anyhow!("creating the developer: {e}"))?
-            }
+            None => insert_user(
+                conn,
+                &request.contact_email,
+                &request.requester_name,
+                None,
+                false,
+                now,
+            )
+            .map_err(|e| anyhow::anyhow!("creating the developer: {e}"))?,
         };
-        accounts::add_member(conn, &account_id, &user.id, accounts::OWNER, now)?;
+        accounts::add_member(conn, &account_id, &user.id, MemberRole::Owner, now)?;
         let token = OneTimeToken::generate();
         tokens::insert_for(
             conn,
@@ -510,7 +521,7 @@ pub fn reject(
     if !requests::decide(
         conn,
         id,
-        requests::REJECTED,
+        RequestStatus::Rejected,
         &admin.id,
         Some(reason.as_str()),
         &from,
@@ -519,13 +530,13 @@ pub fn reject(
         return Err(already(conn, id));
     }
     let message = AccessRejected {
-        name: request.requester_name.clone(),
+        name: request.requester_name.to_string(),
         app_name: request.app_name.clone(),
         reason: reason.to_string(),
     };
     outbox::enqueue(
         conn,
-        &request.contact_email,
+        request.contact_email.as_str(),
         &message,
         &format!("access_rejected:{id}"),
         now,
@@ -552,7 +563,14 @@ pub fn ask_for_info(
     if !requests::ask_for_info(conn, id, now)? {
         return Err(already(conn, id));
     }
-    requests::add_message(conn, id, "admin", Some(&admin.id), question.as_str(), now)?;
+    requests::add_message(
+        conn,
+        id,
+        MessageAuthor::Admin,
+        Some(&admin.id),
+        question.as_str(),
+        now,
+    )?;
     let token = OneTimeToken::generate();
     tokens::insert_for(
         conn,
@@ -563,14 +581,14 @@ pub fn ask_for_info(
         now,
     )?;
     let message = AccessInfoRequested {
-        name: request.requester_name.clone(),
+        name: request.requester_name.to_string(),
         app_name: request.app_name.clone(),
         message: question.to_string(),
         link: settings.link(&format!("/access-requests/respond/{}", token.expose())),
     };
     outbox::enqueue(
         conn,
-        &request.contact_email,
+        request.contact_email.as_str(),
         &message,
         &format!("access_info:{}", token.digest()),
         now,
@@ -596,7 +614,7 @@ pub fn request_for_answer(
     let Some(id) = row.subject_id else {
         return Ok(None);
     };
-    Ok(requests::find(conn, &id)?.filter(|r| r.status == requests::INFO_REQUESTED))
+    Ok(requests::find(conn, &id)?.filter(|r| r.status == RequestStatus::InfoRequested))
 }
 
 /// The requester's answer: recorded, the request goes back to the queue, admins are told.
@@ -617,7 +635,14 @@ pub fn answer(
     {
         return Ok(false);
     }
-    requests::add_message(conn, &request.id, "requester", None, body.as_str(), now)?;
+    requests::add_message(
+        conn,
+        &request.id,
+        MessageAuthor::Requester,
+        None,
+        body.as_str(),
+        now,
+    )?;
     notify_admins(
         conn,
         settings,
@@ -628,7 +653,7 @@ pub fn answer(
     )?;
     AuditEvent::new(
         "access_request.answered",
-        Actor::Anonymous(&request.contact_email),
+        Actor::Anonymous(request.contact_email.as_str()),
     )
     .target("access_request", &request.id)
     .meta(meta)

@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::db::models::events::{self as rows, Event, EventFields};
 use crate::db::models::organizations::Organization;
 use crate::db::{lock_key, new_id, DbConn};
+use crate::domain::EventStatus;
 
 /// The one rule on an event's times, wherever they are entered.
 pub fn ends_after_start(starts_at: NaiveDateTime, ends_at: NaiveDateTime) -> bool {
@@ -72,7 +73,7 @@ pub struct EventPatch {
     pub starts_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
     pub time_zone: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<EventStatus>,
 }
 
 impl EventPatch {
@@ -116,7 +117,7 @@ pub fn patch_via_api(
         ends_at,
         time_zone: patch.time_zone.as_deref().unwrap_or(&current.time_zone),
         venue: patch.venue.as_deref().unwrap_or(&current.venue),
-        status: patch.status.as_deref().unwrap_or(&current.status),
+        status: patch.status.unwrap_or(current.status),
     };
     rows::update(c, org_id, public_id, &fields, ctx.now)?;
     ctx.audit("event.updated_via_api")

@@ -16,7 +16,10 @@ use chrono::NaiveDateTime;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::accounts::{insert_user, CreateUserError};
 use crate::context::RequestMeta;
-use crate::db::models::invitations::{self as inv, Invitation, Kind, NewInvitation};
+use crate::db::models::developer_accounts::MemberRole;
+use crate::db::models::invitations::{
+    self as inv, Invitation, InvitationStatus, Kind, NewInvitation,
+};
 use crate::db::models::users::{self, User};
 use crate::db::models::{developer_accounts as accounts, organizations, tokens};
 use crate::db::{lock_key, new_id, DbConn};
@@ -37,8 +40,8 @@ pub struct Scope<'a> {
 /// Who is invited, as what.
 pub struct NewInvite<'a> {
     pub scope: Scope<'a>,
-    /// `owner` or `member` for a developer account.
-    pub role: Option<&'a str>,
+    /// For a developer account.
+    pub role: Option<MemberRole>,
     pub email: &'a EmailAddress,
     /// The name the inviter typed; the only name the inviter ever sees until acceptance.
     pub name: &'a DisplayName,
@@ -116,13 +119,13 @@ pub fn invite(
         conn,
         &NewInvitation {
             id: &id,
-            kind: scope.kind.as_str(),
+            kind: scope.kind,
             target_id: scope.target_id,
             role: new.role,
             email: new.email.as_str(),
             email_normalized: &normalized,
             name: new.name.as_str(),
-            status: inv::PENDING,
+            status: InvitationStatus::Pending,
             invited_by_user_id: Some(&by.id),
             created_at: now,
             expires_at: now + lifetime,
@@ -161,7 +164,7 @@ pub fn invite(
     AuditEvent::new("invitation.invited", Actor::from(by))
         .target("invitation", &id)
         .details(serde_json::json!({
-            "kind": scope.kind.as_str(),
+            "kind": scope.kind,
             "target": scope.target_id,
             "role": new.role,
             "email": new.email.as_str(),
@@ -210,7 +213,9 @@ pub fn withdraw(
 ) -> Result<Invitation, WithdrawError> {
     let invitation =
         inv::find_in(conn, id, scope.kind, scope.target_id)?.ok_or(WithdrawError::NotFound)?;
-    if invitation.is_expired(now) || !inv::decide(conn, id, inv::WITHDRAWN, &by.id, now)? {
+    if invitation.is_expired(now)
+        || !inv::decide(conn, id, InvitationStatus::Withdrawn, &by.id, now)?
+    {
         return Err(WithdrawError::NotPending);
     }
     AuditEvent::new("invitation.withdrawn", Actor::from(by))
@@ -218,7 +223,7 @@ pub fn withdraw(
         .details(serde_json::json!({
             "kind": invitation.kind,
             "target": invitation.target_id,
-            "email": invitation.email,
+            "email": invitation.email.as_str(),
         }))
         .meta(meta)
         .record(conn, now)?;
@@ -251,9 +256,9 @@ pub fn link(conn: &mut DbConn, token: &OneTimeToken, now: NaiveDateTime) -> anyh
     }) else {
         return Ok(Link::Unknown);
     };
-    Ok(match invitation.status.as_str() {
-        inv::ACCEPTED => Link::Accepted,
-        inv::WITHDRAWN => Link::Withdrawn,
+    Ok(match invitation.status {
+        InvitationStatus::Accepted => Link::Accepted,
+        InvitationStatus::Withdrawn => Link::Withdrawn,
         _ if row.used_at.is_some() => Link::Accepted,
         _ if invitation.is_expired(now) || row.expires_at.is_some_and(|at| at <= now) => {
             Link::Expired
@@ -324,22 +329,25 @@ fn grant(
     now: NaiveDateTime,
 ) -> Result<(), AcceptError> {
     if !tokens::consume(conn, &token.digest(), TokenPurpose::Invitation, now)?
-        || !inv::decide(conn, &invitation.id, inv::ACCEPTED, &user.id, now)?
+        || !inv::decide(
+            conn,
+            &invitation.id,
+            InvitationStatus::Accepted,
+            &user.id,
+            now,
+        )?
     {
         return Err(AcceptError::Accepted);
     }
-    match (invitation.kind(), invitation.target_id.as_deref()) {
-        (Some(Kind::DeveloperAccount), Some(account)) => {
-            let role = match invitation.role.as_deref() {
-                Some(accounts::OWNER) => accounts::OWNER,
-                _ => accounts::MEMBER,
-            };
+    match (invitation.kind, invitation.target_id.as_deref()) {
+        (Kind::DeveloperAccount, Some(account)) => {
+            let role = invitation.role.unwrap_or(MemberRole::Member);
             accounts::add_member(conn, account, &user.id, role, now)?;
         }
-        (Some(Kind::Organization), Some(org)) => {
+        (Kind::Organization, Some(org)) => {
             organizations::add_admin(conn, org, &user.id, now)?;
         }
-        (Some(Kind::ConcatAdmin), None) => {
+        (Kind::ConcatAdmin, None) => {
             users::make_concat_admin(conn, &user.id, now)?;
         }
         _ => {
@@ -401,11 +409,8 @@ pub fn accept_with_password(
             u
         }
         None => {
-            let email = EmailAddress::parse(&invitation.email)
-                .map_err(|e| anyhow::anyhow!("stored email: {e}"))?;
-            let name = DisplayName::parse(&invitation.name)
-                .map_err(|e| anyhow::anyhow!("stored name: {e}"))?;
-            match insert_user(conn, &email, &name, Some(password_hash), false, now) {
+            let (email, name) = (&invitation.email, &invitation.name);
+            match insert_user(conn, email, name, Some(password_hash), false, now) {
                 Ok(u) => u,
                 // Created meanwhile (another invitation accepted at the same moment).
                 Err(CreateUserError::EmailTaken(_)) => return Err(AcceptError::SignInFirst),
@@ -425,12 +430,12 @@ pub fn accept_with_password(
 /// What an invitation is for, for its page ("an owner of Ticketly Ltd's developer account"),
 /// and where the accepted user lands.
 pub fn describe(conn: &mut DbConn, invitation: &Invitation) -> anyhow::Result<(String, String)> {
-    Ok(match (invitation.kind(), invitation.target_id.as_deref()) {
-        (Some(Kind::DeveloperAccount), Some(id)) => {
+    Ok(match (invitation.kind, invitation.target_id.as_deref()) {
+        (Kind::DeveloperAccount, Some(id)) => {
             let company = accounts::find(conn, id)?
                 .map(|a| a.company_name)
                 .unwrap_or_default();
-            let role = if invitation.role.as_deref() == Some(accounts::OWNER) {
+            let role = if invitation.role == Some(MemberRole::Owner) {
                 "an owner"
             } else {
                 "a member"
@@ -440,7 +445,7 @@ pub fn describe(conn: &mut DbConn, invitation: &Invitation) -> anyhow::Result<(S
                 format!("/developer/accounts/{id}/team"),
             )
         }
-        (Some(Kind::Organization), Some(id)) => match organizations::find(conn, id)? {
+        (Kind::Organization, Some(id)) => match organizations::find(conn, id)? {
             Some(o) => (
                 format!("an administrator of {}", o.name),
                 format!("/org/{}", o.public_id),

@@ -25,4 +25,5 @@ pub mod startup;
 pub mod state;
 pub mod suspension;
 pub mod telemetry;
+pub mod text_enum;
 pub mod web;

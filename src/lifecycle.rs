@@ -7,9 +7,9 @@ use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
 use crate::context::RequestMeta;
-use crate::db::models::authorizations::{self as auths, VIA_RETIREMENT};
-use crate::db::models::integrations::{self, Integration, INACTIVE, RETIRED};
-use crate::db::models::reactivations::{self, APPROVED, REJECTED};
+use crate::db::models::authorizations::{self as auths, ConfirmedBy, Via};
+use crate::db::models::integrations::{self, Integration, IntegrationStatus};
+use crate::db::models::reactivations::{self, ReactivationStatus};
 use crate::db::models::users::User;
 use crate::db::models::{api_secrets, developer_accounts as accounts, organizations, users};
 use crate::db::{new_id, DbConn};
@@ -67,7 +67,7 @@ pub fn retire(
         reactivations::decide(
             conn,
             &pending.id,
-            REJECTED,
+            ReactivationStatus::Rejected,
             &actor.user.id,
             Some("The integration was retired."),
             now,
@@ -80,7 +80,7 @@ pub fn retire(
     let ended = auths::active_of(conn, &integration.id)?;
     let mut org_names = Vec::new();
     for (auth, org) in &ended {
-        if !auths::revoke(conn, &auth.id, &actor.user.id, VIA_RETIREMENT, now)? {
+        if !auths::revoke(conn, &auth.id, &actor.user.id, Via::Retirement, now)? {
             continue;
         }
         let deadline = auths::deletion_deadline(now)
@@ -163,7 +163,7 @@ pub fn request_reactivation(
 ) -> Result<(), ReactivationError> {
     let current =
         integrations::lock(conn, &integration.id)?.ok_or(ReactivationError::NotInactive)?;
-    if current.status != INACTIVE {
+    if current.status != IntegrationStatus::Inactive {
         return Err(ReactivationError::NotInactive);
     }
     let id = new_id();
@@ -221,13 +221,17 @@ pub fn decide_reactivation(
     let integration =
         integrations::lock(conn, &request.integration_id)?.ok_or(ReactivationError::NotFound)?;
     let note_str = note.map(Note::as_str);
-    if request.status != reactivations::PENDING {
+    if request.status != ReactivationStatus::Pending {
         return Err(ReactivationError::AlreadyDecided);
     }
-    if approve && integration.status != INACTIVE {
+    if approve && integration.status != IntegrationStatus::Inactive {
         return Err(ReactivationError::NotInactive);
     }
-    let status = if approve { APPROVED } else { REJECTED };
+    let status = if approve {
+        ReactivationStatus::Approved
+    } else {
+        ReactivationStatus::Rejected
+    };
     if !reactivations::decide(conn, request_id, status, &actor.user.id, note_str, now)? {
         return Err(ReactivationError::AlreadyDecided);
     }
@@ -272,7 +276,9 @@ pub fn set_exempt(
     actor: &ActorRef<'_>,
     now: NaiveDateTime,
 ) -> anyhow::Result<bool> {
-    if integration.status == RETIRED || !integrations::set_exempt(conn, &integration.id, exempt)? {
+    if integration.status == IntegrationStatus::Retired
+        || !integrations::set_exempt(conn, &integration.id, exempt)?
+    {
         return Ok(false);
     }
     let action = if exempt {
@@ -305,7 +311,7 @@ pub fn confirm_deletion(
         auth_id,
         by_user_id,
         note,
-        auths::CONFIRMED_BY_DEVELOPER,
+        ConfirmedBy::Developer,
         ctx.now,
     )? {
         return Ok(false);
@@ -335,7 +341,7 @@ pub fn resolve_duty(
         &auth.id,
         &actor.user.id,
         Some(note.as_str()),
-        auths::CONFIRMED_BY_ADMIN,
+        ConfirmedBy::Admin,
         now,
     )? {
         return Ok(false);

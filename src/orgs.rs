@@ -8,9 +8,9 @@ use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
 use crate::context::RequestMeta;
-use crate::db::models::authorizations::{self as auths, Authorization, VIA_SUPPORT};
+use crate::db::models::authorizations::{self as auths, Authorization, Via};
 use crate::db::models::developer_accounts as accounts;
-use crate::db::models::integrations::{self, Integration, ACTIVE};
+use crate::db::models::integrations::{self, Integration};
 use crate::db::models::organizations::Organization;
 use crate::db::models::users::User;
 use crate::db::{lock_key, new_id, DbConn};
@@ -39,7 +39,7 @@ pub fn scopes_from(read: bool, write: bool) -> Result<String, String> {
 /// Who acts on the organization's behalf.
 pub struct OrgActorRef<'a> {
     pub user: &'a User,
-    pub via: &'a str,
+    pub via: Via,
     pub meta: &'a RequestMeta,
 }
 
@@ -76,14 +76,14 @@ pub fn authorize(
     )?;
     // Re-read under the lock: the integration may have been retired since the preview.
     let integration = integrations::lock(conn, &integration.id)?.ok_or(AuthorizeError::Unknown)?;
-    if integration.status != ACTIVE {
+    if !integration.status.is_active() {
         return Err(AuthorizeError::NotActive);
     }
     if auths::active_for(conn, &org.id, &integration.id)?.is_some() {
         return Err(AuthorizeError::AlreadyAuthorized);
     }
     let id = new_id();
-    auths::insert(
+    let authorization = auths::insert(
         conn,
         &id,
         &org.id,
@@ -93,7 +93,7 @@ pub fn authorize(
         actor.via,
         now,
     )?;
-    let by_support = actor.via == VIA_SUPPORT;
+    let by_support = actor.via == Via::Support;
     for (email, name) in accounts::owners(conn, &integration.account_id)? {
         let message = IntegrationAuthorized {
             name,
@@ -117,7 +117,7 @@ pub fn authorize(
         .details(serde_json::json!({ "integration": integration.id, "api_id": integration.api_id, "scopes": scopes, "via": actor.via }))
         .meta(actor.meta)
         .record(conn, now)?;
-    Ok(auths::find_in_org(conn, &org.id, &id)?.expect("just inserted"))
+    Ok(authorization)
 }
 
 pub fn change_scopes(
@@ -163,7 +163,7 @@ pub fn revoke(
             org_public_id: org.public_id.clone(),
             revoked_at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
             deadline: deadline.clone(),
-            by_support: actor.via == VIA_SUPPORT,
+            by_support: actor.via == Via::Support,
             link: settings.link(&format!("/developer/integrations/{}", integration.id)),
         };
         outbox::enqueue(
@@ -199,16 +199,13 @@ pub fn create_organization(
     use crate::db::models::invitations::Kind;
     use crate::db::models::organizations;
     use crate::invitations::{self, NewInvite, Scope};
-    use anyhow::Context as _;
     let id = new_id();
-    organizations::insert(c, &id, pid, name.as_str(), now)?;
+    let org = organizations::insert(c, &id, pid, name.as_str(), now)?;
     AuditEvent::new("organization.created", Actor::from(by))
         .target("organization", &id)
         .details(serde_json::json!({ "public_id": pid, "name": name.as_str() }))
         .meta(meta)
         .record(c, now)?;
-    let org =
-        organizations::find_by_public_id(c, pid)?.context("the organization just inserted")?;
     // The first admin is invited like any other: an admin once they accept.
     let role_label = format!("an administrator of {}", org.name);
     invitations::invite(

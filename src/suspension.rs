@@ -8,8 +8,8 @@ use chrono::NaiveDateTime;
 
 use crate::audit::{Actor, AuditEvent};
 use crate::context::RequestMeta;
-use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, OWNER};
-use crate::db::models::users::{self, User, STATUS_ACTIVE, STATUS_SUSPENDED};
+use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, MemberRole};
+use crate::db::models::users::{self, User, UserStatus};
 use crate::db::DbConn;
 use crate::domain::Note;
 use crate::email::messages::{AccountReinstated, AccountSuspended};
@@ -175,7 +175,7 @@ pub fn suspend_user(
         // Every account is checked before anything changes: the handler commits a refusal's
         // transaction (to show its message), so a half-done suspension must never be written.
         for id in ids {
-            if accounts::role_of(conn, id, user_id)?.as_deref() != Some(OWNER) {
+            if accounts::role_of(conn, id, user_id)? != Some(MemberRole::Owner) {
                 return Err(SuspensionError::NotAnOwner);
             }
         }
@@ -188,7 +188,7 @@ pub fn suspend_user(
             }
         }
     }
-    let changed = users::set_status(conn, user_id, STATUS_SUSPENDED, now)? == 1;
+    let changed = users::set_status(conn, user_id, UserStatus::Suspended, now)? == 1;
     if changed {
         AuditEvent::new("user.suspended", Actor::from(actor.user))
             .target("user", user_id)
@@ -215,7 +215,7 @@ pub fn reactivate_user(
     now: NaiveDateTime,
 ) -> Result<(String, bool), SuspensionError> {
     let target = users::find(conn, user_id)?.ok_or(SuspensionError::UserNotFound)?;
-    let changed = users::set_status(conn, user_id, STATUS_ACTIVE, now)? == 1;
+    let changed = users::set_status(conn, user_id, UserStatus::Active, now)? == 1;
     if changed {
         AuditEvent::new("user.reactivated", Actor::from(actor.user))
             .target("user", user_id)

@@ -204,7 +204,7 @@ fn event_view(e: &EventListing, org_public_id: &str) -> ApiEvent {
         starts_at: rfc3339(&e.starts_at),
         ends_at: rfc3339(&e.ends_at),
         time_zone: e.time_zone.clone(),
-        status: e.status.clone(),
+        status: e.status.to_string(),
         updated_at: rfc3339(&e.updated_at),
     }
 }
@@ -249,7 +249,7 @@ pub async fn me(caller: ApiCaller) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(Me {
         api_id: r.api_id.to_string(),
         display_name: r.display_name.clone(),
-        status: r.status.clone(),
+        status: r.status.to_string(),
         organizations: r.grants.iter().map(org_view).collect(),
         rate_limit: RateLimitInfo {
             limit: caller.rate.limit,
@@ -625,7 +625,7 @@ pub async fn update_event(
     let status = patch
         .status
         .as_deref()
-        .map(|s| EventStatus::parse(s).map(|s| s.as_str().to_string()))
+        .map(EventStatus::parse)
         .transpose()
         .map_err(bad)?;
     let starts_at = patch

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use crate::audit::{Actor, AuditEvent};
 use crate::context::{Context, RequestMeta};
 use crate::db::models::tokens;
-use crate::db::models::users::{self, NewUser, STATUS_ACTIVE};
+use crate::db::models::users::{self, NewUser, UserStatus};
 use crate::db::{new_id, write_tx, DbConn};
 use crate::domain::{DisplayName, EmailAddress, TokenPurpose};
 use crate::email::messages::PasswordChanged;
@@ -38,7 +38,7 @@ pub fn insert_user(
         return Err(CreateUserError::EmailTaken(email.to_string()));
     }
     let id = new_id();
-    let inserted = users::insert(
+    match users::insert(
         conn,
         &NewUser {
             id: &id,
@@ -47,22 +47,20 @@ pub fn insert_user(
             display_name: name.as_str(),
             password_hash,
             is_concat_admin: is_admin,
-            status: STATUS_ACTIVE,
+            status: UserStatus::Active,
             session_version: 1,
             created_at: now,
             updated_at: now,
         },
-    );
-    match inserted {
-        Ok(()) => {}
+    ) {
+        Ok(user) => Ok(user),
         // A concurrent insert of the same email lost the race on the unique index.
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => return Err(CreateUserError::EmailTaken(email.to_string())),
-        Err(e) => return Err(e.into()),
+        )) => Err(CreateUserError::EmailTaken(email.to_string())),
+        Err(e) => Err(e.into()),
     }
-    Ok(users::find(conn, &id)?.expect("the user just inserted"))
 }
 
 /// `concat-portal admin create`: a ConCat admin with a password, audited as a system action.

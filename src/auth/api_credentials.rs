@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use crate::context::Context;
 use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
 use crate::db::models::developer_accounts as accounts;
-use crate::db::models::integrations::{Integration, ACTIVE};
+use crate::db::models::integrations::Integration;
 use crate::db::{new_id, DbConn};
 use crate::domain::ApiSecret;
 
@@ -76,7 +76,7 @@ pub fn issue(
     // Count and insert under the integration's lock, so concurrent requests cannot exceed the
     // limit, and re-read its status: it may have been retired or deactivated meanwhile.
     let current = crate::db::models::integrations::lock(conn, &integration.id)?;
-    if current.is_none_or(|i| i.status != ACTIVE) {
+    if current.is_none_or(|i| !i.status.is_active()) {
         return Err(IssueError::NotActive);
     }
     if accounts::is_suspended(conn, &integration.account_id)? {
@@ -108,7 +108,7 @@ pub fn roll(
     now: NaiveDateTime,
 ) -> Result<(ApiSecret, Vec<ApiSecretRow>), IssueError> {
     let current = crate::db::models::integrations::lock(conn, &integration.id)?;
-    if current.is_none_or(|i| i.status != ACTIVE) {
+    if current.is_none_or(|i| !i.status.is_active()) {
         return Err(IssueError::NotActive);
     }
     if accounts::is_suspended(conn, &integration.account_id)? {

@@ -1,7 +1,11 @@
 use std::fmt;
 
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql};
+use diesel::sql_types::Text;
+
 /// A person's display name: 1–100 characters after trimming, no control characters.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, diesel::FromSqlRow)]
 pub struct DisplayName(String);
 
 impl DisplayName {
@@ -21,6 +25,19 @@ impl DisplayName {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Read back from a TEXT column. The value was parsed when it was written, so it is taken as
+/// stored: re-checking every row on every read would cost a parse per row and make an old row
+/// unreadable once a rule gets stricter.
+impl<DB> FromSql<Text, DB> for DisplayName
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        <String as FromSql<Text, DB>>::from_sql(bytes).map(Self)
     }
 }
 

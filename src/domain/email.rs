@@ -1,8 +1,12 @@
 use std::fmt;
 
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql};
+use diesel::sql_types::Text;
+
 /// A syntactically valid email address, trimmed. `normalized()` is the lower-cased form used for
 /// uniqueness and look-ups, so `Ada@Example.com` and `ada@example.com` are one account.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, diesel::FromSqlRow)]
 pub struct EmailAddress(String);
 
 impl EmailAddress {
@@ -65,6 +69,19 @@ impl EmailAddress {
 
     pub fn normalized(&self) -> String {
         self.0.to_lowercase()
+    }
+}
+
+/// Read back from a TEXT column. The value was parsed when it was written, so it is taken as
+/// stored: re-checking every row on every read would cost a parse per row and make an old row
+/// unreadable once a rule gets stricter.
+impl<DB> FromSql<Text, DB> for EmailAddress
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        <String as FromSql<Text, DB>>::from_sql(bytes).map(Self)
     }
 }
 

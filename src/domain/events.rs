@@ -116,29 +116,22 @@ impl fmt::Display for TimeZone {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventStatus {
-    Draft,
-    Published,
-    Cancelled,
+crate::text_enum! {
+    /// An event's status (`events.status`).
+    pub enum EventStatus {
+        Draft = "draft",
+        Published = "published",
+        Cancelled = "cancelled",
+    }
 }
 
 impl EventStatus {
+    /// A form's or the API's input (surrounding white space allowed).
     pub fn parse(input: &str) -> Result<Self, String> {
-        match input.trim() {
-            "draft" => Ok(Self::Draft),
-            "published" => Ok(Self::Published),
-            "cancelled" => Ok(Self::Cancelled),
-            _ => Err("Choose draft, published or cancelled.".into()),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Published => "published",
-            Self::Cancelled => "cancelled",
-        }
+        input
+            .trim()
+            .parse()
+            .map_err(|_| "Choose draft, published or cancelled.".into())
     }
 }
 

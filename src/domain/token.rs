@@ -4,36 +4,27 @@ use base64::Engine;
 use rand::TryRngCore;
 use sha2::{Digest, Sha256};
 
-/// What a one-time link is for, with its lifetime.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenPurpose {
-    /// First-run admin setup: valid until used.
-    Setup,
-    /// Forgot password: one hour.
-    PasswordReset,
-    /// An invitation link (team, organization admins, ConCat admins; `subject_id` is the
-    /// invitation), or — for older links — an invited user's first password: seven days.
-    Invitation,
-    /// Approval email: set (or confirm) a password and reveal the first API secret; seven days.
-    Credentials,
-    /// An access request waiting for more information: the requester's answer link; 14 days.
-    InfoResponse,
-    /// A new access request's "confirm your email" link: 48 hours.
-    AccessConfirmation,
+crate::text_enum! {
+    /// What a one-time link is for (`one_time_tokens.purpose`), with its lifetime.
+    pub enum TokenPurpose {
+        /// First-run admin setup: valid until used.
+        Setup = "setup",
+        /// Forgot password: one hour.
+        PasswordReset = "password_reset",
+        /// An invitation link (team, organization admins, ConCat admins; `subject_id` is the
+        /// invitation), or — for older links — an invited user's first password: seven days.
+        Invitation = "invitation",
+        /// Approval email: set (or confirm) a password and reveal the first API secret; seven
+        /// days.
+        Credentials = "credentials",
+        /// An access request waiting for more information: the requester's answer link; 14 days.
+        InfoResponse = "info_response",
+        /// A new access request's "confirm your email" link: 48 hours.
+        AccessConfirmation = "access_confirmation",
+    }
 }
 
 impl TokenPurpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenPurpose::Setup => "setup",
-            TokenPurpose::PasswordReset => "password_reset",
-            TokenPurpose::Invitation => "invitation",
-            TokenPurpose::Credentials => "credentials",
-            TokenPurpose::InfoResponse => "info_response",
-            TokenPurpose::AccessConfirmation => "access_confirmation",
-        }
-    }
-
     pub fn lifetime(self) -> Option<chrono::Duration> {
         match self {
             TokenPurpose::Setup => None,

@@ -229,7 +229,7 @@ impl Dispatcher {
         db::run(&self.pool, move |c| {
             let failure = outbox::Failure {
                 error: &message,
-                kind: kind.as_str(),
+                kind,
                 counted,
                 next_attempt_at: next,
             };

@@ -4,7 +4,7 @@ use anyhow::Context;
 use chrono::NaiveDateTime;
 
 use super::EmailMessage;
-use crate::db::models::outbox::{self, NewOutboxRow};
+use crate::db::models::outbox::{self, NewOutboxRow, OutboxStatus};
 use crate::db::{new_id, DbConn};
 
 /// Renders `msg` and queues it for `recipient`. `dedup_key` names the event that causes the
@@ -31,7 +31,7 @@ pub fn enqueue(
         subject: &subject,
         body_text: &text,
         body_html: &html,
-        status: outbox::QUEUED,
+        status: OutboxStatus::Queued,
         attempts: 0,
         next_attempt_at: now,
         created_at: now,

@@ -158,34 +158,8 @@ impl Mailer {
 }
 
 /// What a failed delivery means for the message, which decides what the dispatcher does next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// The mail server could not be reached or would not serve us (connection refused, timeout,
-    /// TLS or network error, `421`, authentication or protocol refusals): nothing is wrong with
-    /// the message. Does not use up attempts; the dispatcher probes until the server is back.
-    Unreachable,
-    /// The server answered this message with a 4xx reply ("try again later"). Retried with
-    /// backoff; does not use up attempts.
-    Deferred,
-    /// Can never be delivered: an invalid address, or a 5xx reply for the recipient or the
-    /// message. Marked failed at once.
-    Permanent,
-    /// Anything else (an unreadable reply, an internal client error): retried with backoff and
-    /// counted toward `PORTAL_OUTBOX_MAX_ATTEMPTS`.
-    Other,
-}
-
-impl FailureKind {
-    /// As stored in `outbox.failure_kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureKind::Unreachable => crate::db::models::outbox::UNREACHABLE,
-            FailureKind::Deferred => "deferred",
-            FailureKind::Permanent => "permanent",
-            FailureKind::Other => "error",
-        }
-    }
-}
+/// Stored as the message's `failure_kind`, so it is defined with the outbox row.
+pub use crate::db::models::outbox::FailureKind;
 
 /// A failed delivery: its kind and the text recorded as the message's last error.
 #[derive(Debug, Clone, PartialEq, Eq)]

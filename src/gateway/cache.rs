@@ -19,9 +19,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use subtle::ConstantTimeEq;
 
-use crate::db::models::authorizations::{ACTIVE as AUTH_ACTIVE, REVOKED as AUTH_REVOKED};
-use crate::db::models::developer_accounts::ACCOUNT_SUSPENDED;
-use crate::db::models::integrations::ACTIVE;
+use crate::db::models::authorizations::AuthorizationStatus;
+use crate::db::models::developer_accounts::AccountStatus;
+use crate::db::models::integrations::IntegrationStatus;
 use crate::db::schema::{
     api_secrets as s, authorizations as a, developer_accounts as d, integrations as i,
     organizations as o,
@@ -71,7 +71,7 @@ pub struct Resolved {
     pub integration_id: Arc<str>,
     pub api_id: Arc<str>,
     pub display_name: String,
-    pub status: String,
+    pub status: IntegrationStatus,
     pub account_id: Arc<str>,
     pub account_limit: Option<u32>,
     /// A ConCat admin suspended the account: every request is refused (403), though the
@@ -106,12 +106,12 @@ impl Resolved {
 
 type Row = (
     (String, Option<NaiveDateTime>, Option<NaiveDateTime>),
-    (String, String, String, String, String),
-    (Option<i32>, String),
+    (String, String, String, IntegrationStatus, String),
+    (Option<i32>, AccountStatus),
     Option<(
         String,
         String,
-        String,
+        AuthorizationStatus,
         String,
         NaiveDateTime,
         Option<NaiveDateTime>,
@@ -171,12 +171,12 @@ pub fn load(
         status,
         account_id: account_id.into(),
         account_limit: limit.and_then(|l| u32::try_from(l).ok()).filter(|l| *l > 0),
-        account_suspended: account_status == ACCOUNT_SUSPENDED,
+        account_suspended: account_status == AccountStatus::Suspended,
         secret_id: secret_id.into(),
         secret_expires_at: expires_at,
         grants: Vec::new(),
     };
-    if !resolved.same_api_id(api_id) || !resolved.usable_at(now) || resolved.status != ACTIVE {
+    if !resolved.same_api_id(api_id) || !resolved.usable_at(now) || !resolved.status.is_active() {
         return Ok(None);
     }
     // Newest first: the first row per organization is its latest authorization, unless an
@@ -190,19 +190,16 @@ pub fn load(
         else {
             continue;
         };
-        let state = if auth_status == AUTH_ACTIVE {
-            GrantState::Active {
+        let state = match auth_status {
+            AuthorizationStatus::Active => GrantState::Active {
                 scopes: scopes.split_whitespace().map(str::to_string).collect(),
                 authorization_id: auth_id.into(),
                 authorized_at,
-            }
-        } else if auth_status == AUTH_REVOKED {
-            GrantState::Revoked {
+            },
+            AuthorizationStatus::Revoked => GrantState::Revoked {
                 revoked_at: revoked_at.unwrap_or(authorized_at),
                 delete_by: due,
-            }
-        } else {
-            continue;
+            },
         };
         match seen.get(&org_id) {
             Some(&idx) => {
@@ -402,7 +399,7 @@ mod tests {
             integration_id: integration.into(),
             api_id: api_id.as_str().into(),
             display_name: "App".into(),
-            status: ACTIVE.into(),
+            status: IntegrationStatus::Active,
             account_id: "acct".into(),
             account_limit: None,
             account_suspended: false,

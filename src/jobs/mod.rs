@@ -50,38 +50,7 @@ pub enum Mode {
     DryRun,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    Scheduler,
-    Command,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Scheduler => "scheduler",
-            Trigger::Command => "command",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Ok,
-    Failed,
-    /// Another process held the job's lock.
-    Skipped,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Failed => "failed",
-            Outcome::Skipped => "skipped",
-        }
-    }
-}
+pub use crate::db::models::job_runs::{Outcome, Trigger};
 
 /// One step a job plans: what it counts as, what it says, and what it does.
 pub struct Planned<S> {
@@ -211,10 +180,10 @@ pub fn run_job<J: Job>(
         let run = JobRun {
             id: new_id(),
             job: J::NAME.to_string(),
-            trigger: trigger.as_str().to_string(),
+            trigger,
             as_of: ctx.now,
             duration_ms: i64::try_from(report.duration.as_millis()).unwrap_or(i64::MAX),
-            outcome: report.outcome.as_str().to_string(),
+            outcome: report.outcome,
             counts: serde_json::to_string(&report.counts).unwrap_or_else(|_| "{}".into()),
             error: report.error.clone(),
             // Wall time, so the Jobs page orders runs as they happened (`as_of` is the clock's).

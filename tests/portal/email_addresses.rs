@@ -84,7 +84,7 @@ async fn a_queued_message_to_an_undeliverable_address_fails_after_one_attempt(ba
     let unsent = app.unsent().await;
     assert_eq!(unsent.len(), 2);
     for row in &unsent {
-        assert_eq!(row.status, rows::FAILED, "{}", row.recipient);
+        assert_eq!(row.status, rows::OutboxStatus::Failed, "{}", row.recipient);
         assert_eq!(row.attempts, 1);
         assert!(
             row.last_error

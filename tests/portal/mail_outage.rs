@@ -149,7 +149,7 @@ async fn every_message_is_delivered_once_within_a_minute_of_a_two_hour_outage(ba
     for row in &waiting {
         assert_eq!(
             row.status,
-            rows::QUEUED,
+            rows::OutboxStatus::Queued,
             "{}: nothing dropped",
             row.recipient
         );
@@ -227,8 +227,11 @@ async fn a_recipient_rejected_with_550_is_failed_at_once(backend: Backend) {
     assert_eq!((report.sent, report.failed_attempts), (1, 1));
     let row = app.unsent().await.remove(0);
     assert_eq!(row.recipient, "nobody@example.test");
-    assert_eq!((row.status.as_str(), row.attempts), (rows::FAILED, 1));
-    assert_eq!(row.failure_kind.as_deref(), Some("permanent"));
+    assert_eq!((row.status, row.attempts), (rows::OutboxStatus::Failed, 1));
+    assert_eq!(
+        row.failure_kind.map(rows::FailureKind::as_str),
+        Some("permanent")
+    );
     assert!(
         row.last_error.as_deref().unwrap_or("").contains("550"),
         "{:?}",

@@ -29,3 +29,4 @@ mod schema;
 mod setup;
 mod smtp;
 mod suspension;
+mod typed_rows;

@@ -144,7 +144,7 @@ async fn a_message_being_sent_is_not_retried_and_bodies_are_dropped_after_delive
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.status, rows::SENT);
+    assert_eq!(row.status, rows::OutboxStatus::Sent);
     assert_eq!(row.body_text, rows::DELIVERED_BODY);
     assert!(!row.body_html.contains("reset-password"));
 }

@@ -121,7 +121,9 @@ async fn messages_wait_for_the_smtp_server_and_are_delivered_once(backend: Backe
     assert_eq!((report.sent, report.failed_attempts), (0, 1));
     let unsent = app.unsent().await;
     assert_eq!(unsent.len(), 3);
-    assert!(unsent.iter().all(|r| r.status == rows::QUEUED));
+    assert!(unsent
+        .iter()
+        .all(|r| r.status == rows::OutboxStatus::Queued));
     let tried: Vec<_> = unsent.iter().filter(|r| r.attempts > 0).collect();
     assert_eq!(tried.len(), 1);
     assert_eq!((tried[0].attempts, tried[0].counted_failures), (1, 0));
@@ -207,8 +209,8 @@ async fn unreadable_replies_use_up_attempts_until_an_admin_retries(backend: Back
     }
     let row = app.unsent().await.remove(0);
     assert_eq!(
-        (row.status.as_str(), row.attempts, row.counted_failures),
-        (rows::QUEUED, 6, 0)
+        (row.status, row.attempts, row.counted_failures),
+        (rows::OutboxStatus::Queued, 6, 0)
     );
     // A server that answers nonsense: those failures count, and past the limit it is failed.
     let nonsense = start_nonsense_server(port).await;
@@ -217,12 +219,15 @@ async fn unreadable_replies_use_up_attempts_until_an_admin_retries(backend: Back
     app.dispatcher.run_once().await.unwrap();
     let row = app.unsent().await.remove(0);
     assert_eq!(
-        (row.status.as_str(), row.counted_failures),
-        (rows::FAILED, 2),
+        (row.status, row.counted_failures),
+        (rows::OutboxStatus::Failed, 2),
         "{:?}",
         row.last_error
     );
-    assert_eq!(row.failure_kind.as_deref(), Some("error"));
+    assert_eq!(
+        row.failure_kind.map(rows::FailureKind::as_str),
+        Some("error")
+    );
     app.clock.advance(Duration::hours(5));
     assert_eq!(
         app.dispatcher.run_once().await.unwrap().failed_attempts,

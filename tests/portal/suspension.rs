@@ -51,17 +51,18 @@ async fn account_status(app: &TestApp, account_id: &str) -> String {
         .unwrap()
         .expect("the account")
         .status
+        .to_string()
 }
 
 /// Makes `email` (a new user) a second owner of the account, as an accepted team invitation
 /// would.
 async fn add_owner(app: &TestApp, account_id: &str, email: &str, name: &str) {
     use concat_portal::clock::Clock;
-    use concat_portal::db::models::developer_accounts::{self as accounts, OWNER};
+    use concat_portal::db::models::developer_accounts::{self as accounts, MemberRole};
     let uid = app.create_user(email, name).await;
     let (id, now) = (account_id.to_string(), app.clock.now_naive());
     db::run(&app.pool, move |c| {
-        Ok(accounts::add_member(c, &id, &uid, OWNER, now)?)
+        Ok(accounts::add_member(c, &id, &uid, MemberRole::Owner, now)?)
     })
     .await
     .unwrap();

@@ -3,28 +3,87 @@ use diesel::prelude::*;
 
 use crate::db::schema::{access_request_messages as m, access_requests as r};
 use crate::db::DbConn;
+use crate::domain::{DisplayName, EmailAddress};
 
-pub const PENDING: &str = "pending";
-pub const INFO_REQUESTED: &str = "info_requested";
-pub const APPROVED: &str = "approved";
-pub const REJECTED: &str = "rejected";
-pub const STATUSES: [&str; 4] = [PENDING, INFO_REQUESTED, APPROVED, REJECTED];
-/// Still waiting for a decision.
-pub const OPEN: [&str; 2] = [PENDING, INFO_REQUESTED];
+crate::text_enum! {
+    /// `access_requests.status`.
+    pub enum RequestStatus {
+        Pending = "pending",
+        /// An admin asked the requester a question; the answer puts it back to pending.
+        InfoRequested = "info_requested",
+        Approved = "approved",
+        Rejected = "rejected",
+    }
+}
 
-pub const KIND_NEW_ACCOUNT: &str = "new_account";
-pub const KIND_ADDITIONAL: &str = "additional_integration";
+impl RequestStatus {
+    /// Still waiting for a decision.
+    pub const OPEN: [RequestStatus; 2] = [RequestStatus::Pending, RequestStatus::InfoRequested];
+
+    pub fn is_open(self) -> bool {
+        Self::OPEN.contains(&self)
+    }
+
+    pub fn is_pending(self) -> bool {
+        self == RequestStatus::Pending
+    }
+
+    /// As the admin pages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "Pending",
+            RequestStatus::InfoRequested => "Information requested",
+            RequestStatus::Approved => "Approved",
+            RequestStatus::Rejected => "Rejected",
+        }
+    }
+}
+
+crate::text_enum! {
+    /// `access_requests.kind`.
+    pub enum RequestKind {
+        /// From outside: approval creates the developer account (and the user, if new).
+        NewAccount = "new_account",
+        /// From an owner of an existing account: another integration for it.
+        Additional = "additional_integration",
+    }
+}
+
+impl RequestKind {
+    pub fn is_additional(self) -> bool {
+        self == RequestKind::Additional
+    }
+}
+
+crate::text_enum! {
+    /// `access_request_messages.author`.
+    pub enum MessageAuthor {
+        /// A ConCat admin's question.
+        Admin = "admin",
+        /// The requester's answer.
+        Requester = "requester",
+    }
+}
+
+impl MessageAuthor {
+    pub fn is_admin(self) -> bool {
+        self == MessageAuthor::Admin
+    }
+}
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = r)]
 pub struct AccessRequest {
     pub id: String,
-    pub kind: String,
-    pub status: String,
-    pub requester_name: String,
+    pub kind: RequestKind,
+    pub status: RequestStatus,
+    /// Parsed when the request was made (or the owner's, for another integration); read back
+    /// as stored.
+    pub requester_name: DisplayName,
     pub company_name: String,
     pub website: String,
-    pub contact_email: String,
+    /// As `requester_name`.
+    pub contact_email: EmailAddress,
     pub contact_email_normalized: String,
     pub phone: Option<String>,
     pub app_name: String,
@@ -54,16 +113,11 @@ impl AccessRequest {
     }
 
     pub fn is_open(&self) -> bool {
-        OPEN.contains(&self.status.as_str())
+        self.status.is_open()
     }
 
     pub fn status_label(&self) -> &'static str {
-        match self.status.as_str() {
-            PENDING => "Pending",
-            INFO_REQUESTED => "Information requested",
-            APPROVED => "Approved",
-            _ => "Rejected",
-        }
+        self.status.label()
     }
 }
 
@@ -71,8 +125,8 @@ impl AccessRequest {
 #[diesel(table_name = r)]
 pub struct NewAccessRequest<'a> {
     pub id: &'a str,
-    pub kind: &'a str,
-    pub status: &'a str,
+    pub kind: RequestKind,
+    pub status: RequestStatus,
     pub requester_name: &'a str,
     pub company_name: &'a str,
     pub website: &'a str,
@@ -90,11 +144,12 @@ pub struct NewAccessRequest<'a> {
     pub confirmed_at: Option<NaiveDateTime>,
 }
 
-pub fn insert(conn: &mut DbConn, new: &NewAccessRequest<'_>) -> QueryResult<()> {
+/// Inserts the request and returns it as stored.
+pub fn insert(conn: &mut DbConn, new: &NewAccessRequest<'_>) -> QueryResult<AccessRequest> {
     diesel::insert_into(r::table)
         .values(new)
-        .execute(conn)
-        .map(|_| ())
+        .returning(super::returning::<AccessRequest>())
+        .get_result(conn)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<AccessRequest>> {
@@ -121,8 +176,8 @@ pub fn open_for_email(conn: &mut DbConn, normalized: &str) -> QueryResult<Option
     r::table
         .filter(r::contact_email_normalized.eq(normalized))
         .filter(r::confirmed_at.is_not_null())
-        .filter(r::kind.eq(KIND_NEW_ACCOUNT))
-        .filter(r::status.eq_any(OPEN))
+        .filter(r::kind.eq(RequestKind::NewAccount))
+        .filter(r::status.eq_any(RequestStatus::OPEN))
         .select(AccessRequest::as_select())
         .first(conn)
         .optional()
@@ -138,7 +193,7 @@ pub fn count_from_ip_since(conn: &mut DbConn, ip: &str, since: NaiveDateTime) ->
 
 pub fn page(
     conn: &mut DbConn,
-    status: Option<&str>,
+    status: Option<RequestStatus>,
     search: Option<&str>,
     offset: i64,
     limit: i64,
@@ -146,7 +201,7 @@ pub fn page(
     let build = || {
         let mut q = r::table.filter(r::confirmed_at.is_not_null()).into_boxed();
         if let Some(s) = status {
-            q = q.filter(r::status.eq(s.to_string()));
+            q = q.filter(r::status.eq(s));
         }
         if let Some(s) = search {
             let pattern = format!("%{}%", s.to_lowercase().replace(['%', '_'], ""));
@@ -169,7 +224,7 @@ pub fn page(
     Ok((rows, total))
 }
 
-pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
+pub fn count_by_status(conn: &mut DbConn, status: RequestStatus) -> QueryResult<i64> {
     r::table
         .filter(r::status.eq(status))
         .filter(r::confirmed_at.is_not_null())
@@ -182,13 +237,13 @@ pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
 pub fn decide(
     conn: &mut DbConn,
     id: &str,
-    to: &str,
+    to: RequestStatus,
     by: &str,
     reason: Option<&str>,
-    from: &[&str],
+    from: &[RequestStatus],
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let from: Vec<&str> = from.iter().copied().filter(|s| OPEN.contains(s)).collect();
+    let from: Vec<RequestStatus> = from.iter().copied().filter(|s| s.is_open()).collect();
     let n = diesel::update(
         r::table
             .find(id)
@@ -206,12 +261,18 @@ pub fn decide(
     Ok(n == 1)
 }
 
-/// Unconfirmed → confirmed (the request enters the queue). Returns whether this call did it.
-pub fn confirm(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(r::table.find(id).filter(r::confirmed_at.is_null()))
+/// Unconfirmed → confirmed (the request enters the queue). Returns the confirmed request when
+/// this call did it.
+pub fn confirm(
+    conn: &mut DbConn,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<AccessRequest>> {
+    diesel::update(r::table.find(id).filter(r::confirmed_at.is_null()))
         .set((r::confirmed_at.eq(now), r::updated_at.eq(now)))
-        .execute(conn)?;
-    Ok(n == 1)
+        .returning(super::returning::<AccessRequest>())
+        .get_result(conn)
+        .optional()
 }
 
 /// Pending → info requested (only from pending, only a confirmed request).
@@ -219,19 +280,26 @@ pub fn ask_for_info(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryRes
     let n = diesel::update(
         r::table
             .find(id)
-            .filter(r::status.eq(PENDING))
+            .filter(r::status.eq(RequestStatus::Pending))
             .filter(r::confirmed_at.is_not_null()),
     )
-    .set((r::status.eq(INFO_REQUESTED), r::updated_at.eq(now)))
+    .set((
+        r::status.eq(RequestStatus::InfoRequested),
+        r::updated_at.eq(now),
+    ))
     .execute(conn)?;
     Ok(n == 1)
 }
 
 /// Info requested → pending, when the requester answers.
 pub fn back_to_queue(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(r::table.find(id).filter(r::status.eq(INFO_REQUESTED)))
-        .set((r::status.eq(PENDING), r::updated_at.eq(now)))
-        .execute(conn)?;
+    let n = diesel::update(
+        r::table
+            .find(id)
+            .filter(r::status.eq(RequestStatus::InfoRequested)),
+    )
+    .set((r::status.eq(RequestStatus::Pending), r::updated_at.eq(now)))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -254,7 +322,7 @@ pub fn link_result(
 pub struct RequestMessage {
     pub id: String,
     pub request_id: String,
-    pub author: String,
+    pub author: MessageAuthor,
     pub author_user_id: Option<String>,
     pub body: String,
     pub created_at: NaiveDateTime,
@@ -263,7 +331,7 @@ pub struct RequestMessage {
 pub fn add_message(
     conn: &mut DbConn,
     request_id: &str,
-    author: &str,
+    author: MessageAuthor,
     author_user_id: Option<&str>,
     body: &str,
     now: NaiveDateTime,

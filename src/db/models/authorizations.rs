@@ -8,10 +8,43 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 
-pub const ACTIVE: &str = "active";
-pub const REVOKED: &str = "revoked";
-pub const VIA_ORGANIZATION: &str = "organization";
-pub const VIA_SUPPORT: &str = "support";
+crate::text_enum! {
+    /// `authorizations.status`.
+    pub enum AuthorizationStatus {
+        Active = "active",
+        /// The deletion duty runs from the revocation.
+        Revoked = "revoked",
+    }
+}
+
+impl AuthorizationStatus {
+    pub fn is_active(self) -> bool {
+        self == AuthorizationStatus::Active
+    }
+}
+
+crate::text_enum! {
+    /// Who granted or revoked an authorization (`authorized_via`, `revoked_via`).
+    pub enum Via {
+        /// An admin of the organization.
+        Organization = "organization",
+        /// ConCat support, on the organization's behalf.
+        Support = "support",
+        /// The integration was retired (revocations only).
+        Retirement = "retirement",
+    }
+}
+
+crate::text_enum! {
+    /// Who recorded a deletion (`deletion_confirmed_via`).
+    pub enum ConfirmedBy {
+        /// The developer's attestation.
+        Developer = "developer",
+        /// A ConCat admin, resolving the duty.
+        Admin = "admin",
+    }
+}
+
 /// The developer must delete the organization's data within this many days of revocation.
 pub const DELETION_DAYS: i64 = 30;
 
@@ -26,10 +59,6 @@ pub fn deletion_deadline(revoked_at: NaiveDateTime) -> NaiveDateTime {
 pub const STAGE_REMINDED_7D: i32 = 1;
 pub const STAGE_REMINDED_1D: i32 = 2;
 pub const STAGE_OVERDUE: i32 = 3;
-pub const VIA_RETIREMENT: &str = "retirement";
-/// Who recorded a deletion.
-pub const CONFIRMED_BY_DEVELOPER: &str = "developer";
-pub const CONFIRMED_BY_ADMIN: &str = "admin";
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = a)]
@@ -38,13 +67,13 @@ pub struct Authorization {
     pub organization_id: String,
     pub integration_id: String,
     pub scopes: String,
-    pub status: String,
+    pub status: AuthorizationStatus,
     pub authorized_at: NaiveDateTime,
     pub authorized_by_user_id: Option<String>,
-    pub authorized_via: String,
+    pub authorized_via: Via,
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_by_user_id: Option<String>,
-    pub revoked_via: Option<String>,
+    pub revoked_via: Option<Via>,
     pub deletion_due_at: Option<NaiveDateTime>,
     pub deletion_confirmed_at: Option<NaiveDateTime>,
     pub deletion_confirmed_by_user_id: Option<String>,
@@ -52,11 +81,21 @@ pub struct Authorization {
     pub last_used_at: Option<NaiveDateTime>,
     pub duty_stage: i32,
     pub deletion_overdue_at: Option<NaiveDateTime>,
-    pub deletion_confirmed_via: Option<String>,
+    pub deletion_confirmed_via: Option<ConfirmedBy>,
     pub usage_purged_at: Option<NaiveDateTime>,
 }
 
 impl Authorization {
+    /// Granted by ConCat support on the organization's behalf.
+    pub fn authorized_by_support(&self) -> bool {
+        self.authorized_via == Via::Support
+    }
+
+    /// Recorded by a ConCat admin (not attested by the developer).
+    pub fn deletion_recorded_by_admin(&self) -> bool {
+        self.deletion_confirmed_via == Some(ConfirmedBy::Admin)
+    }
+
     /// pending / confirmed / overdue, for a revoked authorization.
     pub fn duty_state(&self, now: &NaiveDateTime) -> &'static str {
         match (self.deletion_confirmed_at, self.deletion_due_at) {
@@ -82,22 +121,22 @@ pub fn insert(
     integration_id: &str,
     scopes: &str,
     by: &str,
-    via: &str,
+    via: Via,
     now: NaiveDateTime,
-) -> QueryResult<()> {
+) -> QueryResult<Authorization> {
     diesel::insert_into(a::table)
         .values((
             a::id.eq(id),
             a::organization_id.eq(org_id),
             a::integration_id.eq(integration_id),
             a::scopes.eq(scopes),
-            a::status.eq(ACTIVE),
+            a::status.eq(AuthorizationStatus::Active),
             a::authorized_at.eq(now),
             a::authorized_by_user_id.eq(by),
             a::authorized_via.eq(via),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .returning(super::returning::<Authorization>())
+        .get_result(conn)
 }
 
 pub fn active_for(
@@ -108,7 +147,7 @@ pub fn active_for(
     a::table
         .filter(a::organization_id.eq(org_id))
         .filter(a::integration_id.eq(integration_id))
-        .filter(a::status.eq(ACTIVE))
+        .filter(a::status.eq(AuthorizationStatus::Active))
         .select(Authorization::as_select())
         .first(conn)
         .optional()
@@ -133,25 +172,33 @@ pub fn revoke(
     conn: &mut DbConn,
     id: &str,
     by: &str,
-    via: &str,
+    via: Via,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let n = diesel::update(a::table.find(id).filter(a::status.eq(ACTIVE)))
-        .set((
-            a::status.eq(REVOKED),
-            a::revoked_at.eq(now),
-            a::revoked_by_user_id.eq(by),
-            a::revoked_via.eq(via),
-            a::deletion_due_at.eq(deletion_deadline(now)),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        a::table
+            .find(id)
+            .filter(a::status.eq(AuthorizationStatus::Active)),
+    )
+    .set((
+        a::status.eq(AuthorizationStatus::Revoked),
+        a::revoked_at.eq(now),
+        a::revoked_by_user_id.eq(by),
+        a::revoked_via.eq(via),
+        a::deletion_due_at.eq(deletion_deadline(now)),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
 pub fn set_scopes(conn: &mut DbConn, id: &str, scopes: &str) -> QueryResult<bool> {
-    let n = diesel::update(a::table.find(id).filter(a::status.eq(ACTIVE)))
-        .set(a::scopes.eq(scopes))
-        .execute(conn)?;
+    let n = diesel::update(
+        a::table
+            .find(id)
+            .filter(a::status.eq(AuthorizationStatus::Active)),
+    )
+    .set(a::scopes.eq(scopes))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -162,14 +209,14 @@ pub fn confirm_deletion(
     id: &str,
     by: &str,
     note: Option<&str>,
-    via: &str,
+    via: ConfirmedBy,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(
         a::table
             .find(id)
             .filter(a::integration_id.eq(integration_id))
-            .filter(a::status.eq(REVOKED))
+            .filter(a::status.eq(AuthorizationStatus::Revoked))
             .filter(a::deletion_confirmed_at.is_null()),
     )
     .set((
@@ -215,7 +262,7 @@ macro_rules! duties {
         a::table
             .inner_join(o::table)
             .inner_join(i::table.inner_join(da::table))
-            .filter(a::status.eq(REVOKED))
+            .filter(a::status.eq(AuthorizationStatus::Revoked))
     };
 }
 
@@ -262,7 +309,7 @@ pub fn advance_duty(
 ) -> QueryResult<bool> {
     let target = a::table
         .find(id)
-        .filter(a::status.eq(REVOKED))
+        .filter(a::status.eq(AuthorizationStatus::Revoked))
         .filter(a::deletion_confirmed_at.is_null())
         .filter(a::duty_stage.lt(stage));
     let n = if stage == STAGE_OVERDUE {
@@ -304,7 +351,7 @@ pub fn purge_due(
     let cutoff = now - chrono::Duration::days(DELETION_DAYS);
     a::table
         .inner_join(i::table)
-        .filter(a::status.eq(REVOKED))
+        .filter(a::status.eq(AuthorizationStatus::Revoked))
         .filter(a::usage_purged_at.is_null())
         .filter(a::revoked_at.le(cutoff))
         .order((a::revoked_at.asc(), a::id.asc()))
@@ -329,7 +376,7 @@ pub fn active_of(
     a::table
         .inner_join(o::table)
         .filter(a::integration_id.eq(integration_id))
-        .filter(a::status.eq(ACTIVE))
+        .filter(a::status.eq(AuthorizationStatus::Active))
         .order(a::id.asc())
         .select((Authorization::as_select(), Organization::as_select()))
         .load(conn)

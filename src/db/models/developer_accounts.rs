@@ -1,15 +1,34 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::models::users::UserStatus;
 use crate::db::schema::{developer_accounts as a, developer_members as m, users as u};
 use crate::db::DbConn;
 
-pub const OWNER: &str = "owner";
-pub const MEMBER: &str = "member";
+crate::text_enum! {
+    /// `developer_members.role` (and the role a team invitation offers).
+    pub enum MemberRole {
+        /// Manages secrets, the team and further integrations.
+        Owner = "owner",
+        /// Sees the account's integrations.
+        Member = "member",
+    }
+}
 
-/// `developer_accounts.status`: API requests and new secrets work only while `active`.
-pub const ACCOUNT_ACTIVE: &str = "active";
-pub const ACCOUNT_SUSPENDED: &str = "suspended";
+impl MemberRole {
+    pub fn is_owner(self) -> bool {
+        self == MemberRole::Owner
+    }
+}
+
+crate::text_enum! {
+    /// `developer_accounts.status`: API requests and new secrets work only while `active`.
+    pub enum AccountStatus {
+        Active = "active",
+        /// By a ConCat admin.
+        Suspended = "suspended",
+    }
+}
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = a)]
@@ -20,8 +39,7 @@ pub struct DeveloperAccount {
     pub created_at: NaiveDateTime,
     /// Requests per minute for all of the account's integrations; `None`: the global default.
     pub api_rate_limit: Option<i32>,
-    /// `active` or `suspended` (by a ConCat admin).
-    pub status: String,
+    pub status: AccountStatus,
     /// The latest suspension (kept after reinstatement; the history is in the audit log).
     pub suspended_at: Option<NaiveDateTime>,
     pub suspension_reason: Option<String>,
@@ -29,7 +47,7 @@ pub struct DeveloperAccount {
 
 impl DeveloperAccount {
     pub fn is_suspended(&self) -> bool {
-        self.status == ACCOUNT_SUSPENDED
+        self.status == AccountStatus::Suspended
     }
 }
 
@@ -61,22 +79,30 @@ pub fn set_rate_limit(conn: &mut DbConn, id: &str, limit: Option<i32>) -> QueryR
 
 /// Suspends the account, if it is active (a guarded update: `false` when it already was).
 pub fn suspend(conn: &mut DbConn, id: &str, reason: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    diesel::update(a::table.find(id).filter(a::status.eq(ACCOUNT_ACTIVE)))
-        .set((
-            a::status.eq(ACCOUNT_SUSPENDED),
-            a::suspended_at.eq(now),
-            a::suspension_reason.eq(reason),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+    diesel::update(
+        a::table
+            .find(id)
+            .filter(a::status.eq(AccountStatus::Active)),
+    )
+    .set((
+        a::status.eq(AccountStatus::Suspended),
+        a::suspended_at.eq(now),
+        a::suspension_reason.eq(reason),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// Reinstates a suspended account (a guarded update: `false` when it was not suspended).
 pub fn reinstate(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
-    diesel::update(a::table.find(id).filter(a::status.eq(ACCOUNT_SUSPENDED)))
-        .set(a::status.eq(ACCOUNT_ACTIVE))
-        .execute(conn)
-        .map(|n| n == 1)
+    diesel::update(
+        a::table
+            .find(id)
+            .filter(a::status.eq(AccountStatus::Suspended)),
+    )
+    .set(a::status.eq(AccountStatus::Active))
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// The active accounts of which the user is an owner and no other owner is an active user:
@@ -85,8 +111,8 @@ pub fn last_owner_of(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Develo
     let owned: Vec<DeveloperAccount> = a::table
         .inner_join(m::table)
         .filter(m::user_id.eq(user_id))
-        .filter(m::role.eq(OWNER))
-        .filter(a::status.eq(ACCOUNT_ACTIVE))
+        .filter(m::role.eq(MemberRole::Owner))
+        .filter(a::status.eq(AccountStatus::Active))
         .order((a::company_name.asc(), a::id.asc()))
         .select(DeveloperAccount::as_select())
         .load(conn)?;
@@ -95,9 +121,9 @@ pub fn last_owner_of(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Develo
         let others: i64 = m::table
             .inner_join(u::table)
             .filter(m::account_id.eq(&account.id))
-            .filter(m::role.eq(OWNER))
+            .filter(m::role.eq(MemberRole::Owner))
             .filter(m::user_id.ne(user_id))
-            .filter(u::status.eq("active"))
+            .filter(u::status.eq(UserStatus::Active))
             .count()
             .get_result(conn)?;
         if others == 0 {
@@ -112,9 +138,9 @@ pub fn is_suspended(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     a::table
         .find(id)
         .select(a::status)
-        .first::<String>(conn)
+        .first::<AccountStatus>(conn)
         .optional()
-        .map(|s| s.as_deref() == Some(ACCOUNT_SUSPENDED))
+        .map(|s| s == Some(AccountStatus::Suspended))
 }
 
 /// Every account, by company name.
@@ -138,7 +164,7 @@ pub fn add_member(
     conn: &mut DbConn,
     account_id: &str,
     user_id: &str,
-    role: &str,
+    role: MemberRole,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let row = (
@@ -152,7 +178,11 @@ pub fn add_member(
 }
 
 /// The user's role in the account, if they are a member.
-pub fn role_of(conn: &mut DbConn, account_id: &str, user_id: &str) -> QueryResult<Option<String>> {
+pub fn role_of(
+    conn: &mut DbConn,
+    account_id: &str,
+    user_id: &str,
+) -> QueryResult<Option<MemberRole>> {
     m::table
         .filter(m::account_id.eq(account_id))
         .filter(m::user_id.eq(user_id))
@@ -162,7 +192,10 @@ pub fn role_of(conn: &mut DbConn, account_id: &str, user_id: &str) -> QueryResul
 }
 
 /// The accounts the user belongs to, with their role.
-pub fn for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<(DeveloperAccount, String)>> {
+pub fn for_user(
+    conn: &mut DbConn,
+    user_id: &str,
+) -> QueryResult<Vec<(DeveloperAccount, MemberRole)>> {
     a::table
         .inner_join(m::table)
         .filter(m::user_id.eq(user_id))
@@ -176,12 +209,12 @@ pub struct Member {
     pub user_id: String,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: MemberRole,
     pub has_password: bool,
 }
 
 pub fn members(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<Member>> {
-    let rows: Vec<(String, String, String, String, Option<String>)> = m::table
+    let rows: Vec<(String, String, String, MemberRole, Option<String>)> = m::table
         .inner_join(u::table)
         .filter(m::account_id.eq(account_id))
         .order(u::email_normalized.asc())
@@ -204,8 +237,8 @@ pub fn owners(conn: &mut DbConn, account_id: &str) -> QueryResult<Vec<(String, S
     m::table
         .inner_join(u::table)
         .filter(m::account_id.eq(account_id))
-        .filter(m::role.eq(OWNER))
-        .filter(u::status.eq("active"))
+        .filter(m::role.eq(MemberRole::Owner))
+        .filter(u::status.eq(UserStatus::Active))
         .select((u::email, u::display_name))
         .load(conn)
 }

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::events as e;
 use crate::db::DbConn;
+use crate::domain::EventStatus;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = e)]
@@ -15,7 +16,7 @@ pub struct Event {
     pub ends_at: NaiveDateTime,
     pub time_zone: String,
     pub venue: String,
-    pub status: String,
+    pub status: EventStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -31,7 +32,7 @@ pub struct EventListing {
     pub ends_at: NaiveDateTime,
     pub time_zone: String,
     pub venue: String,
-    pub status: String,
+    pub status: EventStatus,
     pub updated_at: NaiveDateTime,
 }
 
@@ -44,7 +45,7 @@ impl From<&Event> for EventListing {
             ends_at: e.ends_at,
             time_zone: e.time_zone.clone(),
             venue: e.venue.clone(),
-            status: e.status.clone(),
+            status: e.status,
             updated_at: e.updated_at,
         }
     }
@@ -57,7 +58,7 @@ pub struct EventFields<'a> {
     pub ends_at: NaiveDateTime,
     pub time_zone: &'a str,
     pub venue: &'a str,
-    pub status: &'a str,
+    pub status: EventStatus,
 }
 
 pub fn insert(

@@ -1,14 +1,35 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::models::developer_accounts::MemberRole;
 use crate::db::schema::{developer_accounts as da, developer_members as dm, integrations as i};
 use crate::db::DbConn;
 
-pub const ACTIVE: &str = "active";
-/// Revoked for a year without a successful API request; ConCat admins may reactivate it.
-pub const INACTIVE: &str = "inactive";
-/// Retired by its developer or a ConCat admin: gone from every listing, kept for the record.
-pub const RETIRED: &str = "retired";
+crate::text_enum! {
+    /// `integrations.status`.
+    pub enum IntegrationStatus {
+        Active = "active",
+        /// Revoked for a year without a successful API request; ConCat admins may reactivate it.
+        Inactive = "inactive",
+        /// Retired by its developer or a ConCat admin: gone from every listing, kept for the
+        /// record.
+        Retired = "retired",
+    }
+}
+
+impl IntegrationStatus {
+    pub fn is_active(self) -> bool {
+        self == IntegrationStatus::Active
+    }
+
+    pub fn is_inactive(self) -> bool {
+        self == IntegrationStatus::Inactive
+    }
+
+    pub fn is_retired(self) -> bool {
+        self == IntegrationStatus::Retired
+    }
+}
 /// Credentials unused for this many days are revoked.
 pub const INACTIVITY_DAYS: i64 = 365;
 /// Warnings go out this many days before the revocation (the first one starts the countdown).
@@ -23,7 +44,7 @@ pub struct Integration {
     pub api_id: String,
     pub display_name: String,
     pub description: String,
-    pub status: String,
+    pub status: IntegrationStatus,
     pub created_at: NaiveDateTime,
     pub approved_by_user_id: Option<String>,
     pub last_used_at: Option<NaiveDateTime>,
@@ -42,7 +63,7 @@ pub struct Integration {
 impl Integration {
     /// When the credentials will be revoked for inactivity (`None` when exempt or not active).
     pub fn inactivity_deadline(&self) -> Option<NaiveDateTime> {
-        (self.status == ACTIVE && !self.inactivity_exempt)
+        (self.status.is_active() && !self.inactivity_exempt)
             .then(|| self.activity_at + chrono::Duration::days(INACTIVITY_DAYS))
     }
 
@@ -63,7 +84,7 @@ pub struct NewIntegration<'a> {
     pub api_id: &'a str,
     pub display_name: &'a str,
     pub description: &'a str,
-    pub status: &'a str,
+    pub status: IntegrationStatus,
     pub created_at: NaiveDateTime,
     pub approved_by_user_id: Option<&'a str>,
     pub activity_at: NaiveDateTime,
@@ -107,7 +128,7 @@ pub fn find_for_member(
     conn: &mut DbConn,
     id: &str,
     user_id: &str,
-) -> QueryResult<Option<(Integration, String)>> {
+) -> QueryResult<Option<(Integration, MemberRole)>> {
     i::table
         .inner_join(dm::table.on(dm::account_id.eq(i::account_id)))
         .filter(i::id.eq(id))
@@ -118,11 +139,11 @@ pub fn find_for_member(
 }
 
 /// Every integration the user can see (through any developer account), with their role.
-pub fn for_member(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<(Integration, String)>> {
+pub fn for_member(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<(Integration, MemberRole)>> {
     i::table
         .inner_join(dm::table.on(dm::account_id.eq(i::account_id)))
         .filter(dm::user_id.eq(user_id))
-        .filter(i::status.ne(RETIRED))
+        .filter(i::status.ne(IntegrationStatus::Retired))
         .order((i::created_at.asc(), i::id.asc()))
         .select((Integration::as_select(), dm::role))
         .load(conn)
@@ -144,7 +165,7 @@ pub fn inactivity_due(
     let last = now - chrono::Duration::days(INACTIVITY_DAYS - INACTIVITY_LAST_WARNING_DAYS);
     let end = now - chrono::Duration::days(INACTIVITY_DAYS);
     i::table
-        .filter(i::status.eq(ACTIVE))
+        .filter(i::status.eq(IntegrationStatus::Active))
         .filter(i::inactivity_exempt.eq(false))
         .filter(i::activity_at.le(first))
         // Only rows with a step due: not warned yet, due for the last warning, or past the end.
@@ -172,7 +193,7 @@ pub fn mark_inactivity_warned(
     let n = diesel::update(
         i::table
             .find(id)
-            .filter(i::status.eq(ACTIVE))
+            .filter(i::status.eq(IntegrationStatus::Active))
             .filter(i::inactivity_exempt.eq(false))
             .filter(i::inactivity_stage.lt(stage))
             .filter(i::activity_at.le(cutoff)),
@@ -197,40 +218,51 @@ pub fn deactivate(
     let n = diesel::update(
         i::table
             .find(id)
-            .filter(i::status.eq(ACTIVE))
+            .filter(i::status.eq(IntegrationStatus::Active))
             .filter(i::inactivity_exempt.eq(false))
             .filter(i::activity_at.le(cutoff))
             .filter(i::inactivity_stage.eq(2))
             .filter(i::inactivity_warned_at.le(warned_by)),
     )
-    .set((i::status.eq(INACTIVE), i::deactivated_at.eq(now)))
+    .set((
+        i::status.eq(IntegrationStatus::Inactive),
+        i::deactivated_at.eq(now),
+    ))
     .execute(conn)?;
     Ok(n == 1)
 }
 
 /// Inactive → active; the inactivity clock starts again now.
 pub fn reactivate(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(i::table.find(id).filter(i::status.eq(INACTIVE)))
-        .set((
-            i::status.eq(ACTIVE),
-            i::activity_at.eq(now),
-            i::inactivity_stage.eq(0),
-            i::inactivity_warned_at.eq(None::<NaiveDateTime>),
-            i::deactivated_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        i::table
+            .find(id)
+            .filter(i::status.eq(IntegrationStatus::Inactive)),
+    )
+    .set((
+        i::status.eq(IntegrationStatus::Active),
+        i::activity_at.eq(now),
+        i::inactivity_stage.eq(0),
+        i::inactivity_warned_at.eq(None::<NaiveDateTime>),
+        i::deactivated_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
 /// Active or inactive → retired.
 pub fn retire(conn: &mut DbConn, id: &str, by: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(i::table.find(id).filter(i::status.ne(RETIRED)))
-        .set((
-            i::status.eq(RETIRED),
-            i::retired_at.eq(now),
-            i::retired_by_user_id.eq(by),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        i::table
+            .find(id)
+            .filter(i::status.ne(IntegrationStatus::Retired)),
+    )
+    .set((
+        i::status.eq(IntegrationStatus::Retired),
+        i::retired_at.eq(now),
+        i::retired_by_user_id.eq(by),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -239,7 +271,7 @@ pub fn set_exempt(conn: &mut DbConn, id: &str, exempt: bool) -> QueryResult<bool
     let n = diesel::update(
         i::table
             .find(id)
-            .filter(i::status.ne(RETIRED))
+            .filter(i::status.ne(IntegrationStatus::Retired))
             .filter(i::inactivity_exempt.ne(exempt)),
     )
     // Either way the warnings start over: no revocation without fresh notice.
@@ -253,7 +285,7 @@ pub fn record_activity(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryR
     diesel::update(
         i::table
             .find(id)
-            .filter(i::status.eq(ACTIVE))
+            .filter(i::status.eq(IntegrationStatus::Active))
             .filter(i::activity_at.lt(at)),
     )
     .set((i::activity_at.eq(at), i::inactivity_stage.eq(0)))
@@ -264,7 +296,7 @@ pub fn record_activity(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryR
 pub fn listed(conn: &mut DbConn) -> QueryResult<Vec<(Integration, String)>> {
     i::table
         .inner_join(da::table)
-        .filter(i::status.ne(RETIRED))
+        .filter(i::status.ne(IntegrationStatus::Retired))
         .order((da::company_name.asc(), i::display_name.asc(), i::id.asc()))
         .select((Integration::as_select(), da::company_name))
         .load(conn)
@@ -274,11 +306,11 @@ pub fn listed(conn: &mut DbConn) -> QueryResult<Vec<(Integration, String)>> {
 pub fn retired_for_member(
     conn: &mut DbConn,
     user_id: &str,
-) -> QueryResult<Vec<(Integration, String)>> {
+) -> QueryResult<Vec<(Integration, MemberRole)>> {
     i::table
         .inner_join(dm::table.on(dm::account_id.eq(i::account_id)))
         .filter(dm::user_id.eq(user_id))
-        .filter(i::status.eq(RETIRED))
+        .filter(i::status.eq(IntegrationStatus::Retired))
         .order((i::created_at.asc(), i::id.asc()))
         .select((Integration::as_select(), dm::role))
         .load(conn)

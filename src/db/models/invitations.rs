@@ -5,40 +5,30 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::models::developer_accounts::MemberRole;
 use crate::db::schema::invitations as i;
 use crate::db::DbConn;
+use crate::domain::{DisplayName, EmailAddress};
 
-pub const PENDING: &str = "pending";
-pub const ACCEPTED: &str = "accepted";
-pub const WITHDRAWN: &str = "withdrawn";
-
-/// What an invitation grants, stored as TEXT with its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A member or owner of a developer account (`target_id`: the account, `role`: its role).
-    DeveloperAccount,
-    /// An admin of an event organization (`target_id`: the organization).
-    Organization,
-    /// A ConCat administrator (no target).
-    ConcatAdmin,
+crate::text_enum! {
+    /// `invitations.status`.
+    pub enum InvitationStatus {
+        Pending = "pending",
+        Accepted = "accepted",
+        Withdrawn = "withdrawn",
+    }
 }
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::DeveloperAccount => "developer_account",
-            Kind::Organization => "organization",
-            Kind::ConcatAdmin => "concat_admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "developer_account" => Some(Kind::DeveloperAccount),
-            "organization" => Some(Kind::Organization),
-            "concat_admin" => Some(Kind::ConcatAdmin),
-            _ => None,
-        }
+crate::text_enum! {
+    /// What an invitation grants (`invitations.kind`), with its target.
+    pub enum Kind {
+        /// A member or owner of a developer account (`target_id`: the account, `role`: its
+        /// role).
+        DeveloperAccount = "developer_account",
+        /// An admin of an event organization (`target_id`: the organization).
+        Organization = "organization",
+        /// A ConCat administrator (no target).
+        ConcatAdmin = "concat_admin",
     }
 }
 
@@ -46,14 +36,15 @@ impl Kind {
 #[diesel(table_name = i)]
 pub struct Invitation {
     pub id: String,
-    pub kind: String,
+    pub kind: Kind,
     pub target_id: Option<String>,
-    pub role: Option<String>,
-    pub email: String,
+    /// For a developer account's team.
+    pub role: Option<MemberRole>,
+    pub email: EmailAddress,
     pub email_normalized: String,
     /// The name the inviter typed.
-    pub name: String,
-    pub status: String,
+    pub name: DisplayName,
+    pub status: InvitationStatus,
     pub invited_by_user_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
@@ -62,10 +53,6 @@ pub struct Invitation {
 }
 
 impl Invitation {
-    pub fn kind(&self) -> Option<Kind> {
-        Kind::parse(&self.kind)
-    }
-
     pub fn is_expired(&self, now: NaiveDateTime) -> bool {
         self.expires_at <= now
     }
@@ -75,13 +62,13 @@ impl Invitation {
 #[diesel(table_name = i)]
 pub struct NewInvitation<'a> {
     pub id: &'a str,
-    pub kind: &'a str,
+    pub kind: Kind,
     pub target_id: Option<&'a str>,
-    pub role: Option<&'a str>,
+    pub role: Option<MemberRole>,
     pub email: &'a str,
     pub email_normalized: &'a str,
     pub name: &'a str,
-    pub status: &'a str,
+    pub status: InvitationStatus,
     pub invited_by_user_id: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
@@ -110,10 +97,7 @@ pub fn find_in(
     kind: Kind,
     target_id: Option<&str>,
 ) -> QueryResult<Option<Invitation>> {
-    let mut q = i::table
-        .find(id)
-        .filter(i::kind.eq(kind.as_str()))
-        .into_boxed();
+    let mut q = i::table.find(id).filter(i::kind.eq(kind)).into_boxed();
     q = match target_id {
         Some(t) => q.filter(i::target_id.eq(t.to_string())),
         None => q.filter(i::target_id.is_null()),
@@ -129,8 +113,8 @@ pub fn pending_for(
     now: NaiveDateTime,
 ) -> QueryResult<Vec<Invitation>> {
     let mut q = i::table
-        .filter(i::kind.eq(kind.as_str()))
-        .filter(i::status.eq(PENDING))
+        .filter(i::kind.eq(kind))
+        .filter(i::status.eq(InvitationStatus::Pending))
         .filter(i::expires_at.gt(now))
         .into_boxed();
     q = match target_id {
@@ -147,12 +131,12 @@ pub fn pending_for(
 pub fn decide(
     conn: &mut DbConn,
     id: &str,
-    to: &str,
+    to: InvitationStatus,
     by: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     // Acceptance only before expiry; withdrawal at any time while pending.
-    let not_before = if to == ACCEPTED {
+    let not_before = if to == InvitationStatus::Accepted {
         now
     } else {
         chrono::DateTime::UNIX_EPOCH.naive_utc()
@@ -160,7 +144,7 @@ pub fn decide(
     let n = diesel::update(
         i::table
             .find(id)
-            .filter(i::status.eq(PENDING))
+            .filter(i::status.eq(InvitationStatus::Pending))
             .filter(i::expires_at.gt(not_before)),
     )
     .set((

@@ -6,15 +6,33 @@ use diesel::prelude::*;
 use crate::db::schema::job_runs as j;
 use crate::db::DbConn;
 
+crate::text_enum! {
+    /// What started a run (`job_runs.trigger`).
+    pub enum Trigger {
+        Scheduler = "scheduler",
+        Command = "command",
+    }
+}
+
+crate::text_enum! {
+    /// How a run ended (`job_runs.outcome`).
+    pub enum Outcome {
+        Ok = "ok",
+        Failed = "failed",
+        /// Another process held the job's lock.
+        Skipped = "skipped",
+    }
+}
+
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
 #[diesel(table_name = j)]
 pub struct JobRun {
     pub id: String,
     pub job: String,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub as_of: NaiveDateTime,
     pub duration_ms: i64,
-    pub outcome: String,
+    pub outcome: Outcome,
     /// JSON object of counts.
     pub counts: String,
     pub error: Option<String>,

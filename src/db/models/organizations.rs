@@ -13,13 +13,14 @@ pub struct Organization {
     pub created_at: NaiveDateTime,
 }
 
+/// Inserts the organization and returns it as stored.
 pub fn insert(
     conn: &mut DbConn,
     id: &str,
     public_id: &str,
     name: &str,
     now: NaiveDateTime,
-) -> QueryResult<()> {
+) -> QueryResult<Organization> {
     diesel::insert_into(o::table)
         .values((
             o::id.eq(id),
@@ -27,8 +28,8 @@ pub fn insert(
             o::name.eq(name),
             o::created_at.eq(now),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .returning(super::returning::<Organization>())
+        .get_result(conn)
 }
 
 /// Known organizations whose name contains one of `names` (case-insensitive), for matching the

@@ -4,13 +4,51 @@ use diesel::prelude::*;
 use crate::db::schema::outbox as o;
 use crate::db::DbConn;
 
-pub const QUEUED: &str = "queued";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
+crate::text_enum! {
+    /// `outbox.status`.
+    pub enum OutboxStatus {
+        /// Waiting for its next attempt (`next_attempt_at`).
+        Queued = "queued",
+        Sent = "sent",
+        /// Out of attempts, or refused permanently; an admin can retry it.
+        Failed = "failed",
+    }
+}
 
-/// `failure_kind` of a message whose last attempt could not reach the mail server: it waits for
-/// the server, and is released at once when the dispatcher's probe gets through.
-pub const UNREACHABLE: &str = "unreachable";
+impl OutboxStatus {
+    pub fn is_queued(self) -> bool {
+        self == OutboxStatus::Queued
+    }
+
+    pub fn is_sent(self) -> bool {
+        self == OutboxStatus::Sent
+    }
+
+    pub fn is_failed(self) -> bool {
+        self == OutboxStatus::Failed
+    }
+}
+
+crate::text_enum! {
+    /// What a failed delivery means for the message, which decides what the dispatcher does
+    /// next; stored as `outbox.failure_kind` of the last failed attempt.
+    pub enum FailureKind {
+        /// The mail server could not be reached or would not serve us (connection refused,
+        /// timeout, TLS or network error, `421`, authentication or protocol refusals): nothing
+        /// is wrong with the message. Does not use up attempts; the message waits for the
+        /// server, and is released at once when the dispatcher's probe gets through.
+        Unreachable = "unreachable",
+        /// The server answered this message with a 4xx reply ("try again later"). Retried with
+        /// backoff; does not use up attempts.
+        Deferred = "deferred",
+        /// Can never be delivered: an invalid address, or a 5xx reply for the recipient or the
+        /// message. Marked failed at once.
+        Permanent = "permanent",
+        /// Anything else (an unreadable reply, an internal client error): retried with backoff
+        /// and counted toward `PORTAL_OUTBOX_MAX_ATTEMPTS`.
+        Other = "error",
+    }
+}
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = o)]
@@ -22,15 +60,15 @@ pub struct OutboxRow {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
-    /// Kind of the last failed attempt (`unreachable`, `deferred`, `permanent`, `error`).
-    pub failure_kind: Option<String>,
+    /// Kind of the last failed attempt.
+    pub failure_kind: Option<FailureKind>,
     /// Failed attempts that count toward the limit (not those of an unreachable server or 4xx).
     pub counted_failures: i32,
 }
@@ -38,7 +76,17 @@ pub struct OutboxRow {
 impl OutboxRow {
     /// Queued because the mail server could not be reached at its last attempt.
     pub fn waits_for_server(&self) -> bool {
-        self.status == QUEUED && self.failure_kind.as_deref() == Some(UNREACHABLE)
+        self.status.is_queued() && self.failure_kind == Some(FailureKind::Unreachable)
+    }
+
+    /// Queued again because the server answered the last attempt with "try again later".
+    pub fn deferred(&self) -> bool {
+        self.status.is_queued() && self.failure_kind == Some(FailureKind::Deferred)
+    }
+
+    /// Failed because the server refused it for good.
+    pub fn refused_permanently(&self) -> bool {
+        self.status.is_failed() && self.failure_kind == Some(FailureKind::Permanent)
     }
 }
 
@@ -52,7 +100,7 @@ pub struct NewOutboxRow<'a> {
     pub subject: &'a str,
     pub body_text: &'a str,
     pub body_html: &'a str,
-    pub status: &'a str,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -67,7 +115,7 @@ pub fn insert_once(conn: &mut DbConn, row: &NewOutboxRow<'_>) -> QueryResult<boo
 /// Ids of queued messages due now, oldest first.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
     o::table
-        .filter(o::status.eq(QUEUED))
+        .filter(o::status.eq(OutboxStatus::Queued))
         .filter(o::next_attempt_at.le(now))
         .filter(o::locked_until.is_null().or(o::locked_until.le(now)))
         .order((o::next_attempt_at.asc(), o::id.asc()))
@@ -87,7 +135,7 @@ pub fn claim(
     let won = diesel::update(
         o::table
             .filter(o::id.eq(id))
-            .filter(o::status.eq(QUEUED))
+            .filter(o::status.eq(OutboxStatus::Queued))
             .filter(o::next_attempt_at.le(now))
             .filter(o::locked_until.is_null().or(o::locked_until.le(now))),
     )
@@ -117,13 +165,13 @@ pub const DELIVERED_BODY: &str = "[delivered; the body is not kept]";
 pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(o::table.find(id))
         .set((
-            o::status.eq(SENT),
+            o::status.eq(OutboxStatus::Sent),
             o::body_text.eq(DELIVERED_BODY),
             o::body_html.eq(DELIVERED_BODY),
             o::sent_at.eq(now),
             o::locked_until.eq(None::<NaiveDateTime>),
             o::last_error.eq(None::<String>),
-            o::failure_kind.eq(None::<String>),
+            o::failure_kind.eq(None::<FailureKind>),
         ))
         .execute(conn)
 }
@@ -132,8 +180,7 @@ pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult
 #[derive(Debug, Clone)]
 pub struct Failure<'a> {
     pub error: &'a str,
-    /// `FailureKind::as_str()` of the failure.
-    pub kind: &'a str,
+    pub kind: FailureKind,
     /// Whether it counts toward the attempt limit.
     pub counted: bool,
     /// The next attempt, or `None`: the message is failed (an admin can retry it).
@@ -156,7 +203,7 @@ pub fn record_failure(conn: &mut DbConn, id: &str, failure: &Failure<'_>) -> Que
     match failure.next_attempt_at {
         Some(next) => q
             .set((
-                o::status.eq(QUEUED),
+                o::status.eq(OutboxStatus::Queued),
                 o::last_error.eq(error),
                 o::failure_kind.eq(failure.kind),
                 o::counted_failures.eq(counted),
@@ -166,7 +213,7 @@ pub fn record_failure(conn: &mut DbConn, id: &str, failure: &Failure<'_>) -> Que
             .execute(conn),
         None => q
             .set((
-                o::status.eq(FAILED),
+                o::status.eq(OutboxStatus::Failed),
                 o::last_error.eq(error),
                 o::failure_kind.eq(failure.kind),
                 o::counted_failures.eq(counted),
@@ -181,8 +228,8 @@ pub fn record_failure(conn: &mut DbConn, id: &str, failure: &Failure<'_>) -> Que
 pub fn release_waiting(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
         o::table
-            .filter(o::status.eq(QUEUED))
-            .filter(o::failure_kind.eq(UNREACHABLE))
+            .filter(o::status.eq(OutboxStatus::Queued))
+            .filter(o::failure_kind.eq(FailureKind::Unreachable))
             .filter(o::next_attempt_at.gt(now)),
     )
     .set(o::next_attempt_at.eq(now))
@@ -192,8 +239,8 @@ pub fn release_waiting(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usi
 /// Queued messages whose last attempt found the mail server unreachable.
 pub fn count_waiting_for_server(conn: &mut DbConn) -> QueryResult<i64> {
     o::table
-        .filter(o::status.eq(QUEUED))
-        .filter(o::failure_kind.eq(UNREACHABLE))
+        .filter(o::status.eq(OutboxStatus::Queued))
+        .filter(o::failure_kind.eq(FailureKind::Unreachable))
         .count()
         .get_result(conn)
 }
@@ -204,11 +251,11 @@ pub fn retry_now(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult
     diesel::update(
         o::table
             .find(id)
-            .filter(o::status.ne(SENT))
+            .filter(o::status.ne(OutboxStatus::Sent))
             .filter(o::locked_until.is_null().or(o::locked_until.le(now))),
     )
     .set((
-        o::status.eq(QUEUED),
+        o::status.eq(OutboxStatus::Queued),
         o::next_attempt_at.eq(now),
         o::locked_until.eq(None::<NaiveDateTime>),
         o::counted_failures.eq(0),
@@ -216,7 +263,7 @@ pub fn retry_now(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult
     .execute(conn)
 }
 
-pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
+pub fn count_by_status(conn: &mut DbConn, status: OutboxStatus) -> QueryResult<i64> {
     o::table
         .filter(o::status.eq(status))
         .count()
@@ -225,14 +272,14 @@ pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
 
 pub fn page(
     conn: &mut DbConn,
-    status: Option<&str>,
+    status: Option<OutboxStatus>,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<OutboxRow>, i64)> {
     let build = || {
         let mut q = o::table.into_boxed();
         if let Some(s) = status {
-            q = q.filter(o::status.eq(s.to_string()));
+            q = q.filter(o::status.eq(s));
         }
         q
     };
@@ -249,7 +296,7 @@ pub fn page(
 /// Every message not yet sent (tests use this to fail on unexpected leftovers).
 pub fn unsent(conn: &mut DbConn) -> QueryResult<Vec<OutboxRow>> {
     o::table
-        .filter(o::status.ne(SENT))
+        .filter(o::status.ne(OutboxStatus::Sent))
         .select(OutboxRow::as_select())
         .order(o::created_at.asc())
         .load(conn)

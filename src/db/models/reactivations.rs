@@ -9,9 +9,14 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 
-pub const PENDING: &str = "pending";
-pub const APPROVED: &str = "approved";
-pub const REJECTED: &str = "rejected";
+crate::text_enum! {
+    /// `reactivation_requests.status`.
+    pub enum ReactivationStatus {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+    }
+}
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = r)]
@@ -20,7 +25,7 @@ pub struct ReactivationRequest {
     pub integration_id: String,
     pub requested_by_user_id: String,
     pub reason: String,
-    pub status: String,
+    pub status: ReactivationStatus,
     pub created_at: NaiveDateTime,
     pub decided_at: Option<NaiveDateTime>,
     pub decided_by_user_id: Option<String>,
@@ -48,7 +53,7 @@ pub fn insert(
             r::integration_id.eq(integration_id),
             r::requested_by_user_id.eq(by),
             r::reason.eq(reason),
-            r::status.eq(PENDING),
+            r::status.eq(ReactivationStatus::Pending),
             r::created_at.eq(now),
         ))
         .execute(conn)?;
@@ -61,7 +66,7 @@ pub fn pending_for(
 ) -> QueryResult<Option<ReactivationRequest>> {
     r::table
         .filter(r::integration_id.eq(integration_id))
-        .filter(r::status.eq(PENDING))
+        .filter(r::status.eq(ReactivationStatus::Pending))
         .select(ReactivationRequest::as_select())
         .first(conn)
         .optional()
@@ -80,7 +85,7 @@ pub fn queue(conn: &mut DbConn) -> QueryResult<Vec<QueueRow>> {
     r::table
         .inner_join(i::table.inner_join(da::table))
         .inner_join(u::table.on(u::id.eq(r::requested_by_user_id)))
-        .filter(r::status.eq(PENDING))
+        .filter(r::status.eq(ReactivationStatus::Pending))
         .order((r::created_at.asc(), r::id.asc()))
         .select((
             ReactivationRequest::as_select(),
@@ -95,18 +100,22 @@ pub fn queue(conn: &mut DbConn) -> QueryResult<Vec<QueueRow>> {
 pub fn decide(
     conn: &mut DbConn,
     id: &str,
-    status: &str,
+    status: ReactivationStatus,
     by: &str,
     note: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let n = diesel::update(r::table.find(id).filter(r::status.eq(PENDING)))
-        .set((
-            r::status.eq(status),
-            r::decided_at.eq(now),
-            r::decided_by_user_id.eq(by),
-            r::decision_note.eq(note),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        r::table
+            .find(id)
+            .filter(r::status.eq(ReactivationStatus::Pending)),
+    )
+    .set((
+        r::status.eq(status),
+        r::decided_at.eq(now),
+        r::decided_by_user_id.eq(by),
+        r::decision_note.eq(note),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }

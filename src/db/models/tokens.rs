@@ -9,7 +9,7 @@ use crate::domain::TokenPurpose;
 #[diesel(table_name = t)]
 pub struct TokenRow {
     pub token_hash: String,
-    pub purpose: String,
+    pub purpose: TokenPurpose,
     pub user_id: Option<String>,
     pub subject_id: Option<String>,
     pub created_at: NaiveDateTime,
@@ -40,7 +40,7 @@ pub fn insert_for(
     diesel::insert_into(t::table)
         .values((
             t::token_hash.eq(token_hash),
-            t::purpose.eq(purpose.as_str()),
+            t::purpose.eq(purpose),
             t::user_id.eq(user_id),
             t::subject_id.eq(subject_id),
             t::created_at.eq(now),
@@ -59,7 +59,7 @@ pub fn find_valid(
 ) -> QueryResult<Option<TokenRow>> {
     t::table
         .filter(t::token_hash.eq(token_hash))
-        .filter(t::purpose.eq(purpose.as_str()))
+        .filter(t::purpose.eq(purpose))
         .filter(t::used_at.is_null())
         .filter(t::expires_at.is_null().or(t::expires_at.gt(now)))
         .select(TokenRow::as_select())
@@ -75,7 +75,7 @@ pub fn find(
 ) -> QueryResult<Option<TokenRow>> {
     t::table
         .filter(t::token_hash.eq(token_hash))
-        .filter(t::purpose.eq(purpose.as_str()))
+        .filter(t::purpose.eq(purpose))
         .select(TokenRow::as_select())
         .first(conn)
         .optional()
@@ -92,7 +92,7 @@ pub fn consume(
     let n = diesel::update(
         t::table
             .filter(t::token_hash.eq(token_hash))
-            .filter(t::purpose.eq(purpose.as_str()))
+            .filter(t::purpose.eq(purpose))
             .filter(t::used_at.is_null())
             .filter(t::expires_at.is_null().or(t::expires_at.gt(now))),
     )
@@ -111,7 +111,7 @@ pub fn retire_for_user(
     diesel::update(
         t::table
             .filter(t::user_id.eq(user_id))
-            .filter(t::purpose.eq(purpose.as_str()))
+            .filter(t::purpose.eq(purpose))
             .filter(t::used_at.is_null()),
     )
     .set(t::used_at.eq(now))
@@ -127,7 +127,7 @@ pub fn count_recent(
 ) -> QueryResult<i64> {
     t::table
         .filter(t::user_id.eq(user_id))
-        .filter(t::purpose.eq(purpose.as_str()))
+        .filter(t::purpose.eq(purpose))
         .filter(t::created_at.gt(since))
         .count()
         .get_result(conn)
@@ -137,7 +137,7 @@ pub fn count_recent(
 pub fn delete_unused_setup(conn: &mut DbConn) -> QueryResult<usize> {
     diesel::delete(
         t::table
-            .filter(t::purpose.eq(TokenPurpose::Setup.as_str()))
+            .filter(t::purpose.eq(TokenPurpose::Setup))
             .filter(t::used_at.is_null()),
     )
     .execute(conn)

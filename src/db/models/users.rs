@@ -4,8 +4,13 @@ use diesel::prelude::*;
 use crate::db::schema::users;
 use crate::db::DbConn;
 
-pub const STATUS_ACTIVE: &str = "active";
-pub const STATUS_SUSPENDED: &str = "suspended";
+crate::text_enum! {
+    /// `users.status`: a suspended user cannot sign in (a ConCat admin suspended them).
+    pub enum UserStatus {
+        Active = "active",
+        Suspended = "suspended",
+    }
+}
 
 #[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = users)]
@@ -16,7 +21,7 @@ pub struct User {
     pub display_name: String,
     pub password_hash: Option<String>,
     pub is_concat_admin: bool,
-    pub status: String,
+    pub status: UserStatus,
     pub session_version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -35,7 +40,11 @@ impl std::fmt::Debug for User {
 
 impl User {
     pub fn is_active(&self) -> bool {
-        self.status == STATUS_ACTIVE
+        self.status == UserStatus::Active
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.status == UserStatus::Suspended
     }
 }
 
@@ -48,7 +57,7 @@ pub struct NewUser<'a> {
     pub display_name: &'a str,
     pub password_hash: Option<&'a str>,
     pub is_concat_admin: bool,
-    pub status: &'a str,
+    pub status: UserStatus,
     pub session_version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -70,11 +79,12 @@ pub fn find_by_email(conn: &mut DbConn, normalized: &str) -> QueryResult<Option<
         .optional()
 }
 
-pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<()> {
+/// Inserts the user and returns the row as stored.
+pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<User> {
     diesel::insert_into(users::table)
         .values(new)
-        .execute(conn)
-        .map(|_| ())
+        .returning(super::returning::<User>())
+        .get_result(conn)
 }
 
 pub fn admin_exists(conn: &mut DbConn) -> QueryResult<bool> {
@@ -87,7 +97,7 @@ pub fn admin_exists(conn: &mut DbConn) -> QueryResult<bool> {
 pub fn admin_emails(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
     users::table
         .filter(users::is_concat_admin.eq(true))
-        .filter(users::status.eq(STATUS_ACTIVE))
+        .filter(users::status.eq(UserStatus::Active))
         .select((users::email, users::display_name))
         .order(users::email_normalized)
         .load(conn)
@@ -125,7 +135,7 @@ pub fn bump_session_version(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> 
 pub fn set_status(
     conn: &mut DbConn,
     id: &str,
-    status: &str,
+    status: UserStatus,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(users::table.find(id).filter(users::status.ne(status)))

@@ -1,8 +1,10 @@
 use actix_web::HttpResponse;
 use askama::Template;
 
+use crate::db::models::access_requests::{self, RequestStatus};
 use crate::db::models::audit::{self, AuditRow};
-use crate::db::models::{access_requests, outbox, users};
+use crate::db::models::outbox::{self, OutboxStatus};
+use crate::db::models::users;
 use crate::db::{self};
 use crate::errors::AppError;
 use crate::web::forms::when;
@@ -29,10 +31,10 @@ impl DashboardPage {
 pub async fn show(admin: AdminUser) -> Result<HttpResponse, AppError> {
     let (pending, user_count, queued, failed, recent) = db::run(&admin.viewer.state.pool, |c| {
         Ok((
-            access_requests::count_by_status(c, access_requests::PENDING)?,
+            access_requests::count_by_status(c, RequestStatus::Pending)?,
             users::count(c)?,
-            outbox::count_by_status(c, outbox::QUEUED)?,
-            outbox::count_by_status(c, outbox::FAILED)?,
+            outbox::count_by_status(c, OutboxStatus::Queued)?,
+            outbox::count_by_status(c, OutboxStatus::Failed)?,
             audit::recent(c, 10)?,
         ))
     })

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::audit::Actor;
 use crate::context::Context;
 use crate::db;
-use crate::db::models::outbox::{self, OutboxRow};
+use crate::db::models::outbox::{self, OutboxRow, OutboxStatus};
 use crate::errors::AppError;
 use crate::web::forms::{encode_query, when, Pager};
 use crate::web::session::csrf::NoFields;
@@ -46,27 +46,24 @@ pub async fn list(
     query: web::Query<OutboxQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let status = match q.status.as_str() {
-        outbox::QUEUED | outbox::SENT | outbox::FAILED => Some(q.status.clone()),
-        _ => None,
-    };
+    let status = q.status.parse::<OutboxStatus>().ok();
+    let status_text = status.map(OutboxStatus::as_str).unwrap_or("");
     let mut pager = Pager::new(
         q.page,
         PER_PAGE,
         "/admin/outbox",
-        encode_query(&[("status", status.as_deref().unwrap_or(""))]),
+        encode_query(&[("status", status_text)]),
     );
     let (offset, limit) = (pager.offset(), pager.per_page);
-    let filter = status.clone();
     let (rows, total, waiting_for_server) = db::run(&admin.viewer.state.pool, move |c| {
-        let (rows, total) = outbox::page(c, filter.as_deref(), offset, limit)?;
+        let (rows, total) = outbox::page(c, status, offset, limit)?;
         Ok((rows, total, outbox::count_waiting_for_server(c)?))
     })
     .await?;
     pager.total = total;
     render(&OutboxPage {
         ctx: admin.viewer.page("Outbox"),
-        status: status.unwrap_or_default(),
+        status: status_text.to_string(),
         rows,
         pager,
         waiting_for_server,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::access::{self, DecisionError, Target};
 use crate::db;
 use crate::db::models::access_requests::{
-    self as requests, AccessRequest, RequestMessage, STATUSES,
+    self as requests, AccessRequest, RequestMessage, RequestStatus,
 };
 use crate::db::models::organizations::{self, Organization};
 use crate::db::models::reactivations;
@@ -38,7 +38,7 @@ struct QueuePage {
     search: String,
     rows: Vec<AccessRequest>,
     pager: Pager,
-    statuses: [&'static str; 4],
+    statuses: &'static [RequestStatus],
     /// Pending requests to reactivate integrations revoked for inactivity.
     reactivations: Vec<reactivations::QueueRow>,
 }
@@ -56,10 +56,10 @@ pub async fn queue(
     let q = query.into_inner();
     // The queue opens on what needs attention; `status=all` shows everything.
     let status = match q.status.as_deref() {
-        None | Some("") => requests::PENDING.to_string(),
+        None | Some("") => RequestStatus::Pending.to_string(),
         Some(s) => s.to_string(),
     };
-    let filter = STATUSES.contains(&status.as_str()).then(|| status.clone());
+    let filter = status.parse::<RequestStatus>().ok();
     let mut pager = Pager::new(
         q.page,
         PER_PAGE,
@@ -70,7 +70,7 @@ pub async fn queue(
     let search = filter_text(&q.q);
     let ((rows, total), reactivations) = db::run(&admin.viewer.state.pool, move |c| {
         Ok((
-            requests::page(c, filter.as_deref(), search.as_deref(), offset, limit)?,
+            requests::page(c, filter, search.as_deref(), offset, limit)?,
             reactivations::queue(c)?,
         ))
     })
@@ -82,7 +82,7 @@ pub async fn queue(
         search: q.q,
         rows,
         pager,
-        statuses: STATUSES,
+        statuses: RequestStatus::ALL,
         reactivations,
     })
 }
@@ -171,11 +171,11 @@ fn decided(
         }
         Err(DecisionError::NotFound) => return Err(AppError::NotFound),
         Err(DecisionError::AlreadyDecided(status)) => {
-            let why = match status.as_str() {
-                requests::PENDING => {
+            let why = match status {
+                RequestStatus::Pending => {
                     "the requester answered meanwhile; read the answer first.".to_string()
                 }
-                requests::INFO_REQUESTED => {
+                RequestStatus::InfoRequested => {
                     "another admin asked the requester for more information meanwhile.".to_string()
                 }
                 other => format!("this request was already {other}."),

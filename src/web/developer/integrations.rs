@@ -11,8 +11,8 @@ use crate::context::Context;
 use crate::db;
 use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
 use crate::db::models::api_usage;
-use crate::db::models::authorizations::{self as auths, Authorization};
-use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, OWNER};
+use crate::db::models::authorizations::{self as auths, Authorization, AuthorizationStatus};
+use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, MemberRole};
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::organizations::Organization;
 use crate::db::models::reactivations::ReactivationRequest;
@@ -29,7 +29,7 @@ use crate::web::{charts, redirect, render, render_with, PageContext};
 
 pub struct IntegrationView {
     pub integration: Integration,
-    pub role: String,
+    pub role: MemberRole,
     pub secrets: Vec<ApiSecretRow>,
     /// Every authorization by an organization, newest first (active and revoked).
     pub auths: Vec<(Authorization, Organization)>,
@@ -43,7 +43,7 @@ impl IntegrationView {
     fn load(
         c: &mut db::DbConn,
         integration: Integration,
-        role: String,
+        role: MemberRole,
         now: NaiveDateTime,
     ) -> anyhow::Result<Self> {
         Ok(Self {
@@ -58,13 +58,13 @@ impl IntegrationView {
     }
 
     pub fn is_owner(&self) -> bool {
-        self.role == OWNER
+        self.role.is_owner()
     }
 
     pub fn active_auths(&self) -> Vec<&(Authorization, Organization)> {
         self.auths
             .iter()
-            .filter(|(a, _)| a.status == auths::ACTIVE)
+            .filter(|(a, _)| a.status.is_active())
             .collect()
     }
 
@@ -79,7 +79,9 @@ impl IntegrationView {
     pub fn open_duties(&self) -> Vec<&(Authorization, Organization)> {
         self.auths
             .iter()
-            .filter(|(a, _)| a.status == auths::REVOKED && a.deletion_confirmed_at.is_none())
+            .filter(|(a, _)| {
+                a.status == AuthorizationStatus::Revoked && a.deletion_confirmed_at.is_none()
+            })
             .collect()
     }
 }
@@ -88,7 +90,7 @@ impl IntegrationView {
 #[template(path = "developer/dashboard.html")]
 struct DashboardPage {
     ctx: PageContext,
-    accounts: Vec<(DeveloperAccount, String)>,
+    accounts: Vec<(DeveloperAccount, MemberRole)>,
     views: Vec<IntegrationView>,
     retired: Vec<IntegrationView>,
 }
@@ -343,7 +345,7 @@ async fn owned_account(current: &CurrentUser, id: String) -> Result<DeveloperAcc
     .await?;
     match found {
         None => Err(AppError::NotFound),
-        Some((_, role)) if role != OWNER => Err(AppError::Forbidden),
+        Some((_, role)) if !role.is_owner() => Err(AppError::Forbidden),
         Some((account, _)) => Ok(account),
     }
 }

@@ -7,8 +7,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::models::developer_accounts::OWNER;
-use crate::db::models::integrations::{self, Integration, INACTIVE};
+use crate::db::models::integrations::{self, Integration};
 use crate::db::models::reactivations;
 use crate::db::{self};
 use crate::domain::{Note, NOTE_MAX};
@@ -27,7 +26,7 @@ async fn owned(current: &CurrentUser, id: String) -> Result<Integration, AppErro
     })
     .await?
     .ok_or(AppError::NotFound)?;
-    if role != OWNER {
+    if !role.is_owner() {
         return Err(AppError::Forbidden);
     }
     Ok(integration)
@@ -100,7 +99,7 @@ pub async fn reactivation_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let integration = owned(&current, path.into_inner()).await?;
-    if integration.status != INACTIVE {
+    if !integration.status.is_inactive() {
         current.viewer.flash(
             FlashLevel::Info,
             "Only an integration revoked for inactivity needs reactivation.",
@@ -173,7 +172,7 @@ pub fn pending_request(
     c: &mut crate::db::DbConn,
     integration: &Integration,
 ) -> anyhow::Result<Option<reactivations::ReactivationRequest>> {
-    if integration.status != INACTIVE {
+    if !integration.status.is_inactive() {
         return Ok(None);
     }
     Ok(reactivations::pending_for(c, &integration.id)?)

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::db;
 use crate::db::models::developer_accounts::{
-    self as accounts, DeveloperAccount, Member, MEMBER, OWNER,
+    self as accounts, DeveloperAccount, Member, MemberRole,
 };
 use crate::db::models::invitations::{Invitation, Kind};
 use crate::domain::{DisplayName, EmailAddress};
@@ -47,7 +47,7 @@ fn scope(account_id: &str) -> Scope<'_> {
     }
 }
 
-type Team = (DeveloperAccount, String, Vec<Member>, Vec<Invitation>);
+type Team = (DeveloperAccount, MemberRole, Vec<Member>, Vec<Invitation>);
 
 async fn membership(current: &CurrentUser, id: String) -> Result<Team, AppError> {
     let uid = current.user.id.clone();
@@ -82,12 +82,12 @@ fn page(
             account,
             members,
             invitations,
-            is_owner: role == OWNER,
+            is_owner: role.is_owner(),
             email: form.map(|f| f.email.clone()).unwrap_or_default(),
             name: form.map(|f| f.name.clone()).unwrap_or_default(),
             role: form
                 .map(|f| f.role.clone())
-                .unwrap_or_else(|| MEMBER.into()),
+                .unwrap_or_else(|| MemberRole::Member.to_string()),
             errors,
         },
     )
@@ -117,20 +117,16 @@ pub async fn invite(
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
     let team = membership(&current, id.into_inner()).await?;
-    if team.1 != OWNER {
+    if !team.1.is_owner() {
         return Err(AppError::Forbidden);
     }
     let mut errors = FieldErrors::default();
     let email = errors.take("email", EmailAddress::parse(&form.email));
     let name = errors.take("name", DisplayName::parse(&form.name));
-    let new_role = match form.role.as_str() {
-        OWNER => Some(OWNER),
-        MEMBER => Some(MEMBER),
-        _ => {
-            errors.add("role", "Choose owner or member.");
-            None
-        }
-    };
+    let new_role = form.role.parse::<MemberRole>().ok();
+    if new_role.is_none() {
+        errors.add("role", "Choose owner or member.");
+    }
     let (Some(email), Some(name), Some(new_role)) = (email, name, new_role) else {
         return page(
             &current,
@@ -151,7 +147,7 @@ pub async fn invite(
     let outcome = db::try_transaction(&state.pool, move |c| {
         let role_label = format!(
             "{} of {}'s developer account",
-            if new_role == OWNER {
+            if new_role.is_owner() {
                 "an owner"
             } else {
                 "a member"
@@ -213,7 +209,7 @@ pub async fn withdraw(
 ) -> Result<HttpResponse, AppError> {
     let (account_id, invitation_id) = path.into_inner();
     let team = membership(&current, account_id).await?;
-    if team.1 != OWNER {
+    if !team.1.is_owner() {
         return Err(AppError::Forbidden);
     }
     let state = current.viewer.state.clone();

@@ -168,7 +168,7 @@ fn form_page(
 
 pub async fn new_form(admin: OrgAdmin) -> Result<HttpResponse, AppError> {
     let f = EventForm {
-        status: "draft".into(),
+        status: EventStatus::Draft.to_string(),
         time_zone: "UTC".into(),
         ..EventForm::default()
     };
@@ -201,7 +201,7 @@ pub async fn create(
                 ends_at: p.ends,
                 time_zone: p.tz.name(),
                 venue: &p.venue,
-                status: p.status.as_str(),
+                status: p.status,
             };
             events::create(
                 c,
@@ -245,7 +245,7 @@ pub async fn edit_form(
         ends: tz.utc_to_local_input(&event.ends_at),
         time_zone: event.time_zone.clone(),
         venue: event.venue.clone(),
-        status: event.status.clone(),
+        status: event.status.to_string(),
     };
     form_page(
         &admin,
@@ -291,7 +291,7 @@ pub async fn update(
                 ends_at: p.ends,
                 time_zone: p.tz.name(),
                 venue: &p.venue,
-                status: p.status.as_str(),
+                status: p.status,
             };
             events::update(
                 c,

@@ -11,9 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 
 use crate::db;
-use crate::db::models::authorizations::{
-    self as auths, Authorization, VIA_ORGANIZATION, VIA_SUPPORT,
-};
+use crate::db::models::authorizations::{self as auths, Authorization, Via};
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::organizations::{self, Organization};
@@ -35,11 +33,11 @@ pub struct OrgActor {
 }
 
 impl OrgActor {
-    fn via(&self) -> &'static str {
+    fn via(&self) -> Via {
         if self.support {
-            VIA_SUPPORT
+            Via::Support
         } else {
-            VIA_ORGANIZATION
+            Via::Organization
         }
     }
 }
@@ -168,7 +166,7 @@ async fn lookup(actor: &OrgActor, raw: &str) -> Result<Result<Preview, String>, 
     .await?;
     Ok(match found {
         None => Err("No integration has that API ID. Check it with the developer.".into()),
-        Some(p) if p.integration.status != integrations::ACTIVE => {
+        Some(p) if !p.integration.status.is_active() => {
             Err("That integration is no longer active, so it cannot be authorized.".into())
         }
         Some(p) => Ok(p),

@@ -192,7 +192,7 @@ async fn waiting(viewer: &Viewer, raw: &str) -> Result<Option<(AccessRequest, St
         let question = requests::messages(c, &request.id)?
             .into_iter()
             .rev()
-            .find(|m| m.author == "admin")
+            .find(|m| m.author.is_admin())
             .map(|m| m.body)
             .unwrap_or_default();
         Ok(Some((request, question)))

@@ -160,7 +160,7 @@ fn accept_page(
         &AcceptPage {
             ctx: viewer.page("Accept the invitation"),
             action: format!("/invitations/{raw}"),
-            email: opened.invitation.email.clone(),
+            email: opened.invitation.email.to_string(),
             invited_by: opened.invited_by.clone(),
             what: opened.what.clone(),
             expires: when(&opened.invitation.expires_at),
@@ -181,7 +181,7 @@ fn set_password_page(
         &SetPasswordPage {
             ctx: viewer.page("Set your password"),
             action: format!("/set-password/{raw}"),
-            email: opened.invitation.email.clone(),
+            email: opened.invitation.email.to_string(),
             errors,
         },
     )

@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::models::authorizations::{self as auths, Authorization};
-use crate::db::models::integrations::{self, Integration, RETIRED};
+use crate::db::models::integrations::{self, Integration};
 use crate::db::models::organizations::Organization;
 use crate::db::models::users::User;
 use crate::db::{self, Pool};
@@ -38,7 +38,7 @@ async fn load_for_retirement(
         let Some(i) = integrations::find(c, &id)? else {
             return Ok(None);
         };
-        if i.status == RETIRED {
+        if i.status.is_retired() {
             return Ok(None);
         }
         let active = auths::active_of(c, &i.id)?;

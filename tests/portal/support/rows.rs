@@ -84,7 +84,7 @@ impl TestApp {
                         ends_at: starts_at + chrono::Duration::hours(4),
                         time_zone: "Europe/Berlin",
                         venue: "Hall",
-                        status: "published",
+                        status: concat_portal::domain::EventStatus::Published,
                     },
                     now,
                 )?;
