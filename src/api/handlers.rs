@@ -13,6 +13,7 @@ use super::errors::{rfc3339, ApiError};
 use super::parse::{public_id, EventIdHeader};
 use super::ApiCaller;
 use crate::audit::Actor;
+use crate::authorizations::{SCOPE_READ, SCOPE_WRITE};
 use crate::context::Context;
 use crate::context::RequestMeta;
 use crate::db::models::events::{self, Event, EventListing};
@@ -21,7 +22,6 @@ use crate::domain::{parse_venue, EventName, EventStatus, TimeZone};
 use crate::events::{self as event_changes, EventError};
 use crate::gateway::cache::{Grant, GrantState};
 use crate::gateway::event_pages::PageKey;
-use crate::orgs::{SCOPE_READ, SCOPE_WRITE};
 use crate::state::AppState;
 
 /// An event's unique ID, as the `EventId` header and in responses.

@@ -19,6 +19,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use subtle::ConstantTimeEq;
 
+use crate::authorizations::{SCOPE_READ, SCOPE_WRITE};
 use crate::db::models::authorizations::AuthorizationStatus;
 use crate::db::models::developer_accounts::AccountStatus;
 use crate::db::models::integrations::IntegrationStatus;
@@ -28,7 +29,6 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::domain::ApiId;
-use crate::orgs::{SCOPE_READ, SCOPE_WRITE};
 
 /// What an organization granted this integration, as far as the API cares.
 #[derive(Debug, Clone, PartialEq, Eq)]

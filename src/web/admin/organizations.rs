@@ -9,7 +9,7 @@ use crate::db;
 use crate::db::models::organizations::{self, Organization};
 use crate::domain::{new_org_public_id, DisplayName, EmailAddress, OrgName};
 use crate::errors::AppError;
-use crate::orgs;
+use crate::organizations as org_changes;
 use crate::web::forms::{when, FieldErrors};
 use crate::web::session::FlashLevel;
 use crate::web::session::{AdminUser, CsrfForm};
@@ -90,7 +90,7 @@ pub async fn create(
     let public_id = new_org_public_id();
     let pid = public_id.clone();
     db::transaction(&state.pool, move |c| {
-        orgs::create_organization(
+        org_changes::create_organization(
             c,
             &settings,
             &name,

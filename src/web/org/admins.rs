@@ -15,7 +15,7 @@ use crate::db::models::organizations::{self, Organization};
 use crate::domain::{DisplayName, EmailAddress};
 use crate::errors::AppError;
 use crate::invitations::{self, InviteError, NewInvite, Scope, WithdrawError};
-use crate::orgs::{self, RemoveAdminError};
+use crate::organizations::{self as org_admins, RemoveAdminError};
 use crate::web::forms::{when, FieldErrors};
 use crate::web::session::csrf::NoFields;
 use crate::web::session::CsrfForm;
@@ -222,7 +222,7 @@ pub async fn remove(
         admin.org.clone(),
     );
     let outcome = db::try_transaction(&state.pool, move |c| {
-        orgs::remove_admin(
+        org_admins::remove_admin(
             c,
             &Context::new(now, Actor::from(&by), &meta),
             &org,

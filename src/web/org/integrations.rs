@@ -10,6 +10,7 @@ use chrono::NaiveDateTime;
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 
+use crate::authorizations::{self, AuthorizeError, OrgActorRef};
 use crate::db;
 use crate::db::models::authorizations::{self as auths, Authorization, Via};
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
@@ -18,7 +19,6 @@ use crate::db::models::organizations::{self, Organization};
 use crate::db::models::users;
 use crate::domain::ApiId;
 use crate::errors::AppError;
-use crate::orgs::{self, AuthorizeError, OrgActorRef};
 use crate::web::forms::when;
 use crate::web::session::csrf::NoFields;
 use crate::web::session::FlashLevel;
@@ -221,7 +221,10 @@ pub async fn authorize(
             .await
         }
     };
-    let scopes = match orgs::scopes_from(form.events_read.is_some(), form.events_write.is_some()) {
+    let scopes = match authorizations::scopes_from(
+        form.events_read.is_some(),
+        form.events_write.is_some(),
+    ) {
         Ok(s) => s,
         Err(msg) => {
             return page(
@@ -251,7 +254,7 @@ pub async fn authorize(
                 via,
                 meta: &meta,
             };
-            orgs::authorize(c, &org, Some(integration), &scopes, &who, now).map(|_| ())
+            authorizations::authorize(c, &org, Some(integration), &scopes, &who, now).map(|_| ())
         },
         state
             .api
@@ -313,7 +316,10 @@ pub async fn scopes(
     let (auth, integration) = load(&actor, path.into_inner().1).await?;
     let integration_id = integration.id.clone();
     let back = format!("/org/{}/integrations", actor.org.public_id);
-    let scopes = match orgs::scopes_from(form.events_read.is_some(), form.events_write.is_some()) {
+    let scopes = match authorizations::scopes_from(
+        form.events_read.is_some(),
+        form.events_write.is_some(),
+    ) {
         Ok(s) => s,
         Err(msg) => {
             actor.current.viewer.flash(
@@ -334,7 +340,7 @@ pub async fn scopes(
     let changed = db::transaction_then(
         &state.pool,
         move |c| {
-            orgs::change_scopes(
+            authorizations::change_scopes(
                 c,
                 &org,
                 &auth,
@@ -386,7 +392,7 @@ pub async fn revoke(
     let revoked = db::transaction_then(
         &state.pool,
         move |c| {
-            orgs::revoke(
+            authorizations::revoke(
                 c,
                 &settings,
                 &org,
