@@ -182,3 +182,55 @@ pub fn sign_out(c: &mut DbConn, ctx: &Context, user: &User) -> anyhow::Result<()
         .record(c, ctx.now)?;
     Ok(())
 }
+
+/// What checking a signed-in user's current password found (before a change of password).
+#[derive(Debug, PartialEq, Eq)]
+pub enum CurrentPassword {
+    Correct,
+    Wrong,
+    /// Too many wrong passwords for this account or address; retry in `minutes`.
+    Locked {
+        minutes: i64,
+    },
+}
+
+/// Checks the current password of a signed-in `user` from `client_ip`: throttled like signing
+/// in (a guess from a stolen session counts as a failure), released when it matches.
+pub async fn check_current_password(
+    pool: &Pool,
+    passwords: &PasswordHasher,
+    now: NaiveDateTime,
+    user: &User,
+    client_ip: &str,
+    candidate: PasswordInput,
+) -> Result<CurrentPassword, SignInError> {
+    let (email, ip) = (user.email_normalized.clone(), client_ip.to_string());
+    let gate = db::transaction(pool, move |c| Ok(throttle::admit(c, &email, &ip, now)?)).await?;
+    if let Gate::Locked { minutes } = gate {
+        return Ok(CurrentPassword::Locked { minutes });
+    }
+    let correct = candidate.is_plausible()
+        && match passwords
+            .verify(user.password_hash.clone(), candidate)
+            .await
+        {
+            Ok(v) => v,
+            Err(busy @ HashError::Busy) => {
+                // Not checked, so not a failure: give the reservation back.
+                if let Gate::Open {
+                    reservation: Some(id),
+                } = gate
+                {
+                    db::transaction(pool, move |c| Ok(throttle::withdraw(c, &id)?)).await?;
+                }
+                return Err(busy.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+    if !correct {
+        return Ok(CurrentPassword::Wrong);
+    }
+    let email = user.email_normalized.clone();
+    db::transaction(pool, move |c| Ok(throttle::release(c, &email)?)).await?;
+    Ok(CurrentPassword::Correct)
+}

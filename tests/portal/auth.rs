@@ -540,7 +540,52 @@ async fn concurrent_sign_ins_beyond_the_gate_get_503(backend: Backend) {
     assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
 }
 
+/// Guessing the current password from a signed-in session is throttled like signing in: after
+/// 10 wrong guesses even the right one is refused, with when to try again, and nothing changes.
+async fn current_password_guesses_are_throttled(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN, "Ada").await;
+    app.login_ok(ADMIN).await;
+    let new_pw = "another quite long passphrase";
+    let change = |current: &'static str| {
+        let app = &app;
+        async move {
+            app.post_form(
+                "/account/password",
+                &[
+                    ("current", current),
+                    ("password", new_pw),
+                    ("confirm", new_pw),
+                ],
+            )
+            .await
+        }
+    };
+    for _ in 0..10 {
+        let res = change("not my passphrase").await;
+        assert_eq!(res.status(), 422);
+        assert!(res
+            .text()
+            .await
+            .unwrap()
+            .contains("Your current password is not correct."));
+    }
+    let locked = change(PASSWORD).await;
+    assert_eq!(locked.status(), 422);
+    let body = locked.text().await.unwrap();
+    assert!(
+        body.contains("Too many wrong passwords. Try again in"),
+        "{body}"
+    );
+    // Nothing changed.
+    assert!(!app
+        .audit_actions()
+        .await
+        .contains(&"password.changed".to_string()));
+}
+
 both_backends!(
+    current_password_guesses_are_throttled,
     malformed_emails_are_answered_at_once_and_count_for_the_address,
     concurrent_sign_ins_beyond_the_gate_get_503,
     parallel_guesses_cannot_beat_the_limit,

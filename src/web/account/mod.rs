@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::audit::Actor;
 use crate::auth::accounts;
-use crate::auth::throttle::{self, Gate};
+use crate::auth::sign_in::{self, CurrentPassword};
 use crate::context::Context;
 use crate::db;
 use crate::db::models::users::User;
@@ -113,39 +113,23 @@ pub async fn change_password(
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
-    // Guessing the current password from a stolen session is throttled like signing in.
-    let (email, ip, now) = (
-        current.user.email_normalized.clone(),
-        current.viewer.meta.client_ip.clone(),
-        current.viewer.state.clock.now_naive(),
-    );
-    let gate = db::transaction(&current.viewer.state.pool, move |c| {
-        Ok(throttle::admit(c, &email, &ip, now)?)
-    })
+    let state = &current.viewer.state;
+    let checked = sign_in::check_current_password(
+        &state.pool,
+        &state.passwords,
+        state.clock.now_naive(),
+        &current.user,
+        &current.viewer.meta.client_ip,
+        PasswordInput::new(form.current),
+    )
     .await?;
-    if let Gate::Locked { minutes } = gate {
-        errors.add(
+    match checked {
+        CurrentPassword::Correct => {}
+        CurrentPassword::Wrong => errors.add("current", "Your current password is not correct."),
+        CurrentPassword::Locked { minutes } => errors.add(
             "current",
             format!("Too many wrong passwords. Try again in {minutes} minutes."),
-        );
-    } else {
-        let candidate = PasswordInput::new(form.current);
-        let ok = candidate.is_plausible()
-            && current
-                .viewer
-                .state
-                .passwords
-                .verify(current.user.password_hash.clone(), candidate)
-                .await?;
-        if ok {
-            let email = current.user.email_normalized.clone();
-            db::transaction(&current.viewer.state.pool, move |c| {
-                Ok(throttle::release(c, &email)?)
-            })
-            .await?;
-        } else {
-            errors.add("current", "Your current password is not correct.");
-        }
+        ),
     }
     let new_password = errors.take(
         "password",
