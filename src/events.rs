@@ -15,6 +15,14 @@ pub fn ends_after_start(starts_at: NaiveDateTime, ends_at: NaiveDateTime) -> boo
     ends_at > starts_at
 }
 
+fn times_in_order(starts_at: NaiveDateTime, ends_at: NaiveDateTime) -> Result<(), EventError> {
+    if ends_after_start(starts_at, ends_at) {
+        Ok(())
+    } else {
+        Err(EventError::EndsBeforeStart)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
     #[error("no such event in this organization")]
@@ -35,9 +43,7 @@ pub fn create(
     public_id: &str,
     fields: &EventFields,
 ) -> Result<(), EventError> {
-    if !ends_after_start(fields.starts_at, fields.ends_at) {
-        return Err(EventError::EndsBeforeStart);
-    }
+    times_in_order(fields.starts_at, fields.ends_at)?;
     rows::insert(c, &new_id(), public_id, &org.id, fields, ctx.now)?;
     ctx.audit("event.created")
         .target("event", public_id)
@@ -54,9 +60,7 @@ pub fn update(
     public_id: &str,
     fields: &EventFields,
 ) -> Result<(), EventError> {
-    if !ends_after_start(fields.starts_at, fields.ends_at) {
-        return Err(EventError::EndsBeforeStart);
-    }
+    times_in_order(fields.starts_at, fields.ends_at)?;
     rows::update(c, &org.id, public_id, fields, ctx.now)?;
     ctx.audit("event.updated")
         .target("event", public_id)
@@ -108,9 +112,7 @@ pub fn patch_via_api(
     };
     let starts_at = patch.starts_at.unwrap_or(current.starts_at);
     let ends_at = patch.ends_at.unwrap_or(current.ends_at);
-    if !ends_after_start(starts_at, ends_at) {
-        return Err(EventError::EndsBeforeStart);
-    }
+    times_in_order(starts_at, ends_at)?;
     let fields = EventFields {
         name: patch.name.as_deref().unwrap_or(&current.name),
         starts_at,

@@ -94,20 +94,7 @@ pub async fn sign_in(
             .await
             .map(|_| false)
     };
-    let verified = match checked {
-        Ok(v) => v,
-        Err(busy @ HashError::Busy) => {
-            // Not checked, so not a failure: give the reservation back.
-            if let Gate::Open {
-                reservation: Some(id),
-            } = gate
-            {
-                db::transaction(pool, move |c| Ok(throttle::withdraw(c, &id)?)).await?;
-            }
-            return Err(busy.into());
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let verified = given_back_if_busy(pool, gate, checked).await?;
 
     let meta = meta.clone();
     let Some(user) = user.filter(|_| verified) else {
@@ -140,6 +127,29 @@ pub async fn sign_in(
     .await
     .map(SignIn::SignedIn)
     .map_err(Into::into)
+}
+
+/// The result of a password check that `gate` reserved a failure for. A check the hasher was
+/// too busy to run did not happen, so it is not a failure: the reservation is given back and
+/// the `Busy` error comes out.
+async fn given_back_if_busy(
+    pool: &Pool,
+    gate: Gate,
+    checked: Result<bool, HashError>,
+) -> Result<bool, SignInError> {
+    match checked {
+        Ok(v) => Ok(v),
+        Err(HashError::Busy) => {
+            if let Gate::Open {
+                reservation: Some(id),
+            } = gate
+            {
+                db::transaction(pool, move |c| Ok(throttle::withdraw(c, &id)?)).await?;
+            }
+            Err(HashError::Busy.into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Checks the throttle and reserves a failure (one write); for an email that cannot be an
@@ -209,24 +219,12 @@ pub async fn check_current_password(
     if let Gate::Locked { minutes } = gate {
         return Ok(CurrentPassword::Locked { minutes });
     }
-    let correct = candidate.is_plausible()
-        && match passwords
+    let correct = candidate.is_plausible() && {
+        let checked = passwords
             .verify(user.password_hash.clone(), candidate)
-            .await
-        {
-            Ok(v) => v,
-            Err(busy @ HashError::Busy) => {
-                // Not checked, so not a failure: give the reservation back.
-                if let Gate::Open {
-                    reservation: Some(id),
-                } = gate
-                {
-                    db::transaction(pool, move |c| Ok(throttle::withdraw(c, &id)?)).await?;
-                }
-                return Err(busy.into());
-            }
-            Err(e) => return Err(e.into()),
-        };
+            .await;
+        given_back_if_busy(pool, gate, checked).await?
+    };
     if !correct {
         return Ok(CurrentPassword::Wrong);
     }

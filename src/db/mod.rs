@@ -330,14 +330,26 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConn) -> anyhow::Result<T> + Send + 'static,
 {
+    run_as(pool, f).await
+}
+
+/// `run` for work with its own error type `E` (connection and join failures become `E` too).
+async fn run_as<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<anyhow::Error> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+{
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
         lower_priority_once();
-        let mut conn = pool.get().context("getting a database connection")?;
+        let mut conn = pool
+            .get()
+            .map_err(|e| E::from(anyhow::Error::new(e).context("getting a database connection")))?;
         f(&mut conn)
     })
     .await
-    .context("database task panicked")?
+    .map_err(|e| E::from(anyhow::Error::new(e).context("database task panicked")))?
 }
 
 /// Like `transaction`, then runs `after_commit` on the same blocking task once the commit
@@ -378,18 +390,12 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     A: FnOnce(&T) + Send + 'static,
 {
-    let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
-        lower_priority_once();
-        let mut conn = pool
-            .get()
-            .map_err(|e| E::from(anyhow::Error::new(e).context("getting a database connection")))?;
-        let out = write_tx(&mut conn, f)?;
+    run_as(pool, move |c| {
+        let out = write_tx(c, f)?;
         after_commit(&out);
         Ok(out)
     })
     .await
-    .map_err(|e| E::from(anyhow::Error::new(e).context("database task panicked")))?
 }
 
 /// `try_transaction_then` with nothing to do after the commit.
