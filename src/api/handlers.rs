@@ -563,7 +563,7 @@ fn parse_patch(req: &HttpRequest, body: &[u8]) -> Result<EventPatch, ApiError> {
         }
     }
     if let Some(status) = &patch.status {
-        if !EVENT_STATUSES.contains(&status.as_str()) {
+        if !EventStatus::ALL.iter().any(|s| s.as_str() == status) {
             return Err(ApiError::BadRequest(
                 "status must be one of draft, published or cancelled".into(),
             ));
@@ -571,9 +571,6 @@ fn parse_patch(req: &HttpRequest, body: &[u8]) -> Result<EventPatch, ApiError> {
     }
     Ok(patch)
 }
-
-/// The values of an event's `status`.
-pub const EVENT_STATUSES: [&str; 3] = ["draft", "published", "cancelled"];
 
 /// Updates name, venue, times, time zone or status of the event named by `EventId`; needs the
 /// `events:write` scope.

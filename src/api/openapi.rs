@@ -155,7 +155,13 @@ impl Modify for Constraints {
         let zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
         for (field, values) in [
             ("time_zone", zones),
-            ("status", handlers::EVENT_STATUSES.to_vec()),
+            (
+                "status",
+                crate::domain::EventStatus::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect(),
+            ),
         ] {
             if let Some(RefOr::T(Schema::Object(o))) = patch.properties.get_mut(field) {
                 o.enum_values = Some(values.into_iter().map(serde_json::Value::from).collect());
