@@ -6,9 +6,9 @@
 
 use chrono::NaiveDateTime;
 
-use crate::audit::{Actor, AuditEvent};
+use crate::audit::Actor;
 use crate::auth::accounts::insert_user;
-use crate::context::RequestMeta;
+use crate::context::Context;
 use crate::db::models::access_requests::{
     self as requests, AccessRequest, MessageAuthor, NewAccessRequest, RequestKind, RequestStatus,
 };
@@ -80,16 +80,16 @@ fn notify_admins(
 /// is accepted with its own link. Only a *confirmed* open request refuses another.
 pub fn submit(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     req: &NewRequest,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> anyhow::Result<SubmitOutcome> {
+    let now = ctx.now;
     let normalized = req.email.normalized();
     // Checks and insert under locks, so parallel submits cannot slip past either limit.
-    lock_key(conn, &format!("access:ip:{}", meta.client_ip))?;
+    lock_key(conn, &format!("access:ip:{}", ctx.client_ip()))?;
     lock_key(conn, &format!("access:email:{normalized}"))?;
-    if requests::count_from_ip_since(conn, &meta.client_ip, now - chrono::Duration::hours(1))?
+    if requests::count_from_ip_since(conn, ctx.client_ip(), now - chrono::Duration::hours(1))?
         >= REQUESTS_PER_IP_PER_HOUR
     {
         return Ok(SubmitOutcome::RateLimited);
@@ -116,7 +116,7 @@ pub fn submit(
             event_customers: &customers,
             account_id: None,
             requested_by_user_id: None,
-            client_ip: &meta.client_ip,
+            client_ip: ctx.client_ip(),
             created_at: now,
             updated_at: now,
             confirmed_at: None,
@@ -142,13 +142,12 @@ pub fn submit(
         &format!("access_received:{id}"),
         now,
     )?;
-    AuditEvent::new(
+    ctx.audit_as(
         "access_request.submitted",
         Actor::Anonymous(req.email.as_str()),
     )
     .target("access_request", &id)
     .details(serde_json::json!({ "company": req.company.as_str(), "app": req.app_name.as_str(), "confirmed": false }))
-    .meta(meta)
     .record(conn, now)?;
     Ok(SubmitOutcome::Submitted(id))
 }
@@ -206,11 +205,11 @@ pub enum ConfirmOutcome {
 /// is notified, and from now on it counts toward "one open request per email". Single use.
 pub fn confirm(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     token: &OneTimeToken,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> anyhow::Result<ConfirmOutcome> {
+    let now = ctx.now;
     let request = match confirmation_link(conn, token, now)? {
         ConfirmLink::Valid(r) => r,
         ConfirmLink::Used | ConfirmLink::Unknown => return Ok(ConfirmOutcome::Used),
@@ -237,12 +236,11 @@ pub fn confirm(
         &format!("access_admin_new:{}", request.id),
         now,
     )?;
-    AuditEvent::new(
+    ctx.audit_as(
         "access_request.confirmed",
         Actor::Anonymous(request.contact_email.as_str()),
     )
     .target("access_request", &request.id)
-    .meta(meta)
     .record(conn, now)?;
     Ok(ConfirmOutcome::Confirmed)
 }
@@ -257,13 +255,13 @@ pub struct AdditionalIntegration {
 /// An owner of a developer account asks for another integration; it goes through the queue.
 pub fn submit_additional(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     owner: &User,
     account: &accounts::DeveloperAccount,
     wanted: &AdditionalIntegration,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> anyhow::Result<String> {
+    let now = ctx.now;
     let (app_name, use_case) = (&wanted.app_name, &wanted.use_case);
     let id = new_id();
     let request = requests::insert(
@@ -283,7 +281,7 @@ pub fn submit_additional(
             event_customers: "",
             account_id: Some(&account.id),
             requested_by_user_id: Some(&owner.id),
-            client_ip: &meta.client_ip,
+            client_ip: ctx.client_ip(),
             created_at: now,
             updated_at: now,
             // A signed-in owner's request needs no email confirmation.
@@ -298,10 +296,9 @@ pub fn submit_additional(
         &format!("access_admin_new:{id}"),
         now,
     )?;
-    AuditEvent::new("access_request.submitted", Actor::from(owner))
+    ctx.audit_as("access_request.submitted", Actor::from(owner))
         .target("access_request", &id)
         .details(serde_json::json!({ "kind": RequestKind::Additional, "account": account.id, "app": app_name.as_str() }))
-        .meta(meta)
         .record(conn, now)?;
     Ok(id)
 }
@@ -371,12 +368,12 @@ pub struct Approved {
 /// the loser gets `AlreadyDecided` and its transaction changes nothing.
 pub fn approve(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     target: &Target<'_>,
-    admin: &User,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> Result<Approved, DecisionError> {
+    let now = ctx.now;
+    let (admin_id, _) = ctx.acting_user()?;
     let id = target.id;
     let request = load(conn, id)?;
     let from = target.allowed_from().map_err(|_| already(conn, id))?;
@@ -392,7 +389,7 @@ pub fn approve(
         conn,
         id,
         RequestStatus::Approved,
-        &admin.id,
+        admin_id,
         None,
         &from,
         now,
@@ -425,7 +422,7 @@ pub fn approve(
             description: &request.use_case,
             status: IntegrationStatus::Active,
             created_at: now,
-            approved_by_user_id: Some(&admin.id),
+            approved_by_user_id: Some(admin_id),
             activity_at: now,
         },
     )?;
@@ -489,15 +486,13 @@ pub fn approve(
             now,
         )?;
     }
-    AuditEvent::new("access_request.approved", Actor::from(admin))
+    ctx.audit("access_request.approved")
         .target("access_request", id)
         .details(serde_json::json!({ "account": account_id, "integration": integration_id, "api_id": api_id.as_str() }))
-        .meta(meta)
         .record(conn, now)?;
-    AuditEvent::new("integration.created", Actor::from(admin))
+    ctx.audit("integration.created")
         .target("integration", &integration_id)
         .details(serde_json::json!({ "api_id": api_id.as_str(), "account": account_id }))
-        .meta(meta)
         .record(conn, now)?;
     Ok(Approved {
         account_id,
@@ -509,12 +504,12 @@ pub fn approve(
 /// Rejects an open request; the reason goes into the email.
 pub fn reject(
     conn: &mut DbConn,
+    ctx: &Context,
     target: &Target<'_>,
-    admin: &User,
     reason: &Message,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> Result<(), DecisionError> {
+    let now = ctx.now;
+    let (admin_id, _) = ctx.acting_user()?;
     let id = target.id;
     let request = load(conn, id)?;
     let from = target.allowed_from().map_err(|_| already(conn, id))?;
@@ -522,7 +517,7 @@ pub fn reject(
         conn,
         id,
         RequestStatus::Rejected,
-        &admin.id,
+        admin_id,
         Some(reason.as_str()),
         &from,
         now,
@@ -541,10 +536,9 @@ pub fn reject(
         &format!("access_rejected:{id}"),
         now,
     )?;
-    AuditEvent::new("access_request.rejected", Actor::from(admin))
+    ctx.audit("access_request.rejected")
         .target("access_request", id)
         .details(serde_json::json!({ "reason": reason.as_str() }))
-        .meta(meta)
         .record(conn, now)?;
     Ok(())
 }
@@ -552,13 +546,13 @@ pub fn reject(
 /// Asks the requester for more information; they answer through a single-use link.
 pub fn ask_for_info(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     id: &str,
-    admin: &User,
     question: &Message,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> Result<(), DecisionError> {
+    let now = ctx.now;
+    let (admin_id, _) = ctx.acting_user()?;
     let request = load(conn, id)?;
     if !requests::ask_for_info(conn, id, now)? {
         return Err(already(conn, id));
@@ -567,7 +561,7 @@ pub fn ask_for_info(
         conn,
         id,
         MessageAuthor::Admin,
-        Some(&admin.id),
+        Some(admin_id),
         question.as_str(),
         now,
     )?;
@@ -593,10 +587,9 @@ pub fn ask_for_info(
         &format!("access_info:{}", token.digest()),
         now,
     )?;
-    AuditEvent::new("access_request.info_requested", Actor::from(admin))
+    ctx.audit("access_request.info_requested")
         .target("access_request", id)
         .details(serde_json::json!({ "question": question.as_str() }))
-        .meta(meta)
         .record(conn, now)?;
     Ok(())
 }
@@ -621,12 +614,12 @@ pub fn request_for_answer(
 /// Returns false when the link was already used or the request is no longer waiting.
 pub fn answer(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     token: &OneTimeToken,
     body: &Message,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> anyhow::Result<bool> {
+    let now = ctx.now;
     let Some(request) = request_for_answer(conn, token, now)? else {
         return Ok(false);
     };
@@ -651,12 +644,11 @@ pub fn answer(
         &format!("access_admin_answered:{}", token.digest()),
         now,
     )?;
-    AuditEvent::new(
+    ctx.audit_as(
         "access_request.answered",
         Actor::Anonymous(request.contact_email.as_str()),
     )
     .target("access_request", &request.id)
-    .meta(meta)
     .record(conn, now)?;
     Ok(true)
 }
@@ -677,7 +669,7 @@ pub struct Welcomed {
 /// expired.
 pub fn use_approval_link(
     c: &mut DbConn,
-    ctx: &crate::context::Context,
+    ctx: &Context,
     user: &User,
     integration: &crate::db::models::integrations::Integration,
     digest: &str,

@@ -21,11 +21,13 @@ impl<'a> From<&'a crate::db::models::users::User> for Actor<'a> {
 impl<'a> Context<'a> {
     /// The audit entry of `action` by this context's actor, from its request.
     pub fn audit(&self, action: &'a str) -> AuditEvent<'a> {
-        let event = AuditEvent::new(action, self.actor);
-        match self.meta {
-            Some(m) => event.meta(m),
-            None => event,
-        }
+        self.audit_as(action, self.actor)
+    }
+
+    /// The audit entry of `action` by another actor (someone not signed in, a user the change
+    /// just created), from this context's request.
+    pub fn audit_as(&self, action: &'a str, actor: Actor<'a>) -> AuditEvent<'a> {
+        AuditEvent::new(action, actor).within(self)
     }
 }
 
@@ -60,6 +62,12 @@ impl<'a> AuditEvent<'a> {
 
     pub fn meta(mut self, meta: &'a RequestMeta) -> Self {
         self.meta = Some(meta);
+        self
+    }
+
+    /// From the request (if any) of `ctx`, whoever the actor.
+    pub fn within(mut self, ctx: &Context<'a>) -> Self {
+        self.meta = ctx.meta;
         self
     }
 

@@ -4,15 +4,11 @@
 //! transaction. `via` says whether an org admin acted or ConCat support did, at the
 //! organization's request.
 
-use chrono::NaiveDateTime;
-
-use crate::audit::{Actor, AuditEvent};
-use crate::context::RequestMeta;
+use crate::context::Context;
 use crate::db::models::authorizations::{self as auths, Authorization, Via};
 use crate::db::models::developer_accounts as accounts;
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::organizations::Organization;
-use crate::db::models::users::User;
 use crate::db::{lock_key, new_id, DbConn};
 use crate::email::messages::{IntegrationAuthorized, IntegrationRevoked};
 use crate::email::outbox;
@@ -36,13 +32,6 @@ pub fn scopes_from(read: bool, write: bool) -> Result<String, String> {
     Ok(s.join(" "))
 }
 
-/// Who acts on the organization's behalf.
-pub struct OrgActorRef<'a> {
-    pub user: &'a User,
-    pub via: Via,
-    pub meta: &'a RequestMeta,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
     #[error("No integration has that API ID.")]
@@ -63,12 +52,14 @@ impl From<diesel::result::Error> for AuthorizeError {
 
 pub fn authorize(
     conn: &mut DbConn,
+    ctx: &Context,
     org: &Organization,
     integration: Option<Integration>,
     scopes: &str,
-    actor: &OrgActorRef<'_>,
-    now: NaiveDateTime,
+    via: Via,
 ) -> Result<Authorization, AuthorizeError> {
+    let now = ctx.now;
+    let (by, _) = ctx.acting_user()?;
     let integration = integration.ok_or(AuthorizeError::Unknown)?;
     lock_key(
         conn,
@@ -83,17 +74,8 @@ pub fn authorize(
         return Err(AuthorizeError::AlreadyAuthorized);
     }
     let id = new_id();
-    let authorization = auths::insert(
-        conn,
-        &id,
-        &org.id,
-        &integration.id,
-        scopes,
-        &actor.user.id,
-        actor.via,
-        now,
-    )?;
-    let by_support = actor.via == Via::Support;
+    let authorization = auths::insert(conn, &id, &org.id, &integration.id, scopes, by, via, now)?;
+    let by_support = via == Via::Support;
     for (email, name) in accounts::owners(conn, &integration.account_id)? {
         let message = IntegrationAuthorized {
             name,
@@ -112,44 +94,44 @@ pub fn authorize(
         )
         .map_err(AuthorizeError::Other)?;
     }
-    AuditEvent::new("authorization.granted", Actor::from(actor.user))
+    ctx.audit("authorization.granted")
         .target("organization", &org.id)
-        .details(serde_json::json!({ "integration": integration.id, "api_id": integration.api_id, "scopes": scopes, "via": actor.via }))
-        .meta(actor.meta)
+        .details(serde_json::json!({ "integration": integration.id, "api_id": integration.api_id, "scopes": scopes, "via": via }))
         .record(conn, now)?;
     Ok(authorization)
 }
 
 pub fn change_scopes(
     conn: &mut DbConn,
+    ctx: &Context,
     org: &Organization,
     auth: &Authorization,
     scopes: &str,
-    actor: &OrgActorRef<'_>,
-    now: NaiveDateTime,
+    via: Via,
 ) -> anyhow::Result<bool> {
     if !auths::set_scopes(conn, &auth.id, scopes)? {
         return Ok(false);
     }
-    AuditEvent::new("authorization.scopes_changed", Actor::from(actor.user))
+    ctx.audit("authorization.scopes_changed")
         .target("organization", &org.id)
-        .details(serde_json::json!({ "authorization": auth.id, "from": auth.scopes, "to": scopes, "via": actor.via }))
-        .meta(actor.meta)
-        .record(conn, now)?;
+        .details(serde_json::json!({ "authorization": auth.id, "from": auth.scopes, "to": scopes, "via": via }))
+        .record(conn, ctx.now)?;
     Ok(true)
 }
 
 /// Revokes at once; the owners are told what to delete and by when.
 pub fn revoke(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     org: &Organization,
     auth: &Authorization,
     integration: &Integration,
-    actor: &OrgActorRef<'_>,
-    now: NaiveDateTime,
+    via: Via,
 ) -> anyhow::Result<bool> {
-    if !auths::revoke(conn, &auth.id, &actor.user.id, actor.via, now)? {
+    let now = ctx.now;
+    let (by, _) = ctx.acting_user()?;
+    if !auths::revoke(conn, &auth.id, by, via, now)? {
         return Ok(false);
     }
     let deadline = auths::deletion_deadline(now)
@@ -163,7 +145,7 @@ pub fn revoke(
             org_public_id: org.public_id.clone(),
             revoked_at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
             deadline: deadline.clone(),
-            by_support: actor.via == Via::Support,
+            by_support: via == Via::Support,
             link: settings.link(&format!("/developer/integrations/{}", integration.id)),
         };
         outbox::enqueue(
@@ -174,10 +156,9 @@ pub fn revoke(
             now,
         )?;
     }
-    AuditEvent::new("authorization.revoked", Actor::from(actor.user))
+    ctx.audit("authorization.revoked")
         .target("organization", &org.id)
-        .details(serde_json::json!({ "authorization": auth.id, "integration": integration.id, "deadline": deadline, "via": actor.via }))
-        .meta(actor.meta)
+        .details(serde_json::json!({ "authorization": auth.id, "integration": integration.id, "deadline": deadline, "via": via }))
         .record(conn, now)?;
     Ok(true)
 }

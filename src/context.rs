@@ -77,6 +77,28 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
+    /// The signed-in user acting, if the actor is one.
+    pub fn user_id(&self) -> Option<&'a str> {
+        match self.actor {
+            Actor::User { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The client's address, or `unknown` for a change no request made.
+    pub fn client_ip(&self) -> &'a str {
+        self.meta.map_or("unknown", |m| m.client_ip.as_str())
+    }
+
+    /// The signed-in user a change needs (an admin's or an owner's action); an error if a
+    /// caller passed another kind of actor, which is a programming error.
+    pub fn acting_user(&self) -> anyhow::Result<(&'a str, &'a str)> {
+        match self.actor {
+            Actor::User { id, email } => Ok((id, email)),
+            other => anyhow::bail!("this change needs a signed-in user, not {other:?}"),
+        }
+    }
+
     pub fn new(now: NaiveDateTime, actor: Actor<'a>, meta: &'a RequestMeta) -> Self {
         Self {
             now,
@@ -92,5 +114,48 @@ impl<'a> Context<'a> {
             actor: Actor::System(label),
             meta: None,
         }
+    }
+}
+
+/// The context of one request, owned: the clock's `now` read once when the request was
+/// resolved, the signed-in user (if any) and the request's metadata. The HTTP extractors build
+/// it once per request; `ctx()` lends it to a service function as a `Context`, and it moves into
+/// a blocking-pool closure as one value.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub now: NaiveDateTime,
+    pub meta: RequestMeta,
+    user: Option<(String, String)>,
+}
+
+impl RequestContext {
+    pub fn new(now: NaiveDateTime, meta: RequestMeta, user: Option<(&str, &str)>) -> Self {
+        Self {
+            now,
+            meta,
+            user: user.map(|(id, email)| (id.to_string(), email.to_string())),
+        }
+    }
+
+    /// This request as the context of a change: by its signed-in user, or by someone not signed
+    /// in (labelled `anonymous`).
+    pub fn ctx(&self) -> Context<'_> {
+        let actor = match &self.user {
+            Some((id, email)) => Actor::User { id, email },
+            None => Actor::Anonymous(""),
+        };
+        Context::new(self.now, actor, &self.meta)
+    }
+
+    /// This request as the context of a change by `actor` — e.g. the user a single-use link
+    /// belongs to, who is not signed in (yet).
+    pub fn by<'a>(&'a self, actor: Actor<'a>) -> Context<'a> {
+        Context::new(self.now, actor, &self.meta)
+    }
+
+    /// This request as the context of a change by someone not signed in, labelled with what
+    /// they claimed (e.g. the email typed at sign-in).
+    pub fn anonymous<'a>(&'a self, label: &'a str) -> Context<'a> {
+        Context::new(self.now, Actor::Anonymous(label), &self.meta)
     }
 }

@@ -13,9 +13,9 @@
 
 use chrono::NaiveDateTime;
 
-use crate::audit::{Actor, AuditEvent};
+use crate::audit::Actor;
 use crate::auth::accounts::{insert_user, CreateUserError};
-use crate::context::RequestMeta;
+use crate::context::Context;
 use crate::db::models::developer_accounts::MemberRole;
 use crate::db::models::invitations::{
     self as inv, Invitation, InvitationStatus, Kind, NewInvitation,
@@ -83,12 +83,12 @@ fn already_has(conn: &mut DbConn, scope: Scope<'_>, user: &User) -> anyhow::Resu
 /// Records a pending invitation and emails its link; audited as `invitation.invited`.
 pub fn invite(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     new: &NewInvite<'_>,
     by: &User,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> Result<String, InviteError> {
+    let now = ctx.now;
     let normalized = new.email.normalized();
     let scope = new.scope;
     lock_key(
@@ -161,7 +161,7 @@ pub fn invite(
         &format!("invitation:{digest}"),
         now,
     )?;
-    AuditEvent::new("invitation.invited", Actor::from(by))
+    ctx.audit("invitation.invited")
         .target("invitation", &id)
         .details(serde_json::json!({
             "kind": scope.kind,
@@ -169,7 +169,6 @@ pub fn invite(
             "role": new.role,
             "email": new.email.as_str(),
         }))
-        .meta(meta)
         .record(conn, now)?;
     Ok(id)
 }
@@ -205,27 +204,24 @@ impl From<diesel::result::Error> for WithdrawError {
 /// `invitation.withdrawn`.
 pub fn withdraw(
     conn: &mut DbConn,
+    ctx: &Context,
     scope: Scope<'_>,
     id: &str,
-    by: &User,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> Result<Invitation, WithdrawError> {
+    let now = ctx.now;
+    let (by, _) = ctx.acting_user()?;
     let invitation =
         inv::find_in(conn, id, scope.kind, scope.target_id)?.ok_or(WithdrawError::NotFound)?;
-    if invitation.is_expired(now)
-        || !inv::decide(conn, id, InvitationStatus::Withdrawn, &by.id, now)?
-    {
+    if invitation.is_expired(now) || !inv::decide(conn, id, InvitationStatus::Withdrawn, by, now)? {
         return Err(WithdrawError::NotPending);
     }
-    AuditEvent::new("invitation.withdrawn", Actor::from(by))
+    ctx.audit("invitation.withdrawn")
         .target("invitation", id)
         .details(serde_json::json!({
             "kind": invitation.kind,
             "target": invitation.target_id,
             "email": invitation.email.as_str(),
         }))
-        .meta(meta)
         .record(conn, now)?;
     Ok(invitation)
 }
@@ -322,12 +318,12 @@ fn pending_link(
 /// Grants what the invitation is for and marks it accepted (single use).
 fn grant(
     conn: &mut DbConn,
+    ctx: &Context,
     token: &OneTimeToken,
     invitation: &Invitation,
     user: &User,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> Result<(), AcceptError> {
+    let now = ctx.now;
     if !tokens::consume(conn, &token.digest(), TokenPurpose::Invitation, now)?
         || !inv::decide(
             conn,
@@ -357,7 +353,7 @@ fn grant(
             )))
         }
     }
-    AuditEvent::new("invitation.accepted", Actor::from(user))
+    ctx.audit_as("invitation.accepted", Actor::from(user))
         .target("invitation", &invitation.id)
         .details(serde_json::json!({
             "kind": invitation.kind,
@@ -365,7 +361,6 @@ fn grant(
             "role": invitation.role,
             "user": user.id,
         }))
-        .meta(meta)
         .record(conn, now)?;
     Ok(())
 }
@@ -374,11 +369,11 @@ fn grant(
 /// user's own email address.
 pub fn accept(
     conn: &mut DbConn,
+    ctx: &Context,
     token: &OneTimeToken,
     user: &User,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> Result<Invitation, AcceptError> {
+    let now = ctx.now;
     let (invitation, _) = pending_link(conn, token, now)?;
     if user.email_normalized != invitation.email_normalized {
         return Err(AcceptError::WrongUser);
@@ -386,7 +381,7 @@ pub fn accept(
     if !user.is_active() {
         return Err(AcceptError::Suspended);
     }
-    grant(conn, token, &invitation, user, meta, now)?;
+    grant(conn, ctx, token, &invitation, user)?;
     Ok(invitation)
 }
 
@@ -395,11 +390,11 @@ pub fn accept(
 /// Returns the user, who then signs in.
 pub fn accept_with_password(
     conn: &mut DbConn,
+    ctx: &Context,
     token: &OneTimeToken,
     password_hash: &str,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> Result<User, AcceptError> {
+    let now = ctx.now;
     let (invitation, account) = pending_link(conn, token, now)?;
     let user = match account {
         Some(u) if u.password_hash.is_some() => return Err(AcceptError::SignInFirst),
@@ -419,11 +414,10 @@ pub fn accept_with_password(
             }
         }
     };
-    AuditEvent::new("password.set_from_invitation", Actor::from(&user))
+    ctx.audit_as("password.set_from_invitation", Actor::from(&user))
         .target("user", &user.id)
-        .meta(meta)
         .record(conn, now)?;
-    grant(conn, token, &invitation, &user, meta, now)?;
+    grant(conn, ctx, token, &invitation, &user)?;
     Ok(user)
 }
 

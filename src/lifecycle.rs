@@ -3,14 +3,10 @@
 //! inactivity exemption, and an admin's resolution of a deletion duty. Each is one transaction
 //! with its audit entry and emails; callers drop cached API credentials after the commit.
 
-use chrono::NaiveDateTime;
-
-use crate::audit::{Actor, AuditEvent};
-use crate::context::RequestMeta;
+use crate::context::Context;
 use crate::db::models::authorizations::{self as auths, ConfirmedBy, Via};
 use crate::db::models::integrations::{self, Integration, IntegrationStatus};
 use crate::db::models::reactivations::{self, ReactivationStatus};
-use crate::db::models::users::User;
 use crate::db::models::{api_secrets, developer_accounts as accounts, organizations, users};
 use crate::db::{new_id, DbConn};
 use crate::domain::Note;
@@ -19,13 +15,6 @@ use crate::email::messages::{
 };
 use crate::email::outbox;
 use crate::settings::Settings;
-
-/// Who acts, and whether as ConCat support.
-pub struct ActorRef<'a> {
-    pub user: &'a User,
-    pub meta: &'a RequestMeta,
-    pub as_admin: bool,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RetireError {
@@ -49,17 +38,19 @@ impl From<diesel::result::Error> for RetireError {
 /// authorizations' count.
 pub fn retire(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     integration: &Integration,
     typed_name: &str,
-    actor: &ActorRef<'_>,
-    now: NaiveDateTime,
+    by_support: bool,
 ) -> Result<usize, RetireError> {
+    let now = ctx.now;
+    let (by, _) = ctx.acting_user()?;
     if typed_name.trim() != integration.display_name {
         return Err(RetireError::NameMismatch);
     }
     integrations::lock(conn, &integration.id)?;
-    if !integrations::retire(conn, &integration.id, &actor.user.id, now)? {
+    if !integrations::retire(conn, &integration.id, by, now)? {
         return Err(RetireError::AlreadyRetired);
     }
     // A pending reactivation request has nothing left to decide.
@@ -68,7 +59,7 @@ pub fn retire(
             conn,
             &pending.id,
             ReactivationStatus::Rejected,
-            &actor.user.id,
+            by,
             Some("The integration was retired."),
             now,
         )?;
@@ -80,7 +71,7 @@ pub fn retire(
     let ended = auths::active_of(conn, &integration.id)?;
     let mut org_names = Vec::new();
     for (auth, org) in &ended {
-        if !auths::revoke(conn, &auth.id, &actor.user.id, Via::Retirement, now)? {
+        if !auths::revoke(conn, &auth.id, by, Via::Retirement, now)? {
             continue;
         }
         let deadline = auths::deletion_deadline(now)
@@ -114,20 +105,19 @@ pub fn retire(
             name,
             app_name: integration.display_name.clone(),
             api_id: integration.api_id.clone(),
-            by_support: actor.as_admin,
+            by_support,
             organizations: org_names.clone(),
             link: settings.link(&format!("/developer/integrations/{}", integration.id)),
         },
     )?;
-    AuditEvent::new("integration.retired", Actor::from(actor.user))
+    ctx.audit("integration.retired")
         .target("integration", &integration.id)
         .details(serde_json::json!({
             "api_id": integration.api_id,
             "secrets_revoked": secrets,
             "authorizations_ended": org_names.len(),
-            "by_admin": actor.as_admin,
+            "by_admin": by_support,
         }))
-        .meta(actor.meta)
         .record(conn, now)?;
     Ok(org_names.len())
 }
@@ -155,26 +145,20 @@ impl From<diesel::result::Error> for ReactivationError {
 /// The developer asks to reactivate an inactive integration; every ConCat admin is emailed.
 pub fn request_reactivation(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     integration: &Integration,
     reason: &Note,
-    actor: &ActorRef<'_>,
-    now: NaiveDateTime,
 ) -> Result<(), ReactivationError> {
+    let now = ctx.now;
+    let (by, by_email) = ctx.acting_user()?;
     let current =
         integrations::lock(conn, &integration.id)?.ok_or(ReactivationError::NotInactive)?;
     if current.status != IntegrationStatus::Inactive {
         return Err(ReactivationError::NotInactive);
     }
     let id = new_id();
-    if !reactivations::insert(
-        conn,
-        &id,
-        &integration.id,
-        &actor.user.id,
-        reason.as_str(),
-        now,
-    )? {
+    if !reactivations::insert(conn, &id, &integration.id, by, reason.as_str(), now)? {
         return Err(ReactivationError::AlreadyPending);
     }
     let company = accounts::find(conn, &integration.account_id)?
@@ -189,19 +173,15 @@ pub fn request_reactivation(
             name,
             company_name: company.clone(),
             app_name: integration.display_name.clone(),
-            requester: actor.user.email.clone(),
+            requester: by_email.to_string(),
             reason: reason.as_str().to_string(),
             link: settings.link("/admin/requests"),
         },
     )?;
-    AuditEvent::new(
-        "integration.reactivation_requested",
-        Actor::from(actor.user),
-    )
-    .target("integration", &integration.id)
-    .details(serde_json::json!({ "request": id, "reason": reason.as_str() }))
-    .meta(actor.meta)
-    .record(conn, now)?;
+    ctx.audit("integration.reactivation_requested")
+        .target("integration", &integration.id)
+        .details(serde_json::json!({ "request": id, "reason": reason.as_str() }))
+        .record(conn, now)?;
     Ok(())
 }
 
@@ -210,13 +190,14 @@ pub fn request_reactivation(
 /// or declines. Returns the integration.
 pub fn decide_reactivation(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     request_id: &str,
     approve: bool,
     note: Option<&Note>,
-    actor: &ActorRef<'_>,
-    now: NaiveDateTime,
 ) -> Result<Integration, ReactivationError> {
+    let now = ctx.now;
+    let (by, _) = ctx.acting_user()?;
     let request = reactivations::find(conn, request_id)?.ok_or(ReactivationError::NotFound)?;
     let integration =
         integrations::lock(conn, &request.integration_id)?.ok_or(ReactivationError::NotFound)?;
@@ -232,7 +213,7 @@ pub fn decide_reactivation(
     } else {
         ReactivationStatus::Rejected
     };
-    if !reactivations::decide(conn, request_id, status, &actor.user.id, note_str, now)? {
+    if !reactivations::decide(conn, request_id, status, by, note_str, now)? {
         return Err(ReactivationError::AlreadyDecided);
     }
     if approve && !integrations::reactivate(conn, &integration.id, now)? {
@@ -259,10 +240,9 @@ pub fn decide_reactivation(
     } else {
         "integration.reactivation_declined"
     };
-    AuditEvent::new(action, Actor::from(actor.user))
+    ctx.audit(action)
         .target("integration", &integration.id)
         .details(serde_json::json!({ "request": request_id, "note": note_str }))
-        .meta(actor.meta)
         .record(conn, now)?;
     Ok(integration)
 }
@@ -270,12 +250,12 @@ pub fn decide_reactivation(
 /// Grants or withdraws the inactivity exemption (audited, with the admin's note).
 pub fn set_exempt(
     conn: &mut DbConn,
+    ctx: &Context,
     integration: &Integration,
     exempt: bool,
     note: &Note,
-    actor: &ActorRef<'_>,
-    now: NaiveDateTime,
 ) -> anyhow::Result<bool> {
+    let now = ctx.now;
     if integration.status == IntegrationStatus::Retired
         || !integrations::set_exempt(conn, &integration.id, exempt)?
     {
@@ -286,10 +266,9 @@ pub fn set_exempt(
     } else {
         "integration.inactivity_exemption_removed"
     };
-    AuditEvent::new(action, Actor::from(actor.user))
+    ctx.audit(action)
         .target("integration", &integration.id)
         .details(serde_json::json!({ "api_id": integration.api_id, "note": note.as_str() }))
-        .meta(actor.meta)
         .record(conn, now)?;
     Ok(true)
 }
@@ -298,13 +277,13 @@ pub fn set_exempt(
 /// deleted; false when there is no open duty for that authorization of the integration.
 pub fn confirm_deletion(
     conn: &mut DbConn,
-    ctx: &crate::context::Context,
-    by_user_id: &str,
+    ctx: &Context,
     integration_id: &str,
     auth_id: &str,
     org_public_id: &str,
     note: Option<&str>,
 ) -> anyhow::Result<bool> {
+    let (by_user_id, _) = ctx.acting_user()?;
     if !auths::confirm_deletion(
         conn,
         integration_id,
@@ -327,11 +306,12 @@ pub fn confirm_deletion(
 /// email), with a note. False when the duty is no longer open.
 pub fn resolve_duty(
     conn: &mut DbConn,
+    ctx: &Context,
     auth_id: &str,
     note: &Note,
-    actor: &ActorRef<'_>,
-    now: NaiveDateTime,
 ) -> anyhow::Result<bool> {
+    let now = ctx.now;
+    let (by, _) = ctx.acting_user()?;
     let Some((auth, org, integration, _)) = auths::find_duty(conn, auth_id)? else {
         return Ok(false);
     };
@@ -339,14 +319,14 @@ pub fn resolve_duty(
         conn,
         &integration.id,
         &auth.id,
-        &actor.user.id,
+        by,
         Some(note.as_str()),
         ConfirmedBy::Admin,
         now,
     )? {
         return Ok(false);
     }
-    AuditEvent::new("deletion.resolved", Actor::from(actor.user))
+    ctx.audit("deletion.resolved")
         .target("authorization", &auth.id)
         .details(serde_json::json!({
             "organization": org.public_id,
@@ -354,7 +334,6 @@ pub fn resolve_duty(
             "note": note.as_str(),
             "was_overdue": auth.duty_stage == auths::STAGE_OVERDUE,
         }))
-        .meta(actor.meta)
         .record(conn, now)?;
     Ok(true)
 }

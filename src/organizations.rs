@@ -2,10 +2,7 @@
 //! first admin); org admins remove admins, never the last. Invitations of further admins are
 //! `crate::invitations`; what organizations grant integrations is `crate::authorizations`.
 
-use chrono::NaiveDateTime;
-
-use crate::audit::{Actor, AuditEvent};
-use crate::context::RequestMeta;
+use crate::context::Context;
 use crate::db::models::organizations::Organization;
 use crate::db::models::users::User;
 use crate::db::{lock_key, new_id, DbConn};
@@ -16,29 +13,29 @@ use crate::settings::Settings;
 #[allow(clippy::too_many_arguments)]
 pub fn create_organization(
     c: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     name: &crate::domain::OrgName,
     admin_name: &crate::domain::DisplayName,
     admin_email: &crate::domain::EmailAddress,
     by: &User,
-    meta: &RequestMeta,
     pid: &str,
-    now: NaiveDateTime,
 ) -> anyhow::Result<Organization> {
+    let now = ctx.now;
     use crate::db::models::invitations::Kind;
     use crate::db::models::organizations;
     use crate::invitations::{self, NewInvite, Scope};
     let id = new_id();
     let org = organizations::insert(c, &id, pid, name.as_str(), now)?;
-    AuditEvent::new("organization.created", Actor::from(by))
+    ctx.audit("organization.created")
         .target("organization", &id)
         .details(serde_json::json!({ "public_id": pid, "name": name.as_str() }))
-        .meta(meta)
         .record(c, now)?;
     // The first admin is invited like any other: an admin once they accept.
     let role_label = format!("an administrator of {}", org.name);
     invitations::invite(
         c,
+        ctx,
         settings,
         &NewInvite {
             scope: Scope {
@@ -51,8 +48,6 @@ pub fn create_organization(
             role_label: &role_label,
         },
         by,
-        meta,
-        now,
     )
     .map_err(|e| match e {
         invitations::InviteError::Other(e) => e,
@@ -77,7 +72,7 @@ pub enum RemoveAdminError {
 /// An org admin removes an admin (maybe themselves) of the organization; never its last.
 pub fn remove_admin(
     c: &mut DbConn,
-    ctx: &crate::context::Context,
+    ctx: &Context,
     org: &Organization,
     user_id: &str,
 ) -> Result<(), RemoveAdminError> {

@@ -6,21 +6,14 @@
 
 use chrono::NaiveDateTime;
 
-use crate::audit::{Actor, AuditEvent};
-use crate::context::RequestMeta;
+use crate::context::Context;
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount, MemberRole};
-use crate::db::models::users::{self, User, UserStatus};
+use crate::db::models::users::{self, UserStatus};
 use crate::db::DbConn;
 use crate::domain::Note;
 use crate::email::messages::{AccountReinstated, AccountSuspended};
 use crate::email::outbox;
 use crate::settings::Settings;
-
-/// The ConCat admin acting, and the request's metadata for the audit log.
-pub struct AdminActor<'a> {
-    pub user: &'a User,
-    pub meta: &'a RequestMeta,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuspensionError {
@@ -56,23 +49,22 @@ fn occasion(now: NaiveDateTime) -> i64 {
 /// active owners are emailed the reason.
 pub fn suspend_account(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     account_id: &str,
     reason: &Note,
-    actor: &AdminActor<'_>,
-    now: NaiveDateTime,
 ) -> Result<DeveloperAccount, SuspensionError> {
+    let now = ctx.now;
     let account = accounts::find(conn, account_id)?.ok_or(SuspensionError::AccountNotFound)?;
     if !accounts::suspend(conn, account_id, reason.as_str(), now)? {
         return Err(SuspensionError::AlreadySuspended);
     }
     tell_owners(
         conn,
+        ctx,
         &account,
         "developer_account.suspended",
         reason,
-        actor,
-        now,
         |name| AccountSuspended {
             name,
             company_name: account.company_name.clone(),
@@ -87,11 +79,10 @@ pub fn suspend_account(
 /// within the API cache's TTL elsewhere). The owners are emailed the admin's note.
 pub fn reinstate_account(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     account_id: &str,
     reason: &Note,
-    actor: &AdminActor<'_>,
-    now: NaiveDateTime,
 ) -> Result<DeveloperAccount, SuspensionError> {
     let account = accounts::find(conn, account_id)?.ok_or(SuspensionError::AccountNotFound)?;
     if !accounts::reinstate(conn, account_id)? {
@@ -99,11 +90,10 @@ pub fn reinstate_account(
     }
     tell_owners(
         conn,
+        ctx,
         &account,
         "developer_account.reinstated",
         reason,
-        actor,
-        now,
         |name| AccountReinstated {
             name,
             company_name: account.company_name.clone(),
@@ -118,13 +108,13 @@ pub fn reinstate_account(
 /// moment) and the change is audited with the reason and how many were told.
 fn tell_owners<M: crate::email::EmailMessage>(
     conn: &mut DbConn,
+    ctx: &Context,
     account: &DeveloperAccount,
     action: &'static str,
     reason: &Note,
-    actor: &AdminActor<'_>,
-    now: NaiveDateTime,
     message: impl Fn(String) -> M,
 ) -> Result<(), SuspensionError> {
+    let now = ctx.now;
     let owners = accounts::owners(conn, &account.id)?;
     let notified = owners.len();
     outbox::enqueue_each(
@@ -134,14 +124,13 @@ fn tell_owners<M: crate::email::EmailMessage>(
         now,
         message,
     )?;
-    AuditEvent::new(action, Actor::from(actor.user))
+    ctx.audit(action)
         .target("developer_account", &account.id)
         .details(serde_json::json!({
             "company": account.company_name,
             "reason": reason.as_str(),
             "owners_notified": notified,
         }))
-        .meta(actor.meta)
         .record(conn, now)?;
     Ok(())
 }
@@ -160,13 +149,13 @@ pub struct UserSuspended {
 /// The accounts are suspended first, so their owners' emails still reach this user.
 pub fn suspend_user(
     conn: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     user_id: &str,
     also: Option<(&[String], &Note)>,
-    actor: &AdminActor<'_>,
-    now: NaiveDateTime,
 ) -> Result<UserSuspended, SuspensionError> {
-    if user_id == actor.user.id {
+    let now = ctx.now;
+    if Some(user_id) == ctx.user_id() {
         return Err(SuspensionError::OwnAccount);
     }
     let target = users::find(conn, user_id)?.ok_or(SuspensionError::UserNotFound)?;
@@ -180,7 +169,7 @@ pub fn suspend_user(
             }
         }
         for id in ids {
-            match suspend_account(conn, settings, id, reason, actor, now) {
+            match suspend_account(conn, ctx, settings, id, reason) {
                 Ok(account) => suspended.push(account),
                 // Suspended meanwhile (e.g. a second submission): nothing to do.
                 Err(SuspensionError::AlreadySuspended) => {}
@@ -190,13 +179,12 @@ pub fn suspend_user(
     }
     let changed = users::set_status(conn, user_id, UserStatus::Suspended, now)? == 1;
     if changed {
-        AuditEvent::new("user.suspended", Actor::from(actor.user))
+        ctx.audit("user.suspended")
             .target("user", user_id)
             .details(serde_json::json!({
                 "email": target.email,
                 "developer_accounts_suspended": suspended.iter().map(|a| &a.id).collect::<Vec<_>>(),
             }))
-            .meta(actor.meta)
             .record(conn, now)?;
     }
     Ok(UserSuspended {
@@ -210,17 +198,16 @@ pub fn suspend_user(
 /// account is reinstated on its own). Returns the email and whether anything changed.
 pub fn reactivate_user(
     conn: &mut DbConn,
+    ctx: &Context,
     user_id: &str,
-    actor: &AdminActor<'_>,
-    now: NaiveDateTime,
 ) -> Result<(String, bool), SuspensionError> {
+    let now = ctx.now;
     let target = users::find(conn, user_id)?.ok_or(SuspensionError::UserNotFound)?;
     let changed = users::set_status(conn, user_id, UserStatus::Active, now)? == 1;
     if changed {
-        AuditEvent::new("user.reactivated", Actor::from(actor.user))
+        ctx.audit("user.reactivated")
             .target("user", user_id)
             .details(serde_json::json!({ "email": target.email }))
-            .meta(actor.meta)
             .record(conn, now)?;
     }
     Ok((target.email, changed))

@@ -1,14 +1,19 @@
 //! Account operations shared by the web handlers and the command line. Invitations live in
 //! `crate::invitations`.
 
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 
+use super::password::PasswordHasher;
+use super::sign_in::{self, CurrentPassword, SignInError};
+
 use crate::audit::{Actor, AuditEvent};
-use crate::context::{Context, RequestMeta};
+use crate::context::{Context, RequestContext};
 use crate::db::models::tokens;
 use crate::db::models::users::{self, NewUser, UserStatus};
-use crate::db::{new_id, write_tx, DbConn};
-use crate::domain::{DisplayName, EmailAddress, TokenPurpose};
+use crate::db::{new_id, write_tx, DbConn, Pool};
+use crate::domain::{DisplayName, EmailAddress, NewPassword, PasswordInput, TokenPurpose};
 use crate::email::messages::PasswordChanged;
 use crate::email::outbox;
 use crate::settings::Settings;
@@ -120,6 +125,42 @@ pub fn change_password(
     Ok(users::find(c, &user.id)?)
 }
 
+/// How a signed-in user's change of their own password ended.
+#[derive(Debug)]
+pub enum OwnPasswordChange {
+    /// Changed: the user as now stored (its new session version), to continue this session.
+    Changed(Option<users::User>),
+    /// Nothing changed: the current password was wrong or locked, or (when it was correct) no
+    /// valid new password was given.
+    Refused(CurrentPassword),
+}
+
+/// A signed-in user changes their own password: the current one is checked (throttled like
+/// signing in), then — only when it is correct and `new` is a valid new password — the new one
+/// is hashed on the hashing gate and stored in one transaction with its audit entry and email
+/// ([`change_password`]). Every other session of the user ends.
+pub async fn change_own_password(
+    pool: &Pool,
+    passwords: &PasswordHasher,
+    settings: &Arc<Settings>,
+    rc: &RequestContext,
+    user: &users::User,
+    current: PasswordInput,
+    new: Option<NewPassword>,
+) -> Result<OwnPasswordChange, SignInError> {
+    let checked = sign_in::check_current_password(pool, passwords, rc, user, current).await?;
+    let (CurrentPassword::Correct, Some(new)) = (&checked, new) else {
+        return Ok(OwnPasswordChange::Refused(checked));
+    };
+    let hash = passwords.hash(new).await?;
+    let (rc, settings, user) = (rc.clone(), settings.clone(), user.clone());
+    let updated = crate::db::transaction(pool, move |c| {
+        change_password(c, &rc.ctx(), &settings, &user, &hash)
+    })
+    .await?;
+    Ok(OwnPasswordChange::Changed(updated))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// An admin exists already, or the setup link is used up.
@@ -137,13 +178,13 @@ pub enum SetupError {
 /// comes before the first write, so a refusal changes nothing.
 pub fn create_first_admin(
     c: &mut DbConn,
-    now: NaiveDateTime,
-    meta: &RequestMeta,
+    ctx: &Context,
     email: &EmailAddress,
     name: &DisplayName,
     password_hash: &str,
     digest: &str,
 ) -> Result<users::User, SetupError> {
+    let now = ctx.now;
     if users::admin_exists(c)? {
         return Err(SetupError::LinkUsed);
     }
@@ -159,8 +200,7 @@ pub fn create_first_admin(
             CreateUserError::Db(e) => SetupError::Db(e),
             CreateUserError::Other(e) => SetupError::Other(e),
         })?;
-    Context::new(now, Actor::from(&user), meta)
-        .audit("admin.created")
+    ctx.audit_as("admin.created", Actor::from(&user))
         .target("user", &user.id)
         .details(serde_json::json!({ "via": "first-run setup" }))
         .record(c, now)?;

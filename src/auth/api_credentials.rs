@@ -143,9 +143,8 @@ pub fn create_secret(
     c: &mut DbConn,
     ctx: &Context,
     integration: &Integration,
-    by_user: &str,
 ) -> Result<ApiSecret, IssueError> {
-    let secret = issue(c, integration, Some(by_user), ctx.now)?;
+    let secret = issue(c, integration, ctx.user_id(), ctx.now)?;
     ctx.audit("secret.created")
         .target("integration", &integration.id)
         .details(serde_json::json!({ "prefix": secret.prefix() }))
@@ -158,10 +157,9 @@ pub fn roll_secret(
     c: &mut DbConn,
     ctx: &Context,
     integration: &Integration,
-    by_user: &str,
     overlap: Overlap,
 ) -> Result<ApiSecret, IssueError> {
-    let (secret, old) = roll(c, integration, Some(by_user), overlap, ctx.now)?;
+    let (secret, old) = roll(c, integration, ctx.user_id(), overlap, ctx.now)?;
     ctx.audit("secret.rolled")
         .target("integration", &integration.id)
         .details(serde_json::json!({

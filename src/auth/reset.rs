@@ -2,10 +2,8 @@
 //! (through `Background`), so whether the email has an account never shows in the response or
 //! its timing.
 
-use chrono::NaiveDateTime;
-
-use crate::audit::{Actor, AuditEvent};
-use crate::context::{Context, RequestMeta};
+use crate::audit::Actor;
+use crate::context::Context;
 use crate::db::models::{tokens, users};
 use crate::db::{lock_key, DbConn};
 use crate::domain::{EmailAddress, OneTimeToken, TokenPurpose};
@@ -22,11 +20,11 @@ pub const RESETS_PER_HOUR: i64 = 3;
 /// unknown or suspended account. Call inside a write transaction.
 pub fn request_password_reset(
     c: &mut DbConn,
+    ctx: &Context,
     settings: &Settings,
     email: &EmailAddress,
-    meta: &RequestMeta,
-    now: NaiveDateTime,
 ) -> anyhow::Result<bool> {
+    let now = ctx.now;
     let Some(user) = users::find_by_email(c, &email.normalized())? else {
         return Ok(false);
     };
@@ -57,9 +55,8 @@ pub fn request_password_reset(
         &format!("password_reset:{digest}"),
         now,
     )?;
-    AuditEvent::new("password.reset_requested", Actor::Anonymous(&user.email))
+    ctx.audit_as("password.reset_requested", Actor::Anonymous(&user.email))
         .target("user", &user.id)
-        .meta(meta)
         .record(c, now)?;
     Ok(true)
 }

@@ -2,12 +2,10 @@
 //! suspension check, and the audit entry of each outcome. The HTTP side (the form, the session
 //! cookie, where to land) is `web::public::login`.
 
-use chrono::NaiveDateTime;
-
 use super::password::{HashError, PasswordHasher};
 use super::throttle::{self, Gate};
 use crate::audit::Actor;
-use crate::context::{Context, RequestMeta};
+use crate::context::{Context, RequestContext};
 use crate::db::models::users::{self, User};
 use crate::db::{self, DbConn, Pool};
 use crate::domain::{EmailAddress, PasswordInput};
@@ -34,7 +32,7 @@ pub enum SignInError {
     Failed(#[from] anyhow::Error),
 }
 
-/// Checks `typed_email` and `password` from `meta`'s address at `now`.
+/// Checks `typed_email` and `password` from the request's address at its `now`.
 ///
 /// Something that cannot be an account's email is never looked up nor hashed (no account can
 /// match, so there is nothing to time): it is answered at once, like any wrong credentials, and
@@ -43,11 +41,11 @@ pub enum SignInError {
 pub async fn sign_in(
     pool: &Pool,
     passwords: &PasswordHasher,
-    now: NaiveDateTime,
-    meta: &RequestMeta,
+    rc: &RequestContext,
     typed_email: &str,
     password: PasswordInput,
 ) -> Result<SignIn, SignInError> {
+    let (now, meta) = (rc.now, &rc.meta);
     let email = EmailAddress::parse(typed_email)
         .ok()
         .map(|_| typed_email.to_lowercase());
@@ -204,17 +202,18 @@ pub enum CurrentPassword {
     },
 }
 
-/// Checks the current password of a signed-in `user` from `client_ip`: throttled like signing
-/// in (a guess from a stolen session counts as a failure), released when it matches.
+/// Checks the current password of a signed-in `user` from the request's address: throttled
+/// like signing in (a guess from a stolen session counts as a failure), released when it
+/// matches.
 pub async fn check_current_password(
     pool: &Pool,
     passwords: &PasswordHasher,
-    now: NaiveDateTime,
+    rc: &RequestContext,
     user: &User,
-    client_ip: &str,
     candidate: PasswordInput,
 ) -> Result<CurrentPassword, SignInError> {
-    let (email, ip) = (user.email_normalized.clone(), client_ip.to_string());
+    let now = rc.now;
+    let (email, ip) = (user.email_normalized.clone(), rc.meta.client_ip.clone());
     let gate = db::transaction(pool, move |c| Ok(throttle::admit(c, &email, &ip, now)?)).await?;
     if let Gate::Locked { minutes } = gate {
         return Ok(CurrentPassword::Locked { minutes });

@@ -272,11 +272,10 @@ pub const JOBS: [&str; 3] = [
 pub async fn run_all_requested(
     pool: &Pool,
     settings: Arc<Settings>,
-    now: NaiveDateTime,
     api: Arc<ApiRuntime>,
-    by: crate::db::models::users::User,
-    meta: crate::context::RequestMeta,
+    rc: crate::context::RequestContext,
 ) -> anyhow::Result<Vec<JobReport>> {
+    let now = rc.now;
     let reports = run_all_pooled(
         pool,
         settings,
@@ -292,8 +291,8 @@ pub async fn run_all_requested(
         .collect::<Vec<_>>()
         .join("; ");
     crate::db::transaction(pool, move |c| {
-        let ctx = crate::context::Context::new(now, crate::audit::Actor::from(&by), &meta);
-        ctx.audit("jobs.run")
+        rc.ctx()
+            .audit("jobs.run")
             .details(serde_json::json!({ "summary": summary }))
             .record(c, now)?;
         Ok(())

@@ -5,10 +5,8 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::Actor;
-use crate::auth::accounts;
-use crate::auth::sign_in::{self, CurrentPassword};
-use crate::context::Context;
+use crate::auth::accounts::{self, OwnPasswordChange};
+use crate::auth::sign_in::CurrentPassword;
 use crate::db;
 use crate::db::models::users::User;
 use crate::domain::{DisplayName, NewPassword, PasswordInput};
@@ -78,16 +76,9 @@ pub async fn change_name(
             );
         }
     };
-    let user = current.user.clone();
-    let now = current.viewer.state.clock.now_naive();
-    let meta = current.viewer.meta.clone();
+    let (rc, user) = (current.viewer.context.clone(), current.user.clone());
     db::transaction(&current.viewer.state.pool, move |c| {
-        accounts::rename(
-            c,
-            &Context::new(now, Actor::from(&user), &meta),
-            &user,
-            &name,
-        )
+        accounts::rename(c, &rc.ctx(), &user, &name)
     })
     .await?;
     current
@@ -113,43 +104,38 @@ pub async fn change_password(
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
-    let state = &current.viewer.state;
-    let checked = sign_in::check_current_password(
-        &state.pool,
-        &state.passwords,
-        state.clock.now_naive(),
-        &current.user,
-        &current.viewer.meta.client_ip,
-        PasswordInput::new(form.current),
-    )
-    .await?;
-    match checked {
-        CurrentPassword::Correct => {}
-        CurrentPassword::Wrong => errors.add("current", "Your current password is not correct."),
-        CurrentPassword::Locked { minutes } => errors.add(
-            "current",
-            format!("Too many wrong passwords. Try again in {minutes} minutes."),
-        ),
-    }
     let new_password = errors.take(
         "password",
         NewPassword::parse_confirmed(&form.password, &form.confirm),
     );
-    let (true, Some(new_password)) = (errors.is_empty(), new_password) else {
-        let name = current.user.display_name.clone();
-        return page(&current, StatusCode::UNPROCESSABLE_ENTITY, name, errors);
-    };
-    let hash = current.viewer.state.passwords.hash(new_password).await?;
-    let state = current.viewer.state.clone();
-    let now = state.clock.now_naive();
-    let meta = current.viewer.meta.clone();
-    let user = current.user.clone();
-    let settings = state.settings.clone();
-    let updated = db::transaction(&state.pool, move |c| {
-        let ctx = Context::new(now, Actor::from(&user), &meta);
-        accounts::change_password(c, &ctx, &settings, &user, &hash)
-    })
+    let state = &current.viewer.state;
+    let outcome = accounts::change_own_password(
+        &state.pool,
+        &state.passwords,
+        &state.settings,
+        &current.viewer.context,
+        &current.user,
+        PasswordInput::new(form.current),
+        new_password,
+    )
     .await?;
+    let updated = match outcome {
+        OwnPasswordChange::Changed(updated) => updated,
+        OwnPasswordChange::Refused(current_password) => {
+            match current_password {
+                CurrentPassword::Correct => {}
+                CurrentPassword::Wrong => {
+                    errors.add("current", "Your current password is not correct.")
+                }
+                CurrentPassword::Locked { minutes } => errors.add(
+                    "current",
+                    format!("Too many wrong passwords. Try again in {minutes} minutes."),
+                ),
+            }
+            let name = current.user.display_name.clone();
+            return page(&current, StatusCode::UNPROCESSABLE_ENTITY, name, errors);
+        }
+    };
     state.mail_queued();
     if let Some(user) = updated {
         // A fresh session bound to the new session version: other sessions are now invalid.

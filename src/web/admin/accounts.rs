@@ -10,7 +10,7 @@ use crate::db;
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
 use crate::domain::{Note, NOTE_MAX};
 use crate::errors::AppError;
-use crate::suspension::{self, AdminActor, SuspensionError};
+use crate::suspension::{self, SuspensionError};
 use crate::web::session::FlashLevel;
 use crate::web::session::{AdminUser, CsrfForm};
 use crate::web::{redirect, render_with, PageContext};
@@ -159,26 +159,19 @@ async fn change(
         }
     };
     let state = admin.viewer.state.clone();
-    let (now, meta, user, settings, key) = (
-        state.clock.now_naive(),
-        admin.viewer.meta.clone(),
-        admin.user.clone(),
+    let (rc, settings, key) = (
+        admin.viewer.context.clone(),
         state.settings.clone(),
         id.clone(),
     );
     let outcome = db::transaction_then(
         &state.pool,
         move |c| {
-            let actor = AdminActor {
-                user: &user,
-                meta: &meta,
-            };
+            let ctx = rc.ctx();
             let result = match change {
-                Change::Suspend => {
-                    suspension::suspend_account(c, &settings, &key, &reason, &actor, now)
-                }
+                Change::Suspend => suspension::suspend_account(c, &ctx, &settings, &key, &reason),
                 Change::Reinstate => {
-                    suspension::reinstate_account(c, &settings, &key, &reason, &actor, now)
+                    suspension::reinstate_account(c, &ctx, &settings, &key, &reason)
                 }
             };
             match result {

@@ -7,8 +7,6 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::Actor;
-use crate::context::Context;
 use crate::db;
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
 use crate::db::models::{api_usage, integrations};
@@ -65,7 +63,7 @@ struct ApiPage {
 
 pub async fn overview(admin: AdminUser) -> Result<HttpResponse, AppError> {
     let state = admin.viewer.state.clone();
-    let today = state.clock.now_naive().date();
+    let today = admin.viewer.context.now.date();
     let from = today - chrono::Duration::days(USAGE_DAYS - 1);
     let (rows, unverified_rows, failed, accounts, names) = db::run(&state.pool, move |c| {
         let rows = api_usage::by_api_id_since(c, from)?;
@@ -185,18 +183,10 @@ pub async fn set_limit(
         }
     };
     let state = admin.viewer.state.clone();
-    let (now, meta, user, id) = (
-        state.clock.now_naive(),
-        admin.viewer.meta.clone(),
-        admin.user.clone(),
-        account_id.clone(),
-    );
+    let (rc, id) = (admin.viewer.context.clone(), account_id.clone());
     let company = db::transaction_then(
         &state.pool,
-        move |c| {
-            let ctx = Context::new(now, Actor::from(&user), &meta);
-            rate_limits::set_account_limit(c, &ctx, &id, limit)
-        },
+        move |c| rate_limits::set_account_limit(c, &rc.ctx(), &id, limit),
         state.api.on_commit_invalidate_account(&account_id),
     )
     .await?

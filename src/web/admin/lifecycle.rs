@@ -17,7 +17,7 @@ use crate::db::models::job_runs::{self, JobRun};
 use crate::domain::{Note, NOTE_MAX};
 use crate::errors::AppError;
 use crate::jobs::{self};
-use crate::lifecycle::{self, ActorRef, ReactivationError};
+use crate::lifecycle::{self, ReactivationError};
 use crate::web::forms::when;
 use crate::web::session::csrf::NoFields;
 use crate::web::session::FlashLevel;
@@ -85,14 +85,11 @@ pub async fn jobs_page(admin: AdminUser) -> Result<HttpResponse, AppError> {
 /// Runs every job now, as the scheduler would (audited).
 pub async fn run_now(admin: AdminUser, _f: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
     let state = admin.viewer.state.clone();
-    let now = state.clock.now_naive();
     let reports = jobs::run_all_requested(
         &state.pool,
         state.settings.clone(),
-        now,
         state.api.clone(),
-        admin.user.clone(),
-        admin.viewer.meta.clone(),
+        admin.viewer.context.clone(),
     )
     .await?;
     let summary = reports
@@ -181,7 +178,7 @@ pub async fn compliance(
         .state
         .filter(|s| DUTY_TABS.iter().any(|(t, _)| t == s))
         .unwrap_or_else(|| "unresolved".into());
-    let now = admin.viewer.state.clock.now_naive();
+    let now = admin.viewer.context.now;
     let all = db::run(&admin.viewer.state.pool, |c| Ok(auths::all_duties(c)?)).await?;
     let (mut by_account, mut by_org) = (Vec::new(), Vec::new());
     for (a, o, i, company) in &all {
@@ -307,18 +304,9 @@ pub async fn resolve(
         }
     };
     let state = admin.viewer.state.clone();
-    let (now, meta, user) = (
-        state.clock.now_naive(),
-        admin.viewer.meta.clone(),
-        admin.user.clone(),
-    );
+    let rc = admin.viewer.context.clone();
     let done = db::transaction(&state.pool, move |c| {
-        let actor = ActorRef {
-            user: &user,
-            meta: &meta,
-            as_admin: true,
-        };
-        lifecycle::resolve_duty(c, &auth_id, &note, &actor, now)
+        lifecycle::resolve_duty(c, &rc.ctx(), &auth_id, &note)
     })
     .await?;
     if done {
@@ -416,19 +404,12 @@ pub async fn set_exemption(
             )
         }
     };
-    let (now, meta, user, name) = (
-        state.clock.now_naive(),
-        admin.viewer.meta.clone(),
-        admin.user.clone(),
+    let (rc, name) = (
+        admin.viewer.context.clone(),
         integration.display_name.clone(),
     );
     let changed = db::transaction(&state.pool, move |c| {
-        let actor = ActorRef {
-            user: &user,
-            meta: &meta,
-            as_admin: true,
-        };
-        lifecycle::set_exempt(c, &integration, exempt, &note, &actor, now)
+        lifecycle::set_exempt(c, &rc.ctx(), &integration, exempt, &note)
     })
     .await?;
     let message = match (changed, exempt) {
@@ -451,14 +432,7 @@ pub async fn retire_form(
     admin: AdminUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    retire_step(
-        &admin.viewer,
-        &admin.user,
-        RetireFrom::Admin,
-        path.into_inner(),
-        None,
-    )
-    .await
+    retire_step(&admin.viewer, RetireFrom::Admin, path.into_inner(), None).await
 }
 
 pub async fn retire(
@@ -468,7 +442,6 @@ pub async fn retire(
 ) -> Result<HttpResponse, AppError> {
     retire_step(
         &admin.viewer,
-        &admin.user,
         RetireFrom::Admin,
         path.into_inner(),
         Some(form.confirm_name),
@@ -516,22 +489,12 @@ async fn decide(
     note: Option<Note>,
 ) -> Result<HttpResponse, AppError> {
     let state = admin.viewer.state.clone();
-    let (now, meta, user, settings) = (
-        state.clock.now_naive(),
-        admin.viewer.meta.clone(),
-        admin.user.clone(),
-        state.settings.clone(),
-    );
+    let (rc, settings) = (admin.viewer.context.clone(), state.settings.clone());
     let api = state.api.clone();
     let result = db::try_transaction_then(
         &state.pool,
         move |c| {
-            let actor = ActorRef {
-                user: &user,
-                meta: &meta,
-                as_admin: true,
-            };
-            lifecycle::decide_reactivation(c, &settings, &id, approve, note.as_ref(), &actor, now)
+            lifecycle::decide_reactivation(c, &rc.ctx(), &settings, &id, approve, note.as_ref())
         },
         move |i: &Integration| api.invalidate_integration(&i.id),
     )

@@ -81,10 +81,9 @@ pub async fn create(
         return page(&admin, StatusCode::UNPROCESSABLE_ENTITY, f, errors).await;
     };
     let state = admin.viewer.state.clone();
-    let (settings, meta, now, by) = (
+    let (settings, rc, by) = (
         state.settings.clone(),
-        admin.viewer.meta.clone(),
-        state.clock.now_naive(),
+        admin.viewer.context.clone(),
         admin.user.clone(),
     );
     let public_id = new_org_public_id();
@@ -92,14 +91,13 @@ pub async fn create(
     db::transaction(&state.pool, move |c| {
         org_changes::create_organization(
             c,
+            &rc.ctx(),
             &settings,
             &name,
             &admin_name,
             &admin_email,
             &by,
-            &meta,
             &pid,
-            now,
         )
     })
     .await?;

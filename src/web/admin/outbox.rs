@@ -2,8 +2,6 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::audit::Actor;
-use crate::context::Context;
 use crate::db;
 use crate::db::models::outbox::{self, OutboxRow, OutboxStatus};
 use crate::errors::AppError;
@@ -79,12 +77,9 @@ pub async fn retry(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let state = admin.viewer.state.clone();
-    let now = state.clock.now_naive();
-    let meta = admin.viewer.meta.clone();
-    let actor = admin.user.clone();
+    let rc = admin.viewer.context.clone();
     let changed = db::transaction(&state.pool, move |c| {
-        let ctx = Context::new(now, Actor::from(&actor), &meta);
-        crate::email::outbox::retry_by_admin(c, &ctx, &id)
+        crate::email::outbox::retry_by_admin(c, &rc.ctx(), &id)
     })
     .await?;
     match changed {

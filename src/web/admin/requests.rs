@@ -204,11 +204,9 @@ pub async fn approve(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let state = admin.viewer.state.clone();
-    let (settings, meta, now, user, rid) = (
+    let (settings, rc, rid) = (
         state.settings.clone(),
-        admin.viewer.meta.clone(),
-        state.clock.now_naive(),
-        admin.user.clone(),
+        admin.viewer.context.clone(),
         id.clone(),
     );
     let result = db::try_transaction(&state.pool, move |c| {
@@ -216,7 +214,7 @@ pub async fn approve(
             id: &rid,
             seen_status: form.expected_status.as_deref().filter(|s| !s.is_empty()),
         };
-        access::approve(c, &settings, &target, &user, &meta, now).map(|_| ())
+        access::approve(c, &rc.ctx(), &settings, &target).map(|_| ())
     })
     .await;
     decided(
@@ -249,18 +247,13 @@ pub async fn reject(
         }
     };
     let state = admin.viewer.state.clone();
-    let (meta, now, user, rid) = (
-        admin.viewer.meta.clone(),
-        state.clock.now_naive(),
-        admin.user.clone(),
-        id.clone(),
-    );
+    let (rc, rid) = (admin.viewer.context.clone(), id.clone());
     let result = db::try_transaction(&state.pool, move |c| {
         let target = Target {
             id: &rid,
             seen_status: form.expected_status.as_deref().filter(|s| !s.is_empty()),
         };
-        access::reject(c, &target, &user, &reason, &meta, now).map(|_| ())
+        access::reject(c, &rc.ctx(), &target, &reason).map(|_| ())
     })
     .await;
     decided(
@@ -295,15 +288,13 @@ pub async fn ask(
         }
     };
     let state = admin.viewer.state.clone();
-    let (settings, meta, now, user, rid) = (
+    let (settings, rc, rid) = (
         state.settings.clone(),
-        admin.viewer.meta.clone(),
-        state.clock.now_naive(),
-        admin.user.clone(),
+        admin.viewer.context.clone(),
         id.clone(),
     );
     let result = db::try_transaction(&state.pool, move |c| {
-        access::ask_for_info(c, &settings, &rid, &user, &question, &meta, now).map(|_| ())
+        access::ask_for_info(c, &rc.ctx(), &settings, &rid, &question).map(|_| ())
     })
     .await;
     decided(

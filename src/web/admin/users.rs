@@ -13,7 +13,7 @@ use crate::db::models::users::{self, User};
 use crate::domain::{DisplayName, EmailAddress, Note, NOTE_MAX};
 use crate::errors::AppError;
 use crate::invitations::{self, InviteError, NewInvite, Scope, WithdrawError};
-use crate::suspension::{self, AdminActor, SuspensionError};
+use crate::suspension::{self, SuspensionError};
 use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
 use crate::web::session::csrf::NoFields;
 use crate::web::session::FlashLevel;
@@ -72,7 +72,7 @@ async fn page(
     );
     let (offset, limit) = (pager.offset(), pager.per_page);
     let search = filter_text(&query.q);
-    let now = admin.viewer.state.clock.now_naive();
+    let now = admin.viewer.context.now;
     let ((rows, total), invitations) = db::run(&admin.viewer.state.pool, move |c| {
         Ok((
             users::page(c, search.as_deref(), offset, limit)?,
@@ -132,13 +132,15 @@ pub async fn invite(
     let name = errors.take("name", DisplayName::parse(&form.name));
     if let (Some(email), Some(name)) = (email, name) {
         let state = admin.viewer.state.clone();
-        let now = state.clock.now_naive();
-        let meta = admin.viewer.meta.clone();
-        let actor = admin.user.clone();
-        let settings = state.settings.clone();
+        let (rc, actor, settings) = (
+            admin.viewer.context.clone(),
+            admin.user.clone(),
+            state.settings.clone(),
+        );
         let outcome = db::try_transaction(&state.pool, move |c| {
             invitations::invite(
                 c,
+                &rc.ctx(),
                 &settings,
                 &NewInvite {
                     scope: SCOPE,
@@ -148,8 +150,6 @@ pub async fn invite(
                     role_label: "a ConCat administrator",
                 },
                 &actor,
-                &meta,
-                now,
             )
         })
         .await;
@@ -191,13 +191,9 @@ pub async fn withdraw(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let state = admin.viewer.state.clone();
-    let (meta, now, actor) = (
-        admin.viewer.meta.clone(),
-        state.clock.now_naive(),
-        admin.user.clone(),
-    );
+    let rc = admin.viewer.context.clone();
     let outcome = db::try_transaction(&state.pool, move |c| {
-        invitations::withdraw(c, SCOPE, &id, &actor, &meta, now)
+        invitations::withdraw(c, &rc.ctx(), SCOPE, &id)
     })
     .await;
     match outcome {
@@ -325,22 +321,13 @@ pub async fn suspend(
         }
     };
     let state = admin.viewer.state.clone();
-    let (now, meta, actor, settings) = (
-        state.clock.now_naive(),
-        admin.viewer.meta.clone(),
-        admin.user.clone(),
-        state.settings.clone(),
-    );
+    let (rc, settings) = (admin.viewer.context.clone(), state.settings.clone());
     let api = state.api.clone();
     let outcome = db::transaction_then(
         &state.pool,
         move |c| {
-            let admin = AdminActor {
-                user: &actor,
-                meta: &meta,
-            };
             let also = reason.as_ref().map(|r| (also.as_slice(), r));
-            match suspension::suspend_user(c, &settings, &id, also, &admin, now) {
+            match suspension::suspend_user(c, &rc.ctx(), &settings, &id, also) {
                 Err(SuspensionError::Other(e)) => Err(e),
                 other => Ok(other),
             }
@@ -393,17 +380,9 @@ pub async fn reactivate(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let state = admin.viewer.state.clone();
-    let (now, meta, actor) = (
-        state.clock.now_naive(),
-        admin.viewer.meta.clone(),
-        admin.user.clone(),
-    );
+    let rc = admin.viewer.context.clone();
     let outcome = db::transaction(&state.pool, move |c| {
-        let admin = AdminActor {
-            user: &actor,
-            meta: &meta,
-        };
-        match suspension::reactivate_user(c, &id, &admin, now) {
+        match suspension::reactivate_user(c, &rc.ctx(), &id) {
             Err(SuspensionError::Other(e)) => Err(e),
             other => Ok(other),
         }

@@ -5,9 +5,7 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::access;
-use crate::audit::Actor;
 use crate::auth::api_credentials::{self, IssueError, Overlap};
-use crate::context::Context;
 use crate::db;
 use crate::db::models::api_secrets::{self, ApiSecretRow, MAX_ACTIVE};
 use crate::db::models::api_usage;
@@ -103,7 +101,7 @@ impl DashboardPage {
 
 pub async fn dashboard(current: CurrentUser) -> Result<HttpResponse, AppError> {
     let uid = current.user.id.clone();
-    let now = current.viewer.state.clock.now_naive();
+    let now = current.viewer.context.now;
     let (accounts, views, retired) = db::run(&current.viewer.state.pool, move |c| {
         let accounts = accounts::for_user(c, &uid)?;
         let mut views = Vec::new();
@@ -132,7 +130,7 @@ pub async fn dashboard(current: CurrentUser) -> Result<HttpResponse, AppError> {
 /// Loads the integration through the user's membership: 404 for anyone else's.
 async fn load(current: &CurrentUser, id: String) -> Result<IntegrationView, AppError> {
     let uid = current.user.id.clone();
-    let now = current.viewer.state.clock.now_naive();
+    let now = current.viewer.context.now;
     db::run(&current.viewer.state.pool, move |c| {
         let Some((integration, role)) = integrations::find_for_member(c, &id, &uid)? else {
             return Ok(None);
@@ -201,18 +199,10 @@ pub async fn create_secret(
 ) -> Result<HttpResponse, AppError> {
     let view = load_as_owner(&current, id.into_inner()).await?;
     let state = current.viewer.state.clone();
-    let (meta, now, user, integration) = (
-        current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        current.user.clone(),
-        view.integration.clone(),
-    );
+    let (rc, integration) = (current.viewer.context.clone(), view.integration.clone());
     let result = db::try_transaction_then(
         &state.pool,
-        move |c| {
-            let ctx = Context::new(now, Actor::from(&user), &meta);
-            api_credentials::create_secret(c, &ctx, &integration, &user.id)
-        },
+        move |c| api_credentials::create_secret(c, &rc.ctx(), &integration),
         state
             .api
             .on_commit_invalidate_integration(&view.integration.id),
@@ -251,18 +241,10 @@ pub async fn roll_secret(
         )));
     };
     let state = current.viewer.state.clone();
-    let (meta, now, user, integration) = (
-        current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        current.user.clone(),
-        view.integration.clone(),
-    );
+    let (rc, integration) = (current.viewer.context.clone(), view.integration.clone());
     let result = db::try_transaction_then(
         &state.pool,
-        move |c| {
-            let ctx = Context::new(now, Actor::from(&user), &meta);
-            api_credentials::roll_secret(c, &ctx, &integration, &user.id, overlap)
-        },
+        move |c| api_credentials::roll_secret(c, &rc.ctx(), &integration, overlap),
         state
             .api
             .on_commit_invalidate_integration(&view.integration.id),
@@ -286,12 +268,7 @@ pub async fn revoke_secret(
     let (id, secret_id) = path.into_inner();
     let view = load_as_owner(&current, id).await?;
     let state = current.viewer.state.clone();
-    let (meta, now, user, integration_id) = (
-        current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        current.user.clone(),
-        view.integration.id.clone(),
-    );
+    let (rc, integration_id) = (current.viewer.context.clone(), view.integration.id.clone());
     let prefix = view
         .secrets
         .iter()
@@ -300,8 +277,13 @@ pub async fn revoke_secret(
     let revoked = db::transaction_then(
         &state.pool,
         move |c| {
-            let ctx = Context::new(now, Actor::from(&user), &meta);
-            api_credentials::revoke_secret(c, &ctx, &integration_id, &secret_id, prefix.as_deref())
+            api_credentials::revoke_secret(
+                c,
+                &rc.ctx(),
+                &integration_id,
+                &secret_id,
+                prefix.as_deref(),
+            )
         },
         state
             .api
@@ -397,15 +379,14 @@ pub async fn request_submit(
     };
     let wanted = access::AdditionalIntegration { app_name, use_case };
     let state = current.viewer.state.clone();
-    let (settings, meta, now, user, acct) = (
+    let (settings, rc, user, acct) = (
         state.settings.clone(),
-        current.viewer.meta.clone(),
-        state.clock.now_naive(),
+        current.viewer.context.clone(),
         current.user.clone(),
         account.clone(),
     );
     db::transaction(&state.pool, move |c| {
-        access::submit_additional(c, &settings, &user, &acct, &wanted, &meta, now)
+        access::submit_additional(c, &rc.ctx(), &settings, &user, &acct, &wanted)
     })
     .await?;
     state.mail_queued();
@@ -441,16 +422,10 @@ pub async fn confirm_deletion(
         .take(1000)
         .collect::<String>();
     let state = current.viewer.state.clone();
-    let (meta, now, user, iid) = (
-        current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        current.user.clone(),
-        view.integration.id.clone(),
-    );
+    let (rc, iid) = (current.viewer.context.clone(), view.integration.id.clone());
     let confirmed = db::transaction(&state.pool, move |c| {
-        let ctx = Context::new(now, Actor::from(&user), &meta);
         let note = Some(note.as_str()).filter(|n| !n.is_empty());
-        lifecycle::confirm_deletion(c, &ctx, &user.id, &iid, &auth.id, &org.public_id, note)
+        lifecycle::confirm_deletion(c, &rc.ctx(), &iid, &auth.id, &org.public_id, note)
     })
     .await?;
     let message = if confirmed {
@@ -500,7 +475,7 @@ struct UsagePage {
 /// Requests per day for the last 30 days, by status class and by organization.
 pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let view = load(&current, id.into_inner()).await?;
-    let today = current.viewer.state.clock.now_naive().date();
+    let today = current.viewer.context.now.date();
     let from = today - chrono::Duration::days(USAGE_DAYS - 1);
     let api_id = view.integration.api_id.clone();
     let (rows, unverified) = db::run(&current.viewer.state.pool, move |c| {

@@ -12,7 +12,7 @@ use crate::db::models::reactivations;
 use crate::db::{self};
 use crate::domain::{Note, NOTE_MAX};
 use crate::errors::AppError;
-use crate::lifecycle::{self, ActorRef, ReactivationError};
+use crate::lifecycle::{self, ReactivationError};
 use crate::web::session::FlashLevel;
 use crate::web::session::{CsrfForm, CurrentUser};
 use crate::web::shared::retirement::{retire_step, RetireForm, RetireFrom};
@@ -37,14 +37,7 @@ pub async fn retire_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let integration = owned(&current, path.into_inner()).await?;
-    retire_step(
-        &current.viewer,
-        &current.user,
-        RetireFrom::Developer,
-        integration.id,
-        None,
-    )
-    .await
+    retire_step(&current.viewer, RetireFrom::Developer, integration.id, None).await
 }
 
 pub async fn retire(
@@ -55,7 +48,6 @@ pub async fn retire(
     let integration = owned(&current, path.into_inner()).await?;
     retire_step(
         &current.viewer,
-        &current.user,
         RetireFrom::Developer,
         integration.id,
         Some(form.confirm_name),
@@ -137,20 +129,13 @@ pub async fn reactivation_submit(
         }
     };
     let state = current.viewer.state.clone();
-    let (now, meta, user, settings, i) = (
-        state.clock.now_naive(),
-        current.viewer.meta.clone(),
-        current.user.clone(),
+    let (rc, settings, i) = (
+        current.viewer.context.clone(),
         state.settings.clone(),
         integration.clone(),
     );
     let result = db::try_transaction(&state.pool, move |c| {
-        let actor = ActorRef {
-            user: &user,
-            meta: &meta,
-            as_admin: false,
-        };
-        lifecycle::request_reactivation(c, &settings, &i, &reason, &actor, now)
+        lifecycle::request_reactivation(c, &rc.ctx(), &settings, &i, &reason)
     })
     .await;
     match result {

@@ -51,7 +51,7 @@ type Team = (DeveloperAccount, MemberRole, Vec<Member>, Vec<Invitation>);
 
 async fn membership(current: &CurrentUser, id: String) -> Result<Team, AppError> {
     let uid = current.user.id.clone();
-    let now = current.viewer.state.clock.now_naive();
+    let now = current.viewer.context.now;
     db::run(&current.viewer.state.pool, move |c| {
         let Some(role) = accounts::role_of(c, &id, &uid)? else {
             return Ok(None);
@@ -137,10 +137,9 @@ pub async fn invite(
         );
     };
     let state = current.viewer.state.clone();
-    let (settings, meta, now, actor, acct) = (
+    let (settings, rc, actor, acct) = (
         state.settings.clone(),
-        current.viewer.meta.clone(),
-        state.clock.now_naive(),
+        current.viewer.context.clone(),
         current.user.clone(),
         team.0.clone(),
     );
@@ -156,6 +155,7 @@ pub async fn invite(
         );
         invitations::invite(
             c,
+            &rc.ctx(),
             &settings,
             &NewInvite {
                 scope: scope(&acct.id),
@@ -165,8 +165,6 @@ pub async fn invite(
                 role_label: &role_label,
             },
             &actor,
-            &meta,
-            now,
         )
     })
     .await;
@@ -213,14 +211,9 @@ pub async fn withdraw(
         return Err(AppError::Forbidden);
     }
     let state = current.viewer.state.clone();
-    let (meta, now, actor, acct) = (
-        current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        current.user.clone(),
-        team.0.id.clone(),
-    );
+    let (rc, acct) = (current.viewer.context.clone(), team.0.id.clone());
     let outcome = db::try_transaction(&state.pool, move |c| {
-        invitations::withdraw(c, scope(&acct), &invitation_id, &actor, &meta, now)
+        invitations::withdraw(c, &rc.ctx(), scope(&acct), &invitation_id)
     })
     .await;
     match outcome {

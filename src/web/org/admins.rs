@@ -7,8 +7,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::OrgAdmin;
-use crate::audit::Actor;
-use crate::context::Context;
 use crate::db;
 use crate::db::models::invitations::{Invitation, Kind};
 use crate::db::models::organizations::{self, Organization};
@@ -44,7 +42,7 @@ async fn page(
     errors: FieldErrors,
 ) -> Result<HttpResponse, AppError> {
     let oid = admin.org.id.clone();
-    let now = admin.current.viewer.state.clock.now_naive();
+    let now = admin.current.viewer.context.now;
     let (admins, invitations) = db::run(&admin.current.viewer.state.pool, move |c| {
         Ok((
             organizations::admins(c, &oid)?,
@@ -117,16 +115,16 @@ pub async fn invite(
     let name = errors.take("name", DisplayName::parse(&form.name));
     if let (Some(email), Some(name)) = (email, name) {
         let state = admin.current.viewer.state.clone();
-        let (settings, meta, now, by, org) = (
+        let (settings, rc, by, org) = (
             state.settings.clone(),
-            admin.current.viewer.meta.clone(),
-            state.clock.now_naive(),
+            admin.current.viewer.context.clone(),
             admin.current.user.clone(),
             admin.org.clone(),
         );
         let outcome = db::try_transaction(&state.pool, move |c| {
             invitations::invite(
                 c,
+                &rc.ctx(),
                 &settings,
                 &NewInvite {
                     scope: scope(&org.id),
@@ -136,8 +134,6 @@ pub async fn invite(
                     role_label: &role_label(&org),
                 },
                 &by,
-                &meta,
-                now,
             )
         })
         .await;
@@ -182,14 +178,9 @@ pub async fn withdraw(
 ) -> Result<HttpResponse, AppError> {
     let (_, invitation_id) = path.into_inner();
     let state = admin.current.viewer.state.clone();
-    let (meta, now, by, org) = (
-        admin.current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        admin.current.user.clone(),
-        admin.org.id.clone(),
-    );
+    let (rc, org) = (admin.current.viewer.context.clone(), admin.org.id.clone());
     let outcome = db::try_transaction(&state.pool, move |c| {
-        invitations::withdraw(c, scope(&org), &invitation_id, &by, &meta, now)
+        invitations::withdraw(c, &rc.ctx(), scope(&org), &invitation_id)
     })
     .await;
     match outcome {
@@ -215,19 +206,9 @@ pub async fn remove(
     let (_, user_id) = path.into_inner();
     let removed_self = user_id == admin.current.user.id;
     let state = admin.current.viewer.state.clone();
-    let (meta, now, by, org) = (
-        admin.current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        admin.current.user.clone(),
-        admin.org.clone(),
-    );
+    let (rc, org) = (admin.current.viewer.context.clone(), admin.org.clone());
     let outcome = db::try_transaction(&state.pool, move |c| {
-        org_admins::remove_admin(
-            c,
-            &Context::new(now, Actor::from(&by), &meta),
-            &org,
-            &user_id,
-        )
+        org_admins::remove_admin(c, &rc.ctx(), &org, &user_id)
     })
     .await;
     match outcome {

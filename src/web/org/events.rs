@@ -7,8 +7,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::OrgAdmin;
-use crate::audit::Actor;
-use crate::context::Context;
 use crate::db;
 use crate::db::models::events::{self as rows, Event, EventFields};
 use crate::db::models::organizations::Organization;
@@ -184,12 +182,7 @@ pub async fn create(
         Err(errors) => return form_page(&admin, StatusCode::UNPROCESSABLE_ENTITY, None, f, errors),
     };
     let state = admin.current.viewer.state.clone();
-    let (meta, now, by, org) = (
-        admin.current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        admin.current.user.clone(),
-        admin.org.clone(),
-    );
+    let (rc, org) = (admin.current.viewer.context.clone(), admin.org.clone());
     let public_id = new_event_public_id();
     let pid = public_id.clone();
     db::try_transaction_then(
@@ -203,13 +196,7 @@ pub async fn create(
                 venue: &p.venue,
                 status: p.status,
             };
-            events::create(
-                c,
-                &Context::new(now, Actor::from(&by), &meta),
-                &org,
-                &pid,
-                &fields,
-            )
+            events::create(c, &rc.ctx(), &org, &pid, &fields)
         },
         // The API's cached event pages of this organization are dropped after the commit.
         state.api.on_commit_invalidate_events(&admin.org.id),
@@ -275,12 +262,7 @@ pub async fn update(
         }
     };
     let state = admin.current.viewer.state.clone();
-    let (meta, now, by, org) = (
-        admin.current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        admin.current.user.clone(),
-        admin.org.clone(),
-    );
+    let (rc, org) = (admin.current.viewer.context.clone(), admin.org.clone());
     let pid = event.public_id.clone();
     db::try_transaction_then(
         &state.pool,
@@ -293,13 +275,7 @@ pub async fn update(
                 venue: &p.venue,
                 status: p.status,
             };
-            events::update(
-                c,
-                &Context::new(now, Actor::from(&by), &meta),
-                &org,
-                &pid,
-                &fields,
-            )
+            events::update(c, &rc.ctx(), &org, &pid, &fields)
         },
         // The API's cached event pages of this organization are dropped after the commit.
         state.api.on_commit_invalidate_events(&admin.org.id),

@@ -10,7 +10,7 @@ use chrono::NaiveDateTime;
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 
-use crate::authorizations::{self, AuthorizeError, OrgActorRef};
+use crate::authorizations::{self, AuthorizeError};
 use crate::db;
 use crate::db::models::authorizations::{self as auths, Authorization, Via};
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
@@ -142,7 +142,7 @@ async fn page(
             api_id,
             lookup_error,
             preview,
-            now: actor.current.viewer.state.clock.now_naive(),
+            now: actor.current.viewer.context.now,
         },
     )
 }
@@ -238,10 +238,8 @@ pub async fn authorize(
         }
     };
     let state = actor.current.viewer.state.clone();
-    let (meta, now, user, org, via) = (
-        actor.current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        actor.current.user.clone(),
+    let (rc, org, via) = (
+        actor.current.viewer.context.clone(),
         actor.org.clone(),
         actor.via(),
     );
@@ -249,12 +247,8 @@ pub async fn authorize(
     let result = db::try_transaction_then(
         &state.pool,
         move |c| {
-            let who = OrgActorRef {
-                user: &user,
-                via,
-                meta: &meta,
-            };
-            authorizations::authorize(c, &org, Some(integration), &scopes, &who, now).map(|_| ())
+            authorizations::authorize(c, &rc.ctx(), &org, Some(integration), &scopes, via)
+                .map(|_| ())
         },
         state
             .api
@@ -330,29 +324,14 @@ pub async fn scopes(
         }
     };
     let state = actor.current.viewer.state.clone();
-    let (meta, now, user, org, via) = (
-        actor.current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        actor.current.user.clone(),
+    let (rc, org, via) = (
+        actor.current.viewer.context.clone(),
         actor.org.clone(),
         actor.via(),
     );
     let changed = db::transaction_then(
         &state.pool,
-        move |c| {
-            authorizations::change_scopes(
-                c,
-                &org,
-                &auth,
-                &scopes,
-                &OrgActorRef {
-                    user: &user,
-                    via,
-                    meta: &meta,
-                },
-                now,
-            )
-        },
+        move |c| authorizations::change_scopes(c, &rc.ctx(), &org, &auth, &scopes, via),
         state.api.on_commit_invalidate_integration(&integration_id),
     )
     .await?;
@@ -379,11 +358,9 @@ pub async fn revoke(
 ) -> Result<HttpResponse, AppError> {
     let (auth, integration) = load(&actor, path.into_inner().1).await?;
     let state = actor.current.viewer.state.clone();
-    let (settings, meta, now, user, org, via) = (
+    let (settings, rc, org, via) = (
         state.settings.clone(),
-        actor.current.viewer.meta.clone(),
-        state.clock.now_naive(),
-        actor.current.user.clone(),
+        actor.current.viewer.context.clone(),
         actor.org.clone(),
         actor.via(),
     );
@@ -391,21 +368,7 @@ pub async fn revoke(
     let integration_id = integration.id.clone();
     let revoked = db::transaction_then(
         &state.pool,
-        move |c| {
-            authorizations::revoke(
-                c,
-                &settings,
-                &org,
-                &auth,
-                &integration,
-                &OrgActorRef {
-                    user: &user,
-                    via,
-                    meta: &meta,
-                },
-                now,
-            )
-        },
+        move |c| authorizations::revoke(c, &rc.ctx(), &settings, &org, &auth, &integration, via),
         state.api.on_commit_invalidate_integration(&integration_id),
     )
     .await?;

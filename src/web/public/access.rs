@@ -123,14 +123,10 @@ pub async fn submit(
         Err(errors) => return again(StatusCode::UNPROCESSABLE_ENTITY, errors, None),
     };
     let state = viewer.state.clone();
-    let (settings, meta, now) = (
-        state.settings.clone(),
-        viewer.meta.clone(),
-        state.clock.now_naive(),
-    );
+    let (settings, rc) = (state.settings.clone(), viewer.context.clone());
     let email = request.email.to_string();
     let outcome = match db::transaction(&state.pool, move |c| {
-        access::submit(c, &settings, &request, &meta, now)
+        access::submit(c, &rc.ctx(), &settings, &request)
     })
     .await
     {
@@ -184,7 +180,7 @@ async fn waiting(viewer: &Viewer, raw: &str) -> Result<Option<(AccessRequest, St
     let Some(token) = OneTimeToken::parse(raw) else {
         return Ok(None);
     };
-    let now = viewer.state.clock.now_naive();
+    let now = viewer.context.now;
     Ok(db::run(&viewer.state.pool, move |c| {
         let Some(request) = access::request_for_answer(c, &token, now)? else {
             return Ok(None);
@@ -262,13 +258,9 @@ pub async fn answer_submit(
     };
     let token = OneTimeToken::parse(&raw).ok_or(AppError::NotFound)?;
     let state = viewer.state.clone();
-    let (settings, meta, now) = (
-        state.settings.clone(),
-        viewer.meta.clone(),
-        state.clock.now_naive(),
-    );
+    let (settings, rc) = (state.settings.clone(), viewer.context.clone());
     let done = db::transaction(&state.pool, move |c| {
-        access::answer(c, &settings, &token, &body, &meta, now)
+        access::answer(c, &rc.ctx(), &settings, &token, &body)
     })
     .await?;
     if !done {
@@ -358,7 +350,7 @@ pub async fn confirm_form(
     let Some(token) = OneTimeToken::parse(&raw) else {
         return link_outcome(&viewer, ConfirmOutcome::Used);
     };
-    let now = viewer.state.clock.now_naive();
+    let now = viewer.context.now;
     let link = db::run(&viewer.state.pool, move |c| {
         access::confirmation_link(c, &token, now)
     })
@@ -384,13 +376,9 @@ pub async fn confirm_submit(
         return link_outcome(&viewer, ConfirmOutcome::Used);
     };
     let state = viewer.state.clone();
-    let (settings, meta, now) = (
-        state.settings.clone(),
-        viewer.meta.clone(),
-        state.clock.now_naive(),
-    );
+    let (settings, rc) = (state.settings.clone(), viewer.context.clone());
     let outcome = match db::transaction(&state.pool, move |c| {
-        access::confirm(c, &settings, &token, &meta, now)
+        access::confirm(c, &rc.ctx(), &settings, &token)
     })
     .await
     {

@@ -74,7 +74,7 @@ async fn look(viewer: &Viewer, raw: &str) -> Result<Looked, AppError> {
     let Some(token) = OneTimeToken::parse(raw) else {
         return Ok(Looked::Closed(AcceptError::Unknown));
     };
-    let now = viewer.state.clock.now_naive();
+    let now = viewer.context.now;
     Ok(db::run(&viewer.state.pool, move |c| {
         Ok(match invitations::link(c, &token, now)? {
             Link::Pending {
@@ -252,9 +252,9 @@ pub async fn accept_submit(
     };
     let token = OneTimeToken::parse(&raw).ok_or(AppError::NotFound)?;
     let state = viewer.state.clone();
-    let (meta, now) = (viewer.meta.clone(), state.clock.now_naive());
+    let rc = viewer.context.clone();
     let outcome = db::try_transaction(&state.pool, move |c| {
-        invitations::accept(c, &token, &user, &meta, now)
+        invitations::accept(c, &rc.ctx(), &token, &user)
     })
     .await;
     match outcome {
@@ -313,9 +313,9 @@ pub async fn set_password_submit(
     let hash = viewer.state.passwords.hash(new_password).await?;
     let token = OneTimeToken::parse(&raw).ok_or(AppError::NotFound)?;
     let state = viewer.state.clone();
-    let (meta, now) = (viewer.meta.clone(), state.clock.now_naive());
+    let rc = viewer.context.clone();
     let outcome = db::try_transaction(&state.pool, move |c| {
-        invitations::accept_with_password(c, &token, &hash, &meta, now)
+        invitations::accept_with_password(c, &rc.ctx(), &token, &hash)
     })
     .await;
     match outcome {

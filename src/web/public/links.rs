@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use crate::audit::Actor;
 use crate::auth::reset;
-use crate::context::Context;
 use crate::db;
 use crate::db::models::{tokens, users};
 use crate::domain::{EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
@@ -71,15 +70,14 @@ pub async fn forgot_submit(
     // token, the email and the audit entry happen afterwards, so neither the page nor its
     // timing tells whether the email has an account.
     let state = viewer.state.clone();
-    let meta = viewer.meta.clone();
+    let rc = viewer.context.clone();
     let work = state.clone();
     state
         .background
         .spawn("queueing a password reset", async move {
-            let now = work.clock.now_naive();
             let settings = work.settings.clone();
             let queued = db::transaction(&work.pool, move |c| {
-                reset::request_password_reset(c, &settings, &email, &meta, now)
+                reset::request_password_reset(c, &rc.ctx(), &settings, &email)
             })
             .await?;
             if queued {
@@ -162,7 +160,7 @@ async fn user_for(
         return Ok(None);
     };
     let digest = token.digest();
-    let now = viewer.state.clock.now_naive();
+    let now = viewer.context.now;
     let user = db::run(&viewer.state.pool, move |c| {
         let Some(row) = tokens::find_valid(c, &digest, kind.purpose(), now)? else {
             return Ok(None);
@@ -224,14 +222,12 @@ async fn set(
     };
     let hash = viewer.state.passwords.hash(new_password).await?;
     let state = viewer.state.clone();
-    let now = state.clock.now_naive();
-    let meta = viewer.meta.clone();
-    let settings = state.settings.clone();
+    let (rc, settings) = (viewer.context.clone(), state.settings.clone());
     let digest = OneTimeToken::parse(&raw)
         .map(|t| t.digest())
         .unwrap_or_default();
     let done = db::transaction(&state.pool, move |c| {
-        let ctx = Context::new(now, Actor::from(&user), &meta);
+        let ctx = rc.by(Actor::from(&user));
         reset::set_password_from_link(c, &ctx, &settings, &user, kind.purpose(), &digest, &hash)
     })
     .await?;

@@ -4,9 +4,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::home::home_for;
-use crate::audit::Actor;
 use crate::auth::sign_in::{self, SignIn};
-use crate::context::Context;
 use crate::db;
 use crate::domain::PasswordInput;
 use crate::errors::AppError;
@@ -70,7 +68,7 @@ fn again(
     )
 }
 
-#[tracing::instrument(name = "login", skip_all, fields(client_ip = %viewer.meta.client_ip))]
+#[tracing::instrument(name = "login", skip_all, fields(client_ip = %viewer.context.meta.client_ip))]
 pub async fn submit(
     viewer: Viewer,
     CsrfForm(form): CsrfForm<LoginForm>,
@@ -90,8 +88,7 @@ pub async fn submit(
     let outcome = sign_in::sign_in(
         &state.pool,
         &state.passwords,
-        state.clock.now_naive(),
-        &viewer.meta,
+        &viewer.context,
         &typed_email,
         PasswordInput::new(form.password),
     )
@@ -142,10 +139,9 @@ pub async fn submit(
 /// Signing out ends this session and every other session of the user.
 pub async fn logout(viewer: Viewer, _form: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
     if let Some(user) = viewer.user.clone() {
-        let now = viewer.state.clock.now_naive();
-        let meta = viewer.meta.clone();
+        let rc = viewer.context.clone();
         db::transaction(&viewer.state.pool, move |c| {
-            sign_in::sign_out(c, &Context::new(now, Actor::from(&user), &meta), &user)
+            sign_in::sign_out(c, &rc.ctx(), &user)
         })
         .await?;
     }

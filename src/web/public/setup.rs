@@ -37,7 +37,7 @@ async fn token_valid(viewer: &Viewer, raw: &str) -> Result<bool, AppError> {
         return Ok(false);
     };
     let digest = token.digest();
-    let now = viewer.state.clock.now_naive();
+    let now = viewer.context.now;
     Ok(db::run(&viewer.state.pool, move |c| {
         Ok(
             tokens::find_valid(c, &digest, TokenPurpose::Setup, now)?.is_some()
@@ -115,13 +115,12 @@ pub async fn submit(
         return again(errors);
     };
     let hash = viewer.state.passwords.hash(pw).await?;
-    let now = viewer.state.clock.now_naive();
-    let meta = viewer.meta.clone();
+    let rc = viewer.context.clone();
     let digest = OneTimeToken::parse(&raw)
         .map(|t| t.digest())
         .unwrap_or_default();
     let created = db::try_transaction(&viewer.state.pool, move |c| {
-        accounts::create_first_admin(c, now, &meta, &email, &name, &hash, &digest)
+        accounts::create_first_admin(c, &rc.ctx(), &email, &name, &hash, &digest)
     })
     .await;
     match created {

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use crate::access;
 use crate::audit::Actor;
 use crate::auth::throttle::{self, Gate};
-use crate::context::Context;
 use crate::db;
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::{tokens, users};
@@ -45,7 +44,7 @@ async fn resolve(
     let Some(token) = OneTimeToken::parse(raw) else {
         return Ok(None);
     };
-    let now = viewer.state.clock.now_naive();
+    let now = viewer.context.now;
     Ok(db::run(&viewer.state.pool, move |c| {
         let Some(row) = tokens::find_valid(c, &token.digest(), TokenPurpose::Credentials, now)?
         else {
@@ -123,8 +122,8 @@ pub async fn submit(
         // Guessing the password through the link is throttled like signing in.
         let (email, ip, now) = (
             user.email_normalized.clone(),
-            viewer.meta.client_ip.clone(),
-            viewer.state.clock.now_naive(),
+            viewer.context.meta.client_ip.clone(),
+            viewer.context.now,
         );
         let gate = db::transaction(&viewer.state.pool, move |c| {
             Ok(throttle::admit(c, &email, &ip, now)?)
@@ -173,14 +172,20 @@ pub async fn submit(
         );
     }
     let state = viewer.state.clone();
-    let (meta, now) = (viewer.meta.clone(), state.clock.now_naive());
+    let rc = viewer.context.clone();
     let digest = OneTimeToken::parse(&raw)
         .map(|t| t.digest())
         .unwrap_or_default();
     let (u, i) = (user.clone(), integration.clone());
     let issued = db::transaction(&state.pool, move |c| {
-        let ctx = Context::new(now, Actor::from(&u), &meta);
-        access::use_approval_link(c, &ctx, &u, &i, &digest, new_hash.as_deref())
+        access::use_approval_link(
+            c,
+            &rc.by(Actor::from(&u)),
+            &u,
+            &i,
+            &digest,
+            new_hash.as_deref(),
+        )
     })
     .await?;
     let Some(access::Welcomed {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 
 use super::{self as session, FlashLevel, ABSOLUTE_TIMEOUT, IDLE_TIMEOUT};
-use crate::context::RequestMeta;
+use crate::context::{RequestContext, RequestMeta};
 use crate::db::models::users::{self, User};
 use crate::db::{self};
 use crate::errors::AppError;
@@ -23,8 +23,9 @@ struct Resolved(Option<User>);
 pub struct Viewer {
     pub user: Option<User>,
     pub session: Session,
-    pub meta: RequestMeta,
     pub state: web::Data<AppState>,
+    /// This request's context (now, actor, metadata), built once with the session's user.
+    pub context: RequestContext,
 }
 
 impl Viewer {
@@ -88,11 +89,16 @@ impl FromRequest for Viewer {
             let session = req.get_session();
             let user = resolve(&req, &state, &session).await?;
             let meta = RequestMeta::of(&req, state.settings.trust_proxy_headers);
+            let context = RequestContext::new(
+                state.clock.now_naive(),
+                meta,
+                user.as_ref().map(|u| (u.id.as_str(), u.email.as_str())),
+            );
             Ok(Viewer {
                 user,
                 session,
-                meta,
                 state,
+                context,
             })
         })
     }

@@ -10,10 +10,9 @@ use serde::Deserialize;
 use crate::db::models::authorizations::{self as auths, Authorization};
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::organizations::Organization;
-use crate::db::models::users::User;
 use crate::db::{self, Pool};
 use crate::errors::AppError;
-use crate::lifecycle::{self, ActorRef, RetireError};
+use crate::lifecycle::{self, RetireError};
 use crate::web::session::{FlashLevel, Viewer};
 use crate::web::{redirect, render_with, PageContext};
 
@@ -77,7 +76,6 @@ impl RetireFrom {
 /// typed text. The caller has checked the actor may retire this integration.
 pub async fn retire_step(
     viewer: &Viewer,
-    user: &User,
     from: RetireFrom,
     id: String,
     typed: Option<String>,
@@ -86,15 +84,7 @@ pub async fn retire_step(
     let (typed, error, status) = match typed {
         None => (String::new(), None, StatusCode::OK),
         Some(typed) => {
-            match do_retire(
-                viewer,
-                user,
-                from == RetireFrom::Admin,
-                &integration,
-                &typed,
-            )
-            .await?
-            {
+            match do_retire(viewer, from == RetireFrom::Admin, &integration, &typed).await? {
                 Ok(()) => return Ok(redirect(&from.back(&integration.id))),
                 Err(e) => (typed, Some(e), StatusCode::UNPROCESSABLE_ENTITY),
             }
@@ -118,30 +108,20 @@ pub async fn retire_step(
 /// confirmation did not match (nothing changed).
 async fn do_retire(
     viewer: &Viewer,
-    user: &User,
     as_admin: bool,
     integration: &Integration,
     typed: &str,
 ) -> Result<Result<(), String>, AppError> {
     let state = viewer.state.clone();
-    let (now, meta, user, settings, i, typed) = (
-        state.clock.now_naive(),
-        viewer.meta.clone(),
-        user.clone(),
+    let (rc, settings, i, typed) = (
+        viewer.context.clone(),
         state.settings.clone(),
         integration.clone(),
         typed.to_string(),
     );
     let result = db::try_transaction_then(
         &state.pool,
-        move |c| {
-            let actor = ActorRef {
-                user: &user,
-                meta: &meta,
-                as_admin,
-            };
-            lifecycle::retire(c, &settings, &i, &typed, &actor, now)
-        },
+        move |c| lifecycle::retire(c, &rc.ctx(), &settings, &i, &typed, as_admin),
         state.api.on_commit_invalidate_integration(&integration.id),
     )
     .await;
