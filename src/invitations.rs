@@ -418,7 +418,8 @@ pub fn accept_with_password(
         .target("user", &user.id)
         .record(conn, now)?;
     grant(conn, ctx, token, &invitation, &user)?;
-    Ok(user)
+    // As now stored (a new session version), to start their session.
+    Ok(users::find(conn, &user.id)?.unwrap_or(user))
 }
 
 /// What an invitation is for, for its page ("an owner of Ticketly Ltd's developer account"),

@@ -63,7 +63,8 @@ pub fn request_password_reset(
 
 /// Sets a password from a one-time link (`PasswordReset` or `Invitation`, whose digest is
 /// `digest`), already hashed: the link is used up with every other link of that purpose for
-/// the user, and a reset is confirmed by email. False when the link is no longer valid.
+/// the user, and a reset is confirmed by email. Returns the user as now stored (to start their
+/// session), or `None` when the link is no longer valid.
 pub fn set_password_from_link(
     c: &mut DbConn,
     ctx: &Context,
@@ -72,9 +73,9 @@ pub fn set_password_from_link(
     purpose: TokenPurpose,
     digest: &str,
     hash: &str,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Option<users::User>> {
     if !tokens::consume(c, digest, purpose, ctx.now)? {
-        return Ok(false);
+        return Ok(None);
     }
     users::set_password(c, &user.id, hash, ctx.now)?;
     tokens::retire_for_user(c, &user.id, purpose, ctx.now)?;
@@ -99,5 +100,5 @@ pub fn set_password_from_link(
             ctx.now,
         )?;
     }
-    Ok(true)
+    Ok(users::find(c, &user.id)?)
 }

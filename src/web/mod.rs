@@ -16,24 +16,47 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
+use crate::db::models::users::Roles;
 use crate::errors::AppError;
 use crate::web::session::Flash;
 
-/// Navigation and identity shown on every page.
+/// Navigation and identity shown on every page: each of the user's roles has its place in the
+/// top bar ("Admin", "My integrations", "My organizations").
 #[derive(Debug, Clone)]
 pub struct NavUser {
     pub display_name: String,
     pub email: String,
     pub is_admin: bool,
+    /// Member of a developer account, or no role at all (the place to request access).
+    pub is_developer: bool,
+    /// How many organizations the user administers.
+    pub org_count: i64,
 }
 
 impl NavUser {
-    pub fn of(user: &crate::db::models::users::User) -> Self {
+    pub fn of(user: &crate::db::models::users::User, roles: Roles) -> Self {
+        let has_role = user.is_concat_admin || roles.organizations > 0;
         Self {
             display_name: user.display_name.clone(),
             email: user.email.clone(),
             is_admin: user.is_concat_admin,
+            is_developer: roles.developer_accounts > 0 || !has_role,
+            org_count: roles.organizations,
         }
+    }
+}
+
+/// Where a signed-in user lands (after signing in, setting a password, or on `/`): a ConCat
+/// admin on the admin dashboard, a developer on their integrations, an organization admin on
+/// their organization (`/org` goes straight to it when there is one). Someone with several
+/// roles lands on the first of these and finds the others in the top bar.
+pub fn home_for(user: &crate::db::models::users::User, roles: Roles) -> &'static str {
+    if user.is_concat_admin {
+        "/admin"
+    } else if roles.developer_accounts == 0 && roles.organizations > 0 {
+        "/org"
+    } else {
+        "/developer"
     }
 }
 
@@ -44,6 +67,46 @@ pub struct PageContext {
     pub csrf: String,
     pub user: Option<NavUser>,
     pub flashes: Vec<Flash>,
+    /// The request's path, for `aria-current` in the navigation.
+    pub path: String,
+}
+
+impl PageContext {
+    /// ` aria-current="page"` when `href` is where this page is — the page itself, or
+    /// (`section`) a page under it — else nothing. For the templates' navigation links.
+    pub fn current(&self, href: &str, section: bool) -> &'static str {
+        let here = self.path == href
+            || (section
+                && self
+                    .path
+                    .strip_prefix(href)
+                    .is_some_and(|rest| rest.starts_with('/')));
+        if here {
+            " aria-current=\"page\""
+        } else {
+            ""
+        }
+    }
+
+    /// `current` for an organization's tab: `""` is its overview, else `/org/{id}/{tab}` and
+    /// the pages under it.
+    pub fn org_tab(&self, public_id: &str, tab: &str) -> &'static str {
+        if tab.is_empty() {
+            self.current(&format!("/org/{public_id}"), false)
+        } else {
+            self.current(&format!("/org/{public_id}/{tab}"), true)
+        }
+    }
+
+    /// Whether a signed-in user administers more than one organization (a chooser helps).
+    pub fn several_orgs(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.org_count > 1)
+    }
+
+    /// Whether the page is in the ConCat admin area (which shows its own section menu).
+    pub fn in_admin(&self) -> bool {
+        self.path == "/admin" || self.path.starts_with("/admin/")
+    }
 }
 
 /// Renders a page with the given status.
@@ -119,8 +182,9 @@ impl crate::web::session::Viewer {
         PageContext {
             title: title.into(),
             csrf: crate::web::session::csrf_token(&self.session),
-            user: self.user.as_ref().map(NavUser::of),
+            user: self.user.as_ref().map(|u| NavUser::of(u, self.roles)),
             flashes: crate::web::session::take_flashes(&self.session),
+            path: self.path.clone(),
         }
     }
 }

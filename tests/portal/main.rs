@@ -20,6 +20,7 @@ mod email_addresses;
 mod file_modes;
 mod http;
 mod invitations;
+mod landing;
 mod lifecycle;
 mod mail_outage;
 mod orgs;

@@ -42,7 +42,9 @@ async fn reset_link_works_once(backend: Backend) {
         .post_form(&path, &[("password", NEW_PW), ("confirm", NEW_PW)])
         .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/login");
+    // The link proved the address: signed in at once, on the admin dashboard.
+    assert_eq!(res.headers()["location"], "/admin");
+    assert_eq!(app.get("/admin").await.status(), 200);
     let changed = app.one_email_to(ADMIN).await;
     assert!(changed.subject.contains("password was changed"));
 

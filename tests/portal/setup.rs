@@ -63,9 +63,10 @@ async fn first_run_link_works_once(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(res.headers()["location"], "/login");
-    app.login_ok("ada@concat.test").await;
+    // Signed in at once, on the admin dashboard.
+    assert_eq!(res.headers()["location"], "/admin");
     assert!(app.get_html("/admin").await.contains("Admin dashboard"));
+    app.login_ok("ada@concat.test").await;
 
     // Second use of the link: refused, and no second admin is created.
     let (other, _) = client();

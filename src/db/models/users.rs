@@ -193,3 +193,25 @@ pub fn make_concat_admin(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Que
         .set((users::is_concat_admin.eq(true), users::updated_at.eq(now)))
         .execute(conn)
 }
+
+/// What a user is besides a ConCat admin: how many developer accounts they belong to and how
+/// many organizations they administer (for the navigation and where they land).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Roles {
+    pub developer_accounts: i64,
+    pub organizations: i64,
+}
+
+pub fn roles(conn: &mut DbConn, user_id: &str) -> QueryResult<Roles> {
+    use crate::db::schema::{developer_members as m, organization_admins as oa};
+    Ok(Roles {
+        developer_accounts: m::table
+            .filter(m::user_id.eq(user_id))
+            .count()
+            .get_result(conn)?,
+        organizations: oa::table
+            .filter(oa::user_id.eq(user_id))
+            .count()
+            .get_result(conn)?,
+    })
+}

@@ -319,17 +319,18 @@ pub async fn set_password_submit(
     })
     .await;
     match outcome {
-        Ok(_) => {
-            // Any session in this browser belonged to someone else; start clean.
-            session::end(&viewer.session);
+        Ok(user) => {
+            // The link proved the address: signed in at once, in a fresh session (any session
+            // in this browser belonged to someone else), on the page of what they joined.
+            session::begin(&viewer.session, &user, state.clock.now())?;
             viewer.flash(
                 FlashLevel::Success,
                 format!(
-                    "Your password is set and you are now {}. Sign in to continue.",
+                    "Your password is set and you are now {}. You are signed in.",
                     opened.what
                 ),
             );
-            Ok(redirect("/login"))
+            Ok(redirect(&opened.landing))
         }
         Err(AcceptError::SignInFirst) => {
             let (status, step) = signed_in_step(&viewer, &opened);

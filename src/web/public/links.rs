@@ -16,7 +16,7 @@ use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
 use crate::web::session::{self, FlashLevel};
 use crate::web::session::{CsrfForm, Viewer};
-use crate::web::{redirect, render, render_with, PageContext};
+use crate::web::{render, render_with, PageContext};
 
 #[derive(Template)]
 #[template(path = "auth/forgot.html")]
@@ -231,18 +231,20 @@ async fn set(
         reset::set_password_from_link(c, &ctx, &settings, &user, kind.purpose(), &digest, &hash)
     })
     .await?;
-    if !done {
+    let Some(user) = done else {
         return invalid(&viewer, kind);
-    }
+    };
     state.mail_queued();
-    // Any session in this browser belonged to the old password; start clean.
-    session::end(&viewer.session);
+    // The link proved the address: signed in at once, in a fresh session (any session in this
+    // browser belonged to the old password or to someone else).
     let message = match kind {
-        LinkKind::Reset => "Your password has been changed. Sign in with your new password.",
-        LinkKind::Invitation => "Your password is set. Sign in to continue.",
+        LinkKind::Reset => {
+            "Your password has been changed, and you are signed in. Other sessions were signed out."
+        }
+        LinkKind::Invitation => "Your password is set, and you are signed in.",
     };
     viewer.flash(FlashLevel::Success, message);
-    Ok(redirect("/login"))
+    session::begin_and_land(&viewer, &user).await
 }
 
 pub async fn reset_form(

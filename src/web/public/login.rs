@@ -3,14 +3,13 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::home::home_for;
 use crate::auth::sign_in::{self, SignIn};
 use crate::db;
 use crate::domain::PasswordInput;
 use crate::errors::AppError;
 use crate::web::session::csrf::NoFields;
 use crate::web::session::{self, CsrfForm, FlashLevel, Viewer};
-use crate::web::{redirect, render, render_with, safe_next, PageContext};
+use crate::web::{home_for, redirect, render, render_with, safe_next, PageContext};
 
 pub const INVALID_CREDENTIALS: &str = "Invalid email or password.";
 
@@ -30,7 +29,7 @@ pub struct LoginQuery {
 
 pub async fn form(viewer: Viewer, query: web::Query<LoginQuery>) -> Result<HttpResponse, AppError> {
     if let Some(user) = &viewer.user {
-        return Ok(redirect(home_for(user)));
+        return Ok(redirect(home_for(user, viewer.roles)));
     }
     render(&LoginPage {
         ctx: viewer.page("Sign in"),
@@ -94,14 +93,10 @@ pub async fn submit(
     )
     .await?;
     match outcome {
+        SignIn::SignedIn(user) if next.is_empty() => session::begin_and_land(&viewer, &user).await,
         SignIn::SignedIn(user) => {
             session::begin(&viewer.session, &user, state.clock.now())?;
-            let to = if next.is_empty() {
-                home_for(&user).to_string()
-            } else {
-                next
-            };
-            Ok(redirect(&to))
+            Ok(redirect(&next))
         }
         SignIn::Invalid => again(
             &viewer,

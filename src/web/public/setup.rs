@@ -12,9 +12,9 @@ use crate::db::models::{tokens, users};
 use crate::domain::{DisplayName, EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
-use crate::web::session::FlashLevel;
+use crate::web::session::{self, FlashLevel};
 use crate::web::session::{CsrfForm, Viewer};
-use crate::web::{redirect, render, render_with, PageContext};
+use crate::web::{render, render_with, PageContext};
 
 #[derive(Template)]
 #[template(path = "auth/setup.html")]
@@ -124,12 +124,12 @@ pub async fn submit(
     })
     .await;
     match created {
-        Ok(_) => {
+        Ok(user) => {
             viewer.flash(
                 FlashLevel::Success,
-                "Your admin account is ready. Sign in to continue.",
+                "Your admin account is ready, and you are signed in.",
             );
-            Ok(redirect("/login"))
+            session::begin_and_land(&viewer, &user).await
         }
         Err(SetupError::LinkUsed) => invalid(&viewer),
         Err(SetupError::EmailTaken) => {

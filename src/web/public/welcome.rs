@@ -214,7 +214,12 @@ pub async fn submit(
             integration.id
         )));
     };
+    let uid = fresh_user.id.clone();
+    let roles = db::run(&state.pool, move |c| {
+        Ok(crate::db::models::users::roles(c, &uid)?)
+    })
+    .await?;
     let mut ctx = viewer.page("Your API secret");
-    ctx.user = Some(crate::web::NavUser::of(&fresh_user));
+    ctx.user = Some(crate::web::NavUser::of(&fresh_user, roles));
     secret_page(ctx, &integration, &secret)
 }

@@ -11,17 +11,21 @@ use futures_util::future::LocalBoxFuture;
 
 use super::{self as session, FlashLevel, ABSOLUTE_TIMEOUT, IDLE_TIMEOUT};
 use crate::context::{RequestContext, RequestMeta};
-use crate::db::models::users::{self, User};
+use crate::db::models::users::{self, Roles, User};
 use crate::db::{self};
 use crate::errors::AppError;
 use crate::state::AppState;
 
-/// The resolved user of this request, cached in the request extensions.
+/// The resolved user of this request (and their roles), cached in the request extensions.
 #[derive(Clone)]
-struct Resolved(Option<User>);
+struct Resolved(Option<(User, Roles)>);
 
 pub struct Viewer {
     pub user: Option<User>,
+    /// The signed-in user's developer accounts and organizations (zero when signed out).
+    pub roles: Roles,
+    /// The request's path, for the navigation's "you are here".
+    pub path: String,
     pub session: Session,
     pub state: web::Data<AppState>,
     /// This request's context (now, actor, metadata), built once with the session's user.
@@ -48,7 +52,7 @@ async fn resolve(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     session: &Session,
-) -> Result<Option<User>, AppError> {
+) -> Result<Option<(User, Roles)>, AppError> {
     if let Some(Resolved(user)) = req.extensions().get::<Resolved>().cloned() {
         return Ok(user);
     }
@@ -64,11 +68,20 @@ async fn resolve(
             );
         } else {
             let id = auth.user_id.clone();
-            let found = db::run(&state.pool, move |c| Ok(users::find(c, &id)?)).await?;
+            let found = db::run(&state.pool, move |c| {
+                Ok(match users::find(c, &id)? {
+                    Some(u) => {
+                        let roles = users::roles(c, &u.id)?;
+                        Some((u, roles))
+                    }
+                    None => None,
+                })
+            })
+            .await?;
             match found {
-                Some(u) if u.is_active() && u.session_version == auth.session_version => {
+                Some((u, roles)) if u.is_active() && u.session_version == auth.session_version => {
                     session::touch(session, auth, now);
-                    user = Some(u);
+                    user = Some((u, roles));
                 }
                 _ => session::end(session),
             }
@@ -87,7 +100,10 @@ impl FromRequest for Viewer {
         Box::pin(async move {
             let state = state_of(&req)?;
             let session = req.get_session();
-            let user = resolve(&req, &state, &session).await?;
+            let (user, roles) = match resolve(&req, &state, &session).await? {
+                Some((u, r)) => (Some(u), r),
+                None => (None, Roles::default()),
+            };
             let meta = RequestMeta::of(&req, state.settings.trust_proxy_headers);
             let context = RequestContext::new(
                 state.clock.now_naive(),
@@ -96,6 +112,8 @@ impl FromRequest for Viewer {
             );
             Ok(Viewer {
                 user,
+                roles,
+                path: req.path().to_string(),
                 session,
                 state,
                 context,
