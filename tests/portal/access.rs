@@ -590,7 +590,11 @@ async fn rolling_with_an_overlap_then_revoking(backend: Backend) {
     assert!(app.credentials_valid(&dev.api_id, &fresh).await);
     // Roll with "now": the old one stops at once.
     let res = app
-        .post_form_with(&dev.client, &roll, &[("old_expires", "now")])
+        .post_form_with(
+            &dev.client,
+            &roll,
+            &[("old_expires", "now"), ("confirm", "yes")],
+        )
         .await;
     let newest = secret_in(&res.text().await.unwrap()).unwrap();
     assert!(!app.credentials_valid(&dev.api_id, &fresh).await);

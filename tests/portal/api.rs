@@ -225,12 +225,26 @@ async fn bad_credentials_are_401_json_without_a_500(backend: Backend) {
         .text()
         .await
         .unwrap();
-    let revoke = show
-        .split("action=\"")
+    // The page links to the confirmation step, whose form revokes.
+    let confirm = show
+        .split("href=\"")
         .skip(1)
         .map(|s| s.split('"').next().unwrap())
         .find(|a| a.ends_with("/revoke") && a.contains("/secrets/"))
-        .expect("a revoke form")
+        .expect("a revoke link")
+        .to_string();
+    let step = app
+        .get_with(&f.dev.client, &confirm)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let revoke = step
+        .split("action=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap())
+        .find(|a| a.ends_with("/revoke"))
+        .expect("the confirmation's form")
         .to_string();
     assert_eq!(
         app.post_form_with(&f.dev.client, &revoke, &[])

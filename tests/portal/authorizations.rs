@@ -369,12 +369,11 @@ async fn authorizations_are_reachable_only_by_their_organization_and_developer(b
         (format!("/org/{a}/integrations/{auth_id}/revoke"), vec![]),
     ];
     // The authorization is active, so a missing check would change its scopes or revoke it.
+    let confirm = format!("{page}/{auth_id}/revoke");
     for client in [&alice, &other_dev.client, &dev.client] {
-        assert_eq!(
-            app.get_with(client, &page).await.status(),
-            404,
-            "GET {page}"
-        );
+        for get in [&page, &confirm] {
+            assert_eq!(app.get_with(client, get).await.status(), 404, "GET {get}");
+        }
         for (path, fields) in &posts {
             assert_eq!(
                 app.post_form_with(client, path, fields).await.status(),

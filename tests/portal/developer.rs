@@ -82,6 +82,7 @@ async fn one_developer_account_cannot_see_or_touch_another(backend: Backend) {
     let acct = &b.account_id;
     let gets = [
         format!("/developer/integrations/{i}"),
+        format!("/developer/integrations/{i}/secrets/{b_secret_id}/revoke"),
         format!("/developer/accounts/{acct}/team"),
         format!("/developer/accounts/{acct}/integrations/new"),
     ];

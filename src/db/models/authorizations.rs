@@ -106,6 +106,26 @@ impl Authorization {
         }
     }
 
+    /// Whole days left until the deletion deadline at `now` (0 on its last day, negative once
+    /// overdue); `None` without a deadline.
+    pub fn days_left(&self, now: &NaiveDateTime) -> Option<i64> {
+        self.deletion_due_at
+            .map(|due| (due - *now).num_seconds().div_euclid(86_400))
+    }
+
+    /// "12 days left", "due today", "3 days overdue": for the developer's pages.
+    pub fn time_left(&self, now: &NaiveDateTime) -> String {
+        match self.days_left(now) {
+            None => String::new(),
+            Some(1) => "1 day left".into(),
+            Some(0) => "due within a day".into(),
+            Some(-1) => "overdue".into(),
+            Some(-2) => "1 day overdue".into(),
+            Some(d) if d > 0 => format!("{d} days left"),
+            Some(d) => format!("{} days overdue", -d - 1),
+        }
+    }
+
     pub fn due_date(&self) -> String {
         self.deletion_due_at
             .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())

@@ -21,6 +21,7 @@ use crate::web::forms::{when, FieldErrors};
 use crate::web::session::csrf::NoFields;
 use crate::web::session::FlashLevel;
 use crate::web::session::{CsrfForm, CurrentUser};
+use crate::web::shared::confirm::{confirm_page, Confirm};
 use crate::web::shared::secret_page;
 use crate::web::shared::USAGE_DAYS;
 use crate::web::{charts, redirect, render, render_with, PageContext};
@@ -74,6 +75,11 @@ impl IntegrationView {
     }
 
     /// Revoked authorizations whose data deletion is not confirmed yet.
+    /// Organizations that authorized the integration once and revoked it since.
+    pub fn has_revoked(&self) -> bool {
+        self.auths.iter().any(|(a, _)| !a.status.is_active())
+    }
+
     pub fn open_duties(&self) -> Vec<&(Authorization, Organization)> {
         self.auths
             .iter()
@@ -222,6 +228,61 @@ pub async fn create_secret(
 pub struct RollForm {
     #[serde(default)]
     old_expires: String,
+    /// `yes` once the owner confirmed that the current secrets stop at once (`now`).
+    #[serde(default)]
+    confirm: String,
+}
+
+/// What stops when the current secrets stop working (for the confirmation steps).
+fn stop_consequences(view: &IntegrationView, revoking: usize) -> Vec<String> {
+    let left = view.secrets.len().saturating_sub(revoking);
+    let mut lines = vec![format!(
+        "API requests with {} are refused at once (401), wherever it is deployed.",
+        if revoking == 1 {
+            "this secret"
+        } else {
+            "the current secrets"
+        }
+    )];
+    if left == 0 && revoking > 0 {
+        lines.push(format!(
+            "It is {}'s only active secret: the integration stops working until you deploy a new one.",
+            view.integration.display_name
+        ));
+    }
+    lines.push("This cannot be undone.".into());
+    lines
+}
+
+/// GET: the confirmation step of revoking one secret.
+pub async fn revoke_secret_confirm(
+    current: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, secret_id) = path.into_inner();
+    let view = load_as_owner(&current, id).await?;
+    let secret = view
+        .secrets
+        .iter()
+        .find(|s| s.id == secret_id)
+        .ok_or(AppError::NotFound)?;
+    let question = format!("Revoke the secret {}…?", secret.prefix);
+    let action = format!(
+        "/developer/integrations/{}/secrets/{}/revoke",
+        view.integration.id, secret.id
+    );
+    let back = format!("/developer/integrations/{}", view.integration.id);
+    confirm_page(
+        current.viewer.page(question.clone()),
+        Confirm {
+            question: &question,
+            consequences: &stop_consequences(&view, 1),
+            action: &action,
+            fields: &[],
+            button: "Revoke secret",
+            back: &back,
+        },
+    )
 }
 
 pub async fn roll_secret(
@@ -240,6 +301,27 @@ pub async fn roll_secret(
             view.integration.id
         )));
     };
+    if overlap == Overlap::Now && form.confirm != "yes" && !view.secrets.is_empty() {
+        // The current secrets would stop at once: say so first (nothing has changed yet).
+        let action = format!(
+            "/developer/integrations/{}/secrets/roll",
+            view.integration.id
+        );
+        let back = format!("/developer/integrations/{}", view.integration.id);
+        let mut lines = vec!["A new secret is created and shown once.".to_string()];
+        lines.extend(stop_consequences(&view, view.secrets.len()));
+        return confirm_page(
+            current.viewer.page("Roll the secret now?"),
+            Confirm {
+                question: "Roll the secret now?",
+                consequences: &lines,
+                action: &action,
+                fields: &[("old_expires", "now"), ("confirm", "yes")],
+                button: "Roll now",
+                back: &back,
+            },
+        );
+    }
     let state = current.viewer.state.clone();
     let (rc, integration) = (current.viewer.context.clone(), view.integration.clone());
     let result = db::try_transaction_then(

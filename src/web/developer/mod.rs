@@ -27,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/developer/integrations/{id}/secrets/{secret_id}/revoke")
+                .route(web::get().to(integrations::revoke_secret_confirm))
                 .route(web::post().to(integrations::revoke_secret)),
         )
         .service(

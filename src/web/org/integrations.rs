@@ -23,7 +23,7 @@ use crate::web::forms::when;
 use crate::web::session::csrf::NoFields;
 use crate::web::session::FlashLevel;
 use crate::web::session::{CsrfForm, CurrentUser};
-use crate::web::{redirect, render_with, PageContext};
+use crate::web::{redirect, render, render_with, PageContext};
 
 /// An org admin of `{org}`, or a ConCat admin acting as support for it.
 pub struct OrgActor {
@@ -95,6 +95,13 @@ struct IntegrationsPage {
 impl IntegrationsPage {
     fn when(&self, t: &NaiveDateTime) -> String {
         when(t)
+    }
+
+    /// Whether the integration has an active authorization (a revoked row then offers nothing).
+    fn authorized_again(&self, integration_id: &str) -> bool {
+        self.rows
+            .iter()
+            .any(|(a, i, _, _)| i.id == integration_id && a.status.is_active())
     }
 }
 
@@ -294,6 +301,64 @@ async fn load(actor: &OrgActor, id: String) -> Result<(Authorization, Integratio
     })
     .await?
     .ok_or(AppError::NotFound)
+}
+
+#[derive(Template)]
+#[template(path = "org/revoke_confirm.html")]
+struct RevokeConfirmPage {
+    ctx: PageContext,
+    org: Organization,
+    support: bool,
+    auth: Authorization,
+    integration: Integration,
+    company: String,
+    /// How many of the developer account's owners are emailed.
+    owners: usize,
+    deadline: String,
+}
+
+/// GET: what revoking will do (the integration stops at once; its owners are emailed; they must
+/// delete the organization's data by the deadline), with the button that does it. Works
+/// without JavaScript; nothing changes until the form is posted.
+pub async fn revoke_confirm(
+    actor: OrgActor,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (auth, integration) = load(&actor, path.into_inner().1).await?;
+    if !auth.status.is_active() {
+        actor
+            .current
+            .viewer
+            .flash(FlashLevel::Info, "That authorization was already revoked.");
+        return Ok(redirect(&format!(
+            "/org/{}/integrations",
+            actor.org.public_id
+        )));
+    }
+    let account_id = integration.account_id.clone();
+    let (company, owners) = db::run(&actor.current.viewer.state.pool, move |c| {
+        let company = accounts::find(c, &account_id)?
+            .map(|a| a.company_name)
+            .unwrap_or_default();
+        Ok((company, accounts::owners(c, &account_id)?.len()))
+    })
+    .await?;
+    let deadline = auths::deletion_deadline(actor.current.viewer.context.now)
+        .format("%Y-%m-%d")
+        .to_string();
+    render(&RevokeConfirmPage {
+        ctx: actor
+            .current
+            .viewer
+            .page(format!("Revoke {}?", integration.display_name)),
+        org: actor.org.clone(),
+        support: actor.support,
+        auth,
+        integration,
+        company,
+        owners,
+        deadline,
+    })
 }
 
 #[derive(Deserialize)]

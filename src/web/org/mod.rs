@@ -41,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/org/{org}/integrations/{auth}/revoke")
+                .route(web::get().to(integrations::revoke_confirm))
                 .route(web::post().to(integrations::revoke)),
         )
         .service(web::resource("/org/{org}/events").route(web::get().to(events::list)))

@@ -1,6 +1,7 @@
 //! Pages and figures more than one area shows. Areas (`public`, `account`, `developer`, `org`,
 //! `admin`) import from here, never from each other.
 
+pub mod confirm;
 pub mod retirement;
 pub mod secret;
 
