@@ -319,6 +319,14 @@ async fn rejection_with_a_reason(backend: Backend) {
         .await
         .unwrap();
     assert!(page.contains("already rejected"));
+    // A decided request shows the decision (who, when, the reason as sent), and no longer what
+    // an approval would do.
+    let text = unescaped(&page);
+    assert!(text.contains("Decision: Rejected"), "the decision");
+    assert!(text.contains("Ada (ada@concat.test)"), "who decided");
+    assert!(text.contains(&format!("Reason, as emailed to {DEV}")));
+    assert!(text.contains(reason));
+    assert!(!text.contains("approval creates one") && !text.contains("approval adds"));
     assert!(app.deliver_emails().await.is_empty());
     assert!(app
         .get_with(&admin, "/admin/requests?status=rejected")

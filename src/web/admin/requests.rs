@@ -96,6 +96,8 @@ struct DetailPage {
     matches: Vec<Organization>,
     /// The account that already uses the contact email, if any.
     existing: Option<User>,
+    /// Who decided a decided request (name and email), if anyone did.
+    decided_by: Option<(String, String)>,
     reason: String,
     question: String,
     errors: FieldErrors,
@@ -122,10 +124,14 @@ async fn detail(
         let messages = requests::messages(c, &r.id)?;
         let matches = organizations::matching_names(c, &r.customers())?;
         let existing = users::find_by_email(c, &r.contact_email_normalized)?;
-        Ok(Some((r, messages, matches, existing)))
+        let decided_by = match &r.decided_by_user_id {
+            Some(id) => users::find(c, id)?.map(|u| (u.display_name.to_string(), u.email)),
+            None => None,
+        };
+        Ok(Some((r, messages, matches, existing, decided_by)))
     })
     .await?;
-    let (r, messages, matches, existing) = found.ok_or(AppError::NotFound)?;
+    let (r, messages, matches, existing, decided_by) = found.ok_or(AppError::NotFound)?;
     let status = if errors.is_empty() {
         actix_web::http::StatusCode::OK
     } else {
@@ -139,6 +145,7 @@ async fn detail(
             messages,
             matches,
             existing,
+            decided_by,
             reason,
             question,
             errors,
