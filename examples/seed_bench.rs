@@ -66,7 +66,10 @@ fn main() -> anyhow::Result<()> {
             &new_id(),
             &org,
             &integration_id,
-            &scopes,
+            &authorizations::Access {
+                scopes: scopes.clone(),
+                include_drafts: false,
+            },
             &user.id,
             authorizations::Via::Support,
             now,

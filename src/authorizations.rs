@@ -5,7 +5,7 @@
 //! organization's request.
 
 use crate::context::Context;
-use crate::db::models::authorizations::{self as auths, Authorization, Via};
+use crate::db::models::authorizations::{self as auths, Access, Authorization, Via};
 use crate::db::models::developer_accounts as accounts;
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::organizations::Organization;
@@ -55,9 +55,10 @@ pub fn authorize(
     ctx: &Context,
     org: &Organization,
     integration: Option<Integration>,
-    scopes: &str,
+    access: &Access,
     via: Via,
 ) -> Result<Authorization, AuthorizeError> {
+    let scopes = access.scopes.as_str();
     let now = ctx.now;
     let (by, _) = ctx.acting_user()?;
     let integration = integration.ok_or(AuthorizeError::Unknown)?;
@@ -74,7 +75,7 @@ pub fn authorize(
         return Err(AuthorizeError::AlreadyAuthorized);
     }
     let id = new_id();
-    let authorization = auths::insert(conn, &id, &org.id, &integration.id, scopes, by, via, now)?;
+    let authorization = auths::insert(conn, &id, &org.id, &integration.id, access, by, via, now)?;
     let by_support = via == Via::Support;
     for (email, name) in accounts::owners(conn, &integration.account_id)? {
         let message = IntegrationAuthorized {
@@ -96,25 +97,32 @@ pub fn authorize(
     }
     ctx.audit("authorization.granted")
         .target("organization", &org.id)
-        .details(serde_json::json!({ "integration": integration.id, "api_id": integration.api_id, "scopes": scopes, "via": via }))
+        .details(serde_json::json!({ "integration": integration.id, "api_id": integration.api_id, "scopes": scopes, "include_drafts": access.include_drafts, "via": via }))
         .record(conn, now)?;
     Ok(authorization)
 }
 
-pub fn change_scopes(
+/// Changes what an active authorization grants: its scopes and whether drafts are included.
+pub fn change_access(
     conn: &mut DbConn,
     ctx: &Context,
     org: &Organization,
     auth: &Authorization,
-    scopes: &str,
+    access: &Access,
     via: Via,
 ) -> anyhow::Result<bool> {
-    if !auths::set_scopes(conn, &auth.id, scopes)? {
+    if !auths::set_access(conn, &auth.id, access)? {
         return Ok(false);
     }
     ctx.audit("authorization.scopes_changed")
         .target("organization", &org.id)
-        .details(serde_json::json!({ "authorization": auth.id, "from": auth.scopes, "to": scopes, "via": via }))
+        .details(serde_json::json!({
+            "authorization": auth.id,
+            "from": auth.scopes,
+            "to": access.scopes,
+            "include_drafts": access.include_drafts,
+            "via": via,
+        }))
         .record(conn, ctx.now)?;
     Ok(true)
 }

@@ -61,7 +61,7 @@ pub fn update(
     fields: &EventFields,
 ) -> Result<(), EventError> {
     times_in_order(fields.starts_at, fields.ends_at)?;
-    rows::update(c, &org.id, public_id, fields, ctx.now)?;
+    rows::update(c, &org.id, public_id, fields, None, ctx.now)?;
     ctx.audit("event.updated")
         .target("event", public_id)
         .details(serde_json::json!({ "organization": org.public_id, "status": fields.status }))
@@ -121,7 +121,11 @@ pub fn patch_via_api(
         venue: patch.venue.as_deref().unwrap_or(&current.venue),
         status: patch.status.unwrap_or(current.status),
     };
-    rows::update(c, org_id, public_id, &fields, ctx.now)?;
+    let by_api_id = match ctx.actor {
+        crate::context::Actor::Integration(api_id) => Some(api_id),
+        _ => None,
+    };
+    rows::update(c, org_id, public_id, &fields, by_api_id, ctx.now)?;
     ctx.audit("event.updated_via_api")
         .target("event", public_id)
         .details(serde_json::json!({ "organization_id": org_id, "fields": patch.changed() }))

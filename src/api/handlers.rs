@@ -99,6 +99,9 @@ pub struct Organization {
     pub name: String,
     pub scopes: Vec<String>,
     pub authorized_at: String,
+    /// Whether the organization shares its draft events with this integration (otherwise
+    /// drafts are left out of event lists and answered 404 `Invalid event`).
+    pub include_drafts: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -280,12 +283,14 @@ pub async fn organizations(caller: ApiCaller) -> Result<HttpResponse, ApiError> 
             GrantState::Active {
                 scopes,
                 authorized_at,
+                include_drafts,
                 ..
             } => Some(Organization {
                 id: g.org_public_id.clone(),
                 name: g.org_name.clone(),
                 scopes: scopes.clone(),
                 authorized_at: rfc3339(authorized_at),
+                include_drafts: *include_drafts,
             }),
             GrantState::Revoked { .. } => None,
         })
@@ -335,7 +340,10 @@ fn decode_cursor(raw: &str) -> Result<(NaiveDateTime, String), ApiError> {
     Ok((at.naive_utc(), id.to_string()))
 }
 
-/// All events of an organization that authorized this integration, by start time.
+/// All events of an organization that authorized this integration, by start time. Draft
+/// events are included only when the organization shares its drafts with this integration
+/// (`include_drafts` in `GET /api/v1/organizations`); otherwise they are left out, and
+/// `GET /api/v1/event` answers a draft with 404 `Invalid event`.
 #[utoipa::path(
     get, path = "/api/v1/organizations/{org_id}/events", tag = "Events",
     params(
@@ -381,6 +389,7 @@ pub async fn events(
         org_id: grant.org_id.clone(),
         after,
         limit,
+        include_drafts: grant.includes_drafts(),
     };
     let pages = &state.api.event_pages;
     if let Some(body) = pages.get(&key) {
@@ -394,6 +403,7 @@ pub async fn events(
             &query.org_id,
             query.after.as_ref().map(|(t, id)| (*t, id.as_str())),
             query.limit + 1,
+            query.include_drafts,
         )?)
     })
     .await?;
@@ -451,6 +461,8 @@ async fn load_event(
             .cloned()
             .map(|g| (e, g))
     });
+    // A draft the organization does not share is unknown too.
+    let found = found.filter(|(e, g)| e.status != EventStatus::Draft || g.includes_drafts());
     let Some((event, grant)) = found else {
         return Err(ApiError::InvalidEvent);
     };

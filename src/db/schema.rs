@@ -198,6 +198,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        changed_by_api_id -> Nullable<Text>,
     }
 }
 
@@ -223,6 +224,7 @@ diesel::table! {
         deletion_overdue_at -> Nullable<Timestamp>,
         deletion_confirmed_via -> Nullable<Text>,
         usage_purged_at -> Nullable<Timestamp>,
+        include_drafts -> Bool,
     }
 }
 

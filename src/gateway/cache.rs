@@ -37,6 +37,8 @@ pub enum GrantState {
         authorization_id: Arc<str>,
         scopes: Vec<String>,
         authorized_at: NaiveDateTime,
+        /// The organization shares its draft events too.
+        include_drafts: bool,
     },
     /// The latest authorization was revoked: the developer must delete the data by `delete_by`.
     Revoked {
@@ -62,6 +64,18 @@ impl Grant {
                 .any(|s| s == scope || (scope == SCOPE_READ && s == SCOPE_WRITE)),
             GrantState::Revoked { .. } => false,
         }
+    }
+
+    /// Whether draft events reach the integration (the organization's choice; an event that
+    /// does not reach it is answered as if it did not exist).
+    pub fn includes_drafts(&self) -> bool {
+        matches!(
+            self.state,
+            GrantState::Active {
+                include_drafts: true,
+                ..
+            }
+        )
     }
 }
 
@@ -116,6 +130,7 @@ type Row = (
         NaiveDateTime,
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
+        bool,
     )>,
     Option<(String, String)>,
 );
@@ -147,6 +162,7 @@ pub fn load(
                 a::authorized_at,
                 a::revoked_at,
                 a::deletion_due_at,
+                a::include_drafts,
             )
                 .nullable(),
             (o::public_id, o::name).nullable(),
@@ -184,7 +200,7 @@ pub fn load(
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (_, _, _, auth, org) in rows {
         let (
-            Some((org_id, auth_id, auth_status, scopes, authorized_at, revoked_at, due)),
+            Some((org_id, auth_id, auth_status, scopes, authorized_at, revoked_at, due, drafts)),
             Some((public_id, name)),
         ) = (auth, org)
         else {
@@ -195,6 +211,7 @@ pub fn load(
                 scopes: scopes.split_whitespace().map(str::to_string).collect(),
                 authorization_id: auth_id.into(),
                 authorized_at,
+                include_drafts: drafts,
             },
             AuthorizationStatus::Revoked => GrantState::Revoked {
                 revoked_at: revoked_at.unwrap_or(authorized_at),

@@ -22,6 +22,8 @@ pub struct PageKey {
     pub org_id: Arc<str>,
     pub after: Option<(NaiveDateTime, String)>,
     pub limit: i64,
+    /// Pages with drafts (for integrations the organization shares them with) and without.
+    pub include_drafts: bool,
 }
 
 struct Page {
@@ -104,6 +106,7 @@ mod tests {
             org_id: org.into(),
             after: None,
             limit: 20,
+            include_drafts: false,
         };
         pages.insert(pages.ticket(), key("a"), Bytes::from_static(b"A"));
         pages.insert(pages.ticket(), key("b"), Bytes::from_static(b"B"));

@@ -1340,7 +1340,7 @@ async fn event_lists_are_fresh_after_portal_and_api_edits(backend: Backend) {
                 ("starts", "2027-03-01T19:00"),
                 ("ends", "2027-03-01T23:00"),
                 ("venue", "Hall"),
-                ("status", "draft"),
+                ("status", "published"),
             ],
         )
         .await;

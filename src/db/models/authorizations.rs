@@ -83,6 +83,8 @@ pub struct Authorization {
     pub deletion_overdue_at: Option<NaiveDateTime>,
     pub deletion_confirmed_via: Option<ConfirmedBy>,
     pub usage_purged_at: Option<NaiveDateTime>,
+    /// Draft events reach the integration too (the organization's choice; off by default).
+    pub include_drafts: bool,
 }
 
 impl Authorization {
@@ -133,13 +135,21 @@ impl Authorization {
     }
 }
 
+/// What an authorization grants: its scopes (space-separated) and whether draft events are
+/// included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub scopes: String,
+    pub include_drafts: bool,
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn insert(
     conn: &mut DbConn,
     id: &str,
     org_id: &str,
     integration_id: &str,
-    scopes: &str,
+    access: &Access,
     by: &str,
     via: Via,
     now: NaiveDateTime,
@@ -149,7 +159,8 @@ pub fn insert(
             a::id.eq(id),
             a::organization_id.eq(org_id),
             a::integration_id.eq(integration_id),
-            a::scopes.eq(scopes),
+            a::scopes.eq(&access.scopes),
+            a::include_drafts.eq(access.include_drafts),
             a::status.eq(AuthorizationStatus::Active),
             a::authorized_at.eq(now),
             a::authorized_by_user_id.eq(by),
@@ -211,13 +222,16 @@ pub fn revoke(
     Ok(n == 1)
 }
 
-pub fn set_scopes(conn: &mut DbConn, id: &str, scopes: &str) -> QueryResult<bool> {
+pub fn set_access(conn: &mut DbConn, id: &str, access: &Access) -> QueryResult<bool> {
     let n = diesel::update(
         a::table
             .find(id)
             .filter(a::status.eq(AuthorizationStatus::Active)),
     )
-    .set(a::scopes.eq(scopes))
+    .set((
+        a::scopes.eq(&access.scopes),
+        a::include_drafts.eq(access.include_drafts),
+    ))
     .execute(conn)?;
     Ok(n == 1)
 }

@@ -19,6 +19,9 @@ pub struct Event {
     pub status: EventStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The API ID of the integration whose change was the last, if the last change came through
+    /// the API (`None` after an organization admin's save).
+    pub changed_by_api_id: Option<String>,
 }
 
 /// An event as the API lists it (what `Event` has, less `created_at`: one timestamp fewer to
@@ -93,6 +96,7 @@ pub fn update(
     organization_id: &str,
     public_id: &str,
     f: &EventFields<'_>,
+    by_api_id: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(
@@ -108,6 +112,7 @@ pub fn update(
         e::venue.eq(f.venue),
         e::status.eq(f.status),
         e::updated_at.eq(now),
+        e::changed_by_api_id.eq(by_api_id),
     ))
     .execute(conn)?;
     Ok(n == 1)
@@ -150,20 +155,23 @@ pub fn page_for_org(
     organization_id: &str,
     after: Option<(NaiveDateTime, &str)>,
     limit: i64,
+    include_drafts: bool,
 ) -> QueryResult<Vec<EventListing>> {
-    let base = e::table
+    let mut query = e::table
         .filter(e::organization_id.eq(organization_id))
         .order((e::starts_at.asc(), e::public_id.asc()))
         .select(EventListing::as_select())
-        .limit(limit);
-    match after {
-        None => base.load(conn),
-        Some((starts_at, public_id)) => base
-            .filter(
-                e::starts_at
-                    .gt(starts_at)
-                    .or(e::starts_at.eq(starts_at).and(e::public_id.gt(public_id))),
-            )
-            .load(conn),
+        .limit(limit)
+        .into_boxed();
+    if !include_drafts {
+        query = query.filter(e::status.ne(EventStatus::Draft));
     }
+    if let Some((starts_at, public_id)) = after {
+        query = query.filter(
+            e::starts_at
+                .gt(starts_at)
+                .or(e::starts_at.eq(starts_at).and(e::public_id.gt(public_id))),
+        );
+    }
+    query.load(conn)
 }

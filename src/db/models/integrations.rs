@@ -154,6 +154,17 @@ pub fn names_by_api_id(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> 
     i::table.select((i::api_id, i::display_name)).load(conn)
 }
 
+/// `(api_id, display_name)` of the integrations with these API IDs.
+pub fn names_of(conn: &mut DbConn, api_ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    if api_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    i::table
+        .filter(i::api_id.eq_any(api_ids))
+        .select((i::api_id, i::display_name))
+        .load(conn)
+}
+
 /// Integrations due for an inactivity step at `now`: active, not exempt, and unused since the
 /// first warning's cutoff, oldest first. Reads only the due rows (index `integrations_inactivity`).
 pub fn inactivity_due(

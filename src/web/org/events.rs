@@ -9,11 +9,12 @@ use serde::Deserialize;
 use super::OrgAdmin;
 use crate::db;
 use crate::db::models::events::{self as rows, Event, EventFields};
+use crate::db::models::integrations;
 use crate::db::models::organizations::Organization;
 use crate::domain::{new_event_public_id, parse_venue, EventName, EventStatus, TimeZone};
 use crate::errors::AppError;
 use crate::events::{self, EventError};
-use crate::web::forms::FieldErrors;
+use crate::web::forms::{when, FieldErrors};
 use crate::web::session::CsrfForm;
 use crate::web::session::FlashLevel;
 use crate::web::{redirect, render, render_with, PageContext};
@@ -22,6 +23,8 @@ pub struct EventView {
     pub event: Event,
     pub starts: String,
     pub ends: String,
+    /// "Ticketly App (cc_id_…)" when the last change came from an integration.
+    pub changed_by: Option<String>,
 }
 
 fn view(event: Event) -> EventView {
@@ -33,6 +36,7 @@ fn view(event: Event) -> EventView {
     EventView {
         starts: show(&event.starts_at),
         ends: show(&event.ends_at),
+        changed_by: event.changed_by_api_id.clone(),
         event,
     }
 }
@@ -45,19 +49,44 @@ struct ListPage {
     events: Vec<EventView>,
 }
 
+impl ListPage {
+    fn when(&self, t: &chrono::NaiveDateTime) -> String {
+        when(t)
+    }
+}
+
 pub async fn list(admin: OrgAdmin) -> Result<HttpResponse, AppError> {
     let oid = admin.org.id.clone();
-    let events = db::run(&admin.current.viewer.state.pool, move |c| {
-        Ok(rows::for_org(c, &oid)?)
+    let (events, names) = db::run(&admin.current.viewer.state.pool, move |c| {
+        let events = rows::for_org(c, &oid)?;
+        let mut api_ids: Vec<String> = events
+            .iter()
+            .filter_map(|e| e.changed_by_api_id.clone())
+            .collect();
+        api_ids.sort();
+        api_ids.dedup();
+        Ok((events, integrations::names_of(c, &api_ids)?))
     })
     .await?;
+    let names: std::collections::HashMap<String, String> = names.into_iter().collect();
+    let events = events
+        .into_iter()
+        .map(view)
+        .map(|mut v| {
+            v.changed_by = v.changed_by.map(|id| match names.get(&id) {
+                Some(name) => format!("{name} ({id})"),
+                None => id,
+            });
+            v
+        })
+        .collect();
     render(&ListPage {
         ctx: admin
             .current
             .viewer
             .page(format!("{} events", admin.org.name)),
         org: admin.org,
-        events: events.into_iter().map(view).collect(),
+        events,
     })
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::authorizations::{self, AuthorizeError};
 use crate::db;
-use crate::db::models::authorizations::{self as auths, Authorization, Via};
+use crate::db::models::authorizations::{self as auths, Access, Authorization, Via};
 use crate::db::models::developer_accounts::{self as accounts, DeveloperAccount};
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::organizations::{self, Organization};
@@ -209,6 +209,7 @@ pub struct AuthorizeForm {
     api_id: String,
     events_read: Option<String>,
     events_write: Option<String>,
+    include_drafts: Option<String>,
 }
 
 pub async fn authorize(
@@ -244,6 +245,7 @@ pub async fn authorize(
             .await
         }
     };
+    let include_drafts = form.include_drafts.is_some();
     let state = actor.current.viewer.state.clone();
     let (rc, org, via) = (
         actor.current.viewer.context.clone(),
@@ -254,7 +256,11 @@ pub async fn authorize(
     let result = db::try_transaction_then(
         &state.pool,
         move |c| {
-            authorizations::authorize(c, &rc.ctx(), &org, Some(integration), &scopes, via)
+            let access = Access {
+                scopes,
+                include_drafts,
+            };
+            authorizations::authorize(c, &rc.ctx(), &org, Some(integration), &access, via)
                 .map(|_| ())
         },
         state
@@ -365,6 +371,7 @@ pub async fn revoke_confirm(
 pub struct ScopesForm {
     events_read: Option<String>,
     events_write: Option<String>,
+    include_drafts: Option<String>,
 }
 
 pub async fn scopes(
@@ -388,6 +395,7 @@ pub async fn scopes(
             return Ok(redirect(&back));
         }
     };
+    let include_drafts = form.include_drafts.is_some();
     let state = actor.current.viewer.state.clone();
     let (rc, org, via) = (
         actor.current.viewer.context.clone(),
@@ -396,7 +404,13 @@ pub async fn scopes(
     );
     let changed = db::transaction_then(
         &state.pool,
-        move |c| authorizations::change_scopes(c, &rc.ctx(), &org, &auth, &scopes, via),
+        move |c| {
+            let access = Access {
+                scopes,
+                include_drafts,
+            };
+            authorizations::change_access(c, &rc.ctx(), &org, &auth, &access, via)
+        },
         state.api.on_commit_invalidate_integration(&integration_id),
     )
     .await?;
