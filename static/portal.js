@@ -19,3 +19,12 @@ document.querySelectorAll("[data-counter]").forEach(function (field) {
   field.addEventListener("input", update);
   update();
 });
+// A new event's time zone: the browser's own, when the portal knows it (`data-browser-zone`).
+document.querySelectorAll("input[data-browser-zone]").forEach(function (field) {
+  var zone;
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+  var list = field.list;
+  if (!zone || !list) return;
+  var known = Array.prototype.some.call(list.options, function (o) { return o.value === zone; });
+  if (known) field.value = zone;
+});

@@ -58,6 +58,11 @@ pub fn parse_venue(input: &str) -> Result<String, String> {
 pub struct TimeZone(Tz);
 
 impl TimeZone {
+    /// Every IANA name the portal accepts, for the forms' searchable list.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())
+    }
+
     pub fn parse(input: &str) -> Result<Self, String> {
         let s = input.trim();
         if s.is_empty() {

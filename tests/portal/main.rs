@@ -25,6 +25,7 @@ mod invitations;
 mod landing;
 mod lifecycle;
 mod mail_outage;
+mod org_overview;
 mod orgs;
 mod outbox;
 mod password_reset;

@@ -111,6 +111,8 @@ pub struct EventForm {
 struct FormPage {
     ctx: PageContext,
     org: Organization,
+    /// The accepted time zone names (a searchable list in the form).
+    zones: Vec<&'static str>,
     action: String,
     heading: String,
     f: EventForm,
@@ -189,6 +191,7 @@ fn form_page(
             f,
             errors,
             public_id,
+            zones: TimeZone::names().collect(),
         },
     )
 }

@@ -14,6 +14,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::db;
 use crate::db::models::events as event_rows;
 use crate::db::models::organizations::{self, Organization};
+use crate::domain::EventStatus;
 use crate::errors::AppError;
 use crate::web::session::CurrentUser;
 use crate::web::{redirect, render, PageContext};
@@ -111,18 +112,43 @@ pub async fn choose(current: CurrentUser) -> Result<HttpResponse, AppError> {
 struct DashboardPage {
     ctx: PageContext,
     org: Organization,
-    event_count: usize,
+    /// Events by status: draft, published, cancelled.
+    events: (usize, usize, usize),
+    /// Integrations authorized now, and revoked ones whose data is still to be deleted.
+    active_integrations: usize,
+    open_duties: usize,
+    admins: usize,
 }
 
+/// The organization's overview: what it has (counts that link to their pages) and the next
+/// steps (create an event, authorize an integration by its API ID, invite an admin).
 pub async fn dashboard(admin: OrgAdmin) -> Result<HttpResponse, AppError> {
+    use crate::db::models::authorizations as auths;
     let oid = admin.org.id.clone();
-    let events = db::run(&admin.current.viewer.state.pool, move |c| {
-        Ok(event_rows::for_org(c, &oid)?)
+    let (events, auths, admins) = db::run(&admin.current.viewer.state.pool, move |c| {
+        Ok((
+            event_rows::for_org(c, &oid)?,
+            auths::for_org(c, &oid)?,
+            organizations::admins(c, &oid)?.len(),
+        ))
     })
     .await?;
+    let count = |s: EventStatus| events.iter().filter(|e| e.status == s).count();
+    let active_integrations = auths.iter().filter(|(a, _)| a.status.is_active()).count();
+    let open_duties = auths
+        .iter()
+        .filter(|(a, _)| !a.status.is_active() && a.deletion_confirmed_at.is_none())
+        .count();
     render(&DashboardPage {
         ctx: admin.current.viewer.page(admin.org.name.clone()),
+        events: (
+            count(EventStatus::Draft),
+            count(EventStatus::Published),
+            count(EventStatus::Cancelled),
+        ),
         org: admin.org,
-        event_count: events.len(),
+        active_integrations,
+        open_duties,
+        admins,
     })
 }
