@@ -28,3 +28,9 @@ document.querySelectorAll("input[data-browser-zone]").forEach(function (field) {
   var known = Array.prototype.some.call(list.options, function (o) { return o.value === zone; });
   if (known) field.value = zone;
 });
+// A form sent back with errors: its summary takes the focus, so it is read first, and each
+// entry leads to its field.
+(function () {
+  var summary = document.querySelector("[data-focus-on-load]");
+  if (summary) summary.focus();
+})();

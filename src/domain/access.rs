@@ -109,6 +109,14 @@ impl Website {
             "Enter a full web address starting with http:// or https://, like https://example.com."
                 .to_string()
         };
+        // "ticketly.example" means https://ticketly.example: add the scheme people leave out.
+        let with_scheme;
+        let s = if s.contains("://") {
+            s
+        } else {
+            with_scheme = format!("https://{s}");
+            &with_scheme
+        };
         let url = url::Url::parse(s).map_err(|_| bad())?;
         let host_ok = url
             .host_str()

@@ -1,22 +1,44 @@
 //! Helpers for forms and lists: field errors kept next to their field, and pagination.
 
-use std::collections::BTreeMap;
+use crate::domain::NewPassword;
 
-/// Field name → message, shown next to the field.
+/// Field name → message, shown next to the field and, in the order they were found (the
+/// form's order), in the summary above the form. The first message for a field wins.
 #[derive(Debug, Default, Clone)]
-pub struct FieldErrors(BTreeMap<&'static str, String>);
+pub struct FieldErrors(Vec<(&'static str, String)>);
 
 impl FieldErrors {
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| message.into());
+        if self.get(field).is_none() {
+            self.0.push((field, message.into()));
+        }
     }
 
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.get(field).map(String::as_str)
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Every (field, message), for the error summary (each links to its field, `#f-{field}`).
+    pub fn list(&self) -> &[(&'static str, String)] {
+        &self.0
+    }
+
+    /// A new password and its confirmation: a weak password is reported under `password`, a
+    /// mismatch under `confirm` — both when both are wrong.
+    pub fn new_password(&mut self, password: &str, confirm: &str) -> Option<NewPassword> {
+        let parsed = self.take("password", NewPassword::parse(password));
+        if password != confirm {
+            self.add("confirm", "The two passwords do not match.");
+            return None;
+        }
+        parsed
     }
 
     /// Takes the value of a parse, recording its error under `field`.

@@ -20,6 +20,7 @@ mod developer;
 mod drafts;
 mod email_addresses;
 mod file_modes;
+mod forms;
 mod http;
 mod invitations;
 mod landing;

@@ -9,7 +9,7 @@ use crate::auth::accounts::{self, OwnPasswordChange};
 use crate::auth::sign_in::CurrentPassword;
 use crate::db;
 use crate::db::models::users::User;
-use crate::domain::{DisplayName, NewPassword, PasswordInput};
+use crate::domain::{DisplayName, PasswordInput};
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
 use crate::web::session::{self, FlashLevel};
@@ -104,10 +104,7 @@ pub async fn change_password(
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
-    let new_password = errors.take(
-        "password",
-        NewPassword::parse_confirmed(&form.password, &form.confirm),
-    );
+    let new_password = errors.new_password(&form.password, &form.confirm);
     let state = &current.viewer.state;
     let outcome = accounts::change_own_password(
         &state.pool,

@@ -11,7 +11,7 @@ use askama::Template;
 use crate::db;
 use crate::db::models::invitations::Invitation;
 use crate::db::models::users::User;
-use crate::domain::{NewPassword, OneTimeToken};
+use crate::domain::OneTimeToken;
 use crate::errors::AppError;
 use crate::invitations::{self, AcceptError, Link};
 use crate::web::forms::{when, FieldErrors};
@@ -296,11 +296,10 @@ pub async fn set_password_submit(
         let (status, step) = signed_in_step(&viewer, &opened);
         return accept_page(&viewer, status, &raw, &opened, step);
     }
-    let new_password = match NewPassword::parse_confirmed(password, confirm) {
-        Ok(p) => p,
-        Err(msg) => {
-            let mut errors = FieldErrors::default();
-            errors.add("password", msg);
+    let mut errors = FieldErrors::default();
+    let new_password = match errors.new_password(password, confirm) {
+        Some(p) => p,
+        None => {
             return set_password_page(
                 &viewer,
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -11,7 +11,7 @@ use crate::audit::Actor;
 use crate::auth::reset;
 use crate::db;
 use crate::db::models::{tokens, users};
-use crate::domain::{EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
+use crate::domain::{EmailAddress, OneTimeToken, TokenPurpose};
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
 use crate::web::session::{self, FlashLevel};
@@ -204,11 +204,10 @@ async fn set(
     let Some(user) = user_for(&viewer, kind, &raw).await? else {
         return invalid(&viewer, kind);
     };
-    let new_password = match NewPassword::parse_confirmed(&form.password, &form.confirm) {
-        Ok(p) => p,
-        Err(msg) => {
-            let mut errors = FieldErrors::default();
-            errors.add("password", msg);
+    let mut errors = FieldErrors::default();
+    let new_password = match errors.new_password(&form.password, &form.confirm) {
+        Some(p) => p,
+        None => {
             return render_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &SetPasswordPage {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::auth::accounts::{self, SetupError};
 use crate::db;
 use crate::db::models::{tokens, users};
-use crate::domain::{DisplayName, EmailAddress, NewPassword, OneTimeToken, TokenPurpose};
+use crate::domain::{DisplayName, EmailAddress, OneTimeToken, TokenPurpose};
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
 use crate::web::session::{self, FlashLevel};
@@ -95,10 +95,7 @@ pub async fn submit(
     let mut errors = FieldErrors::default();
     let name = errors.take("name", DisplayName::parse(&form.name));
     let email = errors.take("email", EmailAddress::parse(&form.email));
-    let pw = errors.take(
-        "password",
-        NewPassword::parse_confirmed(&form.password, &form.confirm),
-    );
+    let pw = errors.new_password(&form.password, &form.confirm);
     let again = |errors: FieldErrors| {
         render_with(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -13,7 +13,7 @@ use crate::auth::throttle::{self, Gate};
 use crate::db;
 use crate::db::models::integrations::{self, Integration};
 use crate::db::models::{tokens, users};
-use crate::domain::{NewPassword, OneTimeToken, PasswordInput, TokenPurpose};
+use crate::domain::{OneTimeToken, PasswordInput, TokenPurpose};
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
 use crate::web::session::{self, FlashLevel};
@@ -153,12 +153,9 @@ pub async fn submit(
         }
         None
     } else {
-        match NewPassword::parse_confirmed(&form.password, &form.confirm) {
-            Ok(p) => Some(viewer.state.passwords.hash(p).await?),
-            Err(msg) => {
-                errors.add("password", msg);
-                None
-            }
+        match errors.new_password(&form.password, &form.confirm) {
+            Some(p) => Some(viewer.state.passwords.hash(p).await?),
+            None => None,
         }
     };
     if !errors.is_empty() {
