@@ -3,10 +3,33 @@
 
 use chrono::NaiveDate;
 
-/// Colour-blind-safe palette (Okabe–Ito), then grey for "other".
+/// Colour-blind-safe palette (Okabe–Ito). Status classes use the first four; series of other
+/// kinds (organizations) start after them, so no two charts on a page give one colour two
+/// meanings.
 const PALETTE: &[&str] = &[
-    "#0072B2", "#E69F00", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442", "#999999",
+    "#0072B2", "#E69F00", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#882255", "#332288",
+    "#117733", "#999999",
 ];
+
+/// Where a chart's series take their colours from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colours {
+    /// HTTP status classes (2xx, 3xx, 4xx, 5xx) and other fixed kinds.
+    Status,
+    /// Named things (organizations): colours no status class uses.
+    Named,
+}
+
+impl Colours {
+    fn of(self, series: usize) -> &'static str {
+        let first = match self {
+            Colours::Status => 0,
+            Colours::Named => 4,
+        };
+        let pool = &PALETTE[first..];
+        pool[series % pool.len()]
+    }
+}
 
 pub struct Rect {
     pub x: String,
@@ -22,6 +45,8 @@ pub struct Label {
     pub x: String,
     pub y: String,
     pub text: String,
+    /// SVG `text-anchor`: `middle`, or `end` for the last label (so it is not clipped).
+    pub anchor: &'static str,
 }
 
 pub struct Chart {
@@ -35,29 +60,44 @@ pub struct Chart {
     pub grid: Vec<String>,
     pub legend: Vec<(String, &'static str)>,
     pub total: u64,
+    /// The data as a table (for screen readers, and anyone who wants the numbers): the series'
+    /// names, then one row per day with a value per series and the day's total.
+    pub series_names: Vec<String>,
+    pub rows: Vec<(String, Vec<u64>, u64)>,
 }
 
 const W: f64 = 720.0;
 const H: f64 = 220.0;
 const LEFT: f64 = 48.0;
+const RIGHT: f64 = 8.0;
 const BOTTOM: f64 = 24.0;
 const TOP: f64 = 8.0;
 
-fn nice_max(max: u64) -> u64 {
-    if max <= 5 {
-        return 5;
-    }
-    let mag = 10u64.pow((max as f64).log10().floor() as u32);
-    for step in [1, 2, 5, 10] {
-        if max <= step * mag {
-            return step * mag;
+/// A round step (1, 2 or 5 × 10ⁿ) that divides `0..=max` into at most four intervals, and
+/// the axis maximum (a whole number of steps, at least one).
+fn axis(max: u64) -> (u64, u64) {
+    let target = max.div_ceil(4).max(1);
+    let mut mag = 1u64;
+    loop {
+        for m in [1, 2, 5] {
+            let step = m * mag;
+            if step >= target {
+                let top = max.div_ceil(step).max(1) * step;
+                return (step, top);
+            }
         }
+        mag *= 10;
     }
-    10 * mag
 }
 
 /// Stacked bars: one bar per day, one segment per series (`values[s][d]`).
-pub fn stacked(id: &str, title: &str, days: &[NaiveDate], series: &[(String, Vec<u64>)]) -> Chart {
+pub fn stacked(
+    id: &str,
+    title: &str,
+    days: &[NaiveDate],
+    series: &[(String, Vec<u64>)],
+    colours: Colours,
+) -> Chart {
     let n = days.len().max(1) as f64;
     let totals: Vec<u64> = (0..days.len())
         .map(|d| {
@@ -67,8 +107,8 @@ pub fn stacked(id: &str, title: &str, days: &[NaiveDate], series: &[(String, Vec
                 .sum()
         })
         .collect();
-    let max = nice_max(totals.iter().copied().max().unwrap_or(0));
-    let plot_w = W - LEFT;
+    let (step, max) = axis(totals.iter().copied().max().unwrap_or(0));
+    let plot_w = W - LEFT - RIGHT;
     let plot_h = H - TOP - BOTTOM;
     let slot = plot_w / n;
     let bar_w = (slot * 0.8).max(1.0);
@@ -88,33 +128,59 @@ pub fn stacked(id: &str, title: &str, days: &[NaiveDate], series: &[(String, Vec
                 y: format!("{y:.1}"),
                 w: format!("{bar_w:.1}"),
                 h: format!("{h:.1}"),
-                fill: PALETTE[s.min(PALETTE.len() - 1)],
+                fill: colours.of(s),
                 title: format!("{} · {name}: {v}", day.format("%Y-%m-%d")),
             });
         }
     }
+    // A label a week, counted back from the last day (so none crowds it); the last one ends at
+    // the plot's right edge instead of running past it.
+    let last = days.len().saturating_sub(1);
     let x_labels = days
         .iter()
         .enumerate()
-        .filter(|(d, _)| d % 7 == 0 || *d + 1 == days.len())
-        .map(|(d, day)| Label {
-            x: format!("{:.1}", LEFT + d as f64 * slot + slot / 2.0),
-            y: format!("{:.1}", H - 6.0),
-            text: day.format("%m-%d").to_string(),
+        .filter(|(d, _)| (last - d) % 7 == 0)
+        .map(|(d, day)| {
+            let is_last = d == last;
+            Label {
+                x: if is_last {
+                    format!("{:.1}", W - RIGHT)
+                } else {
+                    format!("{:.1}", LEFT + d as f64 * slot + slot / 2.0)
+                },
+                y: format!("{:.1}", H - 6.0),
+                text: day.format("%b %-d").to_string(),
+                anchor: if is_last { "end" } else { "middle" },
+            }
         })
         .collect();
     let mut y_labels = Vec::new();
     let mut grid = Vec::new();
-    for k in 0..=4u64 {
-        let value = max * k / 4;
+    for k in 0..=(max / step) {
+        let value = k * step;
         let y = H - BOTTOM - value as f64 * scale;
         y_labels.push(Label {
             x: format!("{:.1}", LEFT - 6.0),
             y: format!("{:.1}", y + 4.0),
             text: value.to_string(),
+            anchor: "end",
         });
         grid.push(format!("{y:.1}"));
     }
+    let rows = days
+        .iter()
+        .enumerate()
+        .map(|(d, day)| {
+            (
+                day.format("%Y-%m-%d").to_string(),
+                series
+                    .iter()
+                    .map(|(_, v)| v.get(d).copied().unwrap_or(0))
+                    .collect(),
+                totals[d],
+            )
+        })
+        .collect();
     Chart {
         id: id.to_string(),
         title: title.to_string(),
@@ -127,9 +193,11 @@ pub fn stacked(id: &str, title: &str, days: &[NaiveDate], series: &[(String, Vec
         legend: series
             .iter()
             .enumerate()
-            .map(|(s, (name, _))| (name.clone(), PALETTE[s.min(PALETTE.len() - 1)]))
+            .map(|(s, (name, _))| (name.clone(), colours.of(s)))
             .collect(),
         total: totals.iter().sum(),
+        series_names: series.iter().map(|(n, _)| n.clone()).collect(),
+        rows,
     }
 }
 
@@ -150,16 +218,65 @@ mod tests {
                 ("2xx".into(), vec![30, 0, 10]),
                 ("4xx".into(), vec![10, 0, 0]),
             ],
+            Colours::Status,
         );
         assert_eq!(chart.total, 50);
         assert_eq!(chart.rects.len(), 3, "no rectangles for zero");
-        assert_eq!(chart.y_labels.last().unwrap().text, "50");
+        assert_eq!(chart.y_labels.last().unwrap().text, "40");
         let h = |r: &Rect| r.h.parse::<f64>().unwrap();
-        // 40 of 50 on the first day: 80 % of the plot height.
+        // 40 of 40 on the first day, 10 on the third: the full plot height, and a quarter.
         let first_day = h(&chart.rects[0]) + h(&chart.rects[1]);
-        assert!((first_day - 0.8 * (H - TOP - BOTTOM)).abs() < 0.2);
+        assert!((first_day - (H - TOP - BOTTOM)).abs() < 0.2);
+        assert!((h(&chart.rects[2]) - 0.25 * (H - TOP - BOTTOM)).abs() < 0.2);
         assert!(chart.rects[1].title.contains("2026-12-01 · 4xx: 10"));
-        assert_eq!(nice_max(0), 5);
-        assert_eq!(nice_max(1234), 2000);
+        assert_eq!(chart.rows[0], ("2026-12-01".to_string(), vec![30, 10], 40));
+    }
+
+    #[test]
+    fn axis_ticks_are_evenly_spaced_round_numbers() {
+        let ticks = |max| {
+            let (step, top) = axis(max);
+            (0..=top / step).map(|k| k * step).collect::<Vec<_>>()
+        };
+        assert_eq!(ticks(0), vec![0, 1]);
+        assert_eq!(ticks(5), vec![0, 2, 4, 6], "never 0, 1, 2, 3, 5");
+        assert_eq!(ticks(3), vec![0, 1, 2, 3]);
+        assert_eq!(ticks(50), vec![0, 20, 40, 60]);
+        assert_eq!(ticks(1234), vec![0, 500, 1000, 1500]);
+        for max in 0..3000 {
+            let (step, top) = axis(max);
+            assert!(top >= max && top / step <= 4 && top % step == 0, "{max}");
+        }
+    }
+
+    #[test]
+    fn date_labels_do_not_crowd_the_last_and_it_ends_inside() {
+        let days: Vec<NaiveDate> = (0..30)
+            .map(|d| NaiveDate::from_ymd_opt(2026, 11, 8).unwrap() + chrono::Duration::days(d))
+            .collect();
+        let chart = stacked(
+            "c",
+            "R",
+            &days,
+            &[("2xx".into(), vec![1; 30])],
+            Colours::Status,
+        );
+        let xs: Vec<f64> = chart
+            .x_labels
+            .iter()
+            .map(|l| l.x.parse().unwrap())
+            .collect();
+        assert!(xs.windows(2).all(|w| w[1] - w[0] > 100.0), "{xs:?}");
+        let last = chart.x_labels.last().unwrap();
+        assert_eq!((last.text.as_str(), last.anchor), ("Dec 7", "end"));
+        assert!(xs.last().unwrap() <= &(W as f64));
+    }
+
+    #[test]
+    fn named_series_never_take_a_status_colour() {
+        let status: Vec<_> = (0..4).map(|s| Colours::Status.of(s)).collect();
+        for s in 0..20 {
+            assert!(!status.contains(&Colours::Named.of(s)), "{s}");
+        }
     }
 }

@@ -1226,6 +1226,22 @@ async fn usage_pages_chart_the_last_30_days_for_developers_and_admins(backend: B
     assert!(html.contains("<rect x="), "bars drawn on the server");
     assert!(html.contains(&format!("{today} · 2xx: 3")), "{html}");
     assert!(html.contains(&format!("{today} · Acme Events: 3")));
+    // Each chart has a title and its numbers as a table; the organization's colour is none of
+    // the status classes'.
+    assert!(html.contains("<strong>Requests per day by status</strong>"));
+    assert!(html.contains("<summary>Requests per day by organization: the numbers</summary>"));
+    assert!(
+        html.contains(&format!(
+            "<tr><th scope=\"row\">{today}</th><td>3</td><td>0</td><td>0</td><td>3</td></tr>"
+        )),
+        "the status chart's row for today: 2xx, 4xx, 5xx, total"
+    );
+    let colour_of = |name: &str| {
+        let at = html.find(&format!("{today} · {name}: 3")).unwrap();
+        let rect = html[..at].rfind("fill=\"").unwrap() + 6;
+        html[rect..rect + 7].to_string()
+    };
+    assert_ne!(colour_of("Acme Events"), colour_of("2xx"));
     // The attempt with a wrong secret is not the integration's: shown apart, unverified.
     assert!(!html.contains(&format!("{today} · 4xx")));
     assert!(

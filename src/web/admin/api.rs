@@ -138,6 +138,7 @@ pub async fn overview(admin: AdminUser) -> Result<HttpResponse, AppError> {
         "Failed authentications per day",
         &days,
         &[("401".into(), per_day)],
+        charts::Colours::Status,
     );
     render(&ApiPage {
         ctx: admin.viewer.page("API usage"),

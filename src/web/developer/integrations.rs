@@ -638,8 +638,15 @@ pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpRe
             "Requests per day by status",
             &days,
             &class_series,
+            charts::Colours::Status,
         ),
-        charts::stacked("by-org", "Requests per day by organization", &days, &by_org),
+        charts::stacked(
+            "by-org",
+            "Requests per day by organization",
+            &days,
+            &by_org,
+            charts::Colours::Named,
+        ),
     ];
     render(&UsagePage {
         ctx: current
