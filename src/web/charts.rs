@@ -269,7 +269,7 @@ mod tests {
         assert!(xs.windows(2).all(|w| w[1] - w[0] > 100.0), "{xs:?}");
         let last = chart.x_labels.last().unwrap();
         assert_eq!((last.text.as_str(), last.anchor), ("Dec 7", "end"));
-        assert!(xs.last().unwrap() <= &(W as f64));
+        assert!(*xs.last().unwrap() <= W);
     }
 
     #[test]
