@@ -277,6 +277,28 @@ async fn audit_log_filters_and_pages(backend: Backend) {
         .get_html("/admin/audit?action=login.succeeded&until=2000-01-01")
         .await;
     assert!(none.contains("No entries match."));
+
+    // Entries read as sentences with names, linked to their pages; the raw record is one click
+    // away; the date filters are date inputs.
+    let signed_in = unescaped(&by_date);
+    assert!(
+        signed_in.contains("<a href=\"/admin/users?q=ada%40concat.test\">Ada</a>\n      signed in"),
+        "{signed_in}"
+    );
+    assert!(by_date.contains("<summary>Record</summary>"));
+    assert!(
+        by_date.contains("<code>login.succeeded</code>"),
+        "the code, in the record"
+    );
+    assert!(by_date.contains("name=\"from\" type=\"date\""));
+    assert!(by_date.contains("name=\"until\" type=\"date\""));
+    assert!(
+        by_date.contains(">signed in (login.succeeded)</option>"),
+        "the filter says what each code means"
+    );
+    let failed = unescaped(&page2);
+    assert!(failed.contains("<strong>anonymous (intruder"), "{failed}");
+    assert!(failed.contains("failed to sign in"));
 }
 
 both_backends!(

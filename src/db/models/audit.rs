@@ -106,3 +106,101 @@ pub fn recent(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<AuditRow>> {
         .limit(limit)
         .load(conn)
 }
+
+/// What an audit entry's target is called now: a label, and the key its page is found by
+/// (a user's email, an organization's public id), where there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetName {
+    pub label: String,
+    pub key: Option<String>,
+}
+
+/// The names of the targets (and actor users) of `rows`, keyed by (target type, id); one query
+/// per kind of target present. A target deleted since is simply absent.
+pub fn names_for(
+    conn: &mut DbConn,
+    rows: &[AuditRow],
+) -> QueryResult<std::collections::HashMap<(String, String), TargetName>> {
+    use crate::db::schema::{
+        access_requests as r, developer_accounts as d, events as e, integrations as i,
+        organizations as o, users as u,
+    };
+    let ids = |kind: &str| -> Vec<String> {
+        let mut v: Vec<String> = rows
+            .iter()
+            .filter(|row| row.target_type.as_deref() == Some(kind))
+            .filter_map(|row| row.target_id.clone())
+            .collect();
+        if kind == "user" {
+            v.extend(rows.iter().filter_map(|row| row.actor_user_id.clone()));
+        }
+        v.sort();
+        v.dedup();
+        v
+    };
+    let mut names = std::collections::HashMap::new();
+    let mut put = |kind: &str, id: String, label: String, key: Option<String>| {
+        names.insert((kind.to_string(), id), TargetName { label, key });
+    };
+    let users = ids("user");
+    if !users.is_empty() {
+        for (id, name, email) in u::table
+            .filter(u::id.eq_any(&users))
+            .select((u::id, u::display_name, u::email))
+            .load::<(String, String, String)>(conn)?
+        {
+            put("user", id, name, Some(email));
+        }
+    }
+    let integrations = ids("integration");
+    if !integrations.is_empty() {
+        for (id, name, api_id) in i::table
+            .filter(i::id.eq_any(&integrations))
+            .select((i::id, i::display_name, i::api_id))
+            .load::<(String, String, String)>(conn)?
+        {
+            put("integration", id, name, Some(api_id));
+        }
+    }
+    let orgs = ids("organization");
+    if !orgs.is_empty() {
+        for (id, name, public_id) in o::table
+            .filter(o::id.eq_any(&orgs))
+            .select((o::id, o::name, o::public_id))
+            .load::<(String, String, String)>(conn)?
+        {
+            put("organization", id, name, Some(public_id));
+        }
+    }
+    let requests = ids("access_request");
+    if !requests.is_empty() {
+        for (id, app, company) in r::table
+            .filter(r::id.eq_any(&requests))
+            .select((r::id, r::app_name, r::company_name))
+            .load::<(String, String, String)>(conn)?
+        {
+            put("access_request", id, format!("{app} ({company})"), None);
+        }
+    }
+    let accounts = ids("developer_account");
+    if !accounts.is_empty() {
+        for (id, company) in d::table
+            .filter(d::id.eq_any(&accounts))
+            .select((d::id, d::company_name))
+            .load::<(String, String)>(conn)?
+        {
+            put("developer_account", id, company, None);
+        }
+    }
+    let events = ids("event");
+    if !events.is_empty() {
+        for (public_id, name) in e::table
+            .filter(e::public_id.eq_any(&events))
+            .select((e::public_id, e::name))
+            .load::<(String, String)>(conn)?
+        {
+            put("event", public_id, name, None);
+        }
+    }
+    Ok(names)
+}

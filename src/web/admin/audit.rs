@@ -3,7 +3,9 @@ use askama::Template;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::db::models::audit::{self, AuditFilter, AuditRow};
+use std::collections::HashMap;
+
+use crate::db::models::audit::{self, AuditFilter, AuditRow, TargetName};
 use crate::db::{self};
 use crate::errors::AppError;
 use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
@@ -25,13 +27,146 @@ pub struct AuditQuery {
     page: Option<i64>,
 }
 
+/// What an audit code means, as the middle of a sentence ("Ada" … "the access request X").
+/// An action not listed here is shown by its code.
+fn phrase(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "access_request.submitted" => "requested API access:",
+        "access_request.confirmed" => "confirmed their email for the access request",
+        "access_request.approved" => "approved the access request",
+        "access_request.rejected" => "rejected the access request",
+        "access_request.info_requested" => "asked for more information on the access request",
+        "access_request.answered" => "answered the question on the access request",
+        "account.name_changed" => "changed their display name",
+        "account.rate_limit_changed" => "changed the API rate limit of",
+        "admin.created" => "created the ConCat admin",
+        "authorization.granted" => "authorized an integration for",
+        "authorization.revoked" => "revoked an integration's access to",
+        "authorization.scopes_changed" => "changed what an integration may do for",
+        "deletion.confirmed" => "confirmed deleting an organization's data",
+        "deletion.overdue" => "marked a data deletion overdue",
+        "deletion.resolved" => "recorded how a data deletion was resolved",
+        "developer_account.suspended" => "suspended the developer account",
+        "developer_account.reinstated" => "reinstated the developer account",
+        "event.created" => "created the event",
+        "event.updated" => "updated the event",
+        "event.updated_via_api" => "updated, through the API, the event",
+        "integration.created" => "created the integration",
+        "integration.deactivated" => "deactivated for inactivity the integration",
+        "integration.reactivation_requested" => "asked to reactivate the integration",
+        "integration.reactivated" => "reactivated the integration",
+        "integration.reactivation_declined" => "declined to reactivate the integration",
+        "integration.retired" => "retired the integration",
+        "integration.inactivity_exempted" => "exempted from the inactivity rule the integration",
+        "integration.inactivity_exemption_removed" => {
+            "removed the inactivity exemption of the integration"
+        }
+        "invitation.invited" => "sent an invitation",
+        "invitation.accepted" => "accepted an invitation",
+        "invitation.withdrawn" => "withdrew an invitation",
+        "jobs.run" => "ran the scheduled jobs",
+        "login.succeeded" => "signed in",
+        "login.failed" => "failed to sign in",
+        "login.locked" => "was locked out after too many failed sign-ins",
+        "login.refused_suspended" => "was refused sign-in: the account is suspended",
+        "logout" => "signed out",
+        "organization.created" => "created the organization",
+        "organization.admin_removed" => "removed an admin of",
+        "outbox.retry" => "asked to send an email again",
+        "password.changed" => "changed their password",
+        "password.reset_requested" => "asked for a password reset link",
+        "password.reset" => "reset their password",
+        "password.set_from_invitation" => "set their password from an invitation",
+        "secret.created" => "created a secret for",
+        "secret.rolled" => "rolled the secret of",
+        "secret.revoked" => "revoked a secret of",
+        "user.suspended" => "suspended the user",
+        "user.reactivated" => "reactivated the user",
+        _ => return None,
+    })
+}
+
+/// A name in a sentence, linked to its page where it has one.
+struct Named {
+    label: String,
+    link: Option<String>,
+}
+
+/// One audit entry as a sentence (actor, what, target), with its raw record one click away.
+struct Entry {
+    row: AuditRow,
+    actor: Named,
+    what: String,
+    target: Option<Named>,
+    details: String,
+}
+
+fn named(kind: &str, id: &str, names: &HashMap<(String, String), TargetName>) -> Named {
+    let found = names.get(&(kind.to_string(), id.to_string()));
+    let Some(n) = found else {
+        return Named {
+            label: format!("{} {id}", kind.replace('_', " ")),
+            link: None,
+        };
+    };
+    let link = match (kind, &n.key) {
+        ("user", Some(email)) => Some(format!(
+            "/admin/users?q={}",
+            url::form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>()
+        )),
+        ("organization", Some(public_id)) => Some(format!("/org/{public_id}/integrations")),
+        ("access_request", _) => Some(format!("/admin/requests/{id}")),
+        _ => None,
+    };
+    let label = match (kind, &n.key) {
+        ("integration", Some(api_id)) => format!("{} ({api_id})", n.label),
+        _ => n.label.clone(),
+    };
+    Named { label, link }
+}
+
+fn entry(row: AuditRow, names: &HashMap<(String, String), TargetName>) -> Entry {
+    let actor = match &row.actor_user_id {
+        Some(id) => match names.get(&("user".to_string(), id.clone())) {
+            Some(_) => named("user", id, names),
+            None => Named {
+                label: row.actor_label.clone(),
+                link: None,
+            },
+        },
+        None => Named {
+            label: row.actor_label.clone(),
+            link: None,
+        },
+    };
+    // "Ada signed in", not "Ada signed in Ada".
+    let target = match (&row.target_type, &row.target_id) {
+        (Some(kind), Some(id)) if !(kind == "user" && row.actor_user_id.as_ref() == Some(id)) => {
+            Some(named(kind, id, names))
+        }
+        _ => None,
+    };
+    let details = serde_json::from_str::<serde_json::Value>(&row.details)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| row.details.clone());
+    Entry {
+        what: phrase(&row.action).map_or_else(|| row.action.clone(), str::to_string),
+        actor,
+        target,
+        details,
+        row,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 struct AuditPage {
     ctx: PageContext,
     q: AuditQuery,
-    actions: Vec<String>,
-    rows: Vec<AuditRow>,
+    /// (code, what it means) for the filter.
+    actions: Vec<(String, String)>,
+    rows: Vec<Entry>,
     pager: Pager,
     errors: FieldErrors,
 }
@@ -81,12 +216,26 @@ pub async fn list(
         ]),
     );
     let (offset, limit) = (pager.offset(), pager.per_page);
-    let (rows, total, actions) = db::run(&admin.viewer.state.pool, move |c| {
+    let (rows, total, actions, names) = db::run(&admin.viewer.state.pool, move |c| {
         let (rows, total) = audit::page(c, &filter, offset, limit)?;
-        Ok((rows, total, audit::actions(c)?))
+        let names = audit::names_for(c, &rows)?;
+        Ok((rows, total, audit::actions(c)?, names))
     })
     .await?;
     pager.total = total;
+    let rows = rows.into_iter().map(|r| entry(r, &names)).collect();
+    let actions = actions
+        .into_iter()
+        .map(|a| {
+            let meaning = phrase(&a).unwrap_or_default().trim_end_matches(':');
+            let label = if meaning.is_empty() {
+                a.clone()
+            } else {
+                format!("{meaning} ({a})")
+            };
+            (a, label)
+        })
+        .collect();
     render(&AuditPage {
         ctx: admin.viewer.page("Audit log"),
         q,
