@@ -212,9 +212,15 @@ mod tests {
             Website::parse("https://example.com").unwrap().as_str(),
             "https://example.com/"
         );
+        // The scheme people leave out is added.
+        assert_eq!(
+            Website::parse("example.com/about").unwrap().as_str(),
+            "https://example.com/about"
+        );
         for bad in [
             "",
-            "example.com",
+            "example",
+            "mailto:someone@example.com",
             "ftp://example.com",
             "https://",
             "javascript:alert(1)",

@@ -60,6 +60,21 @@ pub fn home_for(user: &crate::db::models::users::User, roles: Roles) -> &'static
     }
 }
 
+/// Starts `user`'s session (after a sign-in, or after they set a password through an emailed
+/// link, which proves the address) and sends them where their work is (`web::home_for`).
+pub async fn begin_and_land(
+    viewer: &crate::web::session::Viewer,
+    user: &crate::db::models::users::User,
+) -> Result<HttpResponse, AppError> {
+    let id = user.id.clone();
+    let roles = crate::db::run(&viewer.state.pool, move |c| {
+        Ok(crate::db::models::users::roles(c, &id)?)
+    })
+    .await?;
+    crate::web::session::begin(&viewer.session, user, viewer.state.clock.now())?;
+    Ok(redirect(home_for(user, roles)))
+}
+
 /// The part of every page that the layout needs.
 #[derive(Debug, Clone)]
 pub struct PageContext {

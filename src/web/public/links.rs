@@ -14,7 +14,7 @@ use crate::db::models::{tokens, users};
 use crate::domain::{EmailAddress, OneTimeToken, TokenPurpose};
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
-use crate::web::session::{self, FlashLevel};
+use crate::web::session::FlashLevel;
 use crate::web::session::{CsrfForm, Viewer};
 use crate::web::{render, render_with, PageContext};
 
@@ -243,7 +243,7 @@ async fn set(
         LinkKind::Invitation => "Your password is set, and you are signed in.",
     };
     viewer.flash(FlashLevel::Success, message);
-    session::begin_and_land(&viewer, &user).await
+    crate::web::begin_and_land(&viewer, &user).await
 }
 
 pub async fn reset_form(

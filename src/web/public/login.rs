@@ -93,7 +93,9 @@ pub async fn submit(
     )
     .await?;
     match outcome {
-        SignIn::SignedIn(user) if next.is_empty() => session::begin_and_land(&viewer, &user).await,
+        SignIn::SignedIn(user) if next.is_empty() => {
+            crate::web::begin_and_land(&viewer, &user).await
+        }
         SignIn::SignedIn(user) => {
             session::begin(&viewer.session, &user, state.clock.now())?;
             Ok(redirect(&next))

@@ -12,7 +12,7 @@ use crate::db::models::{tokens, users};
 use crate::domain::{DisplayName, EmailAddress, OneTimeToken, TokenPurpose};
 use crate::errors::AppError;
 use crate::web::forms::FieldErrors;
-use crate::web::session::{self, FlashLevel};
+use crate::web::session::FlashLevel;
 use crate::web::session::{CsrfForm, Viewer};
 use crate::web::{render, render_with, PageContext};
 
@@ -126,7 +126,7 @@ pub async fn submit(
                 FlashLevel::Success,
                 "Your admin account is ready, and you are signed in.",
             );
-            session::begin_and_land(&viewer, &user).await
+            crate::web::begin_and_land(&viewer, &user).await
         }
         Err(SetupError::LinkUsed) => invalid(&viewer),
         Err(SetupError::EmailTaken) => {

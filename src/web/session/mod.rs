@@ -93,21 +93,6 @@ pub fn touch(session: &Session, mut auth: SessionAuth, now: DateTime<Utc>) {
 
 /// Starts a signed-in session: a new session (renewed cookie, new CSRF token), bound to the
 /// user's current session version.
-/// Starts `user`'s session (after a sign-in, or after they set a password through an emailed
-/// link, which proves the address) and sends them where their work is (`web::home_for`).
-pub async fn begin_and_land(
-    viewer: &Viewer,
-    user: &User,
-) -> Result<actix_web::HttpResponse, crate::errors::AppError> {
-    let id = user.id.clone();
-    let roles = crate::db::run(&viewer.state.pool, move |c| {
-        Ok(crate::db::models::users::roles(c, &id)?)
-    })
-    .await?;
-    begin(&viewer.session, user, viewer.state.clock.now())?;
-    Ok(crate::web::redirect(crate::web::home_for(user, roles)))
-}
-
 pub fn begin(session: &Session, user: &User, now: DateTime<Utc>) -> anyhow::Result<()> {
     let flashes = take_flashes(session);
     // `clear` + `renew` (not `purge`, which would drop everything written afterwards).
