@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document, generated (utoipa) from the handlers' annotations and the response
-//! types they serialize, so it cannot drift from the code. Served at `/api/v1/openapi.json` and
+//! types they serialize, so it cannot drift from the code; the examples (`examples`) are built
+//! from those types and from `ApiError`'s own bodies. Served at `/api/v1/openapi.json` and
 //! rendered as the portal's API reference (`/docs/api`).
 
 use std::sync::OnceLock;
@@ -11,6 +12,10 @@ use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Schem
 use utoipa::{Modify, OpenApi};
 
 use super::handlers;
+
+mod examples;
+
+use examples::Examples;
 
 struct Security;
 
@@ -197,7 +202,7 @@ impl Modify for Constraints {
         handlers::EventPage,
         handlers::EventPatch
     )),
-    modifiers(&Security, &GateHeaders, &Constraints),
+    modifiers(&Security, &GateHeaders, &Constraints, &Examples),
     tags(
         (name = "Integration", description = "Who is calling"),
         (name = "Organizations", description = "Who authorized you"),
@@ -231,6 +236,7 @@ mod tests {
     use handlers::{
         CURSOR_PATTERN, EVENT_ID_PATTERN, NAME_PATTERN, ORG_ID_PATTERN, TIME_PATTERN, VENUE_PATTERN,
     };
+    use serde_json::json;
 
     /// The patterns are written out in the handlers' attributes (utoipa takes only literals):
     /// they must be the ones the server's checks are documented against.
@@ -290,6 +296,66 @@ mod tests {
             }
         }
         assert_eq!(authenticated, 5);
+    }
+
+    /// Every response of every operation has an example body, and every example in the
+    /// document (responses, the request body, parameters) is valid against its schema: what the
+    /// API reference shows is something the API could send or accept.
+    #[test]
+    fn every_example_is_valid_against_its_schema() {
+        let doc = serde_json::to_value(spec()).unwrap();
+        let check = |what: &str, schema: &serde_json::Value, example: &serde_json::Value| {
+            // The schema at the document's root, so `$ref`s into it resolve.
+            let mut root = doc.clone();
+            for (k, v) in schema.as_object().unwrap() {
+                root[k] = v.clone();
+            }
+            let v = jsonschema::validator_for(&root).expect("a schema");
+            let errors: Vec<String> = v.iter_errors(example).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{what}: {errors:?} in {example}");
+        };
+        let (mut responses, mut params, mut bodies) = (0, 0, 0);
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    if let Some(example) = p.get("example") {
+                        check(
+                            &format!("{method} {path} {}", p["name"]),
+                            &p["schema"],
+                            example,
+                        );
+                        params += 1;
+                    }
+                }
+                let body = &op["requestBody"]["content"]["application/json"];
+                if let Some(example) = body.get("example") {
+                    check(&format!("{method} {path} body"), &body["schema"], example);
+                    bodies += 1;
+                }
+                for (status, r) in op["responses"].as_object().unwrap() {
+                    let what = format!("{method} {path} {status}");
+                    let content = &r["content"]["application/json"];
+                    let examples = content["examples"].as_object();
+                    assert!(
+                        examples.is_some_and(|e| !e.is_empty()),
+                        "{what}: no example"
+                    );
+                    let schema = content.get("schema").cloned().unwrap_or(json!({}));
+                    for (key, e) in examples.unwrap() {
+                        check(&format!("{what} {key}"), &schema, &e["value"]);
+                    }
+                    responses += 1;
+                }
+            }
+        }
+        assert_eq!((params, bodies), (4, 1));
+        assert!(responses >= 30, "{responses}");
+        // The examples are checked for real: a wrong shape fails.
+        let mut root = doc.clone();
+        root["$ref"] = json!("#/components/schemas/Me");
+        assert!(!jsonschema::validator_for(&root)
+            .unwrap()
+            .is_valid(&json!({ "api_id": 5 })));
     }
 
     /// The name pattern allows exactly what the server's name check allows.

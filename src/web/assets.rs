@@ -16,12 +16,26 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/portal.js"),
     ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../static/favicon.svg"),
+    ),
 ];
 
 pub async fn serve(file: web::Path<String>) -> Result<HttpResponse, AppError> {
+    file_response(file.as_str())
+}
+
+/// `/favicon.ico`, which browsers and tools ask for whatever the page says: the SVG icon.
+pub async fn favicon() -> Result<HttpResponse, AppError> {
+    file_response("favicon.svg")
+}
+
+fn file_response(file: &str) -> Result<HttpResponse, AppError> {
     let (_, mime, body) = FILES
         .iter()
-        .find(|(name, _, _)| *name == file.as_str())
+        .find(|(name, _, _)| *name == file)
         .ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type(*mime)

@@ -169,6 +169,7 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::api::routes(cfg);
     cfg.service(web::resource("/static/{file}").route(web::get().to(assets::serve)))
+        .service(web::resource("/favicon.ico").route(web::get().to(assets::favicon)))
         .service(web::resource("/healthz").route(web::get().to(public::health::healthz)));
     public::routes(cfg);
     account::routes(cfg);

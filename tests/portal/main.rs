@@ -17,6 +17,7 @@ mod browser;
 mod confirmations;
 mod csrf;
 mod developer;
+mod docs;
 mod drafts;
 mod email_addresses;
 mod file_modes;
