@@ -108,23 +108,25 @@ impl Authorization {
         }
     }
 
-    /// Whole days left until the deletion deadline at `now` (0 on its last day, negative once
-    /// overdue); `None` without a deadline.
-    pub fn days_left(&self, now: &NaiveDateTime) -> Option<i64> {
-        self.deletion_due_at
-            .map(|due| (due - *now).num_seconds().div_euclid(86_400))
-    }
-
-    /// "12 days left", "due today", "3 days overdue": for the developer's pages.
+    /// "30 days left", "due within a day", "overdue", "3 days overdue": for the developer's
+    /// pages. Days left count started days (as `clock::days_until`), so a duty revoked a moment
+    /// ago has all 30.
     pub fn time_left(&self, now: &NaiveDateTime) -> String {
-        match self.days_left(now) {
-            None => String::new(),
-            Some(1) => "1 day left".into(),
-            Some(0) => "due within a day".into(),
-            Some(-1) => "overdue".into(),
-            Some(-2) => "1 day overdue".into(),
-            Some(d) if d > 0 => format!("{d} days left"),
-            Some(d) => format!("{} days overdue", -d - 1),
+        let Some(due) = self.deletion_due_at else {
+            return String::new();
+        };
+        let secs = (due - *now).num_seconds();
+        if secs > 0 {
+            match crate::clock::days_until(*now, due) {
+                1 => "due within a day".into(),
+                d => format!("{d} days left"),
+            }
+        } else {
+            match -secs / 86_400 {
+                0 => "overdue".into(),
+                1 => "1 day overdue".into(),
+                d => format!("{d} days overdue"),
+            }
         }
     }
 
