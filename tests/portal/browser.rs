@@ -1,5 +1,11 @@
 //! User journeys in real Chromium, driven over WebDriver by Debian's chromedriver. Without
 //! chromedriver the tests are skipped locally; with `CI=true` that is a failure.
+//!
+//! `audit`: axe-core and the overflow check on the current page, and the viewport's width;
+//! `walks`: every role's main pages at 1280 and 390 px, audited.
+
+mod audit;
+mod walks;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
