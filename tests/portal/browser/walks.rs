@@ -15,16 +15,27 @@ use crate::support::*;
 const WIDTHS: [u32; 2] = [1280, 390];
 
 /// A page to visit: its path and a fragment of its `<h1>` (so an error page or a redirect to
-/// sign-in cannot pass for it).
+/// sign-in cannot pass for it); for a form sent back, the button pressed with every field
+/// left as it is and what must then show.
 struct Page {
     path: String,
     h1: &'static str,
+    submit: Option<(&'static str, &'static str)>,
 }
 
 fn page(path: impl Into<String>, h1: &'static str) -> Page {
     Page {
         path: path.into(),
         h1,
+        submit: None,
+    }
+}
+
+/// The form at `path` sent with its `button` pressed, checked once `shows` (CSS) appears.
+fn sent(path: &str, h1: &'static str, button: &'static str, shows: &'static str) -> Page {
+    Page {
+        submit: Some((button, shows)),
+        ..page(path, h1)
     }
 }
 
@@ -35,31 +46,35 @@ async fn walk(browser: &Browser, axe: &Axe, app: &TestApp, pages: &[Page]) -> Ve
         browser.set_viewport(width).await;
         for p in pages {
             browser.client.goto(&app.url(&p.path)).await.unwrap();
+            let mut name = p.path.clone();
+            if let Some((button, shows)) = p.submit {
+                browser.click(button).await;
+                browser.wait_text(shows, "").await;
+                name.push_str(" (sent back)");
+            }
             let at = browser.client.current_url().await.unwrap();
             let here = match at.query() {
                 Some(q) => format!("{}?{q}", at.path()),
                 None => at.path().to_string(),
             };
-            assert_eq!(here, p.path, "{} was redirected", p.path);
+            assert_eq!(here, p.path, "{name} was redirected");
             browser.wait_text("h1", p.h1).await;
             browser.assert_viewport(width).await;
             if let Some(dir) = std::env::var_os("PORTAL_TEST_SCREENSHOTS") {
-                let name: String = p
-                    .path
+                let file: String = name
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                     .collect();
-                let file = std::path::Path::new(&dir).join(format!("{name}-{width}.png"));
+                let file = std::path::Path::new(&dir).join(format!("{file}-{width}.png"));
                 std::fs::write(&file, browser.full_page_png().await).unwrap();
             }
             if let Some(overflow) = browser.horizontal_overflow(width).await {
-                problems.push(format!("{} at {width} px: {overflow}", p.path));
+                problems.push(format!("{name} at {width} px: {overflow}"));
             }
             let violations = browser.axe_violations(axe).await;
             if !violations.is_empty() {
                 problems.push(format!(
-                    "{} at {width} px: {} axe-core violation(s):\n{}",
-                    p.path,
+                    "{name} at {width} px: {} axe-core violation(s):\n{}",
                     violations.len(),
                     violations.join("\n")
                 ));
@@ -97,12 +112,41 @@ async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
 
 /// What the pages show: Dana of Ticketly with two secrets (the first rolled with a day's
 /// overlap) and a colleague invited; Acme Events (Olga) that authorized her integration,
-/// revoked it (a deletion duty) and authorized it again, with two events and an admin invited;
-/// API requests counted; a second developer's request waiting for review; the jobs run once.
+/// revoked it (a deletion duty) and authorized it again, with two events (one changed through
+/// the API) and an admin invited; API requests counted; a second developer's request waiting
+/// for review; the jobs run once.
 struct World {
     fx: ApiFixture,
+    /// Acme's authorization in force (the second).
+    active_auth: String,
+    /// One of Dana's active secrets.
+    secret_id: String,
     pending_request: String,
     approved_request: String,
+}
+
+/// The id of the organization's authorization in force, and one active secret of the
+/// integration.
+async fn active_ids(app: &TestApp, integration_id: &str) -> (String, String) {
+    use concat_portal::db;
+    use concat_portal::db::schema::{api_secrets as s, authorizations as a};
+    use diesel::prelude::*;
+    let integration_id = integration_id.to_string();
+    db::run(&app.pool, move |c| {
+        let auth = a::table
+            .filter(a::integration_id.eq(&integration_id))
+            .filter(a::revoked_at.is_null())
+            .select(a::id)
+            .first::<String>(c)?;
+        let secret = s::table
+            .filter(s::integration_id.eq(&integration_id))
+            .filter(s::revoked_at.is_null())
+            .select(s::id)
+            .first::<String>(c)?;
+        Ok((auth, secret))
+    })
+    .await
+    .unwrap()
 }
 
 async fn world(app: &TestApp) -> World {
@@ -114,8 +158,14 @@ async fn world(app: &TestApp) -> World {
         .await;
     assert_eq!(res.status(), 303, "revoked");
     app.one_email_to(dana).await;
-    app.authorize(&fx.olga, &fx.org, &fx.dev.api_id, &["events_read"], dana)
-        .await;
+    app.authorize(
+        &fx.olga,
+        &fx.org,
+        &fx.dev.api_id,
+        &["events_read", "events_write"],
+        dana,
+    )
+    .await;
 
     let integration = format!("/developer/integrations/{}", fx.dev.integration_id);
     let res = app
@@ -185,6 +235,29 @@ async fn world(app: &TestApp) -> World {
     let events = format!("/api/v1/organizations/{}/events", fx.org);
     assert_eq!(status_of(api(&events)).await, 200);
     assert_eq!(status_of(api("/api/v1/organizations/org_nope")).await, 404);
+    let listing = app
+        .get_with(&fx.olga, &format!("/org/{}/events", fx.org))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // The published one: drafts do not reach the integration.
+    let fair = &listing[listing.find("Summer Fair").expect("listed")..];
+    let event = &fair[fair.find("evt_").expect("its event ID")..][..20];
+    let patch = bearer(
+        &app.client,
+        Method::PATCH,
+        app.url("/api/v1/event"),
+        &fx.dev.api_id,
+        &fx.dev.secret,
+    )
+    .header("EventId", event)
+    .json(&serde_json::json!({ "venue": "Tempelhof, Hangar 4" }));
+    assert_eq!(
+        status_of(patch).await,
+        200,
+        "an event changed through the API"
+    );
     app.flush_usage().await;
 
     let (priya, _) = client();
@@ -199,7 +272,10 @@ async fn world(app: &TestApp) -> World {
     app.run_jobs(app.clock.now()).await;
     // Every email so far (revocation, roll, invitations, the request's notices) is read here.
     app.deliver_emails().await;
+    let (active_auth, secret_id) = active_ids(app, &fx.dev.integration_id).await;
     World {
+        active_auth,
+        secret_id,
         pending_request: app.request_id_for("priya@globex.example").await,
         approved_request: app.request_id_for(dana).await,
         fx,
@@ -223,6 +299,19 @@ async fn public_pages_fit_and_pass_axe(backend: Backend) {
         page("/login", "Sign in"),
         page("/request-access", "Request API access"),
         page("/forgot-password", "Reset your password"),
+        // Forms sent back: the error summary, and a failed sign-in.
+        sent(
+            "/request-access",
+            "Request API access",
+            "form.card button[type=submit]",
+            "#error-summary",
+        ),
+        sent(
+            "/login",
+            "Sign in",
+            "form.card button[type=submit]",
+            "[role=alert]",
+        ),
     ];
     let problems = walk(&browser, &axe, &app, &pages).await;
     assert_no_problems("public", &problems);
@@ -243,6 +332,10 @@ async fn developer_pages_fit_and_pass_axe(backend: Backend) {
         page("/developer", "integrations"),
         page(integration.clone(), "Ticketly App"),
         page(format!("{integration}/usage"), "API usage"),
+        page(
+            format!("{integration}/secrets/{}/revoke", w.secret_id),
+            "Revoke",
+        ),
         page(
             format!("/developer/accounts/{}/team", w.fx.dev.account_id),
             "Ticketly team",
@@ -273,6 +366,10 @@ async fn org_admin_pages_fit_and_pass_axe(backend: Backend) {
         page(
             format!("{org}/integrations?api_id={}", w.fx.dev.api_id),
             "Integrations",
+        ),
+        page(
+            format!("{org}/integrations/{}/revoke", w.active_auth),
+            "Revoke",
         ),
         page(format!("{org}/admins"), "Admins of Acme Events"),
     ];
