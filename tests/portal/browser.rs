@@ -1,5 +1,11 @@
 //! User journeys in real Chromium, driven over WebDriver by Debian's chromedriver. Without
 //! chromedriver the tests are skipped locally; with `CI=true` that is a failure.
+//!
+//! `audit`: axe-core and the overflow check on the current page, and the viewport's width;
+//! `walks`: every role's main pages at 1280 and 390 px, audited.
+
+mod audit;
+mod walks;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -297,7 +303,7 @@ async fn an_org_admin_authorizes_an_integration_then_revokes_it(backend: Backend
     .await;
     let invite = app.one_email_to("olga@acme.example").await;
 
-    // Olga sets her password through the invitation and signs in.
+    // Olga sets her password through the invitation and lands, signed in, on her organization.
     browser
         .client
         .goto(
@@ -309,12 +315,6 @@ async fn an_org_admin_authorizes_an_integration_then_revokes_it(backend: Backend
     browser.fill("#f-password", PASSWORD).await;
     browser.fill("#f-confirm", PASSWORD).await;
     browser.click("form.card button[type=submit]").await;
-    browser.wait_text("h1", "Sign in").await;
-    browser.fill("#f-email", "olga@acme.example").await;
-    browser.fill("#f-password", PASSWORD).await;
-    browser.click("form.card button[type=submit]").await;
-    browser.wait_text("h1", "Your integrations").await;
-    browser.click("nav a[href='/org']").await;
     browser.wait_text("h1", "Acme Events").await;
     browser.click(".org-nav a[href$='/integrations']").await;
     browser.wait_text("h1", "Integrations").await;
@@ -329,7 +329,9 @@ async fn an_org_admin_authorizes_an_integration_then_revokes_it(backend: Backend
     let email = app.one_email_to("dana@ticketly.example").await;
     assert!(email.subject.contains("Acme Events authorized"));
 
-    // Revoke.
+    // Revoke, through its confirmation.
+    browser.click("a[href$='/revoke']").await;
+    browser.wait_text("h1", "Revoke Ticketly App?").await;
     browser.click("form[action$='/revoke'] button").await;
     browser
         .wait_text(".flash-success", "can no longer reach")

@@ -65,7 +65,12 @@ async fn all_events(app: &TestApp, f: &ApiFixture) -> Vec<(String, String)> {
     html.split("<tr>")
         .skip(2)
         .filter_map(|row| {
-            let name = row.split("<td>").nth(1)?.split("</td>").next()?.to_string();
+            // The first cell's text (cells carry attributes such as `data-label`).
+            let cell = row.split("<td").nth(1)?;
+            let name = cell[cell.find('>')? + 1..]
+                .split("</td>")
+                .next()?
+                .to_string();
             let at = row.find("evt_")?;
             Some((name, row[at..at + 20].to_string()))
         })

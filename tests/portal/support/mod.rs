@@ -5,8 +5,8 @@
 //!   clock and captured logs; `both_backends!`; the checks when a test ends.
 //! - `test_db`: a fresh SQLite or PostgreSQL database for each test (`TestDb`).
 //! - `skips`: whether this is CI (`ci()`, the one place that decides), and the variants that
-//!   cannot run here (no PostgreSQL URL, no chromedriver, no aiosmtpd), counted and reported in
-//!   one line when the test binary exits.
+//!   cannot run here (no PostgreSQL URL, no chromedriver or axe-core, no aiosmtpd), counted and
+//!   reported in one line when the test binary exits.
 //! - `mailbox`: the emails the portal queued and delivered to the in-memory mailbox.
 //! - `rows`: reading (and seeding) the test's database directly.
 //! - `client`: HTTP clients with a cookie jar, forms with the CSRF token, API requests.
