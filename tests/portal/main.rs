@@ -32,6 +32,7 @@ mod orgs;
 mod outbox;
 mod password_reset;
 mod schema;
+mod screenshots;
 mod setup;
 mod smtp;
 mod suspension;

@@ -27,10 +27,7 @@ async fn screenshots_of_the_main_pages() {
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots"));
     std::fs::create_dir_all(&dir).unwrap();
     let b = browser().await.expect("Chromium and chromedriver");
-    b.client
-        .set_window_size(WIDTH, HEIGHT)
-        .await
-        .unwrap();
+    b.client.set_window_size(WIDTH, HEIGHT).await.unwrap();
     let app = spawn_app(Backend::Sqlite).await;
     let f = app.api_fixture(&["events_read", "events_write"]).await;
     app.seed_events(&f.org, 4).await;
@@ -48,8 +45,18 @@ async fn screenshots_of_the_main_pages() {
             format!("/developer/integrations/{}", f.dev.integration_id),
             "h1",
         ),
-        ("dana@ticketly.example", "api-docs", "/docs/api".into(), "h1"),
-        ("olga@acme.example", "org-overview", format!("/org/{}", f.org), "h1"),
+        (
+            "dana@ticketly.example",
+            "api-docs",
+            "/docs/api".into(),
+            "h1",
+        ),
+        (
+            "olga@acme.example",
+            "org-overview",
+            format!("/org/{}", f.org),
+            "h1",
+        ),
         (
             "olga@acme.example",
             "org-integrations",
