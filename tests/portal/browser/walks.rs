@@ -93,9 +93,9 @@ fn assert_no_problems(role: &str, problems: &[String]) {
     );
 }
 
-/// Signs in through the form, as the person would, and waits until the portal has let them
-/// in (wherever it lands them).
-async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
+/// Signs in through the form, as the person would, waits until the portal has let them in,
+/// and checks they landed where their work is (`lands`: the path after any redirect).
+async fn sign_in(browser: &Browser, app: &TestApp, email: &str, lands: &str) {
     browser.client.goto(&app.url("/login")).await.unwrap();
     browser.fill("#f-email", email).await;
     browser.fill("#f-password", PASSWORD).await;
@@ -107,6 +107,42 @@ async fn sign_in(browser: &Browser, app: &TestApp, email: &str) {
             "{email} could not sign in"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.wait_text("h1", "").await;
+    let landed = browser.client.current_url().await.unwrap();
+    assert_eq!(landed.path(), lands, "{email} landed elsewhere");
+}
+
+/// The API docs as a reader sees them (rendered text, not the HTML source): no raw Markdown
+/// backticks, an example in each language, and the reader's own API ID (`api_id`) or the
+/// placeholder when signed out — never a secret.
+async fn check_docs(browser: &Browser, app: &TestApp, api_id: Option<&str>) {
+    browser.client.goto(&app.url("/docs/api")).await.unwrap();
+    browser.wait_text("h1", "").await;
+    let js = |expr: &str| format!("return {expr}");
+    let shown = browser
+        .client
+        .execute(&js("document.body.innerText"), vec![])
+        .await
+        .unwrap();
+    assert!(
+        !shown.as_str().unwrap().contains('`'),
+        "raw backticks in the docs as shown"
+    );
+    // The examples in every language are in the page (the tabs show one language at a time).
+    let text = browser
+        .client
+        .execute(&js("document.body.textContent"), vec![])
+        .await
+        .unwrap();
+    let text = text.as_str().unwrap();
+    for example in ["curl ", "import requests", "await fetch("] {
+        assert!(text.contains(example), "no {example:?} example");
+    }
+    assert!(!text.contains("cc_sk_"), "a secret in the docs");
+    match api_id {
+        Some(id) => assert!(text.contains(id), "the reader's API ID"),
+        None => assert!(text.contains("CONCAT_API_ID"), "the placeholder"),
     }
 }
 
@@ -299,6 +335,7 @@ async fn public_pages_fit_and_pass_axe(backend: Backend) {
         page("/login", "Sign in"),
         page("/request-access", "Request API access"),
         page("/forgot-password", "Reset your password"),
+        page("/docs/api", "API"),
         // Forms sent back: the error summary, and a failed sign-in.
         sent(
             "/request-access",
@@ -315,6 +352,7 @@ async fn public_pages_fit_and_pass_axe(backend: Backend) {
     ];
     let problems = walk(&browser, &axe, &app, &pages).await;
     assert_no_problems("public", &problems);
+    check_docs(&browser, &app, None).await;
     browser.close().await;
 }
 
@@ -326,7 +364,7 @@ async fn developer_pages_fit_and_pass_axe(backend: Backend) {
     };
     let app = spawn_app(backend).await;
     let w = world(&app).await;
-    sign_in(&browser, &app, "dana@ticketly.example").await;
+    sign_in(&browser, &app, "dana@ticketly.example", "/developer").await;
     let integration = format!("/developer/integrations/{}", w.fx.dev.integration_id);
     let pages = [
         page("/developer", "integrations"),
@@ -341,9 +379,11 @@ async fn developer_pages_fit_and_pass_axe(backend: Backend) {
             "Ticketly team",
         ),
         page("/account", "Account settings"),
+        page("/docs/api", "API"),
     ];
     let problems = walk(&browser, &axe, &app, &pages).await;
     assert_no_problems("developer", &problems);
+    check_docs(&browser, &app, Some(&w.fx.dev.api_id)).await;
     browser.close().await;
 }
 
@@ -355,8 +395,8 @@ async fn org_admin_pages_fit_and_pass_axe(backend: Backend) {
     };
     let app = spawn_app(backend).await;
     let w = world(&app).await;
-    sign_in(&browser, &app, "olga@acme.example").await;
     let org = format!("/org/{}", w.fx.org);
+    sign_in(&browser, &app, "olga@acme.example", &org).await;
     let pages = [
         page(org.clone(), "Acme Events"),
         page(format!("{org}/events"), "Events"),
@@ -386,7 +426,7 @@ async fn concat_admin_pages_fit_and_pass_axe(backend: Backend) {
     };
     let app = spawn_app(backend).await;
     let w = world(&app).await;
-    sign_in(&browser, &app, ADMIN_EMAIL).await;
+    sign_in(&browser, &app, ADMIN_EMAIL, "/admin").await;
     let pages = [
         page("/admin", "Admin dashboard"),
         page("/admin/requests", "Access requests"),
