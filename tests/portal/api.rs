@@ -226,26 +226,17 @@ async fn bad_credentials_are_401_json_without_a_500(backend: Backend) {
         .await
         .unwrap();
     // The page links to the confirmation step, whose form revokes.
-    let confirm = show
-        .split("href=\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap())
+    let confirm = hrefs(&show)
+        .into_iter()
         .find(|a| a.ends_with("/revoke") && a.contains("/secrets/"))
-        .expect("a revoke link")
-        .to_string();
+        .expect("a revoke link");
     let step = app
         .get_with(&f.dev.client, &confirm)
         .await
         .text()
         .await
         .unwrap();
-    let revoke = step
-        .split("action=\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap())
-        .find(|a| a.ends_with("/revoke"))
-        .expect("the confirmation's form")
-        .to_string();
+    let revoke = post_action(&step);
     assert_eq!(
         app.post_form_with(&f.dev.client, &revoke, &[])
             .await

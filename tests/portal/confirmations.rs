@@ -6,14 +6,6 @@
 
 use crate::support::*;
 
-/// The action of the (one) POST form on a confirmation page.
-fn form_action(html: &str) -> String {
-    let main = &html[html.find("<main").unwrap()..];
-    let at = main.find("method=\"post\" action=\"").expect("a POST form")
-        + "method=\"post\" action=\"".len();
-    main[at..].split('"').next().unwrap().to_string()
-}
-
 fn main_text(html: &str) -> String {
     let start = html.find("<main").unwrap();
     let end = html.find("</main>").unwrap();
@@ -46,7 +38,7 @@ async fn revoking_an_authorization_asks_first_and_says_what_follows(backend: Bac
         + chrono::Duration::days(30))
     .to_string();
     assert!(text.contains(&deadline), "the deadline {deadline}: {text}");
-    assert_eq!(form_action(&html), confirm);
+    assert_eq!(post_action(&html), confirm);
     // Showing the step changed nothing.
     let page = app.get_with(&f.olga, &listing).await.text().await.unwrap();
     assert!(
@@ -111,13 +103,10 @@ async fn revoking_a_secret_and_rolling_now_ask_first(backend: Backend) {
         .await;
     let page = format!("/developer/integrations/{}", dev.integration_id);
     let html = app.get_with(&dev.client, &page).await.text().await.unwrap();
-    let link = html
-        .split("href=\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap())
+    let link = hrefs(&html)
+        .into_iter()
         .find(|a| a.contains("/secrets/") && a.ends_with("/revoke"))
-        .expect("a link to revoke the secret")
-        .to_string();
+        .expect("a link to revoke the secret");
     let step = app.get_with(&dev.client, &link).await;
     assert_eq!(step.status(), 200);
     let html = step.text().await.unwrap();
@@ -140,7 +129,7 @@ async fn revoking_a_secret_and_rolling_now_ask_first(backend: Backend) {
     assert!(text.contains("Roll the secret now?"), "{text}");
     assert!(secret_in(&html).is_none(), "no new secret yet");
     assert!(app.credentials_valid(&dev.api_id, &dev.secret).await);
-    assert_eq!(form_action(&html), roll);
+    assert_eq!(post_action(&html), roll);
     assert!(html.contains("name=\"confirm\" value=\"yes\""));
     // Confirmed: the new secret is shown and the old one stops.
     let res = app
@@ -164,20 +153,17 @@ async fn revoking_a_secret_and_rolling_now_ask_first(backend: Backend) {
 
     // The confirmed revoke works.
     let html = app.get_with(&dev.client, &page).await.text().await.unwrap();
-    let link = html
-        .split("href=\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap())
+    let link = hrefs(&html)
+        .into_iter()
         .find(|a| a.contains("/secrets/") && a.ends_with("/revoke"))
-        .unwrap()
-        .to_string();
+        .unwrap();
     let step = app.get_with(&dev.client, &link).await.text().await.unwrap();
     assert!(
         !main_text(&step).contains("only active secret"),
         "two are active: revoking one leaves the other"
     );
     let res = app
-        .post_form_with(&dev.client, &form_action(&step), &[])
+        .post_form_with(&dev.client, &post_action(&step), &[])
         .await;
     assert_eq!(res.status(), 303);
 }

@@ -93,19 +93,9 @@ async fn setting_a_password_from_a_link_signs_in_and_lands(backend: Backend) {
     let app = spawn_app(backend).await;
     // An invited org admin: the invitation's password link signs her in, on her organization.
     let admin = app.admin().await;
-    let res = app
-        .post_form_with(
-            &admin,
-            "/admin/organizations",
-            &[
-                ("name", "Globex Conferences"),
-                ("admin_name", "Olga Org"),
-                ("admin_email", "olga@globex.test"),
-            ],
-        )
+    let invite = app
+        .create_org(&admin, "Globex Conferences", "olga@globex.test")
         .await;
-    assert_eq!(res.status(), 303);
-    let invite = app.one_email_to("olga@globex.test").await;
     let link = path_of(&find_link(&invite.text, "/set-password/"));
     let (olga, _) = client();
     let res = app
@@ -206,19 +196,7 @@ async fn the_top_bar_names_each_roles_thing(backend: Backend) {
 
     // A second organization: the chooser appears.
     let admin = app.admin().await;
-    let res = app
-        .post_form_with(
-            &admin,
-            "/admin/organizations",
-            &[
-                ("name", "Second Org"),
-                ("admin_name", "Olga Org"),
-                ("admin_email", "olga@acme.test"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let invite = app.one_email_to("olga@acme.test").await;
+    let invite = app.create_org(&admin, "Second Org", "olga@acme.test").await;
     assert_eq!(app.accept_invitation_as(&olga, &invite).await.status(), 303);
     let html = app
         .get_with(&olga, &format!("/org/{org}"))

@@ -51,3 +51,19 @@ pub fn first_authorization_id(html: &str) -> String {
         + "/integrations/".len();
     html[start..].split('/').next().unwrap().to_string()
 }
+
+/// Every link target (`href`) of a page, in order.
+pub fn hrefs(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+/// The action of the first POST form in the page's `<main>` (a confirmation step's form).
+pub fn post_action(html: &str) -> String {
+    let main = &html[html.find("<main").expect("a main")..];
+    let at = main.find("method=\"post\" action=\"").expect("a POST form")
+        + "method=\"post\" action=\"".len();
+    main[at..].split('"').next().unwrap().to_string()
+}

@@ -255,18 +255,7 @@ impl TestApp {
     /// admin signed in.
     pub async fn org_with_admin(&self, name: &str, email: &str) -> (String, reqwest::Client) {
         let admin = self.admin().await;
-        let res = self
-            .post_form_with(
-                &admin,
-                "/admin/organizations",
-                &[
-                    ("name", name),
-                    ("admin_name", "Olga Org"),
-                    ("admin_email", email),
-                ],
-            )
-            .await;
-        assert_eq!(res.status(), 303);
+        let invite = self.create_org(&admin, name, email).await;
         let page = self
             .get_with(&admin, "/admin/organizations")
             .await
@@ -275,7 +264,6 @@ impl TestApp {
             .unwrap();
         let at = page.find(name).expect("listed");
         let public_id = page[at..][page[at..].find("org_").unwrap()..][..20].to_string();
-        let invite = self.one_email_to(email).await;
         assert!(invite.text.contains(&format!("an administrator of {name}")));
         let client = self.accept_invitation(&invite).await;
         assert_eq!(
@@ -287,6 +275,24 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// A ConCat admin (`admin`, signed in) creates an organization whose first admin is
+    /// `email` ("Olga Org"); returns the invitation email sent to her.
+    pub async fn create_org(&self, admin: &reqwest::Client, name: &str, email: &str) -> SentEmail {
+        let res = self
+            .post_form_with(
+                admin,
+                "/admin/organizations",
+                &[
+                    ("name", name),
+                    ("admin_name", "Olga Org"),
+                    ("admin_email", email),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "organization {name} created");
+        self.one_email_to(email).await
+    }
+
     /// Follows an invitation email's set-password link (someone without an account) in a new
     /// client, choosing `PASSWORD`, which creates the account and accepts.
     pub async fn accept_invitation(&self, invite: &SentEmail) -> reqwest::Client {
