@@ -120,6 +120,7 @@ pub fn change_access(
             "authorization": auth.id,
             "from": auth.scopes,
             "to": access.scopes,
+            "include_drafts_from": auth.include_drafts,
             "include_drafts": access.include_drafts,
             "via": via,
         }))

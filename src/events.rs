@@ -98,18 +98,24 @@ impl EventPatch {
 }
 
 /// An integration patches an event of an organization that authorized it to write events.
-/// Serialized per event, so two patches cannot interleave their read and write.
+/// Serialized per event, so two patches cannot interleave their read and write. A draft the
+/// organization does not share with it (`include_drafts`) is not found — checked here, under
+/// the lock, as the event may have become a draft since the caller looked.
 pub fn patch_via_api(
     c: &mut DbConn,
     ctx: &Context,
     org_id: &str,
     public_id: &str,
     patch: &EventPatch,
+    include_drafts: bool,
 ) -> Result<Event, EventError> {
     lock_key(c, &format!("event:{public_id}"))?;
     let Some(current) = rows::find_in_org(c, org_id, public_id)? else {
         return Err(EventError::NotFound);
     };
+    if current.status == crate::domain::EventStatus::Draft && !include_drafts {
+        return Err(EventError::NotFound);
+    }
     let starts_at = patch.starts_at.unwrap_or(current.starts_at);
     let ends_at = patch.ends_at.unwrap_or(current.ends_at);
     times_in_order(starts_at, ends_at)?;

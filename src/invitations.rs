@@ -418,6 +418,11 @@ pub fn accept_with_password(
         .target("user", &user.id)
         .record(conn, now)?;
     grant(conn, ctx, token, &invitation, &user)?;
+    // The link proved the address: the handler starts the session, which is a sign-in.
+    ctx.audit_as("login.succeeded", Actor::from(&user))
+        .target("user", &user.id)
+        .details(serde_json::json!({ "via": "invitation link" }))
+        .record(conn, now)?;
     // As now stored (a new session version), to start their session.
     Ok(users::find(conn, &user.id)?.unwrap_or(user))
 }

@@ -660,12 +660,13 @@ pub async fn update_event(
     let now = caller.now;
     let org_id = event.organization_id.clone();
     let public = event.public_id.clone();
+    let drafts = grant.includes_drafts();
     let after_commit = state.api.on_commit_invalidate_events(&org_id);
     let updated = db::try_transaction_then(
         &state.pool,
         move |c| {
             let ctx = Context::new(now, Actor::Integration(&api_id), &meta);
-            event_changes::patch_via_api(c, &ctx, &org_id, &public, &patch)
+            event_changes::patch_via_api(c, &ctx, &org_id, &public, &patch, drafts)
         },
         after_commit,
     )

@@ -200,6 +200,11 @@ pub fn create_first_admin(
             CreateUserError::Db(e) => SetupError::Db(e),
             CreateUserError::Other(e) => SetupError::Other(e),
         })?;
+    // The setup link signs the new admin in: audited as a sign-in too.
+    ctx.audit_as("login.succeeded", Actor::from(&user))
+        .target("user", &user.id)
+        .details(serde_json::json!({ "via": "first-run setup" }))
+        .record(c, now)?;
     ctx.audit_as("admin.created", Actor::from(&user))
         .target("user", &user.id)
         .details(serde_json::json!({ "via": "first-run setup" }))

@@ -74,6 +74,10 @@ pub fn set_password_from_link(
     digest: &str,
     hash: &str,
 ) -> anyhow::Result<Option<users::User>> {
+    // Suspended since the link was opened: the link no longer works.
+    if !users::find(c, &user.id)?.is_some_and(|u| u.is_active()) {
+        return Ok(None);
+    }
     if !tokens::consume(c, digest, purpose, ctx.now)? {
         return Ok(None);
     }
@@ -85,6 +89,11 @@ pub fn set_password_from_link(
     };
     ctx.audit(action)
         .target("user", &user.id)
+        .record(c, ctx.now)?;
+    // The link proved the address: the handler starts the session, which is a sign-in.
+    ctx.audit("login.succeeded")
+        .target("user", &user.id)
+        .details(serde_json::json!({ "via": action }))
         .record(c, ctx.now)?;
     if purpose == TokenPurpose::PasswordReset {
         let message = PasswordChanged {

@@ -25,6 +25,13 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Adds `other`'s messages after this one's (fields already in error keep their message).
+    pub fn extend(&mut self, other: FieldErrors) {
+        for (field, message) in other.0 {
+            self.add(field, message);
+        }
+    }
+
     /// Every (field, message), for the error summary (each links to its field, `#f-{field}`).
     pub fn list(&self) -> &[(&'static str, String)] {
         &self.0

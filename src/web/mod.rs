@@ -66,6 +66,9 @@ pub async fn begin_and_land(
     viewer: &crate::web::session::Viewer,
     user: &crate::db::models::users::User,
 ) -> Result<HttpResponse, AppError> {
+    if !user.is_active() {
+        return Err(AppError::Forbidden);
+    }
     let id = user.id.clone();
     let roles = crate::db::run(&viewer.state.pool, move |c| {
         Ok(crate::db::models::users::roles(c, &id)?)

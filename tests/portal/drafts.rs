@@ -223,4 +223,48 @@ async fn drafts_reach_an_integration_only_when_shared(backend: Backend) {
     assert!(!page.contains("last changed by"));
 }
 
-both_backends!(drafts_reach_an_integration_only_when_shared);
+/// A PATCH that looked the event up while it was published, and writes after the organization
+/// made it a draft, finds nothing (checked again under the event's lock).
+async fn a_patch_racing_a_new_draft_changes_nothing(backend: Backend) {
+    use concat_portal::clock::Clock;
+    use concat_portal::context::{Actor, Context, RequestMeta};
+    use concat_portal::events::{patch_via_api, EventError, EventPatch};
+    let app = spawn_app(backend).await;
+    let f = app.api_fixture(&["events_read", "events_write"]).await;
+    new_event(&app, &f.olga, &f.org, "Secret Plans", "draft").await;
+    let id = all_events(&app, &f).await[0].1.clone();
+    let (org, now) = (f.org.clone(), app.clock.now_naive());
+    let api_id = f.dev.api_id.clone();
+    let outcome = concat_portal::db::run(&app.pool, move |c| {
+        use concat_portal::db::models::organizations;
+        let o = organizations::find_by_public_id(c, &org)?.unwrap();
+        let meta = RequestMeta {
+            client_ip: "127.0.0.1".into(),
+            request_id: String::new(),
+        };
+        let ctx = Context::new(now, Actor::Integration(&api_id), &meta);
+        let patch = EventPatch {
+            name: Some("Leaked".into()),
+            ..EventPatch::default()
+        };
+        let hidden = patch_via_api(c, &ctx, &o.id, &id, &patch, false);
+        let shared = patch_via_api(c, &ctx, &o.id, &id, &patch, true);
+        Ok((
+            matches!(hidden, Err(EventError::NotFound)),
+            shared.map(|e| e.name).ok(),
+        ))
+    })
+    .await
+    .unwrap();
+    assert!(outcome.0, "a hidden draft is not found");
+    assert_eq!(
+        outcome.1.as_deref(),
+        Some("Leaked"),
+        "a shared one is changed"
+    );
+}
+
+both_backends!(
+    drafts_reach_an_integration_only_when_shared,
+    a_patch_racing_a_new_draft_changes_nothing,
+);

@@ -73,6 +73,11 @@ async fn a_password_mismatch_shows_under_the_confirmation_next_to_other_errors(b
             "{field} in {summary}"
         );
     }
+    let at = |f: &str| summary.find(&format!("#f-{f}")).unwrap();
+    assert!(
+        at("current") < at("password") && at("password") < at("confirm"),
+        "in the form's order: {summary}"
+    );
     let confirm_error = html
         .find("id=\"e-confirm\"")
         .expect("under the confirmation");

@@ -135,6 +135,15 @@ async fn setting_a_password_from_a_link_signs_in_and_lands(backend: Backend) {
     assert_eq!(old.status(), 303, "the old session ended");
     let changed = app.one_email_to(ADMIN_EMAIL).await;
     assert!(changed.subject.contains("password was changed"));
+    // Each sign-in is audited, the ones a link made too: Ada's form sign-in, Olga's
+    // invitation link, Ada's reset link.
+    let logins = app
+        .audit_actions()
+        .await
+        .into_iter()
+        .filter(|a| a == "login.succeeded")
+        .count();
+    assert_eq!(logins, 3);
     assert!(old.headers()["location"]
         .to_str()
         .unwrap()

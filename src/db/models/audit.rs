@@ -192,6 +192,17 @@ pub fn names_for(
             put("developer_account", id, company, None);
         }
     }
+    let invitations = ids("invitation");
+    if !invitations.is_empty() {
+        use crate::db::schema::invitations as inv;
+        for (id, email) in inv::table
+            .filter(inv::id.eq_any(&invitations))
+            .select((inv::id, inv::email))
+            .load::<(String, String)>(conn)?
+        {
+            put("invitation", id, format!("to {email}"), None);
+        }
+    }
     let events = ids("event");
     if !events.is_empty() {
         for (public_id, name) in e::table

@@ -103,8 +103,9 @@ pub async fn change_password(
     current: CurrentUser,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let mut errors = FieldErrors::default();
-    let new_password = errors.new_password(&form.password, &form.confirm);
+    // The new password's errors come after the current password's (the form's order).
+    let mut new_errors = FieldErrors::default();
+    let new_password = new_errors.new_password(&form.password, &form.confirm);
     let state = &current.viewer.state;
     let outcome = accounts::change_own_password(
         &state.pool,
@@ -119,6 +120,7 @@ pub async fn change_password(
     let updated = match outcome {
         OwnPasswordChange::Changed(updated) => updated,
         OwnPasswordChange::Refused(current_password) => {
+            let mut errors = FieldErrors::default();
             match current_password {
                 CurrentPassword::Correct => {}
                 CurrentPassword::Wrong => {
@@ -129,6 +131,7 @@ pub async fn change_password(
                     format!("Too many wrong passwords. Try again in {minutes} minutes."),
                 ),
             }
+            errors.extend(new_errors);
             let name = current.user.display_name.clone();
             return page(&current, StatusCode::UNPROCESSABLE_ENTITY, name, errors);
         }

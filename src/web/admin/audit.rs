@@ -61,9 +61,9 @@ fn phrase(action: &str) -> Option<&'static str> {
         "integration.inactivity_exemption_removed" => {
             "removed the inactivity exemption of the integration"
         }
-        "invitation.invited" => "sent an invitation",
-        "invitation.accepted" => "accepted an invitation",
-        "invitation.withdrawn" => "withdrew an invitation",
+        "invitation.invited" => "sent the invitation",
+        "invitation.accepted" => "accepted the invitation",
+        "invitation.withdrawn" => "withdrew the invitation",
         "jobs.run" => "ran the scheduled jobs",
         "login.succeeded" => "signed in",
         "login.failed" => "failed to sign in",

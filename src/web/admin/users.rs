@@ -128,8 +128,8 @@ pub async fn invite(
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
-    let email = errors.take("email", EmailAddress::parse(&form.email));
     let name = errors.take("name", DisplayName::parse(&form.name));
+    let email = errors.take("email", EmailAddress::parse(&form.email));
     if let (Some(email), Some(name)) = (email, name) {
         let state = admin.viewer.state.clone();
         let (rc, actor, settings) = (

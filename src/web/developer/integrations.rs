@@ -74,12 +74,12 @@ impl IntegrationView {
             .map(|(d, n)| (when(&d), n))
     }
 
-    /// Revoked authorizations whose data deletion is not confirmed yet.
     /// Organizations that authorized the integration once and revoked it since.
     pub fn has_revoked(&self) -> bool {
         self.auths.iter().any(|(a, _)| !a.status.is_active())
     }
 
+    /// Revoked authorizations whose data deletion is not confirmed yet.
     pub fn open_duties(&self) -> Vec<&(Authorization, Organization)> {
         self.auths
             .iter()

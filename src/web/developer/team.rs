@@ -121,8 +121,8 @@ pub async fn invite(
         return Err(AppError::Forbidden);
     }
     let mut errors = FieldErrors::default();
-    let email = errors.take("email", EmailAddress::parse(&form.email));
     let name = errors.take("name", DisplayName::parse(&form.name));
+    let email = errors.take("email", EmailAddress::parse(&form.email));
     let new_role = form.role.parse::<MemberRole>().ok();
     if new_role.is_none() {
         errors.add("role", "Choose owner or member.");

@@ -67,11 +67,12 @@ pub async fn form(viewer: Viewer) -> Result<HttpResponse, AppError> {
 
 fn parse(f: &RequestForm) -> Result<NewRequest, FieldErrors> {
     let mut e = FieldErrors::default();
+    // In the form's order, which the error summary follows.
     let name = e.take("name", DisplayName::parse(&f.name));
-    let company = e.take("company", CompanyName::parse(&f.company));
-    let website = e.take("website", Website::parse(&f.website));
     let email = e.take("email", EmailAddress::parse(&f.email));
     let phone = e.take("phone", Phone::parse_optional(&f.phone));
+    let company = e.take("company", CompanyName::parse(&f.company));
+    let website = e.take("website", Website::parse(&f.website));
     let app_name = e.take("app_name", AppName::parse(&f.app_name));
     let use_case = e.take("use_case", UseCase::parse(&f.use_case));
     let customers = e.take("customers", EventCustomers::parse(&f.customers));
