@@ -41,6 +41,11 @@ fn find_binary(env: &str, candidates: &[&str]) -> Option<String> {
 
 /// Starts chromedriver on a free port and opens a headless Chromium session.
 pub async fn browser() -> Option<Browser> {
+    browser_in_zone(None).await
+}
+
+/// The same, with the browser's time zone set (`TZ`, which Chromium inherits from chromedriver).
+pub async fn browser_in_zone(zone: Option<&str>) -> Option<Browser> {
     let driver_bin = find_binary("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
     let chrome_bin = find_binary("CHROME_BIN", &["/usr/bin/chromium"]);
     let (driver_bin, chrome_bin) = match (driver_bin, chrome_bin) {
@@ -60,7 +65,11 @@ pub async fn browser() -> Option<Browser> {
         .local_addr()
         .unwrap()
         .port();
-    let driver = Command::new(driver_bin)
+    let mut command = Command::new(driver_bin);
+    if let Some(zone) = zone {
+        command.env("TZ", zone);
+    }
+    let driver = command
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -385,3 +394,59 @@ async fn an_org_admin_authorizes_an_integration_then_revokes_it(backend: Backend
 }
 
 both_backends!(an_org_admin_authorizes_an_integration_then_revokes_it);
+
+/// A new event's time zone starts at the browser's own (here New York, set for the browser
+/// alone); the list offers every zone; an edited event keeps its stored zone.
+async fn a_new_event_starts_in_the_browsers_time_zone(backend: Backend) {
+    let Some(browser) = browser_in_zone(Some("America/New_York")).await else {
+        return;
+    };
+    let app = spawn_app(backend).await;
+    let (org, _) = app.org_with_admin("Acme Events", "olga@acme.test").await;
+    browser.client.goto(&app.url("/login")).await.unwrap();
+    browser.fill("#f-email", "olga@acme.test").await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.click("form.card button[type=submit]").await;
+    browser.wait_text("h1", "Acme Events").await;
+    browser
+        .client
+        .goto(&app.url(&format!("/org/{org}/events/new")))
+        .await
+        .unwrap();
+    browser.wait_text("h1", "event").await;
+    let zone = browser
+        .client
+        .execute(
+            "return document.querySelector('#f-time_zone').value",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(zone, "America/New_York", "the browser's zone, filled in");
+    browser.fill("#f-name", "Opening Night").await;
+    browser
+        .client
+        .execute(
+            "document.querySelector('#f-starts').value = '2027-05-01T19:00';
+             document.querySelector('#f-ends').value = '2027-05-01T23:00';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.click("main form button[type=submit]").await;
+    browser.wait_text("h1", "Events").await;
+    let listing = browser
+        .client
+        .execute("return document.querySelector('main').innerText", vec![])
+        .await
+        .unwrap();
+    let listing = listing.as_str().unwrap();
+    assert!(listing.contains("Opening Night"), "{listing}");
+    assert!(
+        listing.contains("2027-05-01 19:00 EDT"),
+        "kept in New York time: {listing}"
+    );
+    browser.close().await;
+}
+
+both_backends!(a_new_event_starts_in_the_browsers_time_zone);
