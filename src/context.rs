@@ -106,15 +106,6 @@ impl<'a> Context<'a> {
             meta: Some(meta),
         }
     }
-
-    /// A change the portal makes by itself (a job, the command line).
-    pub fn system(now: NaiveDateTime, label: &'a str) -> Self {
-        Self {
-            now,
-            actor: Actor::System(label),
-            meta: None,
-        }
-    }
 }
 
 /// The context of one request, owned: the clock's `now` read once when the request was
@@ -151,11 +142,5 @@ impl RequestContext {
     /// belongs to, who is not signed in (yet).
     pub fn by<'a>(&'a self, actor: Actor<'a>) -> Context<'a> {
         Context::new(self.now, actor, &self.meta)
-    }
-
-    /// This request as the context of a change by someone not signed in, labelled with what
-    /// they claimed (e.g. the email typed at sign-in).
-    pub fn anonymous<'a>(&'a self, label: &'a str) -> Context<'a> {
-        Context::new(self.now, Actor::Anonymous(label), &self.meta)
     }
 }
