@@ -32,7 +32,6 @@ mod orgs;
 mod outbox;
 mod password_reset;
 mod schema;
-mod screenshots;
 mod setup;
 mod smtp;
 mod suspension;

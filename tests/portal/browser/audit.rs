@@ -184,14 +184,25 @@ impl Browser {
         ))
     }
 
-    /// A PNG of the whole page (beyond the viewport), for a person to look at.
-    pub async fn full_page_png(&self) -> Vec<u8> {
+    /// A PNG of the whole page (beyond the viewport), for a person to look at; with `height`,
+    /// only its top `height` CSS pixels (what a reader sees first, for docs/screenshots).
+    pub async fn full_page_png(&self, height: Option<u32>) -> Vec<u8> {
         use base64::Engine;
+        let mut params = json!({ "format": "png", "captureBeyondViewport": true });
+        if let Some(height) = height {
+            let width = self
+                .client
+                .execute("return document.documentElement.clientWidth", vec![])
+                .await
+                .expect("the page's width");
+            params["clip"] =
+                json!({ "x": 0, "y": 0, "width": width, "height": height, "scale": 1 });
+        }
         let shot = self
             .client
             .issue_cmd(Cdp {
                 cmd: "Page.captureScreenshot",
-                params: json!({ "format": "png", "captureBeyondViewport": true }),
+                params,
             })
             .await
             .expect("Page.captureScreenshot");

@@ -2,7 +2,8 @@
 //! page must be the page asked for, no wider than the viewport, and free of axe-core
 //! violations (`audit.rs`). One test per role; each collects every problem of every page at
 //! both widths and fails once, listing them all. With `PORTAL_TEST_SCREENSHOTS=<dir>` each
-//! page is also saved there as a full-page PNG per width, for a person to look at.
+//! page is also saved there as a full-page PNG per width, for a person to look at (only the top
+//! `PORTAL_TEST_SCREENSHOTS_HEIGHT` pixels when that is set: `scripts/screenshots.sh`).
 
 use concat_portal::clock::Clock;
 use reqwest::Method;
@@ -66,7 +67,10 @@ async fn walk(browser: &Browser, axe: &Axe, app: &TestApp, pages: &[Page]) -> Ve
                     .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                     .collect();
                 let file = std::path::Path::new(&dir).join(format!("{file}-{width}.png"));
-                std::fs::write(&file, browser.full_page_png().await).unwrap();
+                let height = std::env::var("PORTAL_TEST_SCREENSHOTS_HEIGHT")
+                    .ok()
+                    .and_then(|h| h.parse().ok());
+                std::fs::write(&file, browser.full_page_png(height).await).unwrap();
             }
             if let Some(overflow) = browser.horizontal_overflow(width).await {
                 problems.push(format!("{name} at {width} px: {overflow}"));
