@@ -11,12 +11,11 @@ fn header_of(html: &str) -> &str {
     &html[start..end]
 }
 
-/// The navigation links (text) of `html`'s header and section menus.
-fn nav_labels(html: &str) -> Vec<String> {
-    let header = header_of(html);
+/// The text of each link in `html` whose opening tag contains `marker`, in order.
+fn link_texts(html: &str, marker: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut rest = header;
-    while let Some(at) = rest.find("<a ") {
+    let mut rest = html;
+    while let Some(at) = rest.find(marker) {
         rest = &rest[at..];
         let open_end = rest.find('>').unwrap();
         let close = rest.find("</a>").unwrap();
@@ -26,18 +25,14 @@ fn nav_labels(html: &str) -> Vec<String> {
     out
 }
 
+/// The navigation links (text) of `html`'s header and section menus.
+fn nav_labels(html: &str) -> Vec<String> {
+    link_texts(header_of(html), "<a ")
+}
+
 /// The text of the links marked `aria-current="page"`.
 fn current_links(html: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(at) = rest.find("aria-current=\"page\"") {
-        rest = &rest[at..];
-        let open_end = rest.find('>').unwrap();
-        let close = rest.find("</a>").unwrap();
-        out.push(rest[open_end + 1..close].trim().to_string());
-        rest = &rest[close..];
-    }
-    out
+    link_texts(html, "aria-current=\"page\"")
 }
 
 async fn location_of_login(app: &TestApp, email: &str) -> (reqwest::Client, String) {
