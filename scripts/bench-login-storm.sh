@@ -6,6 +6,8 @@
 #      waves (STORM_MODE=waves, default) or always in flight (STORM_MODE=sustained),
 # reporting the API p99 of both, their ratio (target ≤ 1.25), the storm's status codes and the
 # server's peak RSS (VmHWM, target ≤ 150 MiB).
+# With BENCH_API_LISTENER=1 the server also gets PORTAL_API_ADDR (the API on a listener and
+# worker threads of its own) and wrk measures the API there; the storm still goes to PORTAL_ADDR.
 # Usage: scripts/bench-login-storm.sh [seconds, default 15]. Needs wrk. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,10 @@ if [ "$PIN" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   SERVER_CPU=(taskset -c 0); LOAD_CPU=(taskset -c 1)
 fi
 PORT="${BENCH_PORT:-18182}"
+API_PORT="$PORT"; API_ENV=()
+if [ "${BENCH_API_LISTENER:-0}" = 1 ]; then
+  API_PORT="$((PORT + 1))"; API_ENV=("PORTAL_API_ADDR=127.0.0.1:$API_PORT")
+fi
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
 cargo build --release --locked --bin concat-portal --example seed_bench --example login_storm >&2
@@ -31,7 +37,7 @@ eval "$(target/release/examples/seed_bench "$DB")"
 
 DATABASE_URL="$DB" PORTAL_DATA_DIR="$WORK" PORTAL_ADDR="127.0.0.1:$PORT" \
   PORTAL_TRUST_PROXY_HEADERS=true PORTAL_API_RATE_LIMIT=1000000000 RUST_LOG="${BENCH_RUST_LOG:-warn}" \
-  "${SERVER_CPU[@]}" target/release/concat-portal serve >"$WORK/server.log" 2>&1 &
+  env "${API_ENV[@]}" "${SERVER_CPU[@]}" target/release/concat-portal serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
@@ -50,13 +56,13 @@ to_ms() {
 }
 measure() {
   local out
-  out="$("${LOAD_CPU[@]}" wrk -t1 -c64 -d"${DURATION}s" --latency -H "$AUTH" "http://127.0.0.1:$PORT/api/v1/me")"
+  out="$("${LOAD_CPU[@]}" wrk -t1 -c64 -d"${DURATION}s" --latency -H "$AUTH" "http://127.0.0.1:$API_PORT/api/v1/me")"
   echo "$out" >&2
   if echo "$out" | grep -q "Non-2xx"; then echo "some API responses were not 2xx" >&2; exit 1; fi
   echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")"
 }
 
-"${LOAD_CPU[@]}" wrk -t1 -c64 -d2s -H "$AUTH" "http://127.0.0.1:$PORT/api/v1/me" >/dev/null
+"${LOAD_CPU[@]}" wrk -t1 -c64 -d2s -H "$AUTH" "http://127.0.0.1:$API_PORT/api/v1/me" >/dev/null
 read -r RPS_ALONE P99_ALONE <<<"$(measure)"
 
 # The storm starts first and outlasts the measurement by a second on each side.
@@ -72,7 +78,7 @@ RSS_KB="$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")"
 RSS_END_KB="$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")"
 
 echo
-echo "## Sign-in storm ($MODE): $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $CONCURRENCY concurrent sign-ins for $((DURATION + 2)) s, wrk -t1 -c64 -d${DURATION}s on /api/v1/me, pinned: ${SERVER_CPU[*]:-no} / ${LOAD_CPU[*]:-no}"
+echo "## Sign-in storm ($MODE): $(date -u +%Y-%m-%dT%H:%MZ), API listener of its own: ${BENCH_API_LISTENER:-0}, $(nproc) cores, $CONCURRENCY concurrent sign-ins for $((DURATION + 2)) s, wrk -t1 -c64 -d${DURATION}s on /api/v1/me, pinned: ${SERVER_CPU[*]:-no} / ${LOAD_CPU[*]:-no}"
 echo "storm responses (status count): $(tr '\n' ' ' <"$WORK/storm.txt")"
 printf '| %-28s | %10s | %8s |\n' "GET /api/v1/me" "req/s" "p99 ms"
 printf '|%s|%s|%s|\n' "------------------------------" "------------" "----------"

@@ -70,6 +70,12 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Remove every second factor and recovery code of a user and end their sessions (for
+    /// when every ConCat admin is locked out); they set up a new factor at their next sign-in.
+    ResetMfa {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -97,6 +103,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                     password_stdin,
                 },
         } => return admin_create(settings, &email, &name, password_stdin).await,
+        Command::Admin {
+            command: AdminCommand::ResetMfa { email },
+        } => return admin_reset_mfa(settings, &email).await,
         Command::Jobs {
             command: JobsCommand::Run { as_of, dry_run },
         } => return jobs_run(settings, as_of, dry_run).await,
@@ -176,6 +185,41 @@ async fn admin_create(
         Ok(Err(CreateUserError::EmailTaken(e))) => {
             fail(format!("an account with the email {e} already exists"))
         }
+        Ok(Err(e)) => fail(format!("{e:#}")),
+        Err(e) => fail(format!("{e:#}")),
+    }
+}
+
+async fn admin_reset_mfa(settings: Settings, email: &str) -> ExitCode {
+    let email = match EmailAddress::parse(email) {
+        Ok(e) => e,
+        Err(m) => return fail(format!("--email: {m}")),
+    };
+    let result = tokio::task::spawn_blocking(move || {
+        let mut conn = db::establish(&settings.database)?;
+        db::run_migrations(&mut conn)?;
+        let now = SystemClock.now_naive();
+        db::write_tx(&mut conn, |c| -> anyhow::Result<Option<String>> {
+            let Some(user) = crate::db::models::users::find_by_email(c, &email.normalized())?
+            else {
+                return Ok(None);
+            };
+            let ctx = crate::context::Context {
+                now,
+                actor: crate::audit::Actor::System("command line"),
+                meta: None,
+            };
+            crate::auth::mfa::reset_factors(c, &ctx, &settings, &user)?;
+            Ok(Some(user.email))
+        })
+    })
+    .await;
+    match result {
+        Ok(Ok(Some(e))) => {
+            println!("Removed the second factors of {e} and ended their sessions; they set up a new one at their next sign-in.");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(None)) => fail("no account has that email"),
         Ok(Err(e)) => fail(format!("{e:#}")),
         Err(e) => fail(format!("{e:#}")),
     }

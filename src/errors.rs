@@ -28,6 +28,12 @@ pub enum AppError {
     Busy { retry_after_secs: u32 },
     #[error("login required")]
     LoginRequired { next: String },
+    /// The sign-in policy requires a second factor this session has not set up yet.
+    #[error("second factor required")]
+    SecondFactorRequired,
+    /// "Confirm it's you" (sudo mode), rendered, before a sensitive action goes ahead.
+    #[error("re-authentication required")]
+    Reauthenticate(actix_web::http::StatusCode, String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -78,6 +84,11 @@ impl AppError {
                     .to_string(),
             ),
             AppError::LoginRequired { .. } => ("Sign in required", "Please sign in.".to_string()),
+            AppError::SecondFactorRequired => (
+                "Second factor required",
+                "Set up a second factor to continue.".to_string(),
+            ),
+            AppError::Reauthenticate(..) => ("Confirm it’s you", String::new()),
             AppError::Busy { retry_after_secs } => (
                 "Busy, please retry",
                 format!(
@@ -103,13 +114,27 @@ impl ResponseError for AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::LoginRequired { .. } | AppError::SecondFactorRequired => {
+                StatusCode::SEE_OTHER
+            }
+            AppError::Reauthenticate(status, _) => *status,
             AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let AppError::SecondFactorRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, crate::web::SECURITY_SETUP))
+                .finish();
+        }
+        if let AppError::Reauthenticate(status, html) = self {
+            return HttpResponse::build(*status)
+                .content_type("text/html; charset=utf-8")
+                .insert_header(("X-Reauthentication", "required"))
+                .body(html.clone());
+        }
         if let AppError::LoginRequired { next } = self {
             let location = format!(
                 "/login?next={}",

@@ -119,6 +119,43 @@ pub struct JobsSettings {
     pub interval: Duration,
 }
 
+/// Who must sign in with a second factor (`PORTAL_REQUIRE_MFA`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MfaPolicy {
+    /// ConCat admins (the default).
+    Admins,
+    /// ConCat admins and organization admins.
+    AdminsAndOrgAdmins,
+    Everyone,
+}
+
+impl MfaPolicy {
+    fn parse(v: &str) -> Option<Self> {
+        let mut parts: Vec<&str> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        parts.sort_unstable();
+        parts.dedup();
+        match parts.as_slice() {
+            ["admins"] => Some(Self::Admins),
+            ["admins", "org_admins"] => Some(Self::AdminsAndOrgAdmins),
+            ["everyone"] => Some(Self::Everyone),
+            _ => None,
+        }
+    }
+
+    /// Whether a user with these roles must have a second factor.
+    pub fn covers(self, is_concat_admin: bool, administers_orgs: bool) -> bool {
+        match self {
+            Self::Admins => is_concat_admin,
+            Self::AdminsAndOrgAdmins => is_concat_admin || administers_orgs,
+            Self::Everyone => true,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -151,6 +188,11 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     /// With built-in TLS: also listen here for plain HTTP and redirect to the HTTPS base URL.
     pub http_redirect_addr: Option<SocketAddr>,
+    /// Also serve the API (and `/healthz`) on this address, from worker threads of its own, so
+    /// that work on pages (a storm of sign-ins) never holds up an API request.
+    pub api_addr: Option<SocketAddr>,
+    /// Who must sign in with a second factor.
+    pub require_mfa: MfaPolicy,
 }
 
 /// The cookie signing/encryption key.
@@ -395,6 +437,31 @@ impl Settings {
                 })?)
             }
         };
+        let api_addr = match get("PORTAL_API_ADDR") {
+            None => None,
+            Some(a) => {
+                let parsed: SocketAddr = a
+                    .trim()
+                    .parse()
+                    .map_err(|_| err("PORTAL_API_ADDR", "must be host:port, e.g. 0.0.0.0:8081"))?;
+                if parsed == addr && parsed.port() != 0 {
+                    return Err(err(
+                        "PORTAL_API_ADDR",
+                        "must differ from PORTAL_ADDR (the API is served there too)",
+                    ));
+                }
+                Some(parsed)
+            }
+        };
+        let require_mfa = match get("PORTAL_REQUIRE_MFA") {
+            None => MfaPolicy::Admins,
+            Some(v) => MfaPolicy::parse(&v).ok_or_else(|| {
+                err(
+                    "PORTAL_REQUIRE_MFA",
+                    "must be admins, admins,org_admins or everyone",
+                )
+            })?,
+        };
         Ok(Settings {
             database,
             addr,
@@ -412,6 +479,8 @@ impl Settings {
             jobs,
             password_hash_concurrency,
             http_redirect_addr,
+            api_addr,
+            require_mfa,
         })
     }
 
@@ -535,6 +604,27 @@ mod tests {
     }
 
     #[test]
+    fn mfa_policy_defaults_to_admins_and_parses_lists() {
+        assert_eq!(from(&[]).unwrap().require_mfa, MfaPolicy::Admins);
+        for (v, want) in [
+            ("admins", MfaPolicy::Admins),
+            ("org_admins, admins", MfaPolicy::AdminsAndOrgAdmins),
+            ("admins,org_admins", MfaPolicy::AdminsAndOrgAdmins),
+            ("everyone", MfaPolicy::Everyone),
+        ] {
+            assert_eq!(
+                from(&[("PORTAL_REQUIRE_MFA", v)]).unwrap().require_mfa,
+                want
+            );
+        }
+        assert!(MfaPolicy::Admins.covers(true, false));
+        assert!(!MfaPolicy::Admins.covers(false, true));
+        assert!(MfaPolicy::AdminsAndOrgAdmins.covers(false, true));
+        assert!(!MfaPolicy::AdminsAndOrgAdmins.covers(false, false));
+        assert!(MfaPolicy::Everyone.covers(false, false));
+    }
+
+    #[test]
     fn postgres_url_selects_postgres() {
         let s = from(&[("DATABASE_URL", "postgres://u@h/db")]).unwrap();
         assert_eq!(s.database.kind, DatabaseKind::Postgres);
@@ -552,6 +642,10 @@ mod tests {
             ("PORTAL_HTTP_REDIRECT_ADDR", "0.0.0.0:80"),
             ("PORTAL_PASSWORD_HASH_CONCURRENCY", "0"),
             ("PORTAL_PASSWORD_HASH_CONCURRENCY", "many"),
+            ("PORTAL_API_ADDR", "api.example"),
+            ("PORTAL_API_ADDR", "127.0.0.1:8080"),
+            ("PORTAL_REQUIRE_MFA", "nobody"),
+            ("PORTAL_REQUIRE_MFA", "org_admins"),
         ] {
             let e = from(&[(k, v)]).unwrap_err();
             let shown = e.to_string();

@@ -56,6 +56,9 @@ impl Default for Deps {
 pub struct Application {
     port: u16,
     server: Server,
+    /// `PORTAL_API_ADDR`'s port and server, when the API also has a listener of its own.
+    api_port: Option<u16>,
+    api_server: Option<Server>,
     pool: Pool,
     dispatcher: Dispatcher,
     dispatcher_enabled: bool,
@@ -115,6 +118,8 @@ impl Application {
             api: api.clone(),
             passwords: passwords.clone(),
             background: background.clone(),
+            sealer: crate::auth::mfa::Sealer::new(key.master()),
+            webauthn: crate::auth::passkeys::relying_party(&settings)?.map(Arc::new),
         };
 
         let listener = TcpListener::bind(settings.addr)
@@ -137,24 +142,26 @@ impl Application {
         };
         let redirect_plain_http = redirect_listener.is_some();
         let data = web::Data::new(state);
+        let api_listener = match settings.api_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .with_context(|| format!("PORTAL_API_ADDR: binding {addr}"))?,
+            ),
+            None => None,
+        };
+        let api_port = match &api_listener {
+            Some(l) => Some(l.local_addr()?.port()),
+            None => None,
+        };
+        // With the API on workers of its own, the pages' workers yield the CPU to them.
+        let pages_nice = api_listener.is_some().then_some(PAGE_WORKER_NICE);
+        let api_data = data.clone();
         let server = HttpServer::new(move || {
-            let mut headers = DefaultHeaders::new()
-                .add(("Content-Security-Policy", CSP))
-                .add(("X-Content-Type-Options", "nosniff"))
-                .add(("Referrer-Policy", "no-referrer"))
-                .add(("X-Frame-Options", "DENY"))
-                .add(("Cross-Origin-Opener-Policy", "same-origin"))
-                .add((
-                    "Permissions-Policy",
-                    "camera=(), microphone=(), geolocation=()",
-                ))
-                .add(("Cache-Control", "no-store"));
-            if hsts {
-                headers = headers.add((
-                    "Strict-Transport-Security",
-                    "max-age=63072000; includeSubDomains",
-                ));
+            if let Some(nice) = pages_nice {
+                // The factory runs on each worker thread as it starts.
+                db::set_nice(nice);
             }
+            let headers = security_headers(hsts);
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name(cookie_name.to_string())
                 .cookie_secure(https)
@@ -196,10 +203,35 @@ impl Application {
             server = server.listen(plain)?;
         }
         let server = server.run();
+        let api_server = match api_listener {
+            Some(listener) => {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(api_data.clone())
+                        .app_data(web::PayloadConfig::default().limit(form_limit))
+                        .configure(crate::api::routes)
+                        .service(
+                            web::resource("/healthz")
+                                .route(web::get().to(crate::web::public::health::healthz)),
+                        )
+                        .default_service(web::to(crate::api::not_found))
+                        .wrap(security_headers(hsts))
+                        .wrap(TracingLogger::<crate::telemetry::PortalRootSpan>::new())
+                });
+                let server = match &settings.tls {
+                    Some(tls) => server.listen_rustls_0_23(listener, rustls_config(tls)?)?,
+                    None => server.listen(listener)?,
+                };
+                Some(server.run())
+            }
+            None => None,
+        };
 
         Ok(Self {
             port,
             server,
+            api_port,
+            api_server,
             pool,
             dispatcher,
             dispatcher_enabled,
@@ -222,6 +254,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the API's own listener (`PORTAL_API_ADDR`), if there is one.
+    pub fn api_port(&self) -> Option<u16> {
+        self.api_port
     }
 
     /// The single-use first-run link, when no ConCat admin exists yet.
@@ -299,7 +336,27 @@ impl Application {
                 stop_rx.clone(),
             ))
         });
-        let served = self.server.await;
+        // Stopping either server (a signal stops both) stops the other.
+        let served = match self.api_server {
+            None => self.server.await,
+            Some(api_server) => {
+                let (pages, api) = (self.server.handle(), api_server.handle());
+                let pages_task = tokio::spawn(self.server);
+                let api_task = tokio::spawn(api_server);
+                tokio::pin!(pages_task, api_task);
+                let (first, other_task) = tokio::select! {
+                    r = &mut pages_task => (r, api_task),
+                    r = &mut api_task => (r, pages_task),
+                };
+                pages.stop(true).await;
+                api.stop(true).await;
+                let other = other_task.await;
+                match (first, other) {
+                    (Ok(a), Ok(b)) => a.and(b),
+                    (Err(e), _) | (_, Err(e)) => Err(std::io::Error::other(e)),
+                }
+            }
+        };
         // Work started by the last requests finishes before the dispatcher stops.
         if tokio::time::timeout(SHUTDOWN_GRACE, self.background.idle())
             .await
@@ -327,6 +384,34 @@ impl Application {
             Err(_) => tracing::error!("writing API usage at shutdown timed out"),
         }
         served.context("the HTTP server failed")
+    }
+}
+
+/// The nice value of the pages' worker threads when the API has workers of its own
+/// (`PORTAL_API_ADDR`): under a CPU shortage the API's workers go first (docs/PERFORMANCE.md,
+/// "Sign-in under a storm").
+const PAGE_WORKER_NICE: i32 = 10;
+
+/// The headers every answer carries (pages and API alike).
+fn security_headers(hsts: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("Content-Security-Policy", CSP))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
+        .add(("Cache-Control", "no-store"));
+    if hsts {
+        headers.add((
+            "Strict-Transport-Security",
+            "max-age=63072000; includeSubDomains",
+        ))
+    } else {
+        headers
     }
 }
 

@@ -24,6 +24,10 @@ pub struct AppState {
     pub background: crate::background::Background,
     /// The one bounded gate every argon2 computation goes through.
     pub passwords: Arc<PasswordHasher>,
+    /// Seals second-factor secrets at rest (key derived from the portal's secret key).
+    pub sealer: crate::auth::mfa::Sealer,
+    /// The WebAuthn relying party; `None` when the base URL has no domain name.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl AppState {

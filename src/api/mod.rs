@@ -497,7 +497,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+pub(crate) async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 

@@ -4,6 +4,8 @@
 
 pub mod accounts;
 pub mod api_credentials;
+pub mod mfa;
+pub mod passkeys;
 pub mod password;
 pub mod reset;
 pub mod sign_in;

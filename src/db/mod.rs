@@ -313,8 +313,9 @@ fn lower_priority_once() {
     set_nice(DB_THREAD_NICE);
 }
 
+/// Sets the calling thread's nice value (Linux sets it per thread; elsewhere nothing).
 #[cfg(target_os = "linux")]
-fn set_nice(nice: i32) {
+pub fn set_nice(nice: i32) {
     // SAFETY: a plain syscall on the calling thread (who = 0).
     unsafe {
         libc::setpriority(libc::PRIO_PROCESS, 0, nice);
@@ -322,7 +323,7 @@ fn set_nice(nice: i32) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn set_nice(_: i32) {}
+pub fn set_nice(_: i32) {}
 
 /// Runs blocking database work on the blocking pool with a pooled connection.
 pub async fn run<T, F>(pool: &Pool, f: F) -> anyhow::Result<T>

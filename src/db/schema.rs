@@ -298,6 +298,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        credential_id -> Text,
+        passkey -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    totp_factors (user_id) {
+        user_id -> Text,
+        secret_sealed -> Text,
+        last_used_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webauthn_ceremonies (id) {
+        id -> Text,
+        user_id -> Nullable<Text>,
+        kind -> Text,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(events -> organizations (organization_id));
 diesel::joinable!(authorizations -> organizations (organization_id));
 diesel::joinable!(authorizations -> integrations (integration_id));
@@ -313,6 +355,10 @@ diesel::joinable!(reactivation_requests -> integrations (integration_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    passkeys,
+    totp_factors,
+    recovery_codes,
+    webauthn_ceremonies,
     developer_accounts,
     developer_members,
     organizations,

@@ -93,6 +93,31 @@ email_templates!(
     "email/password_changed.html"
 );
 
+/// Sent after every change to a user's second factors (added, removed, recovery codes made
+/// anew or used, reset by an admin), so that an unexpected change does not go unnoticed.
+pub struct SecurityChanged {
+    pub name: String,
+    /// What changed, as a sentence ("A passkey named “Laptop” was added.").
+    pub what: String,
+    pub when: String,
+    pub security_link: String,
+}
+
+impl SecurityChanged {
+    fn subject_line(&self) -> String {
+        "The sign-in security of your ConCat developer portal account changed".into()
+    }
+}
+
+email_templates!(
+    SecurityChanged,
+    "security_changed",
+    SecurityChangedText,
+    SecurityChangedHtml,
+    "email/security_changed.txt",
+    "email/security_changed.html"
+);
+
 /// An invitation (team, organization admin, ConCat admin) with its accept link (seven days,
 /// single use); the same words whether or not the invited email has an account.
 pub struct Invitation {

@@ -17,6 +17,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/portal.js"),
     ),
     (
+        "passkeys.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/passkeys.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_str!("../../static/favicon.svg"),

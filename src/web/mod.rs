@@ -60,23 +60,71 @@ pub fn home_for(user: &crate::db::models::users::User, roles: Roles) -> &'static
     }
 }
 
-/// Starts `user`'s session (after a sign-in, or after they set a password through an emailed
-/// link, which proves the address) and sends them where their work is (`web::home_for`).
+/// Where a password (or an emailed link that proves the address) leads: a user with a second
+/// factor is asked for it first (`/login/verify`); anyone else is signed in, and lands on
+/// enrolment when the sign-in policy requires a factor they do not have yet, else on `next` or
+/// where their work is (`web::home_for`).
 pub async fn begin_and_land(
     viewer: &crate::web::session::Viewer,
     user: &crate::db::models::users::User,
+) -> Result<HttpResponse, AppError> {
+    land(viewer, user, "").await
+}
+
+/// [`begin_and_land`] with a page to return to (a safe local path, or empty).
+pub async fn land(
+    viewer: &crate::web::session::Viewer,
+    user: &crate::db::models::users::User,
+    next: &str,
 ) -> Result<HttpResponse, AppError> {
     if !user.is_active() {
         return Err(AppError::Forbidden);
     }
     let id = user.id.clone();
-    let roles = crate::db::run(&viewer.state.pool, move |c| {
-        Ok(crate::db::models::users::roles(c, &id)?)
+    let (roles, has_factor) = crate::db::run(&viewer.state.pool, move |c| {
+        Ok((
+            crate::db::models::users::roles(c, &id)?,
+            crate::auth::mfa::has_any(c, &id)?,
+        ))
     })
     .await?;
-    crate::web::session::begin(&viewer.session, user, viewer.state.clock.now())?;
-    Ok(redirect(home_for(user, roles)))
+    let now = viewer.state.clock.now();
+    if has_factor {
+        crate::web::session::set_pending(
+            &viewer.session,
+            &crate::web::session::PendingSignIn {
+                user_id: user.id.clone(),
+                session_version: user.session_version,
+                at: now,
+                next: next.to_string(),
+            },
+        )?;
+        return Ok(redirect("/login/verify"));
+    }
+    crate::web::session::begin(&viewer.session, user, now)?;
+    if viewer
+        .state
+        .settings
+        .require_mfa
+        .covers(user.is_concat_admin, roles.organizations > 0)
+    {
+        if !next.is_empty() {
+            crate::web::session::put(&viewer.session, AFTER_SETUP, &next.to_string());
+        }
+        return Ok(redirect(SECURITY_SETUP));
+    }
+    Ok(redirect(if next.is_empty() {
+        home_for(user, roles)
+    } else {
+        next
+    }))
 }
+
+/// Where a user whom the sign-in policy covers sets up their first factor.
+pub const SECURITY_SETUP: &str = "/account/security";
+
+/// The session key of the page a sign-in asked for, kept while the first factor is set up.
+pub const AFTER_SETUP: &str = "after_setup";
 
 /// The part of every page that the layout needs.
 #[derive(Debug, Clone)]

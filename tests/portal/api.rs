@@ -1663,7 +1663,74 @@ async fn the_api_enforces_exactly_what_its_document_states(backend: Backend) {
     }
 }
 
+/// Issue 12.1: with `PORTAL_API_ADDR` the API (and the health check) is also served from a
+/// listener and workers of its own; pages are not served there, and the main listener keeps
+/// serving both. Stopping the application stops both listeners.
+async fn the_api_can_have_a_listener_of_its_own(backend: Backend) {
+    let app = spawn_app_with(backend, &[("PORTAL_API_ADDR", "127.0.0.1:0")]).await;
+    let api_port = app.api_port.expect("the API has its own port");
+    assert_ne!(api_port, app.port);
+    let f = app.api_fixture(&["events_read"]).await;
+    let (id, secret) = (&f.dev.api_id, &f.dev.secret);
+    let http = client().0;
+    let own = |path: &str| format!("http://127.0.0.1:{api_port}{path}");
+
+    let res = bearer(&http, Method::GET, own("/api/v1/me"), id, secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(res.headers().contains_key("content-security-policy"));
+    let (status, me) = api_json(res).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["api_id"], json!(id));
+    let (status, _) = api_json(
+        bearer(&http, Method::GET, own("/api/v1/me"), id, "wrong")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let health = http.get(own("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    // Pages are not served on the API's listener: a JSON 404, no session cookie.
+    for path in ["/login", "/", "/admin"] {
+        let res = http.get(own(path)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(res.headers().get("set-cookie").is_none(), "{path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "Not found", "{path}");
+    }
+    let res = http
+        .post(own("/login"))
+        .form(&[("email", "a@b.example"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
+    // The main listener still serves the API and the pages.
+    let main = bearer(&http, Method::GET, app.url("/api/v1/me"), id, secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(main.status(), 200);
+    assert_eq!(app.get("/login").await.status(), 200);
+
+    // One stop ends both.
+    app.shutdown().await;
+    let refused = reqwest::Client::new()
+        .get(own("/healthz"))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(refused.is_err(), "the API listener is closed: {refused:?}");
+}
+
 both_backends!(
+    the_api_can_have_a_listener_of_its_own,
     the_api_enforces_exactly_what_its_document_states,
     unverified_attempts_never_count_as_the_integrations_requests,
     event_lists_are_fresh_after_portal_and_api_edits,

@@ -519,6 +519,10 @@ async fn org_and_concat_admin_invitations_of_existing_users_wait_for_acceptance(
         .unwrap();
     assert!(users.contains("Pending admin invitations") && users.contains("Typed Bea"));
     assert_eq!(app.accept_invitation_as(&bea, &email).await.status(), 303);
+    // Now a ConCat admin, Bea sets up a second factor before the admin pages open.
+    let admin_page = app.get_with(&bea, "/admin").await;
+    assert_eq!(admin_page.headers()["location"], "/account/security");
+    app.enroll_totp(&bea, BEA).await;
     assert_eq!(app.get_with(&bea, "/admin").await.status(), 200);
 }
 

@@ -124,6 +124,10 @@ async fn setting_a_password_from_a_link_signs_in_and_lands(backend: Backend) {
         .post_form_with(&ada, &link, &[("password", new_pw), ("confirm", new_pw)])
         .await;
     assert_eq!(res.status(), 303);
+    // Ada has a second factor: the link stands in for the password only.
+    assert_eq!(res.headers()["location"], "/login/verify");
+    assert_eq!(app.get_with(&ada, "/admin").await.status(), 303);
+    let res = app.after_password(&ada, ADMIN_EMAIL, res).await;
     assert_eq!(res.headers()["location"], "/admin");
     assert_eq!(app.get_with(&ada, "/admin").await.status(), 200);
     let old = app.get_with(&admin, "/admin").await;

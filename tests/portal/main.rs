@@ -27,6 +27,7 @@ mod invitations;
 mod landing;
 mod lifecycle;
 mod mail_outage;
+mod mfa;
 mod org_overview;
 mod orgs;
 mod outbox;

@@ -63,8 +63,9 @@ async fn first_run_link_works_once(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), 303);
-    // Signed in at once, on the admin dashboard.
-    assert_eq!(res.headers()["location"], "/admin");
+    // Signed in at once; the first admin sets up a second factor before anything else.
+    assert_eq!(res.headers()["location"], "/account/security");
+    app.enroll_totp(&app.client, "ada@concat.test").await;
     assert!(app.get_html("/admin").await.contains("Admin dashboard"));
     app.login_ok("ada@concat.test").await;
 

@@ -1,4 +1,7 @@
-//! The signed-in user's own settings: display name and password.
+//! The signed-in user's own settings: display name and password; sign-in security
+//! (`security`).
+
+pub mod security;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -20,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/account").route(web::get().to(show)))
         .service(web::resource("/account/name").route(web::post().to(change_name)))
         .service(web::resource("/account/password").route(web::post().to(change_password)));
+    security::routes(cfg);
 }
 
 #[derive(Template)]
@@ -139,7 +143,9 @@ pub async fn change_password(
     state.mail_queued();
     if let Some(user) = updated {
         // A fresh session bound to the new session version: other sessions are now invalid.
-        session::begin(&current.viewer.session, &user, state.clock.now())?;
+        // This one keeps what it proved (its second factor).
+        let mfa = session::auth(&current.viewer.session).is_some_and(|a| a.mfa);
+        session::begin_with(&current.viewer.session, &user, state.clock.now(), mfa)?;
     }
     current.viewer.flash(
         FlashLevel::Success,

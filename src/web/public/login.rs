@@ -3,12 +3,14 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::auth::mfa;
 use crate::auth::sign_in::{self, SignIn};
 use crate::db;
+use crate::db::models::users::{self, User};
 use crate::domain::PasswordInput;
 use crate::errors::AppError;
 use crate::web::session::csrf::NoFields;
-use crate::web::session::{self, CsrfForm, FlashLevel, Viewer};
+use crate::web::session::{self, CsrfForm, FlashLevel, PendingSignIn, Viewer};
 use crate::web::{home_for, redirect, render, render_with, safe_next, PageContext};
 
 pub const INVALID_CREDENTIALS: &str = "Invalid email or password.";
@@ -20,6 +22,8 @@ struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
+    /// Offer signing in with a passkey alone.
+    passkeys: bool,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +40,7 @@ pub async fn form(viewer: Viewer, query: web::Query<LoginQuery>) -> Result<HttpR
         email: String::new(),
         next: safe_next(query.next.as_deref()).unwrap_or_default(),
         error: None,
+        passkeys: viewer.state.webauthn.is_some(),
     })
 }
 
@@ -63,6 +68,7 @@ fn again(
             email: email.to_string(),
             next: next.to_string(),
             error: Some(error.to_string()),
+            passkeys: viewer.state.webauthn.is_some(),
         },
     )
 }
@@ -93,13 +99,7 @@ pub async fn submit(
     )
     .await?;
     match outcome {
-        SignIn::SignedIn(user) if next.is_empty() => {
-            crate::web::begin_and_land(&viewer, &user).await
-        }
-        SignIn::SignedIn(user) => {
-            session::begin(&viewer.session, &user, state.clock.now())?;
-            Ok(redirect(&next))
-        }
+        SignIn::SignedIn(user) => crate::web::land(&viewer, &user, &next).await,
         SignIn::Invalid => again(
             &viewer,
             StatusCode::UNAUTHORIZED,
@@ -145,4 +145,137 @@ pub async fn logout(viewer: Viewer, _form: CsrfForm<NoFields>) -> Result<HttpRes
     session::end(&viewer.session);
     viewer.flash(FlashLevel::Success, "You have signed out.");
     Ok(redirect("/login"))
+}
+
+#[derive(Template)]
+#[template(path = "auth/verify.html")]
+struct VerifyPage {
+    ctx: PageContext,
+    has_totp: bool,
+    has_passkey: bool,
+    error: Option<String>,
+}
+
+/// The user of a pending sign-in (password checked, second factor not yet), if it is still
+/// valid: not too old, the account active and its sessions not ended since.
+async fn pending_user(viewer: &Viewer) -> Result<Option<(PendingSignIn, User)>, AppError> {
+    let Some(pending) = session::pending(&viewer.session, viewer.now()) else {
+        return Ok(None);
+    };
+    let id = pending.user_id.clone();
+    let user = db::run(&viewer.state.pool, move |c| Ok(users::find(c, &id)?)).await?;
+    Ok(user
+        .filter(|u| u.is_active() && u.session_version == pending.session_version)
+        .map(|u| (pending, u)))
+}
+
+fn expired(viewer: &Viewer) -> HttpResponse {
+    viewer.flash(
+        FlashLevel::Info,
+        "Your sign-in took too long to confirm. Please sign in again.",
+    );
+    redirect("/login")
+}
+
+async fn verify_page(
+    viewer: &Viewer,
+    user: &User,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = user.id.clone();
+    let f = db::run(&viewer.state.pool, move |c| Ok(mfa::factors(c, &id)?)).await?;
+    render_with(
+        status,
+        &VerifyPage {
+            ctx: viewer.page("Confirm it’s you"),
+            has_totp: f.totp.is_some(),
+            has_passkey: !f.passkeys.is_empty(),
+            error,
+        },
+    )
+}
+
+/// `GET /login/verify`: the second step of signing in.
+pub async fn verify_form(viewer: Viewer) -> Result<HttpResponse, AppError> {
+    match pending_user(&viewer).await? {
+        Some((_, user)) => verify_page(&viewer, &user, StatusCode::OK, None).await,
+        None => Ok(expired(&viewer)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct VerifyForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    passkey: String,
+}
+
+/// `POST /login/verify`: an authenticator code, a recovery code or a passkey's answer.
+#[tracing::instrument(name = "login_verify", skip_all, fields(client_ip = %viewer.context.meta.client_ip))]
+pub async fn verify(
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<VerifyForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some((pending, user)) = pending_user(&viewer).await? else {
+        return Ok(expired(&viewer));
+    };
+    let proof = if !form.passkey.trim().is_empty() {
+        crate::web::account::security::Proof::Passkey(form.passkey)
+    } else if !form.code.trim().is_empty() {
+        crate::web::account::security::Proof::Code(form.code)
+    } else {
+        return verify_page(
+            &viewer,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Enter the code from your authenticator app, or a recovery code.".into()),
+        )
+        .await;
+    };
+    match crate::web::account::security::check_proof(&viewer, &user, proof).await? {
+        mfa::Checked::Verified { recovery_left } => {
+            session::begin_with(&viewer.session, &user, viewer.now(), true)?;
+            if let Some(left) = recovery_left {
+                viewer.flash(
+                    FlashLevel::Info,
+                    format!(
+                        "You signed in with a recovery code; {left} remain. Make new ones under Account → Sign-in security."
+                    ),
+                );
+            }
+            let id = user.id.clone();
+            let roles = db::run(&viewer.state.pool, move |c| Ok(users::roles(c, &id)?)).await?;
+            let next = safe_next(Some(&pending.next)).unwrap_or_default();
+            Ok(redirect(if next.is_empty() {
+                home_for(&user, roles)
+            } else {
+                &next
+            }))
+        }
+        mfa::Checked::Wrong => {
+            verify_page(
+                &viewer,
+                &user,
+                StatusCode::UNAUTHORIZED,
+                Some("That code is not right (a code works only once). Try the newest code, or a recovery code.".into()),
+            )
+            .await
+        }
+        mfa::Checked::Locked { minutes } => {
+            let unit = if minutes == 1 { "minute" } else { "minutes" };
+            let mut res = verify_page(
+                &viewer,
+                &user,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(format!("Too many wrong codes. Try again in {minutes} {unit}.")),
+            )
+            .await?;
+            if let Ok(v) = header::HeaderValue::from_str(&(minutes * 60).to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(res)
+        }
+    }
 }

@@ -23,6 +23,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/logout").route(web::post().to(login::logout)))
         .service(
+            web::resource("/login/verify")
+                .route(web::get().to(login::verify_form))
+                .route(web::post().to(login::verify)),
+        )
+        .service(
+            web::resource("/login/passkey")
+                .route(web::post().to(crate::web::account::security::passkey_sign_in)),
+        )
+        .service(
             web::resource("/forgot-password")
                 .route(web::get().to(links::forgot_form))
                 .route(web::post().to(links::forgot_submit)),

@@ -80,6 +80,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 tracing::warn!(path = %target, "form rejected: missing or invalid CSRF token");
                 return Err(AppError::Csrf);
             }
+            crate::web::account::security::sudo_gate(&req, &body).await?;
             let value = serde_urlencoded::from_bytes::<T>(&body)
                 .map_err(|e| AppError::BadRequest(format!("malformed form: {e}")))?;
             Ok(CsrfForm(value))

@@ -16,9 +16,10 @@ use crate::db::{self};
 use crate::errors::AppError;
 use crate::state::AppState;
 
-/// The resolved user of this request (and their roles), cached in the request extensions.
+/// The resolved user of this request (their roles, and whether this session still has to
+/// set up the second factor the sign-in policy requires), cached in the request extensions.
 #[derive(Clone)]
-struct Resolved(Option<(User, Roles)>);
+struct Resolved(Option<(User, Roles, bool)>);
 
 pub struct Viewer {
     pub user: Option<User>,
@@ -30,6 +31,8 @@ pub struct Viewer {
     pub state: web::Data<AppState>,
     /// This request's context (now, actor, metadata), built once with the session's user.
     pub context: RequestContext,
+    /// The signed-in session's last password or factor check (sudo mode counts from it).
+    pub verified_at: Option<DateTime<Utc>>,
 }
 
 impl Viewer {
@@ -52,7 +55,7 @@ async fn resolve(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     session: &Session,
-) -> Result<Option<(User, Roles)>, AppError> {
+) -> Result<Option<(User, Roles, bool)>, AppError> {
     if let Some(Resolved(user)) = req.extensions().get::<Resolved>().cloned() {
         return Ok(user);
     }
@@ -80,8 +83,13 @@ async fn resolve(
             .await?;
             match found {
                 Some((u, roles)) if u.is_active() && u.session_version == auth.session_version => {
+                    let must_enroll = !auth.mfa
+                        && state
+                            .settings
+                            .require_mfa
+                            .covers(u.is_concat_admin, roles.organizations > 0);
                     session::touch(session, auth, now);
-                    user = Some((u, roles));
+                    user = Some((u, roles, must_enroll));
                 }
                 _ => session::end(session),
             }
@@ -101,9 +109,16 @@ impl FromRequest for Viewer {
             let state = state_of(&req)?;
             let session = req.get_session();
             let (user, roles) = match resolve(&req, &state, &session).await? {
-                Some((u, r)) => (Some(u), r),
+                Some((_, _, true)) if !reachable_before_enrolment(req.path()) => {
+                    return Err(AppError::SecondFactorRequired);
+                }
+                Some((u, r, _)) => (Some(u), r),
                 None => (None, Roles::default()),
             };
+            let verified_at = user
+                .as_ref()
+                .and_then(|_| session::auth(&session))
+                .map(|a| a.verified_at());
             let meta = RequestMeta::of(&req, state.settings.trust_proxy_headers);
             let context = RequestContext::new(
                 state.clock.now_naive(),
@@ -117,9 +132,18 @@ impl FromRequest for Viewer {
                 session,
                 state,
                 context,
+                verified_at,
             })
         })
     }
+}
+
+/// What a user whom the sign-in policy covers may reach before setting up a second factor:
+/// the enrolment pages and signing out.
+fn reachable_before_enrolment(path: &str) -> bool {
+    path == crate::web::SECURITY_SETUP
+        || path.starts_with("/account/security/")
+        || path == "/logout"
 }
 
 /// Where to send the user back after signing in (only for page loads).

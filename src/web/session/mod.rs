@@ -33,6 +33,77 @@ pub struct SessionAuth {
     pub sid: String,
     pub login_at: DateTime<Utc>,
     pub seen_at: DateTime<Utc>,
+    /// Whether this session proved a second factor (at sign-in, or by enrolling one since).
+    #[serde(default)]
+    pub mfa: bool,
+    /// The last password or second-factor check of this session (sudo mode counts from it).
+    #[serde(default)]
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+impl SessionAuth {
+    /// When this session last proved who is using it.
+    pub fn verified_at(&self) -> DateTime<Utc> {
+        self.verified_at.unwrap_or(self.login_at)
+    }
+}
+
+/// A password that checked out for a user with a second factor: the session waits for the
+/// factor (`/login/verify`) before it is signed in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub user_id: String,
+    pub session_version: i32,
+    pub at: DateTime<Utc>,
+    /// Where to go once signed in (a safe local path, or empty).
+    pub next: String,
+}
+
+/// How long a pending sign-in waits for its second factor.
+pub const PENDING_TIMEOUT: chrono::Duration = chrono::Duration::minutes(5);
+const KEY_PENDING: &str = "pending";
+
+pub fn set_pending(session: &Session, pending: &PendingSignIn) -> anyhow::Result<()> {
+    session.remove(KEY_AUTH);
+    session
+        .insert(KEY_PENDING, pending)
+        .map_err(|e| anyhow::anyhow!("writing the session: {e}"))
+}
+
+/// The pending sign-in, if there is one and it is not too old.
+pub fn pending(session: &Session, now: DateTime<Utc>) -> Option<PendingSignIn> {
+    let p: PendingSignIn = session.get(KEY_PENDING).ok().flatten()?;
+    if now - p.at > PENDING_TIMEOUT {
+        session.remove(KEY_PENDING);
+        return None;
+    }
+    Some(p)
+}
+
+/// Records a successful password or factor check in the signed-in session (sudo mode).
+pub fn mark_verified(session: &Session, now: DateTime<Utc>, with_factor: bool) {
+    if let Some(mut a) = auth(session) {
+        a.verified_at = Some(now);
+        a.mfa |= with_factor;
+        let _ = session.insert(KEY_AUTH, a);
+    }
+}
+
+/// A value kept in the session for the next page only (e.g. recovery codes to show once).
+pub fn put<T: Serialize>(session: &Session, key: &str, value: &T) {
+    let _ = session.insert(key, value);
+}
+
+pub fn take<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Option<T> {
+    let v = session.get::<T>(key).ok().flatten();
+    if v.is_some() {
+        session.remove(key);
+    }
+    v
+}
+
+pub fn peek<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Option<T> {
+    session.get::<T>(key).ok().flatten()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -94,6 +165,16 @@ pub fn touch(session: &Session, mut auth: SessionAuth, now: DateTime<Utc>) {
 /// Starts a signed-in session: a new session (renewed cookie, new CSRF token), bound to the
 /// user's current session version.
 pub fn begin(session: &Session, user: &User, now: DateTime<Utc>) -> anyhow::Result<()> {
+    begin_with(session, user, now, false)
+}
+
+/// [`begin`], saying whether the sign-in proved a second factor.
+pub fn begin_with(
+    session: &Session,
+    user: &User,
+    now: DateTime<Utc>,
+    mfa: bool,
+) -> anyhow::Result<()> {
     let flashes = take_flashes(session);
     // `clear` + `renew` (not `purge`, which would drop everything written afterwards).
     session.clear();
@@ -107,6 +188,8 @@ pub fn begin(session: &Session, user: &User, now: DateTime<Utc>) -> anyhow::Resu
                 sid: random_token(),
                 login_at: now,
                 seen_at: now,
+                mfa,
+                verified_at: Some(now),
             },
         )
         .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;

@@ -42,6 +42,11 @@ impl TestApp {
     /// The session's CSRF token, read from a page like a browser would.
     pub async fn csrf_with(&self, client: &reqwest::Client) -> String {
         let res = self.get_with(client, "/forgot-password").await;
+        if res.status() == 303 {
+            // A session that must set up a second factor first sees only that page.
+            let res = self.get_with(client, "/account/security").await;
+            return csrf_of(&res.text().await.unwrap());
+        }
         csrf_of(&res.text().await.unwrap())
     }
 
@@ -59,12 +64,20 @@ impl TestApp {
         let token = self.csrf_with(client).await;
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
         all.extend_from_slice(fields);
-        client
+        let res = client
             .post(self.url(path))
             .form(&all)
             .send()
             .await
-            .expect("POST")
+            .expect("POST");
+        if res.headers().get("x-reauthentication").is_none() {
+            return res;
+        }
+        // Sudo mode: the user confirms it's them and the form goes through.
+        let html = res.text().await.unwrap();
+        self.confirm_sudo(client, path, &html)
+            .await
+            .expect("a confirm-it's-you page")
     }
 
     /// Posts without a CSRF token (or with the one given).

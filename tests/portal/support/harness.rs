@@ -84,6 +84,8 @@ pub fn captured_logs() -> String {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The API's own listener (`PORTAL_API_ADDR`), when the test asked for one.
+    pub api_port: Option<u16>,
     pub client: reqwest::Client,
     pub jar: Arc<reqwest::cookie::Jar>,
     pub clock: Arc<ManualClock>,
@@ -97,6 +99,8 @@ pub struct TestApp {
     pub passwords: Arc<concat_portal::auth::password::PasswordHasher>,
     /// Work the server does after answering; the mail and audit helpers wait for it.
     pub background: concat_portal::background::Background,
+    /// Authenticator apps the harness set up (see `factors`).
+    pub authenticators: super::factors::Authenticators,
     handle: actix_web::dev::ServerHandle,
     served: Mutex<Option<tokio::task::JoinHandle<anyhow::Result<()>>>>,
     pub(super) allow_unsent: bool,
@@ -131,6 +135,7 @@ pub async fn spawn_app_on(
     .await
     .expect("the application builds");
     let port = app.port();
+    let api_port = app.api_port();
     let pool = app.pool();
     let dispatcher = app.dispatcher();
     let setup_link = app.setup_link().map(str::to_string);
@@ -143,6 +148,7 @@ pub async fn spawn_app_on(
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        api_port,
         client,
         jar,
         clock,
@@ -157,6 +163,7 @@ pub async fn spawn_app_on(
         handle,
         served: Mutex::new(Some(served)),
         allow_unsent: false,
+        authenticators: Default::default(),
     }
 }
 

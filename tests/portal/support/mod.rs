@@ -19,6 +19,7 @@
 #[macro_use]
 mod harness;
 mod client;
+mod factors;
 mod mailbox;
 mod pages;
 mod race;
@@ -28,6 +29,7 @@ mod stories;
 mod test_db;
 
 pub use client::*;
+pub use factors::*;
 pub use harness::*;
 pub use pages::*;
 pub use race::*;

@@ -100,8 +100,10 @@ impl TestApp {
         email: &str,
         pw: &str,
     ) -> reqwest::Response {
-        self.post_form_with(client, "/login", &[("email", email), ("password", pw)])
-            .await
+        let res = self
+            .post_form_with(client, "/login", &[("email", email), ("password", pw)])
+            .await;
+        self.after_password(client, email, res).await
     }
 
     pub async fn login(&self, email: &str, pw: &str) -> reqwest::Response {
