@@ -5,6 +5,7 @@
 //! `walks`: every role's main pages at 1280 and 390 px, audited.
 
 mod audit;
+mod passkeys;
 mod walks;
 
 use std::process::{Child, Command, Stdio};

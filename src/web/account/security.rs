@@ -293,7 +293,7 @@ fn removed(current: &CurrentUser, outcome: Removed, what: &str) -> HttpResponse 
     match outcome {
         Removed::Done => current
             .viewer
-            .flash(FlashLevel::Success, format!("{what} removed.")),
+            .flash(FlashLevel::Success, format!("{what} was removed.")),
         Removed::NotFound => current
             .viewer
             .flash(FlashLevel::Info, format!("{what} was already removed.")),

@@ -13,9 +13,12 @@ use super::harness::TestApp;
 use super::pages::{csrf_of, unescaped};
 use super::stories::PASSWORD;
 
-/// Enrolled authenticator secrets by email, with the last step the harness used.
+/// An enrolled authenticator secret and the last step the harness used, by email.
+type Enrolled = HashMap<String, (Vec<u8>, i64)>;
+
+/// The authenticator apps of the test's users.
 #[derive(Clone, Default)]
-pub struct Authenticators(Arc<Mutex<HashMap<String, (Vec<u8>, i64)>>>);
+pub struct Authenticators(Arc<Mutex<Enrolled>>);
 
 pub const STEP: i64 = 30;
 
