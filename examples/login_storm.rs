@@ -102,7 +102,15 @@ async fn main() -> anyhow::Result<()> {
                             code
                         }
                         Err(e) if e.is_timeout() => "timeout".to_string(),
-                        Err(_) => "error".to_string(),
+                        Err(e) => {
+                            // Named in the report: a refused connection is not a closed one.
+                            eprintln!("login_storm: {e:?}");
+                            if e.is_connect() {
+                                "connect-error".to_string()
+                            } else {
+                                "error".to_string()
+                            }
+                        }
                     };
                     *statuses.lock().unwrap().entry(status).or_default() += 1;
                     if waves || Instant::now() >= deadline {

@@ -68,7 +68,7 @@ read -r RPS_ALONE P99_ALONE <<<"$(measure)"
 # The storm starts first and outlasts the measurement by a second on each side.
 # The storm client shares CPU 1 with wrk; at nice 19 it does not delay wrk's own measurement
 # (STORM_NICE=0 to let them compete). The server still gets every sign-in of every wave.
-"${LOAD_CPU[@]}" nice -n "${STORM_NICE:-19}" target/release/examples/login_storm "http://127.0.0.1:$PORT" "$CONCURRENCY" "$((DURATION + 2))" "$MODE" >"$WORK/storm.txt" &
+"${LOAD_CPU[@]}" nice -n "${STORM_NICE:-19}" target/release/examples/login_storm "http://127.0.0.1:$PORT" "$CONCURRENCY" "$((DURATION + 2))" "$MODE" >"$WORK/storm.txt" 2>"${STORM_ERRORS:-/dev/null}" &
 STORM=$!
 sleep 1
 read -r RPS_STORM P99_STORM <<<"$(measure)"

@@ -550,8 +550,16 @@ pub fn check_code(
         return Ok(Checked::Locked { minutes });
     }
     let f = factors(c, &user.id)?;
-    if let Some(row) = &f.totp {
-        let secret = sealer.open(&row.secret_sealed)?;
+    // An authenticator secret sealed under another key (the secret key was changed) cannot be
+    // checked: recovery codes still work, and an admin can reset the factors.
+    let secret = f.totp.as_ref().and_then(|row| match sealer.open(&row.secret_sealed) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(user = %user.id, error = %e, "an authenticator secret could not be opened");
+            None
+        }
+    });
+    if let (Some(row), Some(secret)) = (&f.totp, secret) {
         if let Some(step) = matching_step(&secret, code, ctx.now)? {
             if row.last_used_step.is_none_or(|last| step > last) {
                 diesel::update(totp_factors::table.find(&user.id))

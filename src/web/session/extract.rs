@@ -139,10 +139,11 @@ impl FromRequest for Viewer {
 }
 
 /// What a user whom the sign-in policy covers may reach before setting up a second factor:
-/// the enrolment pages and signing out.
+/// the enrolment pages (and the passkey prompt's options) and signing out.
 fn reachable_before_enrolment(path: &str) -> bool {
     path == crate::web::SECURITY_SETUP
         || path.starts_with("/account/security/")
+        || path == "/passkeys/options"
         || path == "/logout"
 }
 

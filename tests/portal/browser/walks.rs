@@ -72,17 +72,7 @@ async fn walk(browser: &Browser, axe: &Axe, app: &TestApp, pages: &[Page]) -> Ve
                     .and_then(|h| h.parse().ok());
                 std::fs::write(&file, browser.full_page_png(height).await).unwrap();
             }
-            if let Some(overflow) = browser.horizontal_overflow(width).await {
-                problems.push(format!("{name} at {width} px: {overflow}"));
-            }
-            let violations = browser.axe_violations(axe).await;
-            if !violations.is_empty() {
-                problems.push(format!(
-                    "{name} at {width} px: {} axe-core violation(s):\n{}",
-                    violations.len(),
-                    violations.join("\n")
-                ));
-            }
+            problems.extend(checked_here(browser, axe, &name, width).await);
         }
     }
     problems
@@ -464,3 +454,72 @@ async fn concat_admin_pages_fit_and_pass_axe(backend: Backend) {
 }
 
 both_backends!(concat_admin_pages_fit_and_pass_axe);
+
+/// The pages of second factors (issue 15): Account → Sign-in security and the app's
+/// enrolment, the second step of signing in, and "Confirm it's you" before a protected action —
+/// each checked where the person meets it, at both widths.
+async fn second_factor_pages_fit_and_pass_axe(backend: Backend) {
+    let Some((browser, axe)) = audited_browser().await else {
+        return;
+    };
+    let app = spawn_app(backend).await;
+    app.create_admin(ADMIN_EMAIL, "Ada").await;
+    // The first sign-in enrols the authenticator app in the browser.
+    sign_in(&browser, &app, ADMIN_EMAIL, "/admin").await;
+    let mut problems = walk(
+        &browser,
+        &axe,
+        &app,
+        &[
+            page("/account/security", "Sign-in security"),
+            page("/account/security/totp", "Set up an authenticator app"),
+        ],
+    )
+    .await;
+    // Twelve minutes on, making new recovery codes asks to confirm it's you.
+    app.clock.advance(chrono::Duration::minutes(12));
+    for width in WIDTHS {
+        browser.set_viewport(width).await;
+        browser
+            .client
+            .goto(&app.url("/account/security"))
+            .await
+            .unwrap();
+        browser
+            .click("form[action='/account/security/recovery-codes'] button")
+            .await;
+        browser.wait_text("h1", "Confirm it’s you").await;
+        browser.assert_viewport(width).await;
+        problems.extend(checked_here(&browser, &axe, "confirm it's you", width).await);
+    }
+    // Signed out, the password leads to the second step.
+    browser.client.goto(&app.url("/admin")).await.unwrap();
+    browser.click("nav button.link").await;
+    browser.wait_text("h1", "Sign in").await;
+    browser.fill("#f-email", ADMIN_EMAIL).await;
+    browser.fill("#f-password", PASSWORD).await;
+    browser.click("form.card button[type=submit]").await;
+    browser.wait_text("h1", "Confirm it’s you").await;
+    problems.extend(walk(&browser, &axe, &app, &[page("/login/verify", "Confirm it’s you")]).await);
+    assert_no_problems("second factor", &problems);
+    browser.close().await;
+}
+
+/// The overflow and axe-core checks on the page the browser is on.
+async fn checked_here(browser: &Browser, axe: &Axe, name: &str, width: u32) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(overflow) = browser.horizontal_overflow(width).await {
+        problems.push(format!("{name} at {width} px: {overflow}"));
+    }
+    let violations = browser.axe_violations(axe).await;
+    if !violations.is_empty() {
+        problems.push(format!(
+            "{name} at {width} px: {} axe-core violation(s):\n{}",
+            violations.len(),
+            violations.join("\n")
+        ));
+    }
+    problems
+}
+
+both_backends!(second_factor_pages_fit_and_pass_axe);
