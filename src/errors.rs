@@ -30,7 +30,10 @@ pub enum AppError {
     LoginRequired { next: String },
     /// The sign-in policy requires a second factor this session has not set up yet.
     #[error("second factor required")]
-    SecondFactorRequired,
+    SecondFactorRequired {
+        /// The page where it is set up.
+        setup: &'static str,
+    },
     /// "Confirm it's you" (sudo mode), rendered, before a sensitive action goes ahead.
     #[error("re-authentication required")]
     Reauthenticate(actix_web::http::StatusCode, String),
@@ -84,7 +87,7 @@ impl AppError {
                     .to_string(),
             ),
             AppError::LoginRequired { .. } => ("Sign in required", "Please sign in.".to_string()),
-            AppError::SecondFactorRequired => (
+            AppError::SecondFactorRequired { .. } => (
                 "Second factor required",
                 "Set up a second factor to continue.".to_string(),
             ),
@@ -114,7 +117,7 @@ impl ResponseError for AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::LoginRequired { .. } | AppError::SecondFactorRequired => {
+            AppError::LoginRequired { .. } | AppError::SecondFactorRequired { .. } => {
                 StatusCode::SEE_OTHER
             }
             AppError::Reauthenticate(status, _) => *status,
@@ -124,9 +127,9 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let AppError::SecondFactorRequired = self {
+        if let AppError::SecondFactorRequired { setup } = self {
             return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, crate::web::SECURITY_SETUP))
+                .insert_header((header::LOCATION, *setup))
                 .finish();
         }
         if let AppError::Reauthenticate(status, html) = self {

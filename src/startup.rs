@@ -180,6 +180,7 @@ impl Application {
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(AppError::NotFound)
                 }))
+                .wrap(from_fn(crate::web::factors::sudo))
                 .wrap(ErrorHandlers::new().default_handler(render_error_page))
                 .wrap(session)
                 .wrap(headers)

@@ -277,9 +277,17 @@ pub fn check_answer(
     }
     let state =
         take_ceremony::<PasskeyAuthentication>(c, ceremony, Some(user), "authenticate", ctx.now)?;
-    let answer = serde_json::from_str::<PublicKeyCredential>(answer).ok();
+    if state.is_none() {
+        tracing::info!("a passkey answer came without its challenge (expired or used)");
+    }
+    let answer = serde_json::from_str::<PublicKeyCredential>(answer)
+        .inspect_err(|e| tracing::info!(error = %e, "a passkey answer could not be read"))
+        .ok();
     if let (Some(state), Some(answer)) = (state, answer) {
-        if let Ok(result) = rp.finish_passkey_authentication(&answer, &state) {
+        let verified = rp
+            .finish_passkey_authentication(&answer, &state)
+            .inspect_err(|e| tracing::info!(error = %e, "a passkey answer did not verify"));
+        if let Ok(result) = verified {
             let id = credential_key(result.cred_id().as_ref());
             let rows = mfa::factors(c, &user.id)?.passkeys;
             if let Some(row) = rows.iter().find(|r| r.credential_id == id) {

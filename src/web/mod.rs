@@ -6,6 +6,7 @@ pub mod admin;
 pub mod assets;
 pub mod charts;
 pub mod developer;
+pub mod factors;
 pub mod forms;
 pub mod org;
 pub mod public;
@@ -121,7 +122,7 @@ pub async fn land(
 }
 
 /// Where a user whom the sign-in policy covers sets up their first factor.
-pub const SECURITY_SETUP: &str = "/account/security";
+pub const SECURITY_SETUP: &str = session::SECURITY_SETUP;
 
 /// The session key of the page a sign-in asked for, kept while the first factor is set up.
 pub const AFTER_SETUP: &str = "after_setup";
@@ -221,7 +222,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     crate::api::routes(cfg);
     cfg.service(web::resource("/static/{file}").route(web::get().to(assets::serve)))
         .service(web::resource("/favicon.ico").route(web::get().to(assets::favicon)))
-        .service(web::resource("/healthz").route(web::get().to(public::health::healthz)));
+        .service(web::resource("/healthz").route(web::get().to(public::health::healthz)))
+        .service(
+            web::resource("/passkeys/options").route(web::post().to(factors::passkey_options)),
+        );
     public::routes(cfg);
     account::routes(cfg);
     developer::routes(cfg);

@@ -18,8 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/users").route(web::get().to(users::list)))
         .service(web::resource("/admin/users/invite").route(web::post().to(users::invite)))
         .service(
-            web::resource("/admin/users/{id}/reset-mfa")
-                .route(web::post().to(crate::web::account::security::admin_reset)),
+            web::resource("/admin/users/{id}/reset-mfa").route(web::post().to(users::admin_reset)),
         )
         .service(
             web::resource("/admin/users/invitations/{id}/withdraw")

@@ -400,3 +400,46 @@ pub async fn reactivate(
     admin.viewer.flash(FlashLevel::Success, message);
     Ok(redirect("/admin/users"))
 }
+
+/// `POST /admin/users/{id}/reset-mfa`: a ConCat admin removes another user's second factors.
+pub async fn admin_reset(
+    admin: crate::web::session::AdminUser,
+    path: web::Path<String>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let (rc, settings, id) = (
+        admin.viewer.context.clone(),
+        admin.viewer.state.settings.clone(),
+        path.into_inner(),
+    );
+    let outcome = db::transaction(&admin.viewer.state.pool, move |c| {
+        let Some(target) = users::find(c, &id)? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            crate::auth::mfa::reset_factors(c, &rc.ctx(), &settings, &target)?,
+            target,
+        )))
+    })
+    .await?;
+    match outcome {
+        None => Err(AppError::NotFound),
+        Some((crate::auth::mfa::Reset::OwnAccount, _)) => {
+            admin.viewer.flash(
+                FlashLevel::Error,
+                "You cannot reset your own second factors. Use a recovery code, or ask another ConCat admin.",
+            );
+            Ok(redirect("/admin/users"))
+        }
+        Some((crate::auth::mfa::Reset::Done, target)) => {
+            admin.viewer.flash(
+                FlashLevel::Success,
+                format!(
+                    "The second factors of {} were removed and their sessions ended. They set up a new one at their next sign-in.",
+                    target.email
+                ),
+            );
+            Ok(redirect("/admin/users"))
+        }
+    }
+}

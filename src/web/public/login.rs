@@ -3,8 +3,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::mfa;
+use crate::audit::Actor;
 use crate::auth::sign_in::{self, SignIn};
+use crate::auth::{mfa, passkeys};
 use crate::db;
 use crate::db::models::users::{self, User};
 use crate::domain::PasswordInput;
@@ -222,9 +223,9 @@ pub async fn verify(
         return Ok(expired(&viewer));
     };
     let proof = if !form.passkey.trim().is_empty() {
-        crate::web::account::security::Proof::Passkey(form.passkey)
+        crate::web::factors::Proof::Passkey(form.passkey)
     } else if !form.code.trim().is_empty() {
-        crate::web::account::security::Proof::Code(form.code)
+        crate::web::factors::Proof::Code(form.code)
     } else {
         return verify_page(
             &viewer,
@@ -234,7 +235,7 @@ pub async fn verify(
         )
         .await;
     };
-    match crate::web::account::security::check_proof(&viewer, &user, proof).await? {
+    match crate::web::factors::check_proof(&viewer, &user, proof).await? {
         mfa::Checked::Verified { recovery_left } => {
             session::begin_with(&viewer.session, &user, viewer.now(), true)?;
             if let Some(left) = recovery_left {
@@ -276,6 +277,66 @@ pub async fn verify(
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }
             Ok(res)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DiscoverForm {
+    #[serde(default)]
+    passkey: String,
+}
+
+/// `POST /login/passkey`: signing in with a passkey alone (no password). A verified passkey
+/// (with user verification) is both factors.
+pub async fn passkey_sign_in(
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<DiscoverForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(rp) = viewer.state.webauthn.clone() else {
+        return Err(AppError::NotFound);
+    };
+    let ceremony = crate::web::factors::take_ceremony(&viewer.session);
+    let rc = viewer.context.clone();
+    let found = db::transaction(&viewer.state.pool, move |c| {
+        passkeys::finish_discovery(c, &rc.ctx(), &rp, &ceremony, &form.passkey)
+    })
+    .await?;
+    match found {
+        Ok(user) if user.is_active() => {
+            let (rc, u) = (viewer.context.clone(), user.clone());
+            let roles = db::transaction(&viewer.state.pool, move |c| {
+                let ctx = rc.by(Actor::from(&u));
+                ctx.audit("login.succeeded")
+                    .target("user", &u.id)
+                    .details(serde_json::json!({ "method": "passkey" }))
+                    .record(c, ctx.now)?;
+                Ok(users::roles(c, &u.id)?)
+            })
+            .await?;
+            session::begin_with(&viewer.session, &user, viewer.now(), true)?;
+            Ok(redirect(crate::web::home_for(&user, roles)))
+        }
+        Ok(_) => {
+            viewer.flash(
+                FlashLevel::Error,
+                "This account is suspended. Contact ConCat support if you think this is a mistake.",
+            );
+            Ok(redirect("/login"))
+        }
+        Err(Some(minutes)) => {
+            viewer.flash(
+                FlashLevel::Error,
+                format!("Too many failed sign-in attempts. Try again in {minutes} minutes."),
+            );
+            Ok(redirect("/login"))
+        }
+        Err(None) => {
+            viewer.flash(
+                FlashLevel::Error,
+                "That passkey could not sign you in. Try again, or use your email and password.",
+            );
+            Ok(redirect("/login"))
         }
     }
 }

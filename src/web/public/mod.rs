@@ -27,10 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(login::verify_form))
                 .route(web::post().to(login::verify)),
         )
-        .service(
-            web::resource("/login/passkey")
-                .route(web::post().to(crate::web::account::security::passkey_sign_in)),
-        )
+        .service(web::resource("/login/passkey").route(web::post().to(login::passkey_sign_in)))
         .service(
             web::resource("/forgot-password")
                 .route(web::get().to(links::forgot_form))

@@ -28,6 +28,26 @@ struct TokenField {
 #[derive(Debug, Deserialize)]
 pub struct NoFields {}
 
+/// Whether `body` (a form) carries this session's CSRF token, compared in constant time.
+pub fn token_matches(req: &HttpRequest, body: &[u8]) -> bool {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let token: Option<String> = if is_form {
+        serde_urlencoded::from_bytes::<TokenField>(body)
+            .ok()
+            .and_then(|f| f.csrf_token)
+    } else {
+        None
+    };
+    match (session::existing_csrf_token(&req.get_session()), token) {
+        (Some(e), Some(t)) => bool::from(e.as_bytes().ct_eq(t.as_bytes())),
+        _ => false,
+    }
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
@@ -57,30 +77,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            let is_form = req
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-            let token: Option<String> = if is_form {
-                serde_urlencoded::from_bytes::<TokenField>(&body)
-                    .ok()
-                    .and_then(|f| f.csrf_token)
-            } else {
-                None
-            };
-            let expected = session::existing_csrf_token(&req.get_session());
-            let valid = match (expected, token) {
-                (Some(e), Some(t)) => bool::from(e.as_bytes().ct_eq(t.as_bytes())),
-                _ => false,
-            };
+            let valid = token_matches(&req, &body);
             if !valid {
                 let target =
                     crate::telemetry::loggable_target(req.match_pattern().as_deref(), req.path());
                 tracing::warn!(path = %target, "form rejected: missing or invalid CSRF token");
                 return Err(AppError::Csrf);
             }
-            crate::web::account::security::sudo_gate(&req, &body).await?;
             let value = serde_urlencoded::from_bytes::<T>(&body)
                 .map_err(|e| AppError::BadRequest(format!("malformed form: {e}")))?;
             Ok(CsrfForm(value))

@@ -110,7 +110,9 @@ impl FromRequest for Viewer {
             let session = req.get_session();
             let (user, roles) = match resolve(&req, &state, &session).await? {
                 Some((_, _, true)) if !reachable_before_enrolment(req.path()) => {
-                    return Err(AppError::SecondFactorRequired);
+                    return Err(AppError::SecondFactorRequired {
+                        setup: session::SECURITY_SETUP,
+                    });
                 }
                 Some((u, r, _)) => (Some(u), r),
                 None => (None, Roles::default()),
@@ -141,7 +143,7 @@ impl FromRequest for Viewer {
 /// What a user whom the sign-in policy covers may reach before setting up a second factor:
 /// the enrolment pages (and the passkey prompt's options) and signing out.
 fn reachable_before_enrolment(path: &str) -> bool {
-    path == crate::web::SECURITY_SETUP
+    path == session::SECURITY_SETUP
         || path.starts_with("/account/security/")
         || path == "/passkeys/options"
         || path == "/logout"

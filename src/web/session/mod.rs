@@ -17,6 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::models::users::User;
 
+/// Where a user whom the sign-in policy covers sets up their first factor (`Viewer` sends
+/// them there until they have).
+pub const SECURITY_SETUP: &str = "/account/security";
+
 pub const IDLE_TIMEOUT: chrono::Duration = chrono::Duration::minutes(30);
 pub const ABSOLUTE_TIMEOUT: chrono::Duration = chrono::Duration::hours(12);
 

@@ -162,7 +162,10 @@ async fn a_passkey_is_registered_used_and_removed(backend: Backend) {
         .await;
     browser.wait_path("/developer").await;
     let actions = app.audit_actions().await;
-    assert!(actions.contains(&"mfa.passkey_added".to_string()), "{actions:?}");
+    assert!(
+        actions.contains(&"mfa.passkey_added".to_string()),
+        "{actions:?}"
+    );
     assert!(actions.contains(&"login.succeeded".to_string()));
 
     // Eleven minutes on, removing it is a protected action: confirmed with the passkey, then
@@ -173,7 +176,7 @@ async fn a_passkey_is_registered_used_and_removed(backend: Backend) {
         .goto(&format!("{base}/account/security"))
         .await
         .unwrap();
-    browser.wait_text("table", "Last used").await;
+    browser.wait_text("table", "Work laptop").await;
     let used = browser
         .client
         .find(Locator::Css("td[data-label='Last used']"))
@@ -190,7 +193,9 @@ async fn a_passkey_is_registered_used_and_removed(backend: Backend) {
     browser
         .click("form[data-passkey=get] button[type=submit]")
         .await;
-    browser.wait_text(".flash-success", "passkey was removed").await;
+    browser
+        .wait_text(".flash-success", "passkey was removed")
+        .await;
     browser.wait_text("main", "No passkeys yet.").await;
     app.set_aside_security_notice(email).await;
     let actions = app.audit_actions().await;

@@ -500,7 +500,15 @@ async fn second_factor_pages_fit_and_pass_axe(backend: Backend) {
     browser.fill("#f-password", PASSWORD).await;
     browser.click("form.card button[type=submit]").await;
     browser.wait_text("h1", "Confirm it’s you").await;
-    problems.extend(walk(&browser, &axe, &app, &[page("/login/verify", "Confirm it’s you")]).await);
+    problems.extend(
+        walk(
+            &browser,
+            &axe,
+            &app,
+            &[page("/login/verify", "Confirm it’s you")],
+        )
+        .await,
+    );
     assert_no_problems("second factor", &problems);
     browser.close().await;
 }
