@@ -331,6 +331,21 @@ async fn sudo_mode_asks_again_after_ten_minutes_and_completes_the_post(backend: 
     assert!(html.contains("name=\"sudo_code\""));
     assert!(app.unsent().await.is_empty(), "nothing happened yet");
 
+    // A forged form (no valid CSRF token) is never dressed up as "confirm it's you" (which
+    // would carry a fresh token): it is refused as it stands.
+    let res = admin
+        .post(app.url("/admin/users/invite"))
+        .form(&[
+            ("csrf_token", "forged"),
+            ("email", "ev@evil.example"),
+            ("name", "Ev"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().get("x-reauthentication").is_none());
+
     // A wrong code: asked again, still nothing done.
     let mut with_code: Vec<(&str, &str)> = form.to_vec();
     with_code.push(("sudo_code", "000000"));
