@@ -138,6 +138,12 @@ pub fn factors(c: &mut DbConn, user_id: &str) -> QueryResult<Factors> {
     })
 }
 
+/// Serializes changes to one user's factors (a double submit, two tabs): a PostgreSQL advisory
+/// lock for the transaction; SQLite's write transactions are serialized already.
+pub(crate) fn lock_user(c: &mut DbConn, user_id: &str) -> QueryResult<()> {
+    db::lock_key(c, &format!("mfa:user:{user_id}"))
+}
+
 /// Whether the user has any second factor (one read).
 pub fn has_any(c: &mut DbConn, user_id: &str) -> QueryResult<bool> {
     Ok(factors(c, user_id)?.any())
@@ -216,15 +222,21 @@ pub fn totp_code(secret: &[u8], at: NaiveDateTime) -> anyhow::Result<String> {
     Ok(totp(secret.to_vec(), "")?.generate(at.and_utc().timestamp().max(0) as u64))
 }
 
-/// Recovery codes as shown: ten characters of an unambiguous alphabet, in two groups.
+/// Recovery codes as shown: 24 characters of a 31-letter unambiguous alphabet (about 119
+/// random bits, so an unsalted digest is safe to store: ASVS asks for a slow salted hash only
+/// below 112 bits), in four groups of six.
 fn new_recovery_code() -> String {
+    use rand::seq::IndexedRandom;
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let bytes = random_bytes::<10>();
-    let chars: String = bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+    let mut rng = rand::rngs::OsRng.unwrap_err();
+    let chars: Vec<char> = (0..24)
+        .map(|_| *ALPHABET.choose(&mut rng).expect("a non-empty alphabet") as char)
         .collect();
-    format!("{}-{}", &chars[..5], &chars[5..])
+    chars
+        .chunks(6)
+        .map(|g| g.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn recovery_hash(code: &str) -> String {
@@ -237,7 +249,7 @@ fn recovery_hash(code: &str) -> String {
 }
 
 /// Replaces the user's recovery codes with ten new ones (returned to be shown once; only their
-/// SHA-256 is stored: each has about 49 random bits and every guess is throttled).
+/// SHA-256 is stored: each has about 119 random bits, and every guess is throttled).
 fn replace_recovery_codes(
     c: &mut DbConn,
     user_id: &str,
@@ -305,6 +317,7 @@ pub fn enable_totp(
     let Some(step) = matching_step(secret, code, ctx.now)? else {
         return Ok(Added::WrongCode);
     };
+    lock_user(c, &user.id)?;
     let first = !has_any(c, &user.id)?;
     diesel::delete(totp_factors::table.find(&user.id)).execute(c)?;
     diesel::insert_into(totp_factors::table)
@@ -373,6 +386,7 @@ fn removing(
     settings: &Settings,
     user: &User,
 ) -> QueryResult<Result<Factors, Removed>> {
+    lock_user(c, &user.id)?;
     let f = factors(c, &user.id)?;
     if f.count() == 1 && required_for(c, settings, user)? {
         return Ok(Err(Removed::LastRequired));
@@ -459,6 +473,7 @@ pub fn regenerate_recovery_codes(
     settings: &Settings,
     user: &User,
 ) -> anyhow::Result<Option<Vec<String>>> {
+    lock_user(c, &user.id)?;
     if !has_any(c, &user.id)? {
         return Ok(None);
     }
@@ -493,6 +508,7 @@ pub fn reset_factors(
     if ctx.user_id() == Some(target.id.as_str()) {
         return Ok(Reset::OwnAccount);
     }
+    lock_user(c, &target.id)?;
     diesel::delete(passkeys::table.filter(passkeys::user_id.eq(&target.id))).execute(c)?;
     diesel::delete(totp_factors::table.find(&target.id)).execute(c)?;
     diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(&target.id)))
@@ -559,15 +575,22 @@ pub fn check_code(
             None
         }
     });
-    if let (Some(row), Some(secret)) = (&f.totp, secret) {
+    if let Some(secret) = secret {
         if let Some(step) = matching_step(&secret, code, ctx.now)? {
-            if row.last_used_step.is_none_or(|last| step > last) {
-                diesel::update(totp_factors::table.find(&user.id))
-                    .set((
-                        totp_factors::last_used_step.eq(Some(step)),
-                        totp_factors::last_used_at.eq(Some(ctx.now)),
-                    ))
-                    .execute(c)?;
+            // Spent only if no later step was (the condition holds under any concurrency).
+            let spent = diesel::update(
+                totp_factors::table.find(&user.id).filter(
+                    totp_factors::last_used_step
+                        .is_null()
+                        .or(totp_factors::last_used_step.lt(step)),
+                ),
+            )
+            .set((
+                totp_factors::last_used_step.eq(Some(step)),
+                totp_factors::last_used_at.eq(Some(ctx.now)),
+            ))
+            .execute(c)?;
+            if spent == 1 {
                 throttle::release(c, &key)?;
                 return Ok(Checked::Verified {
                     recovery_left: None,
@@ -651,7 +674,8 @@ mod tests {
     #[test]
     fn recovery_codes_are_compared_without_case_or_dashes() {
         let code = new_recovery_code();
-        assert_eq!(code.len(), 11);
+        assert_eq!(code.len(), 27);
+        assert_eq!(code.chars().filter(|c| *c == '-').count(), 3);
         assert_eq!(
             recovery_hash(&code),
             recovery_hash(&code.to_uppercase().replace('-', " "))

@@ -56,15 +56,58 @@ fn credential_key(id: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
 }
 
+/// How starting a passkey prompt went: its options (for the browser) and the ceremony's id.
+#[derive(Debug)]
+pub enum Started<T> {
+    Open(T, String),
+    /// The user has no passkey to use.
+    NoPasskey,
+    /// The address holds too many open prompts ([`CEREMONIES_PER_ADDRESS`]).
+    TooMany,
+}
+
+impl<T: serde::Serialize> Started<T> {
+    /// The same, with the options as JSON.
+    pub fn json(self) -> serde_json::Result<Started<serde_json::Value>> {
+        Ok(match self {
+            Started::Open(o, id) => Started::Open(serde_json::to_value(o)?, id),
+            Started::NoPasskey => Started::NoPasskey,
+            Started::TooMany => Started::TooMany,
+        })
+    }
+}
+
+fn started<T>(options: T, id: Option<String>) -> Started<T> {
+    match id {
+        Some(id) => Started::Open(options, id),
+        None => Started::TooMany,
+    }
+}
+
+/// Open challenges one address may hold at once (each is a row for five minutes).
+pub const CEREMONIES_PER_ADDRESS: i64 = 20;
+
+/// Keeps a ceremony's server state; `None` when the address already holds
+/// [`CEREMONIES_PER_ADDRESS`] open ones (signing in with a passkey needs no account, so
+/// anyone could otherwise fill the table).
 fn save_ceremony(
     c: &mut DbConn,
+    ctx: &Context,
     user: Option<&User>,
     kind: &str,
     state: &impl serde::Serialize,
-    now: NaiveDateTime,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Option<String>> {
+    let (now, ip) = (ctx.now, ctx.client_ip());
     diesel::delete(webauthn_ceremonies::table.filter(webauthn_ceremonies::expires_at.lt(now)))
         .execute(c)?;
+    db::lock_key(c, &format!("webauthn:ip:{ip}"))?;
+    let open: i64 = webauthn_ceremonies::table
+        .filter(webauthn_ceremonies::client_ip.eq(ip))
+        .count()
+        .get_result(c)?;
+    if open >= CEREMONIES_PER_ADDRESS {
+        return Ok(None);
+    }
     let id = db::new_id();
     diesel::insert_into(webauthn_ceremonies::table)
         .values((
@@ -72,10 +115,11 @@ fn save_ceremony(
             webauthn_ceremonies::user_id.eq(user.map(|u| u.id.clone())),
             webauthn_ceremonies::kind.eq(kind),
             webauthn_ceremonies::state.eq(serde_json::to_string(state)?),
+            webauthn_ceremonies::client_ip.eq(ip),
             webauthn_ceremonies::expires_at.eq(now + CEREMONY_TTL),
         ))
         .execute(c)?;
-    Ok(id)
+    Ok(Some(id))
 }
 
 /// Takes (deletes) a ceremony: each challenge is answered at most once.
@@ -96,8 +140,9 @@ fn take_ceremony<T: serde::de::DeserializeOwned>(
         ))
         .first(c)
         .optional()?;
-    diesel::delete(webauthn_ceremonies::table.find(id)).execute(c)?;
-    let Some((owner, k, state, expires)) = row else {
+    // Whoever deletes the row uses it: of two requests with the same answer, one.
+    let taken = diesel::delete(webauthn_ceremonies::table.find(id)).execute(c)?;
+    let (1, Some((owner, k, state, expires))) = (taken, row) else {
         return Ok(None);
     };
     if k != kind || expires < now || owner.as_deref() != user.map(|u| u.id.as_str()) {
@@ -110,10 +155,10 @@ fn take_ceremony<T: serde::de::DeserializeOwned>(
 /// for `navigator.credentials.create` and the ceremony's id.
 pub fn start_registration(
     c: &mut DbConn,
+    ctx: &Context,
     rp: &Webauthn,
     user: &User,
-    now: NaiveDateTime,
-) -> anyhow::Result<(CreationChallengeResponse, String)> {
+) -> anyhow::Result<Started<CreationChallengeResponse>> {
     let existing = mfa::factors(c, &user.id)?.passkeys;
     let exclude = existing
         .iter()
@@ -127,8 +172,8 @@ pub fn start_registration(
             Some(exclude),
         )
         .map_err(|e| anyhow::anyhow!("starting a passkey registration: {e}"))?;
-    let id = save_ceremony(c, Some(user), "register", &state, now)?;
-    Ok((options, id))
+    let id = save_ceremony(c, ctx, Some(user), "register", &state)?;
+    Ok(started(options, id))
 }
 
 /// How finishing a registration ended.
@@ -185,6 +230,7 @@ pub fn finish_registration(
             )))
         }
     };
+    mfa::lock_user(c, &user.id)?;
     let credential_id = credential_key(key.cred_id().as_ref());
     let taken: i64 = passkeys::table
         .filter(passkeys::credential_id.eq(&credential_id))
@@ -221,23 +267,23 @@ pub fn finish_registration(
 /// action). `None` when the user has no passkey.
 pub fn start_authentication(
     c: &mut DbConn,
+    ctx: &Context,
     rp: &Webauthn,
     user: &User,
-    now: NaiveDateTime,
-) -> anyhow::Result<Option<(RequestChallengeResponse, String)>> {
+) -> anyhow::Result<Started<RequestChallengeResponse>> {
     let keys = mfa::factors(c, &user.id)?
         .passkeys
         .iter()
         .map(stored)
         .collect::<anyhow::Result<Vec<_>>>()?;
     if keys.is_empty() {
-        return Ok(None);
+        return Ok(Started::NoPasskey);
     }
     let (options, state) = rp
         .start_passkey_authentication(&keys)
         .map_err(|e| anyhow::anyhow!("starting a passkey authentication: {e}"))?;
-    let id = save_ceremony(c, Some(user), "authenticate", &state, now)?;
-    Ok(Some((options, id)))
+    let id = save_ceremony(c, ctx, Some(user), "authenticate", &state)?;
+    Ok(started(options, id))
 }
 
 /// Records a use of the passkey `result` came from (its counter and last use).
@@ -309,16 +355,16 @@ pub fn check_answer(
 /// for this site.
 pub fn start_discovery(
     c: &mut DbConn,
+    ctx: &Context,
     rp: &Webauthn,
-    now: NaiveDateTime,
-) -> anyhow::Result<(RequestChallengeResponse, String)> {
+) -> anyhow::Result<Started<RequestChallengeResponse>> {
     let (mut options, state) = rp
         .start_discoverable_authentication()
         .map_err(|e| anyhow::anyhow!("starting a passkey sign-in: {e}"))?;
     // A button, not the autofill prompt: the browser asks at once.
     options.mediation = None;
-    let id = save_ceremony(c, None, "discover", &state, now)?;
-    Ok((options, id))
+    let id = save_ceremony(c, ctx, None, "discover", &state)?;
+    Ok(started(options, id))
 }
 
 /// Finishes a sign-in with a passkey alone: the user the passkey belongs to, if it verifies.

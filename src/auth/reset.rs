@@ -90,8 +90,14 @@ pub fn set_password_from_link(
     ctx.audit(action)
         .target("user", &user.id)
         .record(c, ctx.now)?;
-    // The link proved the address: the handler starts the session, which is a sign-in.
-    ctx.audit("login.succeeded")
+    // The link proved the address: the handler starts the session, which is a sign-in — or,
+    // for a user with a second factor, its first step (the factor comes next).
+    let signed_in = if crate::auth::mfa::has_any(c, &user.id)? {
+        "login.password_verified"
+    } else {
+        "login.succeeded"
+    };
+    ctx.audit(signed_in)
         .target("user", &user.id)
         .details(serde_json::json!({ "via": action }))
         .record(c, ctx.now)?;

@@ -174,9 +174,16 @@ fn admit(
 }
 
 /// A sign-in that checked out: the reserved failure is released, and the sign-in audited.
+/// For a user with a second factor the password is only the first step
+/// (`login.password_verified`); `login.succeeded` comes with the factor.
 fn succeeded(c: &mut DbConn, ctx: &Context, user: &User) -> anyhow::Result<()> {
     throttle::release(c, &user.email_normalized)?;
-    ctx.audit("login.succeeded")
+    let action = if crate::auth::mfa::has_any(c, &user.id)? {
+        "login.password_verified"
+    } else {
+        "login.succeeded"
+    };
+    ctx.audit(action)
         .target("user", &user.id)
         .record(c, ctx.now)?;
     Ok(())

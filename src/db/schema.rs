@@ -336,6 +336,7 @@ diesel::table! {
         user_id -> Nullable<Text>,
         kind -> Text,
         state -> Text,
+        client_ip -> Text,
         expires_at -> Timestamp,
     }
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::audit::Actor;
 use crate::auth::mfa::{self, Checked};
-use crate::auth::passkeys;
+use crate::auth::passkeys::{self, Started};
 use crate::auth::sign_in::{self, CurrentPassword};
 use crate::db;
 use crate::db::models::users::{self, User};
@@ -43,10 +43,17 @@ pub const SENSITIVE: &[&str] = &[
     "/developer/integrations/{id}/secrets/roll",
     "/developer/integrations/{id}/secrets/{secret_id}/revoke",
     "/admin/users/{id}/suspend",
+    "/admin/users/{id}/reactivate",
     "/admin/accounts/{id}/suspend",
+    "/admin/accounts/{id}/reinstate",
     "/admin/api/accounts/{id}/limit",
     "/admin/users/invite",
     "/admin/users/{id}/reset-mfa",
+    "/admin/organizations",
+    "/org/{org}/admins/invite",
+    "/org/{org}/admins/{user}/remove",
+    "/admin/integrations/{id}/retire",
+    "/developer/integrations/{id}/retire",
     "/account/security/totp",
     "/account/security/totp/remove",
     "/account/security/passkeys",
@@ -54,11 +61,41 @@ pub const SENSITIVE: &[&str] = &[
     "/account/security/recovery-codes",
 ];
 
-const KEY_CEREMONY: &str = "webauthn";
+/// What a passkey prompt is for; each keeps its own ceremony in the session, so confirming a
+/// protected action with a passkey does not spoil a registration under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Adding a passkey (signed in).
+    Register,
+    /// The second step of signing in, or confirming a protected action.
+    Verify,
+    /// Signing in with a passkey alone.
+    Discover,
+}
 
-/// The WebAuthn ceremony this session started (`passkey_options`), taken: each is used once.
-pub fn take_ceremony(session: &Session) -> String {
-    session::take(session, KEY_CEREMONY).unwrap_or_default()
+impl Purpose {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "register" => Some(Self::Register),
+            "verify" => Some(Self::Verify),
+            "discover" => Some(Self::Discover),
+            _ => None,
+        }
+    }
+
+    fn session_key(self) -> &'static str {
+        match self {
+            Self::Register => "webauthn_register",
+            Self::Verify => "webauthn_verify",
+            Self::Discover => "webauthn_discover",
+        }
+    }
+}
+
+/// The WebAuthn ceremony this session started for `purpose` (`passkey_options`), taken: each
+/// is used once.
+pub fn take_ceremony(session: &Session, purpose: Purpose) -> String {
+    session::take(session, purpose.session_key()).unwrap_or_default()
 }
 
 /// What someone offers as proof of a second factor.
@@ -89,7 +126,7 @@ pub async fn check_proof(viewer: &Viewer, user: &User, proof: Proof) -> Result<C
             let Some(rp) = viewer.state.webauthn.clone() else {
                 return Ok(Checked::Wrong);
             };
-            let ceremony = take_ceremony(&viewer.session);
+            let ceremony = take_ceremony(&viewer.session, Purpose::Verify);
             Ok(db::transaction(&viewer.state.pool, move |c| {
                 let ctx = rc.by(Actor::from(&user));
                 passkeys::check_answer(c, &ctx, &rp, &user, &ceremony, &answer)
@@ -118,55 +155,55 @@ pub async fn passkey_options(
             "error": "Passkeys are not available on this portal (it is not reached by a domain name)."
         })));
     };
-    let now = viewer.context.now;
-    let pending_user = match (&viewer.user, form.purpose.as_str()) {
-        (None, "verify") => match session::pending(&viewer.session, viewer.now()) {
+    let Some(purpose) = Purpose::parse(&form.purpose) else {
+        return Err(AppError::BadRequest("unknown passkey purpose".into()));
+    };
+    // Whose passkeys: the signed-in user's, or (second step of signing in) the pending one's.
+    let user = match (purpose, &viewer.user) {
+        (Purpose::Discover, _) => None,
+        (_, Some(u)) => Some(u.clone()),
+        (Purpose::Verify, None) => match session::pending(&viewer.session, viewer.now()) {
             Some(p) => {
                 let id = p.user_id.clone();
                 db::run(&viewer.state.pool, move |c| Ok(users::find(c, &id)?)).await?
             }
             None => None,
         },
-        _ => None,
+        (Purpose::Register, None) => None,
     };
-    let rp2 = rp.clone();
-    let options: Option<(serde_json::Value, String)> = match (form.purpose.as_str(), &viewer.user) {
-        ("register", Some(user)) => {
-            let user = user.clone();
-            let (o, id) = db::transaction(&viewer.state.pool, move |c| {
-                passkeys::start_registration(c, &rp2, &user, now)
-            })
-            .await?;
-            Some((serde_json::to_value(o).map_err(anyhow::Error::from)?, id))
-        }
-        ("verify", signed_in) => match signed_in.clone().or(pending_user) {
-            Some(user) => db::transaction(&viewer.state.pool, move |c| {
-                passkeys::start_authentication(c, &rp2, &user, now)
-            })
-            .await?
-            .map(|(o, id)| serde_json::to_value(o).map(|v| (v, id)))
-            .transpose()
-            .map_err(anyhow::Error::from)?,
-            None => None,
-        },
-        ("discover", None) => {
-            let (o, id) = db::transaction(&viewer.state.pool, move |c| {
-                passkeys::start_discovery(c, &rp2, now)
-            })
-            .await?;
-            Some((serde_json::to_value(o).map_err(anyhow::Error::from)?, id))
-        }
-        _ => None,
-    };
-    match options {
-        Some((options, id)) => {
-            session::put(&viewer.session, KEY_CEREMONY, &id);
-            Ok(HttpResponse::Ok().json(options))
-        }
-        None => Ok(HttpResponse::UnprocessableEntity().json(serde_json::json!({
-            "error": "There is no passkey to use here. Sign in again, or use another method."
-        }))),
+    if user.is_none() && purpose != Purpose::Discover {
+        return Ok(HttpResponse::UnprocessableEntity().json(serde_json::json!({
+            "error": "Your session ended. Sign in again."
+        })));
     }
+    let rc = viewer.context.clone();
+    let started = db::transaction(&viewer.state.pool, move |c| {
+        let ctx = rc.ctx();
+        Ok(match (purpose, user) {
+            (Purpose::Register, Some(u)) => {
+                passkeys::start_registration(c, &ctx, &rp, &u)?.json()?
+            }
+            (Purpose::Verify, Some(u)) => {
+                passkeys::start_authentication(c, &ctx, &rp, &u)?.json()?
+            }
+            _ => passkeys::start_discovery(c, &ctx, &rp)?.json()?,
+        })
+    })
+    .await?;
+    Ok(match started {
+        Started::Open(options, id) => {
+            session::put(&viewer.session, purpose.session_key(), &id);
+            HttpResponse::Ok().json(options)
+        }
+        Started::NoPasskey => HttpResponse::UnprocessableEntity().json(serde_json::json!({
+            "error": "There is no passkey on this account. Use a code instead."
+        })),
+        Started::TooMany => HttpResponse::TooManyRequests()
+            .insert_header((actix_web::http::header::RETRY_AFTER, "300"))
+            .json(serde_json::json!({
+                "error": "Too many passkey prompts are open from your address. Try again in a few minutes."
+            })),
+    })
 }
 
 #[derive(Template)]
@@ -177,7 +214,10 @@ struct SudoPage {
     action: String,
     fields: Vec<(String, String)>,
     has_totp: bool,
+    /// A passkey this portal can use now (it needs a domain name).
     has_passkey: bool,
+    /// Any factor: then a code (authenticator or recovery) is asked, never the password.
+    has_factor: bool,
     error: Option<String>,
 }
 
@@ -313,6 +353,7 @@ async fn sudo_gate(req: &actix_web::HttpRequest, body: &[u8]) -> Result<(), AppE
             .collect(),
         has_totp: factors.totp.is_some(),
         has_passkey: !factors.passkeys.is_empty() && viewer.state.webauthn.is_some(),
+        has_factor: factors.any(),
         error,
     };
     let html = page.render()?;

@@ -77,6 +77,7 @@ async fn the_admin_policy_forces_enrolment_first(backend: Backend) {
         .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account/security");
+    assert!(app.unsent().await.is_empty(), "nobody was invited");
 
     let codes = app.enroll_totp(&admin, ADMIN_EMAIL).await;
     assert_eq!(codes.len(), 10);
@@ -128,10 +129,9 @@ async fn org_admins_are_covered_when_the_policy_says_so(backend: Backend) {
     assert_eq!(orgs.status(), 303);
     assert_eq!(location(&orgs), "/account/security");
     app.enroll_totp(&olga, "olga@acme.example").await;
-    assert!(matches!(
-        app.get_with(&olga, "/org").await.status().as_u16(),
-        200 | 303
-    ));
+    let orgs = app.get_with(&olga, "/org").await;
+    assert_ne!(location(&orgs), "/account/security", "open after enrolling");
+    assert!(matches!(orgs.status().as_u16(), 200 | 303));
     let page = app
         .get_with(&olga, "/account/security")
         .await
@@ -546,23 +546,215 @@ async fn the_totp_secret_is_sealed_at_rest(backend: Backend) {
     .await
     .unwrap();
     assert_eq!((sealed.len(), hashes.len()), (1, 10));
+    // AES-GCM: a 12-byte nonce, the 20-byte secret encrypted, a 16-byte tag.
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&sealed[0])
+        .expect("base64");
+    assert_eq!(raw.len(), 12 + secret.len() + 16);
+    assert!(!raw.windows(secret.len()).any(|w| w == secret.as_slice()));
+    // Recovery codes: 24 random characters each (about 119 bits), stored as digests only.
+    for code in &codes {
+        let bare: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        assert_eq!(bare.len(), 24, "{code}");
+        assert!(hashes.iter().all(|h| h.len() == 64 && !h.contains(&bare)));
+    }
     let base32 = totp_rs::Secret::Raw(secret.clone())
         .to_encoded()
         .to_string();
-    assert!(!sealed[0].contains(&base32) && !sealed[0].contains(&hex::encode(&secret)));
-    for code in &codes {
-        let bare = code.replace('-', "");
-        assert!(hashes
-            .iter()
-            .all(|h| !h.contains(&bare) && !h.contains(code.as_str())));
-    }
     assert!(
         !captured_logs().contains(&base32),
         "the secret never reaches the logs"
     );
 }
 
+/// A password that checked out for a user with a factor is not yet a sign-in: audited as
+/// `login.password_verified`, and `login.succeeded` (with the method) only after the factor.
+/// The same code sent several times at once signs in once.
+async fn one_code_signs_in_once_even_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let email = "dev@ticketly.example";
+    let (_, secret, _) = developer_with_app(&app, email).await;
+    app.clock.advance(chrono::Duration::seconds(2 * STEP));
+    let code = code_at(&secret, app.step() * STEP);
+    let mut clients = Vec::new();
+    for _ in 0..6 {
+        let (c, _) = client();
+        assert_eq!(
+            location(&password_step(&app, &c, email).await),
+            "/login/verify"
+        );
+        let page = app.get_with(&c, "/login/verify").await;
+        let token = csrf_of(&page.text().await.unwrap());
+        clients.push((c, token));
+    }
+    let statuses = race_statuses(clients.len(), |i| {
+        let (c, token) = &clients[i];
+        c.post(app.url("/login/verify"))
+            .form(&[("csrf_token", token.as_str()), ("code", code.as_str())])
+    })
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "exactly one sign-in: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 401),
+        "{statuses:?}"
+    );
+    let rows = concat_portal::db::run(&app.pool, |c| {
+        Ok(concat_portal::db::models::audit::recent(c, 1000)?)
+    })
+    .await
+    .unwrap();
+    // (Before the app was set up, the password alone signed in once.)
+    let with_app = rows
+        .iter()
+        .filter(|r| r.action == "login.succeeded" && r.details.contains("authenticator_app"))
+        .count();
+    assert_eq!(with_app, 1, "only the second step signs in, once");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.action == "login.password_verified")
+            .count(),
+        6
+    );
+}
+
+/// The approval link stands in for a password only: for a user with a second factor it opens
+/// once they signed in with the factor. A changed password keeps the session's last check, so
+/// it does not open sudo mode either.
+async fn links_and_password_changes_do_not_skip_the_factor(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dev_email = "dana@ticketly.example";
+    // Dana has an account (a team invitation), sets up an app, then requests access.
+    let other = app
+        .approved_developer("bea@boxoffice.example", "BoxOffice")
+        .await;
+    let team = format!("/developer/accounts/{}/team/invite", other.account_id);
+    app.post_form_with(
+        &other.client,
+        &team,
+        &[("email", dev_email), ("name", "Dana"), ("role", "member")],
+    )
+    .await;
+    let dana = app
+        .accept_invitation(&app.one_email_to(dev_email).await)
+        .await;
+    app.enroll_totp(&dana, dev_email).await;
+    app.request_access_with(&dana, dev_email, &[]).await;
+    app.deliver_emails().await;
+    let admin = app.admin().await;
+    let id = app.request_id_for(dev_email).await;
+    app.post_form_with(&admin, &format!("/admin/requests/{id}/approve"), &[])
+        .await;
+    let welcome = path_of(&find_link(
+        &app.one_email_to(dev_email).await.text,
+        "/welcome/",
+    ));
+
+    // Someone with the link and the password but not the factor gets no secret.
+    let (thief, _) = client();
+    let res = app.get_with(&thief, &welcome).await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        location(&res).starts_with("/login?next=%2Fwelcome%2F"),
+        "{}",
+        location(&res)
+    );
+    let res = app
+        .post_form_with(&thief, &welcome, &[("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), 303, "no secret without the factor");
+    assert_eq!(
+        app.get_with(&thief, "/developer").await.status(),
+        303,
+        "not signed in"
+    );
+
+    // Dana, signed in with the factor, opens it and sees the secret.
+    let (own, _) = client();
+    assert_eq!(
+        app.login_with(&own, dev_email, PASSWORD).await.status(),
+        303
+    );
+    assert_eq!(app.get_with(&own, &welcome).await.status(), 200);
+    let shown = app
+        .post_form_with(&own, &welcome, &[("password", PASSWORD)])
+        .await;
+    assert_eq!(shown.status(), 200);
+    assert!(secret_in(&shown.text().await.unwrap()).is_some());
+
+    // Eleven minutes on, a password change does not count as confirming with the factor.
+    app.clock.advance(chrono::Duration::minutes(11));
+    let new_pw = "another long passphrase for dana";
+    let res = app
+        .post_form_with(
+            &own,
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", new_pw),
+                ("confirm", new_pw),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(app.one_email_to(dev_email).await.kind, "password_changed");
+    let page = app.get_with(&own, "/account/security").await;
+    assert_eq!(page.status(), 200, "still signed in");
+    let token = csrf_of(&page.text().await.unwrap());
+    let res = own
+        .post(app.url("/account/security/recovery-codes"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-reauthentication"], "required");
+    assert!(
+        res.text().await.unwrap().contains("name=\"sudo_code\""),
+        "the factor, not the password"
+    );
+}
+
+/// Every route sudo mode names exists as a POST route: each, for a session whose last check is
+/// stale, answers "confirm it's you" (a typo in the list would silently switch sudo off).
+async fn every_protected_route_asks_to_confirm(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    app.clock.advance(chrono::Duration::minutes(11));
+    let page = app.get_with(&admin, "/admin").await;
+    let token = csrf_of(&page.text().await.unwrap());
+    for pattern in concat_portal::web::factors::SENSITIVE {
+        let path = pattern
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        let res = admin
+            .post(app.url(&path))
+            .form(&[("csrf_token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{pattern}");
+        assert_eq!(res.headers()["x-reauthentication"], "required", "{pattern}");
+    }
+    // A route not on the list goes straight to its handler.
+    let res = admin
+        .post(app.url("/account/name"))
+        .form(&[("csrf_token", token.as_str()), ("display_name", "Ada L.")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+}
+
 both_backends!(
+    one_code_signs_in_once_even_at_once,
+    links_and_password_changes_do_not_skip_the_factor,
+    every_protected_route_asks_to_confirm,
     the_admin_policy_forces_enrolment_first,
     org_admins_are_covered_when_the_policy_says_so,
     authenticator_codes_right_wrong_reused_and_one_step_old,

@@ -40,6 +40,9 @@ CREATE TABLE webauthn_ceremonies (
     user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
     kind TEXT NOT NULL CHECK (kind IN ('register', 'authenticate', 'discover')),
     state TEXT NOT NULL,
+    -- who asked (a discoverable sign-in is anonymous: its challenges are limited per address)
+    client_ip TEXT NOT NULL,
     expires_at TIMESTAMP NOT NULL
 );
 CREATE INDEX webauthn_ceremonies_expiry ON webauthn_ceremonies (expires_at);
+CREATE INDEX webauthn_ceremonies_ip ON webauthn_ceremonies (client_ip, expires_at);

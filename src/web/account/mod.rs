@@ -143,9 +143,8 @@ pub async fn change_password(
     state.mail_queued();
     if let Some(user) = updated {
         // A fresh session bound to the new session version: other sessions are now invalid.
-        // This one keeps what it proved (its second factor).
-        let mfa = session::auth(&current.viewer.session).is_some_and(|a| a.mfa);
-        session::begin_with(&current.viewer.session, &user, state.clock.now(), mfa)?;
+        // This one keeps what it proved (its second factor) and when.
+        session::renew(&current.viewer.session, &user, state.clock.now())?;
     }
     current.viewer.flash(
         FlashLevel::Success,

@@ -288,7 +288,10 @@ pub async fn passkey_add(
     if !errors.is_empty() {
         return security_page(&current, StatusCode::UNPROCESSABLE_ENTITY, name, errors).await;
     }
-    let ceremony = crate::web::factors::take_ceremony(&current.viewer.session);
+    let ceremony = crate::web::factors::take_ceremony(
+        &current.viewer.session,
+        crate::web::factors::Purpose::Register,
+    );
     let (rc, settings, user, n) = (
         current.viewer.context.clone(),
         current.viewer.state.settings.clone(),

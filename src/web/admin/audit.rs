@@ -66,6 +66,7 @@ fn phrase(action: &str) -> Option<&'static str> {
         "invitation.withdrawn" => "withdrew the invitation",
         "jobs.run" => "ran the scheduled jobs",
         "login.succeeded" => "signed in",
+        "login.password_verified" => "gave the right password (the second factor comes next)",
         "login.failed" => "failed to sign in",
         "login.locked" => "was locked out after too many failed sign-ins",
         "login.refused_suspended" => "was refused sign-in: the account is suspended",

@@ -222,7 +222,8 @@ pub async fn verify(
     let Some((pending, user)) = pending_user(&viewer).await? else {
         return Ok(expired(&viewer));
     };
-    let proof = if !form.passkey.trim().is_empty() {
+    let by_passkey = !form.passkey.trim().is_empty();
+    let proof = if by_passkey {
         crate::web::factors::Proof::Passkey(form.passkey)
     } else if !form.code.trim().is_empty() {
         crate::web::factors::Proof::Code(form.code)
@@ -237,6 +238,21 @@ pub async fn verify(
     };
     match crate::web::factors::check_proof(&viewer, &user, proof).await? {
         mfa::Checked::Verified { recovery_left } => {
+            let method = match (by_passkey, recovery_left) {
+                (true, _) => "passkey",
+                (false, Some(_)) => "recovery_code",
+                (false, None) => "authenticator_app",
+            };
+            let (rc, u) = (viewer.context.clone(), user.clone());
+            db::run(&viewer.state.pool, move |c| {
+                let ctx = rc.by(Actor::from(&u));
+                Ok(ctx
+                    .audit("login.succeeded")
+                    .target("user", &u.id)
+                    .details(serde_json::json!({ "method": method }))
+                    .record(c, ctx.now)?)
+            })
+            .await?;
             session::begin_with(&viewer.session, &user, viewer.now(), true)?;
             if let Some(left) = recovery_left {
                 viewer.flash(
@@ -296,7 +312,8 @@ pub async fn passkey_sign_in(
     let Some(rp) = viewer.state.webauthn.clone() else {
         return Err(AppError::NotFound);
     };
-    let ceremony = crate::web::factors::take_ceremony(&viewer.session);
+    let ceremony =
+        crate::web::factors::take_ceremony(&viewer.session, crate::web::factors::Purpose::Discover);
     let rc = viewer.context.clone();
     let found = db::transaction(&viewer.state.pool, move |c| {
         passkeys::finish_discovery(c, &rc.ctx(), &rp, &ceremony, &form.passkey)

@@ -83,19 +83,49 @@ fn page(
     )
 }
 
+/// The link stands in for the password only: for a user with a second factor it works in a
+/// session that already proved the factor (signed in as that user); anyone else is sent to
+/// sign in first and comes back here.
+async fn needs_second_factor(
+    viewer: &Viewer,
+    raw: &str,
+    user: &users::User,
+) -> Result<Option<HttpResponse>, AppError> {
+    let id = user.id.clone();
+    let has_factor = db::run(&viewer.state.pool, move |c| {
+        Ok(crate::auth::mfa::has_any(c, &id)?)
+    })
+    .await?;
+    let proved = viewer.user.as_ref().is_some_and(|u| u.id == user.id)
+        && session::auth(&viewer.session).is_some_and(|a| a.mfa);
+    if !has_factor || proved {
+        return Ok(None);
+    }
+    viewer.flash(
+        FlashLevel::Info,
+        "Your account has a second factor: sign in with it, and this page opens again.",
+    );
+    let next: String =
+        url::form_urlencoded::byte_serialize(format!("/welcome/{raw}").as_bytes()).collect();
+    Ok(Some(redirect(&format!("/login?next={next}"))))
+}
+
 pub async fn form(viewer: Viewer, token: web::Path<String>) -> Result<HttpResponse, AppError> {
     let raw = token.into_inner();
-    match resolve(&viewer, &raw).await? {
-        Some((user, integration)) => page(
-            &viewer,
-            StatusCode::OK,
-            &raw,
-            &user,
-            &integration,
-            FieldErrors::default(),
-        ),
-        None => invalid(&viewer),
+    let Some((user, integration)) = resolve(&viewer, &raw).await? else {
+        return invalid(&viewer);
+    };
+    if let Some(res) = needs_second_factor(&viewer, &raw, &user).await? {
+        return Ok(res);
     }
+    page(
+        &viewer,
+        StatusCode::OK,
+        &raw,
+        &user,
+        &integration,
+        FieldErrors::default(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -116,6 +146,9 @@ pub async fn submit(
     let Some((user, integration)) = resolve(&viewer, &raw).await? else {
         return invalid(&viewer);
     };
+    if let Some(res) = needs_second_factor(&viewer, &raw, &user).await? {
+        return Ok(res);
+    }
     let mut errors = FieldErrors::default();
     // A new user sets a password; one who already has a password proves it is them.
     let new_hash = if user.password_hash.is_some() {
@@ -193,7 +226,14 @@ pub async fn submit(
     else {
         return invalid(&viewer);
     };
-    session::begin(&viewer.session, &fresh_user, state.clock.now())?;
+    // (A user with a factor proved it in this session: `needs_second_factor`.)
+    let proved_factor = session::auth(&viewer.session).is_some_and(|a| a.mfa);
+    session::begin_with(
+        &viewer.session,
+        &fresh_user,
+        state.clock.now(),
+        proved_factor,
+    )?;
     let Some(secret) = secret else {
         if suspended {
             viewer.flash(

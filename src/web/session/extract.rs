@@ -70,26 +70,36 @@ async fn resolve(
                 "Your session has expired. Please sign in again.",
             );
         } else {
-            let id = auth.user_id.clone();
+            let (id, proved, policy) = (auth.user_id.clone(), auth.mfa, state.settings.require_mfa);
             let found = db::run(&state.pool, move |c| {
                 Ok(match users::find(c, &id)? {
                     Some(u) => {
                         let roles = users::roles(c, &u.id)?;
-                        Some((u, roles))
+                        // A session the policy covers that proved no factor: to enrol if the
+                        // user has none, else it was never a complete sign-in (`true`).
+                        let covered =
+                            !proved && policy.covers(u.is_concat_admin, roles.organizations > 0);
+                        let incomplete = covered && crate::auth::mfa::has_any(c, &u.id)?;
+                        Some((u, roles, covered, incomplete))
                     }
                     None => None,
                 })
             })
             .await?;
             match found {
-                Some((u, roles)) if u.is_active() && u.session_version == auth.session_version => {
-                    let must_enroll = !auth.mfa
-                        && state
-                            .settings
-                            .require_mfa
-                            .covers(u.is_concat_admin, roles.organizations > 0);
+                Some((u, roles, covered, false))
+                    if u.is_active() && u.session_version == auth.session_version =>
+                {
                     session::touch(session, auth, now);
-                    user = Some((u, roles, must_enroll));
+                    user = Some((u, roles, covered));
+                }
+                Some((_, _, _, true)) => {
+                    session::end(session);
+                    session::flash(
+                        session,
+                        FlashLevel::Info,
+                        "Please sign in again, with your second factor.",
+                    );
                 }
                 _ => session::end(session),
             }

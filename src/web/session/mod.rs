@@ -172,6 +172,21 @@ pub fn begin(session: &Session, user: &User, now: DateTime<Utc>) -> anyhow::Resu
     begin_with(session, user, now, false)
 }
 
+/// A new session for the same user after a change of their password: renewed (cookie, CSRF
+/// token) and bound to the new session version, keeping what this session proved and when — a
+/// password alone does not open sudo mode for a user with a second factor.
+pub fn renew(session: &Session, user: &User, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let before = auth(session);
+    begin_with(session, user, now, before.as_ref().is_some_and(|a| a.mfa))?;
+    if let (Some(before), Some(mut after)) = (before, auth(session)) {
+        after.verified_at = Some(before.verified_at());
+        session
+            .insert(KEY_AUTH, after)
+            .map_err(|e| anyhow::anyhow!("writing the session: {e}"))?;
+    }
+    Ok(())
+}
+
 /// [`begin`], saying whether the sign-in proved a second factor.
 pub fn begin_with(
     session: &Session,

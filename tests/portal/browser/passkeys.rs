@@ -166,7 +166,19 @@ async fn a_passkey_is_registered_used_and_removed(backend: Backend) {
         actions.contains(&"mfa.passkey_added".to_string()),
         "{actions:?}"
     );
-    assert!(actions.contains(&"login.succeeded".to_string()));
+    let rows = concat_portal::db::run(&app.pool, |c| {
+        Ok(concat_portal::db::models::audit::recent(c, 1000)?)
+    })
+    .await
+    .unwrap();
+    let by_passkey = rows
+        .iter()
+        .filter(|r| r.action == "login.succeeded" && r.details.contains("passkey"))
+        .count();
+    assert_eq!(
+        by_passkey, 2,
+        "the second step and the passkey alone, each audited"
+    );
 
     // Eleven minutes on, removing it is a protected action: confirmed with the passkey, then
     // the removal goes ahead.
