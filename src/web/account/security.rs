@@ -8,8 +8,11 @@ use serde::Deserialize;
 
 use crate::auth::mfa::{self, Added, Factors, Removed};
 use crate::auth::passkeys::{self, Registered};
-use crate::db;
+use crate::context::Context;
+use crate::db::models::users::User;
+use crate::db::{self, DbConn};
 use crate::errors::AppError;
+use crate::settings::Settings;
 use crate::web::forms::FieldErrors;
 use crate::web::session::csrf::NoFields;
 use crate::web::session::{self, CsrfForm, CurrentUser, FlashLevel};
@@ -37,6 +40,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 const KEY_TOTP_SETUP: &str = "totp_setup";
 const KEY_CODES: &str = "recovery_codes";
+
+/// Runs a change to the signed-in user's own factors: one transaction, by them.
+async fn as_user<T: Send + 'static>(
+    current: &CurrentUser,
+    change: impl FnOnce(&mut DbConn, &Context, &Settings, &User) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, AppError> {
+    let (rc, settings, user) = (
+        current.viewer.context.clone(),
+        current.viewer.state.settings.clone(),
+        current.user.clone(),
+    );
+    Ok(db::transaction(&current.viewer.state.pool, move |c| {
+        change(c, &rc.ctx(), &settings, &user)
+    })
+    .await?)
+}
 
 #[derive(Template)]
 #[template(path = "account/security.html")]
@@ -169,16 +188,13 @@ pub async fn totp_enable(
             Some("Enter the 6-digit code your app shows.".into()),
         );
     }
-    let (rc, settings, sealer, user, s, code) = (
-        current.viewer.context.clone(),
-        current.viewer.state.settings.clone(),
+    let (sealer, s, code) = (
         current.viewer.state.sealer.clone(),
-        current.user.clone(),
         secret.clone(),
         form.code.clone(),
     );
-    let added = db::transaction(&current.viewer.state.pool, move |c| {
-        mfa::enable_totp(c, &rc.ctx(), &settings, &sealer, &user, &s, &code)
+    let added = as_user(&current, move |c, ctx, settings, user| {
+        mfa::enable_totp(c, ctx, settings, &sealer, user, &s, &code)
     })
     .await?;
     match added {
@@ -236,15 +252,7 @@ pub async fn totp_remove(
     current: CurrentUser,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (rc, settings, user) = (
-        current.viewer.context.clone(),
-        current.viewer.state.settings.clone(),
-        current.user.clone(),
-    );
-    let outcome = db::transaction(&current.viewer.state.pool, move |c| {
-        mfa::remove_totp(c, &rc.ctx(), &settings, &user)
-    })
-    .await?;
+    let outcome = as_user(&current, mfa::remove_totp).await?;
     Ok(removed(&current, outcome, "The authenticator app"))
 }
 
@@ -292,19 +300,14 @@ pub async fn passkey_add(
         &current.viewer.session,
         crate::web::factors::Purpose::Register,
     );
-    let (rc, settings, user, n) = (
-        current.viewer.context.clone(),
-        current.viewer.state.settings.clone(),
-        current.user.clone(),
-        name.clone(),
-    );
-    let outcome = db::transaction(&current.viewer.state.pool, move |c| {
+    let n = name.clone();
+    let outcome = as_user(&current, move |c, ctx, settings, user| {
         let new = passkeys::NewPasskey {
             ceremony: &ceremony,
             name: &n,
             answer: &form.passkey,
         };
-        passkeys::finish_registration(c, &rc.ctx(), &settings, &rp, &user, new)
+        passkeys::finish_registration(c, ctx, settings, &rp, user, new)
     })
     .await?;
     match outcome {
@@ -329,14 +332,9 @@ pub async fn passkey_remove(
     path: web::Path<String>,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (rc, settings, user, id) = (
-        current.viewer.context.clone(),
-        current.viewer.state.settings.clone(),
-        current.user.clone(),
-        path.into_inner(),
-    );
-    let outcome = db::transaction(&current.viewer.state.pool, move |c| {
-        mfa::remove_passkey(c, &rc.ctx(), &settings, &user, &id)
+    let id = path.into_inner();
+    let outcome = as_user(&current, move |c, ctx, settings, user| {
+        mfa::remove_passkey(c, ctx, settings, user, &id)
     })
     .await?;
     Ok(removed(&current, outcome, "The passkey"))
@@ -369,15 +367,7 @@ pub async fn recovery_codes_regenerate(
     current: CurrentUser,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (rc, settings, user) = (
-        current.viewer.context.clone(),
-        current.viewer.state.settings.clone(),
-        current.user.clone(),
-    );
-    let codes = db::transaction(&current.viewer.state.pool, move |c| {
-        mfa::regenerate_recovery_codes(c, &rc.ctx(), &settings, &user)
-    })
-    .await?;
+    let codes = as_user(&current, mfa::regenerate_recovery_codes).await?;
     match codes {
         Some(codes) => {
             session::put(&current.viewer.session, KEY_CODES, &codes);
