@@ -59,6 +59,8 @@ pub struct Application {
     /// `PORTAL_API_ADDR`'s port and server, when the API also has a listener of its own.
     api_port: Option<u16>,
     api_server: Option<Server>,
+    /// Hears the changes other instances announce (PostgreSQL only).
+    listener: Option<crate::gateway::listener::Listener>,
     pool: Pool,
     dispatcher: Dispatcher,
     dispatcher_enabled: bool,
@@ -110,6 +112,12 @@ impl Application {
         )?);
         let settings = Arc::new(settings);
         let background = crate::background::Background::new(tokio::runtime::Handle::current());
+        let changes = crate::gateway::listener::ListenerState::default();
+        let change_listener = crate::gateway::listener::Listener::start(
+            &settings.database,
+            api.clone(),
+            changes.clone(),
+        )?;
         let state = AppState {
             pool: pool.clone(),
             settings: settings.clone(),
@@ -120,6 +128,7 @@ impl Application {
             background: background.clone(),
             sealer: crate::auth::mfa::Sealer::new(key.master()),
             webauthn: crate::auth::passkeys::relying_party(&settings)?.map(Arc::new),
+            changes,
         };
 
         let listener = TcpListener::bind(settings.addr)
@@ -233,6 +242,7 @@ impl Application {
             server,
             api_port,
             api_server,
+            listener: change_listener,
             pool,
             dispatcher,
             dispatcher_enabled,
@@ -338,6 +348,7 @@ impl Application {
             ))
         });
         // Stopping either server (a signal stops both) stops the other.
+        let mut listener = self.listener;
         let served = match self.api_server {
             None => self.server.await,
             Some(api_server) => {
@@ -383,6 +394,9 @@ impl Application {
                 tracing::error!(error.cause_chain = ?e, "writing API usage at shutdown failed")
             }
             Err(_) => tracing::error!("writing API usage at shutdown timed out"),
+        }
+        if let Some(l) = listener.as_mut() {
+            tokio::task::block_in_place(|| l.stop());
         }
         served.context("the HTTP server failed")
     }

@@ -28,6 +28,8 @@ pub struct AppState {
     pub sealer: crate::auth::mfa::Sealer,
     /// The WebAuthn relying party; `None` when the base URL has no domain name.
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Whether changes announced by other instances are being heard (`gateway::listener`).
+    pub changes: crate::gateway::listener::ListenerState,
 }
 
 impl AppState {

@@ -353,18 +353,59 @@ where
     .map_err(|e| E::from(anyhow::Error::new(e).context("database task panicked")))?
 }
 
+/// What follows a committed change: `before_commit` runs inside the transaction with its
+/// result (e.g. announcing it to other instances: a PostgreSQL `NOTIFY` is delivered only if
+/// the transaction commits), `after_commit` once the commit succeeded (e.g. dropping this
+/// process's cached credentials). A closure `FnOnce(&T)` is an `AfterCommit` that announces
+/// nothing.
+pub trait AfterCommit<T>: Send + 'static {
+    fn before_commit(&self, _conn: &mut DbConn, _out: &T) -> diesel::QueryResult<()> {
+        Ok(())
+    }
+    fn after_commit(self, out: &T);
+}
+
+impl<T, F: FnOnce(&T) + Send + 'static> AfterCommit<T> for F {
+    fn after_commit(self, out: &T) {
+        self(out)
+    }
+}
+
+/// The channel on which committed changes are announced to every instance (`NOTIFY`).
+pub const CHANGES_CHANNEL: &str = "concat_portal_changes";
+
+/// Announces `payload` on [`CHANGES_CHANNEL`] from the current transaction (delivered to every
+/// listening instance when it commits; nothing if it rolls back). SQLite has one process by
+/// definition: nothing to do.
+pub fn announce(conn: &mut DbConn, payload: &str) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConn::Postgres(c) => diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<diesel::sql_types::Text, _>(CHANGES_CHANNEL)
+            .bind::<diesel::sql_types::Text, _>(payload)
+            .execute(c)
+            .map(|_| ()),
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Like `transaction`, then runs `after_commit` on the same blocking task once the commit
 /// succeeded — so it runs even if the awaiting request is dropped (client gone, shutdown).
-/// For in-memory effects that must follow a commit, like invalidating cached API credentials.
+/// For effects that must follow a commit, like invalidating cached API credentials (in this
+/// process, and — announced from the transaction — in every other).
 pub async fn transaction_then<T, F, A>(pool: &Pool, f: F, after_commit: A) -> anyhow::Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn) -> anyhow::Result<T> + Send + 'static,
-    A: FnOnce(&T) + Send + 'static,
+    A: AfterCommit<T>,
 {
     run(pool, move |c| {
-        let out = write_tx(c, f)?;
-        after_commit(&out);
+        let out = write_tx(c, |c| {
+            let out = f(c)?;
+            after_commit.before_commit(c, &out)?;
+            Ok::<_, anyhow::Error>(out)
+        })?;
+        after_commit.after_commit(&out);
         Ok(out)
     })
     .await
@@ -389,11 +430,15 @@ where
     T: Send + 'static,
     E: From<diesel::result::Error> + From<anyhow::Error> + Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
-    A: FnOnce(&T) + Send + 'static,
+    A: AfterCommit<T>,
 {
     run_as(pool, move |c| {
-        let out = write_tx(c, f)?;
-        after_commit(&out);
+        let out = write_tx(c, |c| {
+            let out = f(c)?;
+            after_commit.before_commit(c, &out)?;
+            Ok::<_, E>(out)
+        })?;
+        after_commit.after_commit(&out);
         Ok(out)
     })
     .await
@@ -406,5 +451,5 @@ where
     E: From<diesel::result::Error> + From<anyhow::Error> + Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
-    try_transaction_then(pool, f, |_| {}).await
+    try_transaction_then(pool, f, |_: &T| {}).await
 }

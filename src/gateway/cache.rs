@@ -379,6 +379,11 @@ impl CredentialCache {
         self.invalidate_where(|r| &*r.account_id == account_id);
     }
 
+    /// Marks every entry stale (announcements may have been missed).
+    pub fn clear(&self) {
+        self.invalidate_where(|_| true);
+    }
+
     fn invalidate_where(&self, matches: impl Fn(&Resolved) -> bool) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::SeqCst);

@@ -85,6 +85,13 @@ impl EventPages {
         pages.retain(|k, _| &*k.org_id != org_id);
     }
 
+    /// Forgets every page (announcements may have been missed).
+    pub fn clear(&self) {
+        let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        pages.clear();
+    }
+
     /// Forgets expired pages (called from the periodic flush).
     pub fn evict_expired(&self) {
         let ttl = self.ttl;

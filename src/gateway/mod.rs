@@ -5,16 +5,80 @@
 
 pub mod cache;
 pub mod event_pages;
+pub mod listener;
 pub mod rate_limit;
 pub mod usage;
 
 use std::sync::Arc;
 
-use crate::db::Pool;
+use crate::db::{self, AfterCommit, DbConn, Pool};
 use crate::settings::ApiSettings;
 use cache::CredentialCache;
 use rate_limit::RateLimits;
 use usage::UsageRecorder;
+
+/// A committed change to what credentials may do, as announced to every instance
+/// (`db::announce`, PostgreSQL `NOTIFY`) and applied to each one's caches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// An integration's secrets, status or authorizations.
+    Integration(String),
+    /// A developer account's status or rate limit.
+    Account(String),
+    /// An organization's events (the cached event pages).
+    Events(String),
+}
+
+impl Change {
+    /// The `NOTIFY` payload: a letter, a colon, the id.
+    pub fn payload(&self) -> String {
+        match self {
+            Change::Integration(id) => format!("i:{id}"),
+            Change::Account(id) => format!("a:{id}"),
+            Change::Events(id) => format!("e:{id}"),
+        }
+    }
+
+    pub fn parse(payload: &str) -> Option<Self> {
+        let (kind, id) = payload.split_once(':')?;
+        let id = id.to_string();
+        match kind {
+            "i" => Some(Change::Integration(id)),
+            "a" => Some(Change::Account(id)),
+            "e" => Some(Change::Events(id)),
+            _ => None,
+        }
+    }
+
+    /// Announces the change from the current transaction (see `db::announce`).
+    pub fn announce(&self, conn: &mut DbConn) -> diesel::QueryResult<()> {
+        db::announce(conn, &self.payload())
+    }
+}
+
+/// The changes a transaction's result names.
+type ChangesOf<T> = Box<dyn Fn(&T) -> Vec<Change> + Send>;
+
+/// For `db::transaction_then`: announces the changes a transaction's result names from inside
+/// it, and applies them to this process's caches after the commit.
+pub struct Invalidate<T> {
+    api: Arc<ApiRuntime>,
+    changes: ChangesOf<T>,
+}
+
+impl<T: 'static> AfterCommit<T> for Invalidate<T> {
+    fn before_commit(&self, conn: &mut DbConn, out: &T) -> diesel::QueryResult<()> {
+        (self.changes)(out)
+            .iter()
+            .try_for_each(|c| c.announce(conn))
+    }
+
+    fn after_commit(self, out: &T) {
+        for change in (self.changes)(out) {
+            self.api.apply(&change);
+        }
+    }
+}
 
 /// The API's in-memory state, shared by all workers of one process.
 pub struct ApiRuntime {
@@ -48,31 +112,60 @@ impl ApiRuntime {
         self.cache.invalidate_account(account_id);
     }
 
-    /// For `db::transaction_then`: after the commit, drop the integration's cached credentials.
-    pub fn on_commit_invalidate_integration<T>(
+    /// Applies a change (made here, or announced by another instance) to the caches.
+    pub fn apply(&self, change: &Change) {
+        match change {
+            Change::Integration(id) => self.invalidate_integration(id),
+            Change::Account(id) => self.invalidate_account(id),
+            Change::Events(org) => self.event_pages.invalidate_org(org),
+        }
+    }
+
+    /// Forgets every cached credential and event page (when announcements may have been
+    /// missed: the listener lost its connection).
+    pub fn clear(&self) {
+        self.cache.clear();
+        self.event_pages.clear();
+    }
+
+    /// For `db::transaction_then`: the changes `changes(result)` names, announced from the
+    /// transaction and applied here after the commit.
+    pub fn invalidate_after<T: 'static>(
+        self: &Arc<Self>,
+        changes: impl Fn(&T) -> Vec<Change> + Send + 'static,
+    ) -> Invalidate<T> {
+        Invalidate {
+            api: self.clone(),
+            changes: Box::new(changes),
+        }
+    }
+
+    fn invalidate_always<T: 'static>(self: &Arc<Self>, change: Change) -> Invalidate<T> {
+        self.invalidate_after(move |_| vec![change.clone()])
+    }
+
+    /// For `db::transaction_then`: the integration's cached credentials, everywhere.
+    pub fn on_commit_invalidate_integration<T: 'static>(
         self: &Arc<Self>,
         integration_id: &str,
-    ) -> impl FnOnce(&T) + Send + 'static {
-        let (api, id) = (self.clone(), integration_id.to_string());
-        move |_| api.invalidate_integration(&id)
+    ) -> Invalidate<T> {
+        self.invalidate_always(Change::Integration(integration_id.to_string()))
     }
 
-    /// For `db::transaction_then`: after the commit, drop the account's cached credentials.
-    pub fn on_commit_invalidate_account<T>(
+    /// For `db::transaction_then`: the account's cached credentials, everywhere.
+    pub fn on_commit_invalidate_account<T: 'static>(
         self: &Arc<Self>,
         account_id: &str,
-    ) -> impl FnOnce(&T) + Send + 'static {
-        let (api, id) = (self.clone(), account_id.to_string());
-        move |_| api.invalidate_account(&id)
+    ) -> Invalidate<T> {
+        self.invalidate_always(Change::Account(account_id.to_string()))
     }
 
-    /// For `db::transaction_then`: after the commit, drop the organization's cached event pages.
-    pub fn on_commit_invalidate_events<T>(
+    /// For `db::transaction_then`: the organization's cached event pages, everywhere.
+    pub fn on_commit_invalidate_events<T: 'static>(
         self: &Arc<Self>,
         org_id: &str,
-    ) -> impl FnOnce(&T) + Send + 'static {
-        let (api, id) = (self.clone(), org_id.to_string());
-        move |_| api.event_pages.invalidate_org(&id)
+    ) -> Invalidate<T> {
+        self.invalidate_always(Change::Events(org_id.to_string()))
     }
 
     /// One periodic pass: write usage, forget idle cache entries and address buckets.

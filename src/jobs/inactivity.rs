@@ -177,6 +177,8 @@ impl Job for Inactivity {
                             .link(&format!("/developer/integrations/{}", i.id)),
                     },
                 )?;
+                // Every instance drops the integration's cached credentials on commit.
+                crate::gateway::Change::Integration(i.id.clone()).announce(conn)?;
                 AuditEvent::new("integration.deactivated", Actor::System(Self::NAME))
                     .target("integration", &i.id)
                     .details(serde_json::json!({

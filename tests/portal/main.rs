@@ -14,6 +14,7 @@ mod api;
 mod auth;
 mod authorizations;
 mod browser;
+mod cluster;
 mod confirmations;
 mod csrf;
 mod developer;

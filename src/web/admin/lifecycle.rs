@@ -490,13 +490,15 @@ async fn decide(
 ) -> Result<HttpResponse, AppError> {
     let state = admin.viewer.state.clone();
     let (rc, settings) = (admin.viewer.context.clone(), state.settings.clone());
-    let api = state.api.clone();
+    let invalidate = state.api.invalidate_after(|i: &Integration| {
+        vec![crate::gateway::Change::Integration(i.id.clone())]
+    });
     let result = db::try_transaction_then(
         &state.pool,
         move |c| {
             lifecycle::decide_reactivation(c, &rc.ctx(), &settings, &id, approve, note.as_ref())
         },
-        move |i: &Integration| api.invalidate_integration(&i.id),
+        invalidate,
     )
     .await;
     // A refused decision rolled back (write_tx commits only Ok): report it.

@@ -12,6 +12,7 @@ use crate::db::models::invitations::{Invitation, Kind};
 use crate::db::models::users::{self, User};
 use crate::domain::{DisplayName, EmailAddress, Note, NOTE_MAX};
 use crate::errors::AppError;
+use crate::gateway::Change;
 use crate::invitations::{self, InviteError, NewInvite, Scope, WithdrawError};
 use crate::suspension::{self, SuspensionError};
 use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
@@ -322,7 +323,16 @@ pub async fn suspend(
     };
     let state = admin.viewer.state.clone();
     let (rc, settings) = (admin.viewer.context.clone(), state.settings.clone());
-    let api = state.api.clone();
+    let invalidate = state.api.invalidate_after(
+        |outcome: &Result<suspension::UserSuspended, SuspensionError>| match outcome {
+            Ok(done) => done
+                .accounts
+                .iter()
+                .map(|a| Change::Account(a.id.clone()))
+                .collect(),
+            Err(_) => Vec::new(),
+        },
+    );
     let outcome = db::transaction_then(
         &state.pool,
         move |c| {
@@ -332,13 +342,7 @@ pub async fn suspend(
                 other => Ok(other),
             }
         },
-        move |outcome| {
-            if let Ok(done) = outcome {
-                for account in &done.accounts {
-                    api.invalidate_account(&account.id);
-                }
-            }
-        },
+        invalidate,
     )
     .await?;
     let done = match outcome {

@@ -8,11 +8,21 @@ use crate::state::AppState;
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let ok = db::run(&state.pool, |c| Ok(c.batch_execute("SELECT 1")?)).await;
     match ok {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok", "database": "ok" })),
+        // `changes`: whether changes made on other instances reach this one at once
+        // (`listening`), only within the cache TTL (`reconnecting`), or there are no others
+        // (`off`, SQLite).
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({
+            "status": "ok",
+            "database": "ok",
+            "changes": state.changes.label(),
+        })),
         Err(e) => {
             tracing::error!(error = ?e, "health check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(serde_json::json!({ "status": "unavailable", "database": "error" }))
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({
+                "status": "unavailable",
+                "database": "error",
+                "changes": state.changes.label(),
+            }))
         }
     }
 }
