@@ -107,6 +107,27 @@ pub struct ApiSettings {
     pub usage_flush_interval: Duration,
     /// Run the periodic usage flush in `serve` (tests flush by hand; shutdown always flushes).
     pub usage_flusher_enabled: bool,
+    /// Redis for rate limits shared by every instance (`PORTAL_REDIS_URL`); `None`: local.
+    pub redis_url: Option<RedisUrl>,
+    /// Prefix of the portal's Redis keys (`PORTAL_REDIS_KEY_PREFIX`), so one Redis can serve
+    /// several deployments.
+    pub redis_key_prefix: String,
+}
+
+/// A Redis URL, which may carry a password: never printed.
+#[derive(Clone)]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisUrl([redacted])")
+    }
 }
 
 /// The scheduled lifecycle jobs (`src/jobs`).
@@ -362,6 +383,22 @@ impl Settings {
                 "PORTAL_API_USAGE_FLUSHER",
                 true,
             )?,
+            redis_url: match get("PORTAL_REDIS_URL") {
+                None => None,
+                Some(u) => {
+                    let u = u.trim().to_string();
+                    if !(u.starts_with("redis://") || u.starts_with("rediss://"))
+                        || url::Url::parse(&u).is_err()
+                    {
+                        return Err(err(
+                            "PORTAL_REDIS_URL",
+                            "must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379",
+                        ));
+                    }
+                    Some(RedisUrl(u))
+                }
+            },
+            redis_key_prefix: get("PORTAL_REDIS_KEY_PREFIX").unwrap_or_else(|| "concat:".into()),
         };
         if api.rate_limit_per_minute == 0 {
             return Err(err("PORTAL_API_RATE_LIMIT", "must be at least 1"));
@@ -645,6 +682,7 @@ mod tests {
             ("PORTAL_API_ADDR", "api.example"),
             ("PORTAL_API_ADDR", "127.0.0.1:8080"),
             ("PORTAL_REQUIRE_MFA", "nobody"),
+            ("PORTAL_REDIS_URL", "localhost:6379"),
             ("PORTAL_REQUIRE_MFA", "org_admins"),
         ] {
             let e = from(&[(k, v)]).unwrap_err();

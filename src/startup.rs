@@ -106,7 +106,7 @@ impl Application {
             settings.outbox.clone(),
         );
         let dispatcher_enabled = settings.outbox.dispatcher_enabled;
-        let api = Arc::new(ApiRuntime::new(&settings.api));
+        let api = Arc::new(ApiRuntime::new(&settings.api)?);
         let passwords = Arc::new(password::PasswordHasher::new(
             settings.password_hash_concurrency,
         )?);

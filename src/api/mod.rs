@@ -261,8 +261,8 @@ async fn authenticate(
     now: NaiveDateTime,
 ) -> Result<Authenticated, Refused> {
     let api = &state.api;
-    let refuse = |hint, owner| {
-        let (error, rate) = match api.limits.unauthenticated(ip) {
+    let refuse = async |hint, owner| {
+        let (error, rate) = match api.check_unauthenticated(ip).await {
             Ok(r) => (ApiError::Unauthorized { hint }, r),
             Err(r) => (ApiError::RateLimited(r), r),
         };
@@ -283,7 +283,7 @@ async fn authenticate(
                     .map_err(|r| r.naming(api_id.as_ref()))?,
                 None => None,
             };
-            return Err(refuse(hint(reason), owner).naming(api_id.as_ref()));
+            return Err(refuse(hint(reason), owner).await.naming(api_id.as_ref()));
         }
         Presented::Pair { api_id, secret, .. } => (api_id, secret),
     };
@@ -291,12 +291,12 @@ async fn authenticate(
         .await
         .map_err(|r| r.naming(Some(&api_id)))?;
     let Some(resolved) = resolved else {
-        return Err(refuse(None, None).naming(Some(&api_id)));
+        return Err(refuse(None, None).await.naming(Some(&api_id)));
     };
-    let limiter = api
-        .limits
-        .account(&resolved.account_id, resolved.account_limit);
-    match limiter.check() {
+    match api
+        .check_account(&resolved.account_id, resolved.account_limit)
+        .await
+    {
         // The secret matched, but a ConCat admin suspended the account: counted as the
         // integration's (refused) request.
         Ok(rate) if resolved.account_suspended => Err(Refused {

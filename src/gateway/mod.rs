@@ -7,6 +7,7 @@ pub mod cache;
 pub mod event_pages;
 pub mod listener;
 pub mod rate_limit;
+pub mod shared_limits;
 pub mod usage;
 
 use std::sync::Arc;
@@ -85,13 +86,23 @@ pub struct ApiRuntime {
     pub cache: CredentialCache,
     pub event_pages: event_pages::EventPages,
     pub limits: RateLimits,
+    /// The same limits in Redis, shared by every instance (`PORTAL_REDIS_URL`).
+    pub shared: Option<shared_limits::SharedLimits>,
     pub usage: UsageRecorder,
     pub(crate) allow_query_key: bool,
 }
 
 impl ApiRuntime {
-    pub fn new(settings: &ApiSettings) -> Self {
-        Self {
+    pub fn new(settings: &ApiSettings) -> anyhow::Result<Self> {
+        let shared = match &settings.redis_url {
+            Some(url) => Some(shared_limits::SharedLimits::new(
+                url.expose(),
+                &settings.redis_key_prefix,
+            )?),
+            None => None,
+        };
+        Ok(Self {
+            shared,
             cache: CredentialCache::new(settings.cache_ttl),
             event_pages: event_pages::EventPages::new(settings.cache_ttl),
             limits: RateLimits::new(
@@ -100,7 +111,48 @@ impl ApiRuntime {
             ),
             usage: UsageRecorder::default(),
             allow_query_key: settings.allow_query_key,
+        })
+    }
+
+    /// Checks and counts one request against the account's limit: in Redis (every instance's
+    /// requests together) when configured and answering, else in this process.
+    pub async fn check_account(
+        &self,
+        account_id: &Arc<str>,
+        own_limit: Option<u32>,
+    ) -> Result<rate_limit::RateState, rate_limit::RateState> {
+        let local = self.limits.account(account_id, own_limit);
+        if let Some(shared) = &self.shared {
+            let bucket = format!("acct:{account_id}:{}", local.limit);
+            if let Some(decided) = shared.check(&bucket, local.limit).await {
+                return decided;
+            }
         }
+        local.check()
+    }
+
+    /// Charges a request that failed to authenticate to the client address (shared like
+    /// `check_account`).
+    pub async fn check_unauthenticated(
+        &self,
+        ip: std::net::IpAddr,
+    ) -> Result<rate_limit::RateState, rate_limit::RateState> {
+        if let Some(shared) = &self.shared {
+            let bucket = format!("addr:{}", RateLimits::address_bucket(ip));
+            if let Some(decided) = shared
+                .check(&bucket, self.limits.unauthenticated_limit())
+                .await
+            {
+                self.limits.note(ip, &decided);
+                return decided;
+            }
+        }
+        self.limits.unauthenticated(ip)
+    }
+
+    /// `shared` (Redis decides), or `local` (no Redis configured, or it cannot be reached).
+    pub fn rate_limit_mode(&self) -> &'static str {
+        self.shared.as_ref().map_or("local", |s| s.mode())
     }
 
     /// Call after committing any change to an integration's secrets, status or authorizations.

@@ -181,19 +181,34 @@ impl RateLimits {
 
     /// Charges one unauthenticated request to the client address.
     pub fn unauthenticated(&self, ip: IpAddr) -> Result<RateState, RateState> {
-        let key = address_key(ip);
         let decided = decide(
             self.unauthenticated_per_minute,
-            self.addresses.check_key(&key),
+            self.addresses.check_key(&address_key(ip)),
         );
-        if let Err(refused) = &decided {
+        self.note(ip, &decided);
+        decided
+    }
+
+    /// The per-address allowance for requests that fail to authenticate.
+    pub fn unauthenticated_limit(&self) -> u32 {
+        self.unauthenticated_per_minute
+    }
+
+    /// The bucket key of an address (IPv6 per /64).
+    pub fn address_bucket(ip: IpAddr) -> String {
+        address_key(ip).to_string()
+    }
+
+    /// Remembers a refusal of an address's unauthenticated allowance (decided here or by the
+    /// shared limits), so its next attempts are refused before the database is asked.
+    pub fn note(&self, ip: IpAddr, decided: &Result<RateState, RateState>) {
+        if let Err(refused) = decided {
             let wait = Duration::from_secs(refused.retry_after.unwrap_or(1));
             self.blocked
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(key, Instant::now() + wait);
+                .insert(address_key(ip), Instant::now() + wait);
         }
-        decided
     }
 
     /// Charges one request to a path that needs no credentials to the client address.

@@ -136,3 +136,166 @@ both_backends!(
     a_revocation_reaches_every_instance_within_a_second,
     a_lost_listener_falls_back_to_the_ttl_and_comes_back,
 );
+
+/// The Redis the tests share (`PORTAL_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`), if it
+/// answers; otherwise a skip (a failure in CI).
+fn test_redis() -> Option<String> {
+    let url = std::env::var("PORTAL_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string());
+    let addr = url.trim_start_matches("redis://").trim_end_matches('/');
+    match std::net::TcpStream::connect_timeout(
+        &addr.parse().expect("host:port in PORTAL_TEST_REDIS_URL"),
+        Duration::from_secs(1),
+    ) {
+        Ok(_) => Some(url),
+        Err(e) => {
+            skip(Missing::Redis, &format!("no Redis at {url}: {e}"));
+            None
+        }
+    }
+}
+
+/// Settings of one instance sharing rate limits in `redis` under this test's own key prefix.
+fn shared(redis: &str, prefix: &str, limit: &str) -> Vec<(String, String)> {
+    vec![
+        ("PORTAL_REDIS_URL".into(), redis.to_string()),
+        ("PORTAL_REDIS_KEY_PREFIX".into(), prefix.to_string()),
+        ("PORTAL_API_RATE_LIMIT".into(), limit.to_string()),
+    ]
+}
+
+fn as_pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+async fn me(instance: &TestApp, f: &ApiFixture) -> reqwest::Response {
+    bearer(
+        &client().0,
+        Method::GET,
+        instance.url("/api/v1/me"),
+        &f.dev.api_id,
+        &f.dev.secret,
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+/// Issue 16.2: three instances together admit at most the account's limit, and the headers
+/// count down across them.
+async fn three_instances_share_one_rate_limit(backend: Backend) {
+    let Some(redis) = test_redis() else { return };
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4());
+    let settings = shared(&redis, &prefix, "30");
+    let a = spawn_app_with(backend, &as_pairs(&settings)).await;
+    let b = spawn_app_on(a.db.clone(), &as_pairs(&settings), None).await;
+    let c = spawn_app_on(a.db.clone(), &as_pairs(&settings), None).await;
+    for i in [&a, &b, &c] {
+        let body: serde_json::Value = i.get("/healthz").await.json().await.unwrap();
+        assert_eq!(body["rate_limits"], "shared");
+    }
+    let f = a.api_fixture(&["events_read"]).await;
+    let instances = [&a, &b, &c];
+    let mut remaining = Vec::new();
+    let mut admitted = 0;
+    for n in 0..60 {
+        let res = me(instances[n % 3], &f).await;
+        let left: u32 = res.headers()["x-ratelimit-remaining"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(res.headers()["x-ratelimit-limit"], "30");
+        match res.status().as_u16() {
+            200 => admitted += 1,
+            429 => assert!(res.headers().contains_key("retry-after")),
+            other => panic!("unexpected {other}"),
+        }
+        remaining.push(left);
+    }
+    // 30 at once, plus what refilled during the run (one every 2 s).
+    assert!((30..=31).contains(&admitted), "admitted {admitted} of 60");
+    assert_eq!(&remaining[..3], &[29, 28, 27], "counted across instances");
+}
+
+/// Issue 16.2: when Redis goes away each instance falls back to its own limits (and says so),
+/// and returns to shared limits when Redis is back. Uses a Redis of its own on a free port.
+async fn rate_limits_fall_back_to_local_while_redis_is_away(backend: Backend) {
+    let Some(_) = test_redis() else { return };
+    let port = crate::smtp::free_port();
+    let start_redis = || {
+        std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs")
+    };
+    let wait_up = || async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let mut redis = start_redis();
+    wait_up().await;
+    let url = format!("redis://127.0.0.1:{port}");
+    let settings = shared(&url, "test:", "1000");
+    let app = spawn_app_with(backend, &as_pairs(&settings)).await;
+    let f = app.api_fixture(&["events_read"]).await;
+    let mode = |app: &TestApp| {
+        let url = app.url("/healthz");
+        async move {
+            let body: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            body["rate_limits"].as_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(me(&app, &f).await.status(), 200);
+    assert_eq!(mode(&app).await, "shared");
+
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    // Still answered, by the local limit, with truthful headers.
+    let res = me(&app, &f).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-ratelimit-limit"], "1000");
+    assert_eq!(mode(&app).await, "local");
+    assert!(captured_logs().contains("Redis cannot be reached"));
+
+    let mut redis = start_redis();
+    wait_up().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert_eq!(me(&app, &f).await.status(), 200);
+        if mode(&app).await == "shared" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "shared limits did not come back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(captured_logs().contains("Redis answers again"));
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+}
+
+/// Without `PORTAL_REDIS_URL` each instance has its own limits, and says so.
+async fn without_redis_limits_are_local(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body: serde_json::Value = app.get("/healthz").await.json().await.unwrap();
+    assert_eq!(body["rate_limits"], "local");
+}
+
+both_backends!(
+    three_instances_share_one_rate_limit,
+    rate_limits_fall_back_to_local_while_redis_is_away,
+    without_redis_limits_are_local,
+);

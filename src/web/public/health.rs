@@ -15,6 +15,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             "status": "ok",
             "database": "ok",
             "changes": state.changes.label(),
+            "rate_limits": state.api.rate_limit_mode(),
         })),
         Err(e) => {
             tracing::error!(error = ?e, "health check failed");
@@ -22,6 +23,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
                 "status": "unavailable",
                 "database": "error",
                 "changes": state.changes.label(),
+                "rate_limits": state.api.rate_limit_mode(),
             }))
         }
     }

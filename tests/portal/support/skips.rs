@@ -19,6 +19,7 @@ pub enum Missing {
     Postgres,
     Browser,
     Aiosmtpd,
+    Redis,
 }
 
 impl Missing {
@@ -27,6 +28,7 @@ impl Missing {
             Missing::Postgres => 0,
             Missing::Browser => 1,
             Missing::Aiosmtpd => 2,
+            Missing::Redis => 3,
         }
     }
 
@@ -35,13 +37,18 @@ impl Missing {
             Missing::Postgres => "PostgreSQL variants",
             Missing::Browser => "browser tests",
             Missing::Aiosmtpd => "aiosmtpd tests",
+            Missing::Redis => "Redis tests",
         }
     }
 }
 
 /// (count, the first reason) per `Missing`.
-static SKIPPED: Mutex<[(usize, String); 3]> =
-    Mutex::new([(0, String::new()), (0, String::new()), (0, String::new())]);
+static SKIPPED: Mutex<[(usize, String); 4]> = Mutex::new([
+    (0, String::new()),
+    (0, String::new()),
+    (0, String::new()),
+    (0, String::new()),
+]);
 
 /// Records that the calling test cannot run its variant here because of `reason` (the caller
 /// then returns without testing). With `CI=true` this fails the test instead.
@@ -75,13 +82,18 @@ fn summary() -> Option<String> {
         Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
         Err(std::sync::TryLockError::WouldBlock) => return None,
     };
-    let parts: Vec<String> = [Missing::Postgres, Missing::Browser, Missing::Aiosmtpd]
-        .into_iter()
-        .filter_map(|m| {
-            let (count, reason) = &skipped[m.index()];
-            (*count > 0).then(|| format!("{count} {} ({reason})", m.what()))
-        })
-        .collect();
+    let parts: Vec<String> = [
+        Missing::Postgres,
+        Missing::Browser,
+        Missing::Aiosmtpd,
+        Missing::Redis,
+    ]
+    .into_iter()
+    .filter_map(|m| {
+        let (count, reason) = &skipped[m.index()];
+        (*count > 0).then(|| format!("{count} {} ({reason})", m.what()))
+    })
+    .collect();
     (!parts.is_empty()).then(|| format!("skipped: {}", parts.join(", ")))
 }
 
