@@ -35,13 +35,16 @@ pub struct ListenerState(Arc<AtomicU8>);
 
 const LISTENING: u8 = 1;
 const RECONNECTING: u8 = 2;
+const CONNECTING: u8 = 3;
 
 impl ListenerState {
-    /// `off` (SQLite: one process), `listening`, or `reconnecting` (the cache TTL applies).
+    /// `off` (SQLite: one process), `connecting` (just started), `listening`, or
+    /// `reconnecting` (the cache TTL applies meanwhile).
     pub fn label(&self) -> &'static str {
         match self.0.load(Ordering::SeqCst) {
             LISTENING => "listening",
             RECONNECTING => "reconnecting",
+            CONNECTING => "connecting",
             _ => "off", // never started: SQLite
         }
     }
@@ -67,6 +70,7 @@ impl Listener {
         if database.kind != crate::settings::DatabaseKind::Postgres {
             return Ok(None);
         }
+        state.set(CONNECTING);
         let stop = Arc::new(AtomicBool::new(false));
         let (database, flag) = (database.clone(), stop.clone());
         let thread = std::thread::Builder::new()
