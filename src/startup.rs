@@ -395,8 +395,8 @@ impl Application {
             }
             Err(_) => tracing::error!("writing API usage at shutdown timed out"),
         }
-        if let Some(l) = listener.as_mut() {
-            tokio::task::block_in_place(|| l.stop());
+        if let Some(mut l) = listener.take() {
+            let _ = tokio::task::spawn_blocking(move || l.stop()).await;
         }
         served.context("the HTTP server failed")
     }
