@@ -31,7 +31,14 @@ cleanup() {
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# On a failure: every instance's log, before they are removed.
+fail() {
+  echo "$1" >&2
+  for f in "$WORK"/i*.log "$WORK/haproxy.log"; do [ -f "$f" ] && { echo "== $f" >&2; cat "$f" >&2; }; done
+  exit 1
+}
 
 psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
 DATABASE_URL="$PG/$DB"
@@ -80,18 +87,21 @@ for i in $(seq 1 "$N"); do
     curl -fsS "http://127.0.0.1:$port/healthz" 2>/dev/null | grep -q '"changes":"listening"' && break
     sleep 0.1
   done
-  health="$(curl -fsS "http://127.0.0.1:$port/healthz")"
+  health="$(curl -fsS "http://127.0.0.1:$port/healthz")" || fail "instance $i does not answer"
   echo "instance $i: http://127.0.0.1:$port  $health"
-  echo "$health" | grep -q '"changes":"listening"' || { echo "instance $i is not listening for changes" >&2; cat "$WORK/i$i.log" >&2; exit 1; }
-  echo "$health" | grep -q '"rate_limits":"shared"' || { echo "instance $i does not share rate limits" >&2; exit 1; }
+  echo "$health" | grep -q '"changes":"listening"' || fail "instance $i is not listening for changes"
+  echo "$health" | grep -q '"rate_limits":"shared"' || fail "instance $i does not share rate limits"
 done
 for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 echo "balancer:   http://127.0.0.1:$PORT  $(curl -fsS "http://127.0.0.1:$PORT/healthz")"
-echo "first admin: printf '%s\\n' 'a long unusual passphrase' | DATABASE_URL=$DATABASE_URL target/release/concat-portal admin create --email you@example.com --name You --password-stdin"
+echo "database:   $DB (dropped when the cluster stops)"
+echo "first admin: printf '%s\\n' 'a long unusual passphrase' | DATABASE_URL=<that database> target/release/concat-portal admin create --email you@example.com --name You --password-stdin"
 
 if [ -n "${CLUSTER_SECONDS:-}" ]; then
   sleep "$CLUSTER_SECONDS"
 else
   echo "Ctrl-C stops the cluster."
-  wait "${PIDS[0]}"
+  # Until Ctrl-C, or until any instance (or the balancer) stops on its own.
+  wait -n "${PIDS[@]}" || true
+  fail "a process of the cluster stopped"
 fi

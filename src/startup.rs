@@ -396,7 +396,10 @@ impl Application {
             Err(_) => tracing::error!("writing API usage at shutdown timed out"),
         }
         if let Some(mut l) = listener.take() {
-            let _ = tokio::task::spawn_blocking(move || l.stop()).await;
+            let stopped = tokio::task::spawn_blocking(move || l.stop());
+            if tokio::time::timeout(SHUTDOWN_GRACE, stopped).await.is_err() {
+                tracing::error!("the change listener did not stop within the shutdown grace");
+            }
         }
         served.context("the HTTP server failed")
     }

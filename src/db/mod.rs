@@ -86,6 +86,19 @@ fn connection_url(settings: &DatabaseSettings) -> String {
     }
 }
 
+/// A PostgreSQL connection for a long-lived listener: the URL with libpq's connect timeout and
+/// TCP keepalives added, so a connection that died silently (half-open) is noticed in about
+/// twenty seconds, not when TCP gives up.
+pub fn establish_listener(settings: &DatabaseSettings) -> anyhow::Result<PgConnection> {
+    use diesel::Connection;
+    let url = connection_url(settings);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{url}{sep}connect_timeout=5&keepalives=1&keepalives_idle=10&keepalives_interval=5&keepalives_count=2&tcp_user_timeout=20000"
+    );
+    PgConnection::establish(&url).map_err(|e| anyhow::anyhow!("connecting to PostgreSQL: {e}"))
+}
+
 /// Opens one connection of the backend the URL names (chosen by scheme, not by trying in order).
 pub fn establish(settings: &DatabaseSettings) -> anyhow::Result<DbConn> {
     let url = connection_url(settings);

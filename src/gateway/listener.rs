@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 
 use super::{ApiRuntime, Change};
-use crate::db::{self, DbConn};
+use crate::db;
 use crate::settings::DatabaseSettings;
 
 /// How often pending notifications are read.
@@ -91,8 +91,10 @@ impl Listener {
 }
 
 impl Drop for Listener {
+    /// Tells the thread to stop without waiting for it (dropping may happen on an async
+    /// thread; `stop` is what waits).
     fn drop(&mut self) {
-        self.stop();
+        self.stop.store(true, Ordering::SeqCst);
     }
 }
 
@@ -105,9 +107,11 @@ fn run(database: &DatabaseSettings, api: &ApiRuntime, state: &ListenerState, sto
         };
         let was_listening = state.label() == "listening";
         state.set(RECONNECTING);
-        // Whatever was announced while we could not hear it: read everything afresh.
-        api.clear();
         if was_listening {
+            // What is cached may already be stale (an announcement lost with the connection):
+            // read everything afresh, once; a connection that was up starts the backoff anew.
+            api.clear();
+            backoff = FIRST_BACKOFF;
             tracing::error!(error = %error, "the change listener lost its connection: caches cleared; until it is back, changes made elsewhere apply within the cache TTL");
         } else {
             tracing::warn!(error = %error, retry_in_ms = backoff.as_millis() as u64, "the change listener could not connect");
@@ -127,10 +131,7 @@ fn listen(
     state: &ListenerState,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
-    let mut conn = match db::establish(database)? {
-        DbConn::Postgres(c) => c,
-        DbConn::Sqlite(_) => return Ok(()),
-    };
+    let mut conn = db::establish_listener(database)?;
     diesel::sql_query(format!("SET application_name = '{APPLICATION_NAME}'")).execute(&mut conn)?;
     diesel::sql_query(format!("LISTEN {}", db::CHANGES_CHANNEL)).execute(&mut conn)?;
     // Listening from here on; what came before is unknown.

@@ -98,6 +98,8 @@ impl ApiRuntime {
             Some(url) => Some(shared_limits::SharedLimits::new(
                 url.expose(),
                 &settings.redis_key_prefix,
+                tokio::runtime::Handle::try_current()
+                    .map_err(|e| anyhow::anyhow!("shared rate limits need a Tokio runtime: {e}"))?,
             )?),
             None => None,
         };
@@ -150,9 +152,13 @@ impl ApiRuntime {
         self.limits.unauthenticated(ip)
     }
 
-    /// `shared` (Redis decides), or `local` (no Redis configured, or it cannot be reached).
-    pub fn rate_limit_mode(&self) -> &'static str {
-        self.shared.as_ref().map_or("local", |s| s.mode())
+    /// `shared` (Redis decides), or `local` (no Redis configured, or it cannot be reached
+    /// now: asked, not remembered).
+    pub async fn rate_limit_mode(&self) -> &'static str {
+        match &self.shared {
+            Some(s) => s.probe().await,
+            None => "local",
+        }
     }
 
     /// Call after committing any change to an integration's secrets, status or authorizations.

@@ -127,17 +127,12 @@ async fn a_lost_listener_falls_back_to_the_ttl_and_comes_back(backend: Backend) 
     .unwrap();
     assert_eq!(cut, 2, "one listener per instance");
 
-    // Each instance logs the loss and, after its backoff (0.5 s first), that it is back.
-    let logged = |what: &str| captured_logs().matches(what).count();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while logged("the change listener lost its connection") < 2
-        || logged("the change listener is back") < 2
-    {
-        assert!(
-            Instant::now() < deadline,
-            "loss and return not logged by both"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // Each instance notices, says so in /healthz while it waits to reconnect (0.5 s first),
+    // and comes back.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while health_changes(&b).await != "reconnecting" {
+        assert!(Instant::now() < deadline, "the loss was not noticed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     listening(&a).await;
     listening(&b).await;
@@ -254,6 +249,7 @@ async fn three_instances_share_one_rate_limit(backend: Backend) {
     let instances = [&a, &b, &c];
     let mut remaining = Vec::new();
     let mut admitted = 0;
+    let started = Instant::now();
     for n in 0..80 {
         let res = me(instances[n % 3], &f).await;
         let left: u32 = res.headers()["x-ratelimit-remaining"]
@@ -270,8 +266,17 @@ async fn three_instances_share_one_rate_limit(backend: Backend) {
         remaining.push(left);
     }
     // 40 at once, plus what refilled during the run (one every 1.5 s); no batching, so no
-    // other tolerance.
-    assert!((40..=41).contains(&admitted), "admitted {admitted} of 80");
+    // other tolerance. (Each instance alone would have admitted 40 of its own.)
+    let refilled = (started.elapsed().as_secs_f64() / 1.5).floor() as usize + 1;
+    assert!(
+        (40..=40 + refilled).contains(&admitted),
+        "admitted {admitted} of 80 in {:?}",
+        started.elapsed()
+    );
+    for i in [&a, &b, &c] {
+        let body: serde_json::Value = i.get("/healthz").await.json().await.unwrap();
+        assert_eq!(body["rate_limits"], "shared", "Redis decided throughout");
+    }
     assert_eq!(&remaining[..3], &[39, 38, 37], "counted across instances");
 }
 
@@ -303,7 +308,7 @@ async fn rate_limits_fall_back_to_local_while_redis_is_away(backend: Backend) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
-    let mut redis = start_redis();
+    let mut redis = Killed(start_redis());
     wait_up().await;
     let url = format!("redis://127.0.0.1:{port}");
     let settings = shared(&url, "test:", "1000");
@@ -319,16 +324,14 @@ async fn rate_limits_fall_back_to_local_while_redis_is_away(backend: Backend) {
     assert_eq!(me(&app, &f).await.status(), 200);
     assert_eq!(mode(&app).await, "shared");
 
-    redis.kill().unwrap();
-    redis.wait().unwrap();
+    redis.stop();
     // Still answered, by the local limit, with truthful headers.
     let res = me(&app, &f).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-ratelimit-limit"], "1000");
     assert_eq!(mode(&app).await, "local");
-    assert!(captured_logs().contains("Redis cannot be reached"));
 
-    let mut redis = start_redis();
+    let mut redis = Killed(start_redis());
     wait_up().await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -339,9 +342,23 @@ async fn rate_limits_fall_back_to_local_while_redis_is_away(backend: Backend) {
         assert!(Instant::now() < deadline, "shared limits did not come back");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(captured_logs().contains("Redis answers again"));
-    redis.kill().unwrap();
-    redis.wait().unwrap();
+    redis.stop();
+}
+
+/// A `redis-server` the test started, stopped however the test ends.
+struct Killed(std::process::Child);
+
+impl Killed {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// Without `PORTAL_REDIS_URL` each instance has its own limits, and says so.

@@ -7,6 +7,7 @@ use crate::state::AppState;
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let ok = db::run(&state.pool, |c| Ok(c.batch_execute("SELECT 1")?)).await;
+    let limits = state.api.rate_limit_mode().await;
     match ok {
         // `changes`: whether changes made on other instances reach this one at once
         // (`listening`), only within the cache TTL (`reconnecting`), or there are no others
@@ -15,7 +16,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             "status": "ok",
             "database": "ok",
             "changes": state.changes.label(),
-            "rate_limits": state.api.rate_limit_mode(),
+            "rate_limits": limits,
         })),
         Err(e) => {
             tracing::error!(error = ?e, "health check failed");
@@ -23,7 +24,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
                 "status": "unavailable",
                 "database": "error",
                 "changes": state.changes.label(),
-                "rate_limits": state.api.rate_limit_mode(),
+                "rate_limits": limits,
             }))
         }
     }
