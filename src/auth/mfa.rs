@@ -557,14 +557,52 @@ pub fn check_code(
     user: &User,
     code: &str,
 ) -> anyhow::Result<Checked> {
-    let ip = ctx.meta.map_or("unknown", |m| m.client_ip.as_str());
+    throttled(c, ctx, user, |c| {
+        code_matches(c, ctx, settings, sealer, user, code)
+    })
+}
+
+/// Every second-factor check (a code here, a passkey in `passkeys`) inside one frame: the
+/// throttle's gate (per user under [`throttle_key`], and per address), then `check`; a proof
+/// that checks out (`Some(recovery_left)`) releases the user's failures, one that does not is
+/// audited `mfa.failed` and keeps its reserved failure.
+pub(crate) fn throttled(
+    c: &mut DbConn,
+    ctx: &Context,
+    user: &User,
+    check: impl FnOnce(&mut DbConn) -> anyhow::Result<Option<Option<i64>>>,
+) -> anyhow::Result<Checked> {
     let key = throttle_key(user);
-    if let Gate::Locked { minutes } = throttle::admit(c, &key, ip, ctx.now)? {
+    if let Gate::Locked { minutes } = throttle::admit(c, &key, ctx.client_ip(), ctx.now)? {
         ctx.audit("mfa.locked")
             .target("user", &user.id)
             .record(c, ctx.now)?;
         return Ok(Checked::Locked { minutes });
     }
+    match check(c)? {
+        Some(recovery_left) => {
+            throttle::release(c, &key)?;
+            Ok(Checked::Verified { recovery_left })
+        }
+        None => {
+            ctx.audit("mfa.failed")
+                .target("user", &user.id)
+                .record(c, ctx.now)?;
+            Ok(Checked::Wrong)
+        }
+    }
+}
+
+/// Whether `code` is an unspent authenticator code or an unused recovery code of `user`
+/// (spending it): `Some(None)`, `Some(Some(recovery codes left))`, or `None`.
+fn code_matches(
+    c: &mut DbConn,
+    ctx: &Context,
+    settings: &Settings,
+    sealer: &Sealer,
+    user: &User,
+    code: &str,
+) -> anyhow::Result<Option<Option<i64>>> {
     let f = factors(c, &user.id)?;
     // An authenticator secret sealed under another key (the secret key was changed) cannot be
     // checked: recovery codes still work, and an admin can reset the factors.
@@ -591,10 +629,7 @@ pub fn check_code(
             ))
             .execute(c)?;
             if spent == 1 {
-                throttle::release(c, &key)?;
-                return Ok(Checked::Verified {
-                    recovery_left: None,
-                });
+                return Ok(Some(None));
             }
         }
     }
@@ -608,7 +643,6 @@ pub fn check_code(
     .set(recovery_codes::used_at.eq(Some(ctx.now)))
     .execute(c)?;
     if spent > 0 {
-        throttle::release(c, &key)?;
         let left = f.recovery_left - 1;
         announce(
             c,
@@ -618,14 +652,9 @@ pub fn check_code(
             "mfa.recovery_code_used",
             format!("A recovery code was used to sign in to your account; {left} remain unused."),
         )?;
-        return Ok(Checked::Verified {
-            recovery_left: Some(left),
-        });
+        return Ok(Some(Some(left)));
     }
-    ctx.audit("mfa.failed")
-        .target("user", &user.id)
-        .record(c, ctx.now)?;
-    Ok(Checked::Wrong)
+    Ok(None)
 }
 
 #[cfg(test)]

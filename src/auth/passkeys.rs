@@ -313,42 +313,37 @@ pub fn check_answer(
     ceremony: &str,
     answer: &str,
 ) -> anyhow::Result<Checked> {
-    let ip = ctx.meta.map_or("unknown", |m| m.client_ip.as_str());
-    let key = mfa::throttle_key(user);
-    if let Gate::Locked { minutes } = throttle::admit(c, &key, ip, ctx.now)? {
-        ctx.audit("mfa.locked")
-            .target("user", &user.id)
-            .record(c, ctx.now)?;
-        return Ok(Checked::Locked { minutes });
-    }
-    let state =
-        take_ceremony::<PasskeyAuthentication>(c, ceremony, Some(user), "authenticate", ctx.now)?;
-    if state.is_none() {
-        tracing::info!("a passkey answer came without its challenge (expired or used)");
-    }
-    let answer = serde_json::from_str::<PublicKeyCredential>(answer)
-        .inspect_err(|e| tracing::info!(error = %e, "a passkey answer could not be read"))
-        .ok();
-    if let (Some(state), Some(answer)) = (state, answer) {
-        let verified = rp
-            .finish_passkey_authentication(&answer, &state)
-            .inspect_err(|e| tracing::info!(error = %e, "a passkey answer did not verify"));
-        if let Ok(result) = verified {
-            let id = credential_key(result.cred_id().as_ref());
-            let rows = mfa::factors(c, &user.id)?.passkeys;
-            if let Some(row) = rows.iter().find(|r| r.credential_id == id) {
-                used(c, row, &result, ctx.now)?;
-                throttle::release(c, &key)?;
-                return Ok(Checked::Verified {
-                    recovery_left: None,
-                });
-            }
+    mfa::throttled(c, ctx, user, |c| {
+        let state = take_ceremony::<PasskeyAuthentication>(
+            c,
+            ceremony,
+            Some(user),
+            "authenticate",
+            ctx.now,
+        )?;
+        if state.is_none() {
+            tracing::info!("a passkey answer came without its challenge (expired or used)");
         }
-    }
-    ctx.audit("mfa.failed")
-        .target("user", &user.id)
-        .record(c, ctx.now)?;
-    Ok(Checked::Wrong)
+        let answer = serde_json::from_str::<PublicKeyCredential>(answer)
+            .inspect_err(|e| tracing::info!(error = %e, "a passkey answer could not be read"))
+            .ok();
+        let (Some(state), Some(answer)) = (state, answer) else {
+            return Ok(None);
+        };
+        let Ok(result) = rp
+            .finish_passkey_authentication(&answer, &state)
+            .inspect_err(|e| tracing::info!(error = %e, "a passkey answer did not verify"))
+        else {
+            return Ok(None);
+        };
+        let id = credential_key(result.cred_id().as_ref());
+        let rows = mfa::factors(c, &user.id)?.passkeys;
+        let Some(row) = rows.iter().find(|r| r.credential_id == id) else {
+            return Ok(None);
+        };
+        used(c, row, &result, ctx.now)?;
+        Ok(Some(None))
+    })
 }
 
 /// Starts a sign-in with a passkey alone: the browser offers the user's discoverable passkeys
@@ -376,8 +371,7 @@ pub fn finish_discovery(
     ceremony: &str,
     answer: &str,
 ) -> anyhow::Result<Result<User, Option<i64>>> {
-    let ip = ctx.meta.map_or("unknown", |m| m.client_ip.as_str());
-    let reservation = match throttle::admit_address(c, ip, ctx.now)? {
+    let reservation = match throttle::admit_address(c, ctx.client_ip(), ctx.now)? {
         Gate::Locked { minutes } => return Ok(Err(Some(minutes))),
         Gate::Open { reservation } => reservation,
     };

@@ -17,6 +17,35 @@ use concat_portal::db;
 
 use crate::support::*;
 
+/// A ChromeDriver extension command: `POST session/{id}/<path>` with a JSON body, or a `GET`
+/// without one (DevTools calls in `audit`, the WebAuthn virtual authenticator in `passkeys`).
+#[derive(Debug)]
+pub struct Extension {
+    pub path: String,
+    pub body: Option<serde_json::Value>,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Extension {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/{}",
+            session_id.expect("a WebDriver session"),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        match &self.body {
+            Some(b) => (http::Method::POST, Some(b.to_string())),
+            None => (http::Method::GET, None),
+        }
+    }
+}
+
 pub struct Browser {
     pub client: Client,
     driver: Child,

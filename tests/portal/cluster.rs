@@ -31,24 +31,27 @@ async fn listening(app: &TestApp) {
     }
 }
 
+/// The integration's request for its organization's events, sent to `instance`: its status.
+async fn events_status(instance: &TestApp, f: &ApiFixture) -> reqwest::StatusCode {
+    bearer(
+        &client().0,
+        Method::GET,
+        instance.url(&format!("/api/v1/organizations/{}/events", f.org)),
+        &f.dev.api_id,
+        &f.dev.secret,
+    )
+    .send()
+    .await
+    .unwrap()
+    .status()
+}
+
 /// Polls `instance` until the integration's request is refused (403), at most `within`;
 /// returns how long it took.
 async fn refused_within(instance: &TestApp, f: &ApiFixture, within: Duration) -> Option<Duration> {
-    let http = client().0;
     let started = Instant::now();
     while started.elapsed() < within {
-        let status = bearer(
-            &http,
-            Method::GET,
-            instance.url(&format!("/api/v1/organizations/{}/events", f.org)),
-            &f.dev.api_id,
-            &f.dev.secret,
-        )
-        .send()
-        .await
-        .unwrap()
-        .status();
-        if status == 403 {
+        if events_status(instance, f).await == 403 {
             return Some(started.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -57,18 +60,7 @@ async fn refused_within(instance: &TestApp, f: &ApiFixture, within: Duration) ->
 }
 
 async fn warm(instance: &TestApp, f: &ApiFixture) {
-    let http = client().0;
-    let res = bearer(
-        &http,
-        Method::GET,
-        instance.url(&format!("/api/v1/organizations/{}/events", f.org)),
-        &f.dev.api_id,
-        &f.dev.secret,
-    )
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(res.status(), 200, "cached as allowed");
+    assert_eq!(events_status(instance, f).await, 200, "cached as allowed");
 }
 
 async fn a_revocation_reaches_every_instance_within_a_second(backend: Backend) {

@@ -23,10 +23,9 @@
 
 use std::path::PathBuf;
 
-use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::{json, Value};
 
-use super::Browser;
+use super::{Browser, Extension};
 use crate::support::{skip, Missing};
 
 /// The axe tags that are run (see the module documentation).
@@ -88,28 +87,11 @@ pub fn axe() -> Option<Axe> {
     }
 }
 
-/// A chromedriver extension command: one DevTools protocol call.
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.expect("a WebDriver session")
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
+/// One DevTools protocol call, as a ChromeDriver extension command.
+fn cdp(cmd: &str, params: Value) -> Extension {
+    Extension {
+        path: "goog/cdp/execute".into(),
+        body: Some(json!({ "cmd": cmd, "params": params })),
     }
 }
 
@@ -118,12 +100,12 @@ impl Browser {
     pub async fn set_viewport(&self, width: u32) {
         let mobile = width < 640;
         self.client
-            .issue_cmd(Cdp {
-                cmd: "Emulation.setDeviceMetricsOverride",
-                params: json!({
+            .issue_cmd(cdp(
+                "Emulation.setDeviceMetricsOverride",
+                json!({
                     "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": mobile,
                 }),
-            })
+            ))
             .await
             .expect("Emulation.setDeviceMetricsOverride");
         self.assert_viewport(width).await;
@@ -200,10 +182,7 @@ impl Browser {
         }
         let shot = self
             .client
-            .issue_cmd(Cdp {
-                cmd: "Page.captureScreenshot",
-                params,
-            })
+            .issue_cmd(cdp("Page.captureScreenshot", params))
             .await
             .expect("Page.captureScreenshot");
         base64::engine::general_purpose::STANDARD

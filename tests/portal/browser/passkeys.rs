@@ -5,41 +5,11 @@
 //! A developer registers a passkey, signs in with the password and the passkey, then with the
 //! passkey alone, confirms a protected action with it after ten minutes, and removes it.
 
-use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::Locator;
 use serde_json::{json, Value};
 
-use super::{browser, Browser};
+use super::{browser, Browser, Extension};
 use crate::support::*;
-
-/// A chromedriver WebAuthn extension command.
-#[derive(Debug)]
-struct WebAuthn {
-    /// The path after `session/{id}/webauthn/`.
-    path: String,
-    body: Option<Value>,
-}
-
-impl WebDriverCompatibleCommand for WebAuthn {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/webauthn/{}",
-            session_id.expect("a WebDriver session"),
-            self.path
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        match &self.body {
-            Some(b) => (http::Method::POST, Some(b.to_string())),
-            None => (http::Method::GET, None),
-        }
-    }
-}
 
 impl Browser {
     /// Adds a virtual platform authenticator (resident keys, user verification that succeeds)
@@ -47,8 +17,8 @@ impl Browser {
     async fn add_virtual_authenticator(&self) -> String {
         let id = self
             .client
-            .issue_cmd(WebAuthn {
-                path: "authenticator".into(),
+            .issue_cmd(Extension {
+                path: "webauthn/authenticator".into(),
                 body: Some(json!({
                     "protocol": "ctap2",
                     "transport": "internal",
@@ -67,8 +37,8 @@ impl Browser {
     async fn credentials(&self, authenticator: &str) -> Vec<Value> {
         let v = self
             .client
-            .issue_cmd(WebAuthn {
-                path: format!("authenticator/{authenticator}/credentials"),
+            .issue_cmd(Extension {
+                path: format!("webauthn/authenticator/{authenticator}/credentials"),
                 body: None,
             })
             .await
