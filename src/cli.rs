@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `admin create`, `jobs run`.
+//! The command line: `serve` (default), `migrate`, `admin create`, `admin reset-mfa`,
+//! `jobs run`, `usage rebuild-rollups`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -32,11 +33,24 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// The scheduled lifecycle jobs (deletion duties, usage purge, inactivity).
+    /// The scheduled lifecycle jobs (deletion duties, usage purge, inactivity, usage retention).
     Jobs {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// API usage records.
+    Usage {
+        #[command(subcommand)]
+        command: UsageCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UsageCommand {
+    /// Recompute the daily usage rollups the pages read from the raw counters (after a rolling
+    /// upgrade from a version without them). Days whose raw counters were already deleted by
+    /// the retention job are kept as they are.
+    RebuildRollups,
 }
 
 #[derive(Subcommand, Debug)]
@@ -109,6 +123,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Jobs {
             command: JobsCommand::Run { as_of, dry_run },
         } => return jobs_run(settings, as_of, dry_run).await,
+        Command::Usage {
+            command: UsageCommand::RebuildRollups,
+        } => rebuild_rollups(settings).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -126,6 +143,18 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         );
     }
     app.run_until_stopped().await
+}
+
+async fn rebuild_rollups(settings: Settings) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db::establish(&settings.database)?;
+        db::write_tx(&mut conn, |c| {
+            crate::db::models::api_usage::rebuild_rollups(c).map_err(anyhow::Error::from)
+        })
+    })
+    .await??;
+    println!("Usage rollups rebuilt from the raw counters.");
+    Ok(())
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@ pub mod gateway;
 pub mod invitations;
 pub mod jobs;
 pub mod lifecycle;
+pub mod metrics;
 pub mod organizations;
 pub mod rate_limits;
 pub mod settings;

@@ -138,6 +138,8 @@ pub struct JobsSettings {
     pub scheduler_enabled: bool,
     /// Time between runs.
     pub interval: Duration,
+    /// Raw API usage counters older than this many days are deleted (the daily rollups stay).
+    pub usage_retention_days: u32,
 }
 
 /// Who must sign in with a second factor (`PORTAL_REQUIRE_MFA`).
@@ -212,6 +214,8 @@ pub struct Settings {
     /// Also serve the API (and `/healthz`) on this address, from worker threads of its own, so
     /// that work on pages (a storm of sign-ins) never holds up an API request.
     pub api_addr: Option<SocketAddr>,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, for operators only.
+    pub metrics_addr: Option<SocketAddr>,
     /// Who must sign in with a second factor.
     pub require_mfa: MfaPolicy,
 }
@@ -432,7 +436,18 @@ impl Settings {
                 "PORTAL_JOBS_INTERVAL_SECS",
                 3600u64,
             )?),
+            usage_retention_days: parse_num(
+                get("PORTAL_USAGE_RETENTION_DAYS"),
+                "PORTAL_USAGE_RETENTION_DAYS",
+                400u32,
+            )?,
         };
+        if !(60..=36_500).contains(&jobs.usage_retention_days) {
+            return Err(err(
+                "PORTAL_USAGE_RETENTION_DAYS",
+                "must be between 60 and 36500 (usage detail is folded 30 days after a revocation)",
+            ));
+        }
         if jobs.interval.is_zero() || jobs.interval > Duration::from_secs(86_400) {
             return Err(err(
                 "PORTAL_JOBS_INTERVAL_SECS",
@@ -490,6 +505,25 @@ impl Settings {
                 Some(parsed)
             }
         };
+        let metrics_addr = match get("PORTAL_METRICS_ADDR") {
+            None => None,
+            Some(a) => {
+                let parsed: SocketAddr = a.trim().parse().map_err(|_| {
+                    err(
+                        "PORTAL_METRICS_ADDR",
+                        "must be host:port, e.g. 127.0.0.1:9464",
+                    )
+                })?;
+                let taken = [Some(addr), api_addr, http_redirect_addr];
+                if parsed.port() != 0 && taken.contains(&Some(parsed)) {
+                    return Err(err(
+                        "PORTAL_METRICS_ADDR",
+                        "must differ from the portal's other addresses (metrics are for operators only)",
+                    ));
+                }
+                Some(parsed)
+            }
+        };
         let require_mfa = match get("PORTAL_REQUIRE_MFA") {
             None => MfaPolicy::Admins,
             Some(v) => MfaPolicy::parse(&v).ok_or_else(|| {
@@ -517,6 +551,7 @@ impl Settings {
             password_hash_concurrency,
             http_redirect_addr,
             api_addr,
+            metrics_addr,
             require_mfa,
         })
     }
@@ -681,6 +716,10 @@ mod tests {
             ("PORTAL_PASSWORD_HASH_CONCURRENCY", "many"),
             ("PORTAL_API_ADDR", "api.example"),
             ("PORTAL_API_ADDR", "127.0.0.1:8080"),
+            ("PORTAL_METRICS_ADDR", "metrics"),
+            ("PORTAL_USAGE_RETENTION_DAYS", "30"),
+            ("PORTAL_USAGE_RETENTION_DAYS", "forever"),
+            ("PORTAL_METRICS_ADDR", "127.0.0.1:8080"),
             ("PORTAL_REQUIRE_MFA", "nobody"),
             ("PORTAL_REDIS_URL", "localhost:6379"),
             ("PORTAL_REQUIRE_MFA", "org_admins"),

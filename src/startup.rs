@@ -59,6 +59,9 @@ pub struct Application {
     /// `PORTAL_API_ADDR`'s port and server, when the API also has a listener of its own.
     api_port: Option<u16>,
     api_server: Option<Server>,
+    /// `PORTAL_METRICS_ADDR`'s port and server.
+    metrics_port: Option<u16>,
+    metrics_server: Option<Server>,
     /// Hears the changes other instances announce (PostgreSQL only).
     listener: Option<crate::gateway::listener::Listener>,
     pool: Pool,
@@ -165,6 +168,19 @@ impl Application {
         // With the API on workers of its own, the pages' workers yield the CPU to them.
         let pages_nice = api_listener.is_some().then_some(PAGE_WORKER_NICE);
         let api_data = data.clone();
+        let metrics_data = data.clone();
+        let metrics_listener = match settings.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .with_context(|| format!("PORTAL_METRICS_ADDR: binding {addr}"))?,
+            ),
+            None => None,
+        };
+        let metrics_on = metrics_listener.is_some();
+        let metrics_port = match &metrics_listener {
+            Some(l) => Some(l.local_addr()?.port()),
+            None => None,
+        };
         let server = HttpServer::new(move || {
             if let Some(nice) = pages_nice {
                 // The factory runs on each worker thread as it starts.
@@ -198,6 +214,7 @@ impl Application {
                     from_fn(redirect_to_https),
                 ))
                 .wrap(TracingLogger::<crate::telemetry::PortalRootSpan>::new())
+                .wrap(Condition::new(metrics_on, from_fn(crate::web::public::metrics::observe)))
         });
         // Database work runs on each worker's blocking pool and waits there for one of
         // `PORTAL_DB_POOL_SIZE` connections: more threads than connections only add memory
@@ -227,6 +244,10 @@ impl Application {
                         .default_service(web::to(crate::api::not_found))
                         .wrap(security_headers(hsts))
                         .wrap(TracingLogger::<crate::telemetry::PortalRootSpan>::new())
+                        .wrap(Condition::new(
+                            metrics_on,
+                            from_fn(crate::web::public::metrics::observe),
+                        ))
                 });
                 let server = match &settings.tls {
                     Some(tls) => server.listen_rustls_0_23(listener, rustls_config(tls)?)?,
@@ -236,12 +257,33 @@ impl Application {
             }
             None => None,
         };
+        // Plain HTTP on an address only operators reach; one worker is plenty for scrapes.
+        let metrics_server = match metrics_listener {
+            Some(listener) => Some(
+                HttpServer::new(move || {
+                    App::new()
+                        .app_data(metrics_data.clone())
+                        .service(web::resource("/metrics").route(
+                            web::get().to(crate::web::public::metrics::metrics),
+                        ))
+                        .default_service(web::to(|| async {
+                            actix_web::HttpResponse::NotFound().body("Not found: try /metrics\n")
+                        }))
+                })
+                .workers(1)
+                .listen(listener)?
+                .run(),
+            ),
+            None => None,
+        };
 
         Ok(Self {
             port,
             server,
             api_port,
             api_server,
+            metrics_port,
+            metrics_server,
             listener: change_listener,
             pool,
             dispatcher,
@@ -270,6 +312,11 @@ impl Application {
     /// The port of the API's own listener (`PORTAL_API_ADDR`), if there is one.
     pub fn api_port(&self) -> Option<u16> {
         self.api_port
+    }
+
+    /// The port of the metrics listener (`PORTAL_METRICS_ADDR`), if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// The single-use first-run link, when no ConCat admin exists yet.
@@ -347,27 +394,27 @@ impl Application {
                 stop_rx.clone(),
             ))
         });
-        // Stopping either server (a signal stops both) stops the other.
+        // Stopping any server (a signal stops them all) stops the others.
         let mut listener = self.listener;
-        let served = match self.api_server {
-            None => self.server.await,
-            Some(api_server) => {
-                let (pages, api) = (self.server.handle(), api_server.handle());
-                let pages_task = tokio::spawn(self.server);
-                let api_task = tokio::spawn(api_server);
-                tokio::pin!(pages_task, api_task);
-                let (first, other_task) = tokio::select! {
-                    r = &mut pages_task => (r, api_task),
-                    r = &mut api_task => (r, pages_task),
-                };
-                pages.stop(true).await;
-                api.stop(true).await;
-                let other = other_task.await;
-                match (first, other) {
-                    (Ok(a), Ok(b)) => a.and(b),
-                    (Err(e), _) | (_, Err(e)) => Err(std::io::Error::other(e)),
-                }
+        let servers: Vec<Server> = std::iter::once(self.server)
+            .chain(self.api_server)
+            .chain(self.metrics_server)
+            .collect();
+        let served = if servers.len() == 1 {
+            servers.into_iter().next().expect("the pages' server").await
+        } else {
+            let handles: Vec<ServerHandle> = servers.iter().map(|s| s.handle()).collect();
+            let tasks = servers.into_iter().map(tokio::spawn);
+            let (first, _, others) = futures_util::future::select_all(tasks).await;
+            for h in &handles {
+                h.stop(true).await;
             }
+            let mut served = first.map_err(std::io::Error::other).and_then(|r| r);
+            for task in others {
+                let r = task.await.map_err(std::io::Error::other).and_then(|r| r);
+                served = served.and(r);
+            }
+            served
         };
         // Work started by the last requests finishes before the dispatcher stops.
         if tokio::time::timeout(SHUTDOWN_GRACE, self.background.idle())
@@ -486,7 +533,9 @@ async fn flush_usage_until_stopped(
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = api.flush(&pool).await {
+                let flushed = api.flush(&pool).await;
+                api.metrics.usage_flushed(flushed.is_ok());
+                if let Err(e) = flushed {
                     tracing::warn!(error.cause_chain = ?e, "writing API usage failed; will retry");
                 }
             }

@@ -28,6 +28,7 @@ use crate::db::{self};
 use crate::domain::{ApiId, ApiSecret};
 use crate::gateway::cache::{self, Lookup, Resolved};
 use crate::gateway::rate_limit::RateState;
+use crate::metrics::CacheResult;
 use crate::gateway::usage::{UsageKey, Used};
 pub use crate::gateway::ApiRuntime;
 use crate::state::AppState;
@@ -197,8 +198,12 @@ async fn resolve(
     let digest = secret.digest();
     let lookup = api.cache.lookup(&digest, api_id, now);
     match lookup {
-        Lookup::Hit(r) => return Ok(Some(r)),
+        Lookup::Hit(r) => {
+            api.metrics.cache_lookup(CacheResult::Hit);
+            return Ok(Some(r));
+        }
         Lookup::Refresh(r) => {
+            api.metrics.cache_lookup(CacheResult::Refresh);
             refresh(state, digest, api_id.clone(), now);
             return Ok(Some(r));
         }
@@ -211,6 +216,7 @@ async fn resolve(
             return Err(Refused::new(ApiError::RateLimited(r), Some(r)));
         }
     }
+    api.metrics.cache_lookup(CacheResult::Miss);
     let ticket = api.cache.ticket();
     let (key, api_id) = (digest.clone(), api_id.clone());
     let loaded = db::run(&state.pool, move |c| {

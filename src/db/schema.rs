@@ -253,6 +253,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_usage_daily (api_id, day, organization_id) {
+        api_id -> Text,
+        day -> Text,
+        organization_id -> Text,
+        requests -> BigInt,
+        requests_3xx -> BigInt,
+        requests_4xx -> BigInt,
+        requests_5xx -> BigInt,
+        failed_auth -> BigInt,
+        query_key_requests -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_usage_days (day) {
+        day -> Text,
+        requests -> BigInt,
+        failed_auth -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_usage_totals (api_id) {
+        api_id -> Text,
+        requests -> BigInt,
+        errors -> BigInt,
+        failed_auth -> BigInt,
+        query_key_requests -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_usage_window (id) {
+        id -> Integer,
+        from_day -> Text,
+        through_day -> Text,
+    }
+}
+
+diesel::table! {
     reactivation_requests (id) {
         id -> Text,
         integration_id -> Text,
@@ -376,6 +416,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorizations,
     api_usage,
     api_unverified_usage,
+    api_usage_daily,
+    api_usage_days,
+    api_usage_totals,
+    api_usage_window,
     reactivation_requests,
     job_runs,
     invitations,

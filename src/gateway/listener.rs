@@ -111,6 +111,7 @@ fn run(database: &DatabaseSettings, api: &ApiRuntime, state: &ListenerState, sto
             // What is cached may already be stale (an announcement lost with the connection):
             // read everything afresh, once; a connection that was up starts the backoff anew.
             api.clear();
+            api.metrics.listener_lost();
             backoff = FIRST_BACKOFF;
             tracing::error!(error = %error, "the change listener lost its connection: caches cleared; until it is back, changes made elsewhere apply within the cache TTL");
         } else {
@@ -147,8 +148,16 @@ fn listen(
         }
         for n in conn.notifications_iter() {
             let n = n?;
-            match Change::parse(&n.payload) {
-                Some(change) => api.apply(&change),
+            match Change::parse_announced(&n.payload) {
+                Some((change, at)) => {
+                    api.apply(&change);
+                    // Clocks of different hosts differ a little: a lag below 0 counts as 0.
+                    let lag = at.map(|at| {
+                        let now = super::unix_micros(std::time::SystemTime::now());
+                        Duration::from_micros(now.saturating_sub(at).max(0) as u64)
+                    });
+                    api.metrics.change_applied(lag);
+                }
                 None => {
                     tracing::warn!(payload = %n.payload, "an announced change was not understood")
                 }

@@ -13,6 +13,7 @@ pub mod usage;
 use std::sync::Arc;
 
 use crate::db::{self, AfterCommit, DbConn, Pool};
+use crate::metrics::Metrics;
 use crate::settings::ApiSettings;
 use cache::CredentialCache;
 use rate_limit::RateLimits;
@@ -40,6 +41,15 @@ impl Change {
         }
     }
 
+    /// A payload as announced: the change, and (from instances that say it) when it was
+    /// announced, in microseconds since the Unix epoch (`@` and the number after the id).
+    pub fn parse_announced(payload: &str) -> Option<(Self, Option<i64>)> {
+        match payload.rsplit_once('@') {
+            Some((change, at)) => Some((Self::parse(change)?, at.parse().ok())),
+            None => Some((Self::parse(payload)?, None)),
+        }
+    }
+
     pub fn parse(payload: &str) -> Option<Self> {
         let (kind, id) = payload.split_once(':')?;
         let id = id.to_string();
@@ -51,10 +61,21 @@ impl Change {
         }
     }
 
-    /// Announces the change from the current transaction (see `db::announce`).
+    /// Announces the change from the current transaction (see `db::announce`), with the time
+    /// (wall clock, for the listeners' lag metric: `parse_announced`).
     pub fn announce(&self, conn: &mut DbConn) -> diesel::QueryResult<()> {
-        db::announce(conn, &self.payload())
+        db::announce(
+            conn,
+            &format!("{}@{}", self.payload(), unix_micros(std::time::SystemTime::now())),
+        )
     }
+}
+
+/// Microseconds since the Unix epoch (0 before it).
+pub(crate) fn unix_micros(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// The changes a transaction's result names.
@@ -89,6 +110,8 @@ pub struct ApiRuntime {
     /// The same limits in Redis, shared by every instance (`PORTAL_REDIS_URL`).
     pub shared: Option<shared_limits::SharedLimits>,
     pub usage: UsageRecorder,
+    /// This application's counters (`PORTAL_METRICS_ADDR` serves them).
+    pub metrics: Arc<Metrics>,
     pub(crate) allow_query_key: bool,
 }
 
@@ -112,6 +135,7 @@ impl ApiRuntime {
                 settings.unauthenticated_per_minute,
             ),
             usage: UsageRecorder::default(),
+            metrics: Arc::new(Metrics::new()),
             allow_query_key: settings.allow_query_key,
         })
     }
@@ -127,10 +151,17 @@ impl ApiRuntime {
         if let Some(shared) = &self.shared {
             let bucket = format!("acct:{account_id}:{}", local.limit);
             if let Some(decided) = shared.check(&bucket, local.limit).await {
+                if decided.is_err() {
+                    self.metrics.refused("account", true);
+                }
                 return decided;
             }
         }
-        local.check()
+        let decided = local.check();
+        if decided.is_err() {
+            self.metrics.refused("account", false);
+        }
+        decided
     }
 
     /// Charges a request that failed to authenticate to the client address (shared like
@@ -146,10 +177,17 @@ impl ApiRuntime {
                 .await
             {
                 self.limits.note(ip, &decided);
+                if decided.is_err() {
+                    self.metrics.refused("address", true);
+                }
                 return decided;
             }
         }
-        self.limits.unauthenticated(ip)
+        let decided = self.limits.unauthenticated(ip);
+        if decided.is_err() {
+            self.metrics.refused("address", false);
+        }
+        decided
     }
 
     /// `shared` (Redis decides), or `local` (no Redis configured, or it cannot be reached

@@ -4,8 +4,10 @@
 //! count as an integration's (`api_usage`); refused requests that merely name an API ID are
 //! unverified attempts, kept apart per day × API ID × endpoint × status
 //! (`api_unverified_usage`), since anyone can name any API ID. Made-up API IDs and event ids are
-//! folded away when written (`known_api_ids`, `visible_events`). `flush` runs every few seconds and
-//! at shutdown; a failed flush puts its counts back, so nothing is lost or counted twice.
+//! folded away when written (`known_api_ids`, `visible_events`). The same transaction adds to the
+//! rollups the pages read (`api_usage::add_daily`, `add_day`, `add_totals`). `flush` runs every
+//! few seconds and at shutdown; a failed flush puts its counts back, so nothing is lost or counted
+//! twice.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -14,6 +16,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::{api_secrets, authorizations, events, integrations};
+use crate::db::models::api_usage::{self, Rollup};
 use crate::db::{self, DbConn, Pool};
 
 /// Distinct counter keys kept between flushes; beyond it, new keys lose their event id.
@@ -250,13 +253,34 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
             row.1 += n;
         }
     }
+    // The rollups the pages read (`api_usage_daily` and the sums above it), kept with the raw
+    // counters in the same transaction.
+    let mut daily: HashMap<(&str, String, &str), Rollup> = HashMap::new();
+    let mut days: HashMap<String, Rollup> = HashMap::new();
+    let mut totals: HashMap<&str, Rollup> = HashMap::new();
+    let window = api_usage::totals_window(c)?;
     for (k, (n, query_key)) in &counts {
         let n = i64::try_from(*n).unwrap_or(i64::MAX);
         let query_key = i64::try_from(*query_key).unwrap_or(i64::MAX);
         flushed.counters += 1;
         flushed.requests += n as u64;
+        if k.verified {
+            let status = i32::from(k.status);
+            let day = k.day.format("%Y-%m-%d").to_string();
+            daily
+                .entry((opt(&k.api_id), day.clone(), opt(&k.org_id)))
+                .or_default()
+                .add(status, n, query_key);
+            days.entry(day).or_default().add(status, n, query_key);
+            if window.is_some_and(|(from, through)| (from..=through).contains(&k.day)) {
+                totals
+                    .entry(opt(&k.api_id))
+                    .or_default()
+                    .add(status, n, query_key);
+            }
+        }
         if !k.verified {
-            crate::db::models::api_usage::add_unverified(
+            api_usage::add_unverified(
                 c,
                 &k.day.format("%Y-%m-%d").to_string(),
                 opt(&k.api_id),
@@ -267,7 +291,7 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
             )?;
             continue;
         }
-        crate::db::models::api_usage::add(
+        api_usage::add(
             c,
             &k.day.format("%Y-%m-%d").to_string(),
             opt(&k.api_id),
@@ -278,6 +302,15 @@ fn write(c: &mut DbConn, p: &Pending) -> anyhow::Result<Flushed> {
             n,
             query_key,
         )?;
+    }
+    for ((api_id, day, org_id), r) in &daily {
+        api_usage::add_daily(c, api_id, day, org_id, r)?;
+    }
+    for (day, r) in &days {
+        api_usage::add_day(c, day, r)?;
+    }
+    for (api_id, r) in &totals {
+        api_usage::add_totals(c, api_id, r)?;
     }
     for (id, at) in &p.secrets {
         diesel::update(

@@ -14,6 +14,7 @@
 pub mod duties;
 pub mod inactivity;
 pub mod purge;
+pub mod retention;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -245,7 +246,7 @@ fn steps<J: Job>(
     Ok(())
 }
 
-/// Every job once, in order: deletion duties, usage purge, inactivity.
+/// Every job once, in order: deletion duties, usage purge, inactivity, usage retention.
 pub fn run_all(
     conn: &mut DbConn,
     ctx: &JobContext<'_>,
@@ -256,14 +257,16 @@ pub fn run_all(
         run_job::<duties::DeletionDuties>(conn, ctx, mode, trigger),
         run_job::<purge::UsagePurge>(conn, ctx, mode, trigger),
         run_job::<inactivity::Inactivity>(conn, ctx, mode, trigger),
+        run_job::<retention::UsageRetention>(conn, ctx, mode, trigger),
     ]
 }
 
 /// The job names, for the admin Jobs page.
-pub const JOBS: [&str; 3] = [
+pub const JOBS: [&str; 4] = [
     duties::DeletionDuties::NAME,
     purge::UsagePurge::NAME,
     inactivity::Inactivity::NAME,
+    retention::UsageRetention::NAME,
 ];
 
 /// `run_all` on the blocking pool with a pooled connection, at `now`.
@@ -315,7 +318,8 @@ pub async fn run_all_pooled(
             api.flush(pool).await?;
         }
     }
-    crate::db::run(pool, move |c| {
+    let metrics = api.as_ref().map(|a| a.metrics.clone());
+    let reports = crate::db::run(pool, move |c| {
         let ctx = JobContext {
             settings: &settings,
             now,
@@ -325,7 +329,13 @@ pub async fn run_all_pooled(
         };
         Ok(run_all(c, &ctx, mode, trigger))
     })
-    .await
+    .await?;
+    if let (Some(m), Mode::Apply) = (metrics, mode) {
+        for r in &reports {
+            m.job_ran(r.job, r.outcome.as_str(), r.duration);
+        }
+    }
+    Ok(reports)
 }
 
 /// The scheduler in `serve`: every job every `every`, the first run right at start.

@@ -1,5 +1,6 @@
 //! Thirty days after a revocation the portal folds its own per-organization usage detail for
-//! that integration into totals without the organization, so ConCat keeps no more than it needs.
+//! that integration (the raw counters and the daily rollups) into totals without the
+//! organization, so ConCat keeps no more than it needs.
 
 use super::{Job, JobContext, Planned};
 use crate::db::models::api_usage;
@@ -40,6 +41,7 @@ impl Job for UsagePurge {
         let keep_from = auths::first_after(conn, &a.organization_id, &i.id, a.authorized_at)?
             .map(|again| again.date());
         api_usage::fold_organization(conn, &i.api_id, &a.organization_id, keep_from)?;
+        api_usage::fold_organization_rollups(conn, &i.api_id, &a.organization_id, keep_from)?;
         Ok(true)
     }
 }

@@ -18,7 +18,7 @@ async fn health_changes(app: &TestApp) -> String {
 }
 
 /// Waits (at most 10 s) until the instance's listener is connected.
-async fn listening(app: &TestApp) {
+pub(crate) async fn listening(app: &TestApp) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let state = health_changes(app).await;
@@ -182,7 +182,7 @@ both_backends!(
 
 /// The Redis the tests share (`PORTAL_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`), if it
 /// answers; otherwise a skip (a failure in CI).
-fn test_redis() -> Option<String> {
+pub(crate) fn test_redis() -> Option<String> {
     let url = std::env::var("PORTAL_TEST_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string());
     let addr = url.trim_start_matches("redis://").trim_end_matches('/');
@@ -199,7 +199,7 @@ fn test_redis() -> Option<String> {
 }
 
 /// Settings of one instance sharing rate limits in `redis` under this test's own key prefix.
-fn shared(redis: &str, prefix: &str, limit: &str) -> Vec<(String, String)> {
+pub(crate) fn shared(redis: &str, prefix: &str, limit: &str) -> Vec<(String, String)> {
     vec![
         ("PORTAL_REDIS_URL".into(), redis.to_string()),
         ("PORTAL_REDIS_KEY_PREFIX".into(), prefix.to_string()),
@@ -207,11 +207,11 @@ fn shared(redis: &str, prefix: &str, limit: &str) -> Vec<(String, String)> {
     ]
 }
 
-fn as_pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn as_pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
-async fn me(instance: &TestApp, f: &ApiFixture) -> reqwest::Response {
+pub(crate) async fn me(instance: &TestApp, f: &ApiFixture) -> reqwest::Response {
     bearer(
         &client().0,
         Method::GET,

@@ -56,9 +56,11 @@ async fn bad_requests_get_clear_pages(backend: Backend) {
 
     // Malformed query string on a real page: 400, not 500.
     app.login_ok(ADMIN).await;
-    let res = app.get("/admin/audit?page=abc").await;
+    let res = app.get("/admin/audit?older=abc").await;
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("Bad request"));
+    let res = app.get("/admin/requests?page=abc").await;
+    assert_eq!(res.status(), 400);
     let res = app.get("/admin/audit?from=yesterday").await;
     assert_eq!(res.status(), 200);
     assert!(res

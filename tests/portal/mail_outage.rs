@@ -1,6 +1,6 @@
-//! Email across an outage, through a real SMTP server process (aiosmtpd, installed by `.ci/run`
-//! into `target/aiosmtpd-venv`, or the Python named by `PORTAL_TEST_AIOSMTPD_PYTHON`; skipped
-//! when missing, a failure with `CI=true`). A 2-hour outage on the test clock uses up no
+//! Email across an outage, through a real SMTP server process (aiosmtpd, pinned in
+//! tests/python-requirements.txt: see `support::test_python`; skipped when missing, a failure
+//! with `CI=true`). A 2-hour outage on the test clock uses up no
 //! attempts and costs one connection per probe; after recovery every message is delivered
 //! within 60 s, exactly once. A recipient the server rejects with 550 is failed at once.
 
@@ -21,25 +21,7 @@ use crate::support::*;
 
 /// The Python interpreter that has aiosmtpd, or `None` (skip) outside CI.
 fn aiosmtpd_python() -> Option<PathBuf> {
-    let python = std::env::var_os("PORTAL_TEST_AIOSMTPD_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/aiosmtpd-venv/bin/python")
-        });
-    let works = Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !works {
-        skip(
-            Missing::Aiosmtpd,
-            &format!("no aiosmtpd at {}; see .ci/run", python.display()),
-        );
-        return None;
-    }
-    Some(python)
+    test_python("aiosmtpd")
 }
 
 /// aiosmtpd on 127.0.0.1:`port`, writing every message it accepts to its own directory and

@@ -15,6 +15,8 @@ mod auth;
 mod authorizations;
 mod browser;
 mod cluster;
+mod data_growth;
+mod metrics;
 mod confirmations;
 mod csrf;
 mod developer;

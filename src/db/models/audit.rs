@@ -53,50 +53,91 @@ pub struct AuditFilter {
     pub until: Option<NaiveDateTime>,
 }
 
+/// Where a keyset page starts: entries older (or newer) than (time, id).
+#[derive(Debug, Clone)]
+pub enum AuditSeek {
+    Newest,
+    Older(NaiveDateTime, String),
+    Newer(NaiveDateTime, String),
+}
+
+/// One page of at most `limit` entries, newest first, from `seek`, and whether more lie beyond
+/// it in the direction read. No `OFFSET` and no count: the same cost on every page.
 pub fn page(
     conn: &mut DbConn,
     filter: &AuditFilter,
-    offset: i64,
+    seek: &AuditSeek,
     limit: i64,
-) -> QueryResult<(Vec<AuditRow>, i64)> {
-    let build = || {
-        let mut q = a::table.into_boxed();
-        if let Some(actor) = &filter.actor {
-            let escaped = actor.to_lowercase().replace(['%', '_'], "");
-            q = q.filter(lower(a::actor_label).like(format!("%{escaped}%")));
+) -> QueryResult<(Vec<AuditRow>, bool)> {
+    let mut q = a::table.into_boxed();
+    if let Some(actor) = &filter.actor {
+        let escaped = actor.to_lowercase().replace(['%', '_'], "");
+        q = q.filter(lower(a::actor_label).like(format!("%{escaped}%")));
+    }
+    if let Some(action) = &filter.action {
+        if action.ends_with('.') {
+            q = q.filter(a::action.like(format!("{}%", action.replace(['%', '_'], ""))));
+        } else {
+            q = q.filter(a::action.eq(action.clone()));
         }
-        if let Some(action) = &filter.action {
-            if action.ends_with('.') {
-                q = q.filter(a::action.like(format!("{}%", action.replace(['%', '_'], ""))));
-            } else {
-                q = q.filter(a::action.eq(action.clone()));
-            }
-        }
-        if let Some(from) = filter.from {
-            q = q.filter(a::occurred_at.ge(from));
-        }
-        if let Some(until) = filter.until {
-            q = q.filter(a::occurred_at.lt(until));
-        }
-        q
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(a::occurred_at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        q = q.filter(a::occurred_at.lt(until));
+    }
+    q = match seek {
+        AuditSeek::Newest => q.order((a::occurred_at.desc(), a::id.desc())),
+        AuditSeek::Older(at, id) => q
+            .filter(
+                a::occurred_at
+                    .lt(*at)
+                    .or(a::occurred_at.eq(*at).and(a::id.lt(id.clone()))),
+            )
+            .order((a::occurred_at.desc(), a::id.desc())),
+        AuditSeek::Newer(at, id) => q
+            .filter(
+                a::occurred_at
+                    .gt(*at)
+                    .or(a::occurred_at.eq(*at).and(a::id.gt(id.clone()))),
+            )
+            .order((a::occurred_at.asc(), a::id.asc())),
     };
-    let total = build().count().get_result(conn)?;
-    let rows = build()
+    let mut rows: Vec<AuditRow> = q
         .select(AuditRow::as_select())
-        .order((a::occurred_at.desc(), a::id.desc()))
-        .offset(offset)
-        .limit(limit)
+        .limit(limit + 1)
         .load(conn)?;
-    Ok((rows, total))
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    if matches!(seek, AuditSeek::Newer(..)) {
+        rows.reverse();
+    }
+    Ok((rows, more))
 }
 
 /// Distinct action names, for the filter's drop-down.
+///
+/// A skip scan on the `action` index: one index probe per distinct action, not a read of every
+/// entry (the log grows without bound; the actions are a few dozen).
 pub fn actions(conn: &mut DbConn) -> QueryResult<Vec<String>> {
-    a::table
-        .select(a::action)
-        .distinct()
-        .order(a::action)
-        .load(conn)
+    #[derive(QueryableByName)]
+    struct Action {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        action: String,
+    }
+    Ok(diesel::sql_query(
+        "WITH RECURSIVE seen(action) AS ( \
+           SELECT MIN(action) FROM audit_log \
+           UNION ALL \
+           SELECT (SELECT MIN(action) FROM audit_log WHERE action > seen.action) \
+           FROM seen WHERE seen.action IS NOT NULL) \
+         SELECT action FROM seen WHERE action IS NOT NULL ORDER BY action",
+    )
+    .load::<Action>(conn)?
+    .into_iter()
+    .map(|a| a.action)
+    .collect())
 }
 
 pub fn recent(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<AuditRow>> {

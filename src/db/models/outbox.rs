@@ -301,3 +301,15 @@ pub fn unsent(conn: &mut DbConn) -> QueryResult<Vec<OutboxRow>> {
         .order(o::created_at.asc())
         .load(conn)
 }
+
+/// For the metrics: messages queued, messages given up, and when the oldest queued one was
+/// created.
+pub fn depth(conn: &mut DbConn) -> QueryResult<(i64, i64, Option<NaiveDateTime>)> {
+    let queued = count_by_status(conn, OutboxStatus::Queued)?;
+    let failed = count_by_status(conn, OutboxStatus::Failed)?;
+    let oldest = o::table
+        .filter(o::status.eq(OutboxStatus::Queued))
+        .select(diesel::dsl::min(o::created_at))
+        .first::<Option<NaiveDateTime>>(conn)?;
+    Ok((queued, failed, oldest))
+}

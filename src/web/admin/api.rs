@@ -65,62 +65,72 @@ pub async fn overview(admin: AdminUser) -> Result<HttpResponse, AppError> {
     let state = admin.viewer.state.clone();
     let today = admin.viewer.context.now.date();
     let from = today - chrono::Duration::days(USAGE_DAYS - 1);
-    let (rows, unverified_rows, failed, accounts, names) = db::run(&state.pool, move |c| {
-        let rows = api_usage::by_api_id_since(c, from)?;
-        let unverified = api_usage::unverified_by_api_id_since(c, from)?;
-        let mut failed = api_usage::failed_auth_by_day(c, from)?;
-        failed.extend(api_usage::unverified_failed_auth_by_day(c, from)?);
-        let accounts = accounts::all(c)?;
-        let names = integrations::names_by_api_id(c)?;
-        Ok((rows, unverified, failed, accounts, names))
-    })
-    .await?;
-    let names: HashMap<String, String> = names.into_iter().collect();
-    let mut by_id: HashMap<String, TopRow> = HashMap::new();
+    // From the rollups: a row per integration and a row per day, whatever the raw detail holds.
+    let (rows, unverified_rows, days_rows, unverified_failed, accounts) =
+        db::run(&state.pool, move |c| {
+            let rows = api_usage::totals_since(c, from, today)?;
+            let unverified = api_usage::unverified_by_api_id_since(c, from)?;
+            let days = api_usage::days_since(c, from)?;
+            let unverified_failed = api_usage::unverified_failed_auth_by_day(c, from)?;
+            let accounts = accounts::all(c)?;
+            Ok((rows, unverified, days, unverified_failed, accounts))
+        })
+        .await?;
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
     let mut unrecognised_failed = 0;
-    let mut total = 0;
-    for (api_id, status, n, query_key) in rows {
-        let n = u64::try_from(n).unwrap_or(0);
-        total += n;
-        let known = names.get(&api_id);
-        if known.is_none() {
-            if status == 401 {
-                unrecognised_failed += n;
-            }
+    let mut top: Vec<TopRow> = Vec::new();
+    for (api_id, total, errors, failed_auth, query_key) in rows {
+        if api_id.is_empty() {
+            // Requests that named no real integration.
+            unrecognised_failed += count(failed_auth);
             continue;
         }
-        let row = by_id.entry(api_id.clone()).or_insert_with(|| TopRow {
-            name: known.cloned().unwrap_or_default(),
+        top.push(TopRow {
+            name: String::new(),
             api_id,
-            total: 0,
-            errors: 0,
-            failed_auth: 0,
-            query_key: 0,
+            total: count(total),
+            errors: count(errors),
+            failed_auth: count(failed_auth),
+            query_key: count(query_key),
         });
-        row.total += n;
-        row.query_key += u64::try_from(query_key).unwrap_or(0);
-        if status >= 400 {
-            row.errors += n;
-        }
-        if status == 401 {
-            row.failed_auth += n;
-        }
     }
     let mut unverified: Vec<UnverifiedRow> = unverified_rows
         .into_iter()
         .map(|(api_id, n, query_key)| UnverifiedRow {
-            name: names.get(&api_id).cloned().unwrap_or_default(),
+            name: String::new(),
             api_id,
-            attempts: u64::try_from(n).unwrap_or(0),
-            query_key: u64::try_from(query_key).unwrap_or(0),
+            attempts: count(n),
+            query_key: count(query_key),
         })
         .collect();
-    total += unverified.iter().map(|r| r.attempts).sum::<u64>();
+    let total = days_rows.iter().map(|(_, n, _)| count(*n)).sum::<u64>()
+        + unverified.iter().map(|r| r.attempts).sum::<u64>();
     unverified.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(a.api_id.cmp(&b.api_id)));
     unverified.truncate(20);
-    let mut top: Vec<TopRow> = by_id.into_values().collect();
     top.sort_by(|a, b| b.total.cmp(&a.total).then(a.api_id.cmp(&b.api_id)));
     top.truncate(20);
+    // Names of the rows shown only.
+    let ids: Vec<String> = top
+        .iter()
+        .map(|r| r.api_id.clone())
+        .chain(unverified.iter().map(|r| r.api_id.clone()))
+        .collect();
+    let names: HashMap<String, String> =
+        db::run(&state.pool, move |c| Ok(integrations::names_of(c, &ids)?))
+            .await?
+            .into_iter()
+            .collect();
+    for row in &mut top {
+        row.name = names.get(&row.api_id).cloned().unwrap_or_default();
+    }
+    for row in &mut unverified {
+        row.name = names.get(&row.api_id).cloned().unwrap_or_default();
+    }
+    let failed: Vec<(String, i64)> = days_rows
+        .into_iter()
+        .map(|(day, _, failed_auth)| (day, failed_auth))
+        .chain(unverified_failed)
+        .collect();
     let days: Vec<chrono::NaiveDate> = (0..USAGE_DAYS)
         .map(|d| from + chrono::Duration::days(d))
         .collect();

@@ -5,10 +5,10 @@ use serde::Deserialize;
 
 use std::collections::HashMap;
 
-use crate::db::models::audit::{self, AuditFilter, AuditRow, TargetName};
+use crate::db::models::audit::{self, AuditFilter, AuditRow, AuditSeek, TargetName};
 use crate::db::{self};
 use crate::errors::AppError;
-use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Pager};
+use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Keyset, Position, Seek};
 use crate::web::session::AdminUser;
 use crate::web::{render, PageContext};
 
@@ -24,7 +24,11 @@ pub struct AuditQuery {
     from: String,
     #[serde(default)]
     until: String,
-    page: Option<i64>,
+    /// Keyset pagination: entries older (or newer) than this position (`forms::Position`).
+    #[serde(default)]
+    older: String,
+    #[serde(default)]
+    newer: String,
 }
 
 /// What an audit code means, as the middle of a sentence ("Ada" … "the access request X").
@@ -178,7 +182,7 @@ struct AuditPage {
     /// (code, what it means) for the filter.
     actions: Vec<(String, String)>,
     rows: Vec<Entry>,
-    pager: Pager,
+    pager: Keyset,
     errors: FieldErrors,
 }
 
@@ -215,25 +219,34 @@ pub async fn list(
             .and_then(|d| d.succ_opt())
             .and_then(|d| d.and_hms_opt(0, 0, 0)),
     };
-    let mut pager = Pager::new(
-        q.page,
-        PER_PAGE,
+    let seek = Seek::from_query(&q.older, &q.newer)?;
+    let by = match &seek {
+        Seek::Newest => AuditSeek::Newest,
+        Seek::Older(p) => AuditSeek::Older(p.at, p.id.clone()),
+        Seek::Newer(p) => AuditSeek::Newer(p.at, p.id.clone()),
+    };
+    let (rows, more, actions, names) = db::run(&admin.viewer.state.pool, move |c| {
+        let (rows, more) = audit::page(c, &filter, &by, PER_PAGE)?;
+        let names = audit::names_for(c, &rows)?;
+        Ok((rows, more, audit::actions(c)?, names))
+    })
+    .await?;
+    let pager = Keyset::links(
         "/admin/audit",
-        encode_query(&[
+        &encode_query(&[
             ("actor", &q.actor),
             ("action", &q.action),
             ("from", &q.from),
             ("until", &q.until),
         ]),
+        &seek,
+        &rows,
+        more,
+        |r| Position {
+            at: r.occurred_at,
+            id: r.id.clone(),
+        },
     );
-    let (offset, limit) = (pager.offset(), pager.per_page);
-    let (rows, total, actions, names) = db::run(&admin.viewer.state.pool, move |c| {
-        let (rows, total) = audit::page(c, &filter, offset, limit)?;
-        let names = audit::names_for(c, &rows)?;
-        Ok((rows, total, audit::actions(c)?, names))
-    })
-    .await?;
-    pager.total = total;
     let rows = rows.into_iter().map(|r| entry(r, &names)).collect();
     let actions = actions
         .into_iter()

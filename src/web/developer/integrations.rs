@@ -562,14 +562,14 @@ pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpRe
     let api_id = view.integration.api_id.clone();
     let (rows, unverified) = db::run(&current.viewer.state.pool, move |c| {
         Ok((
-            api_usage::daily_for(c, &api_id, from)?,
+            api_usage::daily_rollups_for(c, &api_id, from)?,
             api_usage::unverified_daily_for(c, &api_id, from)?,
         ))
     })
     .await?;
     let unverified_total: i64 = unverified.iter().map(|r| r.1).sum();
     let unverified = unverified.into_iter().map(|(d, n, _)| (d, n)).collect();
-    let query_key: i64 = rows.iter().map(|r| r.4).sum();
+    let query_key: i64 = rows.iter().map(|(_, _, r)| r.query_key_requests).sum();
     let days: Vec<chrono::NaiveDate> = (0..USAGE_DAYS)
         .map(|d| from + chrono::Duration::days(d))
         .collect();
@@ -591,11 +591,18 @@ pub async fn usage(current: CurrentUser, id: web::Path<String>) -> Result<HttpRe
     let classes = ["2xx", "3xx", "4xx", "5xx"];
     let mut by_class = vec![vec![0u64; days.len()]; classes.len()];
     let mut by_org: Vec<(String, Vec<u64>)> = Vec::new();
-    for (day, org_id, status, n, _) in &rows {
+    for (day, org_id, r) in &rows {
         let Some(d) = index(day) else { continue };
-        let n = u64::try_from(*n).unwrap_or(0);
-        let class = ((*status / 100) as usize).clamp(2, 5) - 2;
-        by_class[class][d] += n;
+        let n = u64::try_from(r.requests).unwrap_or(0);
+        let classes = [
+            r.requests - r.requests_3xx - r.requests_4xx - r.requests_5xx,
+            r.requests_3xx,
+            r.requests_4xx,
+            r.requests_5xx,
+        ];
+        for (series, k) in by_class.iter_mut().zip(classes) {
+            series[d] += u64::try_from(k).unwrap_or(0);
+        }
         let name = org_name(org_id);
         match by_org.iter_mut().find(|(o, _)| *o == name) {
             Some((_, v)) => v[d] += n,

@@ -8,6 +8,7 @@ pub mod home;
 pub mod invitations;
 pub mod links;
 pub mod login;
+pub mod metrics;
 pub mod setup;
 pub mod welcome;
 

@@ -86,6 +86,8 @@ pub struct TestApp {
     pub port: u16,
     /// The API's own listener (`PORTAL_API_ADDR`), when the test asked for one.
     pub api_port: Option<u16>,
+    /// The metrics listener (`PORTAL_METRICS_ADDR`), when the test asked for one.
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     pub jar: Arc<reqwest::cookie::Jar>,
     pub clock: Arc<ManualClock>,
@@ -136,6 +138,7 @@ pub async fn spawn_app_on(
     .expect("the application builds");
     let port = app.port();
     let api_port = app.api_port();
+    let metrics_port = app.metrics_port();
     let pool = app.pool();
     let dispatcher = app.dispatcher();
     let setup_link = app.setup_link().map(str::to_string);
@@ -149,6 +152,7 @@ pub async fn spawn_app_on(
         address: format!("http://127.0.0.1:{port}"),
         port,
         api_port,
+        metrics_port,
         client,
         jar,
         clock,

@@ -18,7 +18,7 @@ pub fn ci() -> bool {
 pub enum Missing {
     Postgres,
     Browser,
-    Aiosmtpd,
+    Python,
     Redis,
 }
 
@@ -27,7 +27,7 @@ impl Missing {
         match self {
             Missing::Postgres => 0,
             Missing::Browser => 1,
-            Missing::Aiosmtpd => 2,
+            Missing::Python => 2,
             Missing::Redis => 3,
         }
     }
@@ -36,7 +36,7 @@ impl Missing {
         match self {
             Missing::Postgres => "PostgreSQL variants",
             Missing::Browser => "browser tests",
-            Missing::Aiosmtpd => "aiosmtpd tests",
+            Missing::Python => "tests that drive Python tools (tests/python-requirements.txt)",
             Missing::Redis => "Redis tests",
         }
     }
@@ -85,7 +85,7 @@ fn summary() -> Option<String> {
     let parts: Vec<String> = [
         Missing::Postgres,
         Missing::Browser,
-        Missing::Aiosmtpd,
+        Missing::Python,
         Missing::Redis,
     ]
     .into_iter()
@@ -105,4 +105,32 @@ extern "C" fn print_summary() {
             let _ = writeln!(std::io::stderr(), "{line}");
         }
     });
+}
+
+/// The Python that has the tests' pinned tools (tests/python-requirements.txt): the one named by
+/// `PORTAL_TEST_PYTHON`, else `target/test-venv` (what `.ci/run` installs), if it can import
+/// `module`; otherwise a skip (a failure in CI).
+pub fn test_python(module: &str) -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("PORTAL_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python")
+        });
+    let works = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !works {
+        skip(
+            Missing::Python,
+            &format!(
+                "no {module} for {}; see tests/python-requirements.txt and .ci/run",
+                python.display()
+            ),
+        );
+        return None;
+    }
+    Some(python)
 }
