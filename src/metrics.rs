@@ -330,7 +330,11 @@ mod tests {
     fn counts_show_in_the_text_format() {
         let m = Metrics::new();
         m.observe_request("api", StatusCode::OK, Duration::from_millis(2));
-        m.observe_request("api", StatusCode::TOO_MANY_REQUESTS, Duration::from_millis(1));
+        m.observe_request(
+            "api",
+            StatusCode::TOO_MANY_REQUESTS,
+            Duration::from_millis(1),
+        );
         m.cache_lookup(CacheResult::Hit);
         m.refused("account", true);
         m.change_applied(Some(Duration::from_millis(30)));

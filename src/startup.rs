@@ -214,7 +214,10 @@ impl Application {
                     from_fn(redirect_to_https),
                 ))
                 .wrap(TracingLogger::<crate::telemetry::PortalRootSpan>::new())
-                .wrap(Condition::new(metrics_on, from_fn(crate::web::public::metrics::observe)))
+                .wrap(Condition::new(
+                    metrics_on,
+                    from_fn(crate::web::public::metrics::observe),
+                ))
         });
         // Database work runs on each worker's blocking pool and waits there for one of
         // `PORTAL_DB_POOL_SIZE` connections: more threads than connections only add memory
@@ -263,9 +266,10 @@ impl Application {
                 HttpServer::new(move || {
                     App::new()
                         .app_data(metrics_data.clone())
-                        .service(web::resource("/metrics").route(
-                            web::get().to(crate::web::public::metrics::metrics),
-                        ))
+                        .service(
+                            web::resource("/metrics")
+                                .route(web::get().to(crate::web::public::metrics::metrics)),
+                        )
                         .default_service(web::to(|| async {
                             actix_web::HttpResponse::NotFound().body("Not found: try /metrics\n")
                         }))

@@ -66,7 +66,11 @@ impl Change {
     pub fn announce(&self, conn: &mut DbConn) -> diesel::QueryResult<()> {
         db::announce(
             conn,
-            &format!("{}@{}", self.payload(), unix_micros(std::time::SystemTime::now())),
+            &format!(
+                "{}@{}",
+                self.payload(),
+                unix_micros(std::time::SystemTime::now())
+            ),
         )
     }
 }

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{api_secrets, authorizations, events, integrations};
 use crate::db::models::api_usage::{self, Rollup};
+use crate::db::schema::{api_secrets, authorizations, events, integrations};
 use crate::db::{self, DbConn, Pool};
 
 /// Distinct counter keys kept between flushes; beyond it, new keys lose their event id.

@@ -33,7 +33,9 @@ impl Job for UsageRetention {
         if api_usage::totals_window(conn)? != Some((from, through)) {
             plan.push(Planned {
                 kind: "usage totals refreshed",
-                description: format!("recompute every integration's usage totals for {from} to {through}"),
+                description: format!(
+                    "recompute every integration's usage totals for {from} to {through}"
+                ),
                 step: Step::Totals { from, through },
             });
         }

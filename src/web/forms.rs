@@ -132,7 +132,9 @@ impl Position {
         }
         if id.is_empty()
             || id.len() > 64
-            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return None;
         }
@@ -282,7 +284,9 @@ mod tests {
     fn keyset_links_keep_the_filters_and_point_both_ways() {
         let rows: Vec<Position> = (0..3)
             .map(|i| Position {
-                at: chrono::DateTime::from_timestamp(1_000 - i, 0).unwrap().naive_utc(),
+                at: chrono::DateTime::from_timestamp(1_000 - i, 0)
+                    .unwrap()
+                    .naive_utc(),
                 id: format!("r{i}"),
             })
             .collect();
@@ -293,7 +297,14 @@ mod tests {
             newest.older.as_deref(),
             Some("/l?q=x&older=998000000000.r2")
         );
-        let last = Keyset::links("/l", "", &Seek::Older(rows[0].clone()), &rows, false, Clone::clone);
+        let last = Keyset::links(
+            "/l",
+            "",
+            &Seek::Older(rows[0].clone()),
+            &rows,
+            false,
+            Clone::clone,
+        );
         assert_eq!(last.older, None);
         assert_eq!(last.newer.as_deref(), Some("/l?newer=1000000000000.r0"));
         assert_eq!(last.newest.as_deref(), Some("/l"));

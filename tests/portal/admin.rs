@@ -267,7 +267,10 @@ async fn audit_log_filters_and_pages(backend: Backend) {
     assert_eq!(entries(&page1), 50, "50 per page");
     assert_eq!(link(&page1, "prev"), None, "the newest page");
     let older = link(&page1, "next").expect("an Older link");
-    assert!(older.starts_with("/admin/audit?action=login.failed&older="), "{older}");
+    assert!(
+        older.starts_with("/admin/audit?action=login.failed&older="),
+        "{older}"
+    );
     let page2 = app.get_html(&older).await;
     assert_eq!(entries(&page2), 10);
     assert_eq!(link(&page2, "next"), None, "the oldest page");

@@ -42,7 +42,11 @@ async fn overview_total(app: &TestApp, api_id: &str) -> Option<u64> {
     let at = html.find(api_id)?;
     let row = &html[at..at + html[at..].find("</tr>").unwrap()];
     let cell = row.find("<td>").unwrap() + 4;
-    Some(row[cell..cell + row[cell..].find('<').unwrap()].parse().unwrap())
+    Some(
+        row[cell..cell + row[cell..].find('<').unwrap()]
+            .parse()
+            .unwrap(),
+    )
 }
 
 async fn raw_rows(app: &TestApp, api_id: &str) -> i64 {
@@ -80,10 +84,7 @@ async fn usage_rollups_serve_the_pages_and_outlive_the_raw_counters(backend: Bac
     assert_eq!(overview_total(&app, &f.dev.api_id).await, Some(5));
     let at = app.clock.now();
     let reports = app.run_jobs(at).await;
-    let retention = reports
-        .iter()
-        .find(|r| r.job == "usage-retention")
-        .unwrap();
+    let retention = reports.iter().find(|r| r.job == "usage-retention").unwrap();
     assert_eq!(retention.counts.get("usage totals refreshed"), Some(&1));
     assert_eq!(overview_total(&app, &f.dev.api_id).await, Some(5));
 
@@ -117,10 +118,7 @@ async fn usage_rollups_serve_the_pages_and_outlive_the_raw_counters(backend: Bac
     // After the retention period the raw counters go, a day per step; the rollups stay.
     assert!(raw_rows(&app, &f.dev.api_id).await > 0);
     let reports = app.run_jobs(day1 + Duration::days(402)).await;
-    let retention = reports
-        .iter()
-        .find(|r| r.job == "usage-retention")
-        .unwrap();
+    let retention = reports.iter().find(|r| r.job == "usage-retention").unwrap();
     assert_eq!(
         retention.counts.get("usage detail days deleted"),
         Some(&2),
@@ -134,7 +132,10 @@ async fn usage_rollups_serve_the_pages_and_outlive_the_raw_counters(backend: Bac
     })
     .await
     .unwrap();
-    let per_day: Vec<(String, i64)> = kept.iter().map(|(d, _, r)| (d.clone(), r.requests)).collect();
+    let per_day: Vec<(String, i64)> = kept
+        .iter()
+        .map(|(d, _, r)| (d.clone(), r.requests))
+        .collect();
     assert_eq!(per_day, vec![(d1.to_string(), 4), (d2.to_string(), 2)]);
     // And a rebuild from the raw counters keeps the days whose raw counters are gone.
     let api_id = f.dev.api_id.clone();
@@ -149,6 +150,4 @@ async fn usage_rollups_serve_the_pages_and_outlive_the_raw_counters(backend: Bac
     app.deliver_emails().await;
 }
 
-both_backends!(
-    usage_rollups_serve_the_pages_and_outlive_the_raw_counters,
-);
+both_backends!(usage_rollups_serve_the_pages_and_outlive_the_raw_counters,);

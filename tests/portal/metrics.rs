@@ -143,9 +143,18 @@ async fn metrics_count_requests_cache_refusals_jobs_and_the_outbox(backend: Back
 
     let after = scrape(&app).await.unwrap();
     let delta = |s: &str| after.get(s) - before.0.get(s).copied().unwrap_or(0.0);
-    assert_eq!(delta(r#"portal_http_requests_total{class="api",status="200"}"#), 3.0);
-    assert_eq!(delta(r#"portal_http_requests_total{class="api",status="429"}"#), 2.0);
-    assert_eq!(delta(r#"portal_http_requests_total{class="other",status="404"}"#), 1.0);
+    assert_eq!(
+        delta(r#"portal_http_requests_total{class="api",status="200"}"#),
+        3.0
+    );
+    assert_eq!(
+        delta(r#"portal_http_requests_total{class="api",status="429"}"#),
+        2.0
+    );
+    assert_eq!(
+        delta(r#"portal_http_requests_total{class="other",status="404"}"#),
+        1.0
+    );
     assert!(delta(r#"portal_http_requests_total{class="public",status="200"}"#) >= 1.0);
     // The histogram counts the same requests.
     assert_eq!(
@@ -157,7 +166,8 @@ async fn metrics_count_requests_cache_refusals_jobs_and_the_outbox(backend: Back
         3.0
     );
     // Every request was looked up: the first read the database, the rest came from memory.
-    let lookups = after.sum("portal_credential_cache_total") - before.sum("portal_credential_cache_total");
+    let lookups =
+        after.sum("portal_credential_cache_total") - before.sum("portal_credential_cache_total");
     assert_eq!(lookups, 5.0);
     assert!(delta(r#"portal_credential_cache_total{result="hit"}"#) >= 3.0);
     assert_eq!(
@@ -167,7 +177,9 @@ async fn metrics_count_requests_cache_refusals_jobs_and_the_outbox(backend: Back
     assert_eq!(after.get(r#"portal_rate_limit_mode{mode="local"}"#), 1.0);
     for job in concat_portal::jobs::JOBS {
         assert_eq!(
-            delta(&format!(r#"portal_job_runs_total{{job="{job}",outcome="ok"}}"#)),
+            delta(&format!(
+                r#"portal_job_runs_total{{job="{job}",outcome="ok"}}"#
+            )),
             1.0,
             "{job}"
         );
@@ -190,7 +202,9 @@ async fn metrics_count_requests_cache_refusals_jobs_and_the_outbox(backend: Back
         "off"
     };
     assert_eq!(
-        after.get(&format!(r#"portal_change_listener_state{{state="{listener}"}}"#)),
+        after.get(&format!(
+            r#"portal_change_listener_state{{state="{listener}"}}"#
+        )),
         1.0
     );
     assert_eq!(
@@ -206,7 +220,12 @@ async fn the_lag_of_announced_changes_is_measured(backend: Backend) {
         return; // one process: nothing is announced
     }
     let a = spawn_app(backend).await;
-    let b = spawn_app_on(a.db.clone(), &[("PORTAL_METRICS_ADDR", "127.0.0.1:0")], None).await;
+    let b = spawn_app_on(
+        a.db.clone(),
+        &[("PORTAL_METRICS_ADDR", "127.0.0.1:0")],
+        None,
+    )
+    .await;
     listening(&a).await;
     listening(&b).await;
     let f = a.api_fixture(&["events_read"]).await;
@@ -219,8 +238,8 @@ async fn the_lag_of_announced_changes_is_measured(backend: Backend) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let now = scrape(&b).await.unwrap();
-        let applied = now.get("portal_changes_applied_total")
-            - before.get("portal_changes_applied_total");
+        let applied =
+            now.get("portal_changes_applied_total") - before.get("portal_changes_applied_total");
         let lagged = now.get("portal_change_lag_seconds_count")
             - before.get("portal_change_lag_seconds_count");
         if applied >= 1.0 {

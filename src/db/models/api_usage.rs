@@ -363,9 +363,7 @@ pub fn refresh_totals(conn: &mut DbConn, from: NaiveDate, through: NaiveDate) ->
 /// days, whose raw counters the retention job deleted, keep their rollups), and the
 /// per-integration totals are dropped (the next usage-retention run recomputes them).
 pub fn rebuild_rollups(conn: &mut DbConn) -> QueryResult<()> {
-    let earliest: Option<String> = u::table
-        .select(diesel::dsl::min(u::day))
-        .first(conn)?;
+    let earliest: Option<String> = u::table.select(diesel::dsl::min(u::day)).first(conn)?;
     diesel::delete(t::table).execute(conn)?;
     diesel::delete(w::table).execute(conn)?;
     let Some(earliest) = earliest else {
@@ -595,6 +593,8 @@ pub fn detail_days_before(
 
 /// Deletes one day of raw counters (both tables); the rollups keep that day's figures.
 pub fn delete_detail_day(conn: &mut DbConn, day_: &str) -> QueryResult<usize> {
-    Ok(diesel::delete(u::table.filter(u::day.eq(day_))).execute(conn)?
-        + diesel::delete(v::table.filter(v::day.eq(day_))).execute(conn)?)
+    Ok(
+        diesel::delete(u::table.filter(u::day.eq(day_))).execute(conn)?
+            + diesel::delete(v::table.filter(v::day.eq(day_))).execute(conn)?,
+    )
 }
