@@ -158,6 +158,7 @@ async fn three_instances_run_a_job_once_and_send_its_email_once(backend: Backend
     let warned: usize = [&ra, &rb, &rc]
         .iter()
         .flat_map(|reports| reports.iter())
+        .filter(|r| r.job == "inactivity")
         .map(|r| r.counts.values().sum::<u64>() as usize)
         .sum();
     assert_eq!(
