@@ -212,7 +212,7 @@ pub fn unverified_failed_auth_by_day(
 // ---- Rollups (`api_usage_daily`, `api_usage_days`, `api_usage_totals`) ----------------------
 
 /// One integration's requests on one day for one organization, by status class.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Queryable)]
 pub struct Rollup {
     pub requests: i64,
     pub requests_3xx: i64,
@@ -397,39 +397,30 @@ pub fn daily_rollups_for(
     api_id: &str,
     from: NaiveDate,
 ) -> QueryResult<Vec<(String, String, Rollup)>> {
-    let rows: Vec<(String, String, i64, i64, i64, i64, i64, i64)> = d::table
+    d::table
         .filter(d::api_id.eq(api_id))
         .filter(d::day.ge(day(from)))
-        .select((
-            d::day,
-            d::organization_id,
-            d::requests,
-            d::requests_3xx,
-            d::requests_4xx,
-            d::requests_5xx,
-            d::failed_auth,
-            d::query_key_requests,
-        ))
+        .select((d::day, d::organization_id, ROLLUP_COLUMNS))
         .order(d::day.asc())
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(day, org, requests, r3, r4, r5, failed_auth, qk)| {
-            (
-                day,
-                org,
-                Rollup {
-                    requests,
-                    requests_3xx: r3,
-                    requests_4xx: r4,
-                    requests_5xx: r5,
-                    failed_auth,
-                    query_key_requests: qk,
-                },
-            )
-        })
-        .collect())
+        .load(conn)
 }
+
+/// The columns of `Rollup`, in its order.
+const ROLLUP_COLUMNS: (
+    d::requests,
+    d::requests_3xx,
+    d::requests_4xx,
+    d::requests_5xx,
+    d::failed_auth,
+    d::query_key_requests,
+) = (
+    d::requests,
+    d::requests_3xx,
+    d::requests_4xx,
+    d::requests_5xx,
+    d::failed_auth,
+    d::query_key_requests,
+);
 
 /// Per integration: (API ID, requests, errors, failed authentications, `_apikey` requests).
 pub type TotalsRow = (String, i64, i64, i64, i64);
@@ -530,27 +521,9 @@ pub fn fold_organization_rollups(
     if let Some(k) = keep_from {
         query = query.filter(d::day.lt(day(k)));
     }
-    let rows: Vec<(String, i64, i64, i64, i64, i64, i64)> = query
-        .select((
-            d::day,
-            d::requests,
-            d::requests_3xx,
-            d::requests_4xx,
-            d::requests_5xx,
-            d::failed_auth,
-            d::query_key_requests,
-        ))
-        .load(conn)?;
-    for (day_, requests, r3, r4, r5, failed_auth, qk) in &rows {
-        let r = Rollup {
-            requests: *requests,
-            requests_3xx: *r3,
-            requests_4xx: *r4,
-            requests_5xx: *r5,
-            failed_auth: *failed_auth,
-            query_key_requests: *qk,
-        };
-        add_daily(conn, api_id, day_, "", &r)?;
+    let rows: Vec<(String, Rollup)> = query.select((d::day, ROLLUP_COLUMNS)).load(conn)?;
+    for (day_, r) in &rows {
+        add_daily(conn, api_id, day_, "", r)?;
         diesel::delete(
             d::table
                 .filter(d::api_id.eq(api_id))
