@@ -466,3 +466,53 @@ where
 {
     try_transaction_then(pool, f, |_: &T| {}).await
 }
+
+/// Where a keyset page of a list ordered newest first by (time, id) starts: the newest rows,
+/// or those older (or newer) than a row's (time, id). The web layer's `forms::Seek` is parsed
+/// from the links; queries take this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seek {
+    Newest,
+    Older(chrono::NaiveDateTime, String),
+    Newer(chrono::NaiveDateTime, String),
+}
+
+impl Seek {
+    /// Rows read with `LIMIT limit + 1` in this seek's order → the page, newest first, and
+    /// whether more lie beyond it in the direction read.
+    pub fn page<T>(&self, mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        if matches!(self, Seek::Newer(..)) {
+            rows.reverse();
+        }
+        (rows, more)
+    }
+}
+
+/// A `LIKE` pattern matching text that contains `fragment` literally (lowercased): `%` and `_`
+/// in it match themselves, not anything. Use with `.like(p).escape('\\')`.
+pub fn contains_pattern(fragment: &str) -> String {
+    format!("%{}%", escape_like(&fragment.to_lowercase()))
+}
+
+/// `text` with `LIKE`'s wildcards and the escape character escaped by `\`.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod like_tests {
+    #[test]
+    fn wildcards_match_themselves() {
+        assert_eq!(super::contains_pattern("Cc_ID%\\x"), "%cc\\_id\\%\\\\x%");
+    }
+}

@@ -106,6 +106,8 @@ impl Pager {
     }
 }
 
+pub use crate::db::Seek;
+
 /// A position in a list ordered newest first by (time, id): `<Unix nanoseconds>.<id>`, as
 /// keyset pagination's `older=` and `newer=` parameters carry it. Reading a page from a position
 /// costs the same on page 1 and page 10,000 (no `OFFSET`, no count).
@@ -146,37 +148,28 @@ impl Position {
     }
 }
 
-/// Which page of a keyset-paginated list: the newest, or the one older or newer than a position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seek {
-    Newest,
-    Older(Position),
-    Newer(Position),
-}
-
-impl Seek {
-    /// From the `older` and `newer` query parameters (empty: absent); a malformed one is a 400
-    /// that says which.
-    pub fn from_query(older: &str, newer: &str) -> Result<Self, crate::errors::AppError> {
-        let parse = |name: &str, raw: &str| {
-            Position::parse(raw.trim()).ok_or_else(|| {
-                crate::errors::AppError::BadRequest(format!(
-                    "{name} must be a position from this list's own links"
-                ))
-            })
-        };
-        match (older.trim().is_empty(), newer.trim().is_empty()) {
-            (true, true) => Ok(Seek::Newest),
-            (false, true) => Ok(Seek::Older(parse("older", older)?)),
-            (true, false) => Ok(Seek::Newer(parse("newer", newer)?)),
-            (false, false) => Err(crate::errors::AppError::BadRequest(
-                "give older or newer, not both".into(),
-            )),
-        }
+/// The page a keyset-paginated list asks for, from its `older` and `newer` query parameters
+/// (empty: absent); a malformed one is a 400 that says which.
+pub fn seek(older: &str, newer: &str) -> Result<Seek, crate::errors::AppError> {
+    let parse = |name: &str, raw: &str| {
+        Position::parse(raw.trim()).ok_or_else(|| {
+            crate::errors::AppError::BadRequest(format!(
+                "{name} must be a position from this list's own links"
+            ))
+        })
+    };
+    match (older.trim().is_empty(), newer.trim().is_empty()) {
+        (true, true) => Ok(Seek::Newest),
+        (false, true) => parse("older", older).map(|p| Seek::Older(p.at, p.id)),
+        (true, false) => parse("newer", newer).map(|p| Seek::Newer(p.at, p.id)),
+        (false, false) => Err(crate::errors::AppError::BadRequest(
+            "give older or newer, not both".into(),
+        )),
     }
 }
 
-/// The links of one keyset page (see `Seek`): newest, newer and older, each keeping the filters.
+/// The links of one keyset page (see `db::Seek`): newest, newer and older, each keeping the
+/// filters.
 #[derive(Debug, Clone)]
 pub struct Keyset {
     pub newest: Option<String>,
@@ -213,8 +206,8 @@ impl Keyset {
         let (has_newer, has_older) = match seek {
             Seek::Newest => (false, more),
             // Came from a newer page, so there is one.
-            Seek::Older(_) => (true, more),
-            Seek::Newer(_) => (more, true),
+            Seek::Older(..) => (true, more),
+            Seek::Newer(..) => (more, true),
         };
         let (first, last) = (rows.first(), rows.last());
         Self {
@@ -276,8 +269,8 @@ mod tests {
         ] {
             assert_eq!(Position::parse(bad), None, "{bad}");
         }
-        assert!(Seek::from_query("1.a", "2.b").is_err());
-        assert_eq!(Seek::from_query(" ", "").unwrap(), Seek::Newest);
+        assert!(seek("1.a", "2.b").is_err());
+        assert_eq!(seek(" ", "").unwrap(), Seek::Newest);
     }
 
     #[test]

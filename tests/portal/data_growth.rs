@@ -150,4 +150,97 @@ async fn usage_rollups_serve_the_pages_and_outlive_the_raw_counters(backend: Bac
     app.deliver_emails().await;
 }
 
-both_backends!(usage_rollups_serve_the_pages_and_outlive_the_raw_counters,);
+/// The admin's integrations list: 50 a page, newest first, by position (not `OFFSET`), and a
+/// search by name, company or API ID.
+async fn the_integrations_list_pages_by_position_and_searches(backend: Backend) {
+    use concat_portal::db::models::{developer_accounts, integrations};
+    use concat_portal::domain::ApiId;
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let now = app.clock.now().naive_utc();
+    // 55 integrations of one account, created a second apart (the 7th and the 8th at the same
+    // second: the id breaks the tie).
+    let api_ids = db::run(&app.pool, move |c| {
+        db::write_tx(c, |c| {
+            let account = db::new_id();
+            developer_accounts::insert(c, &account, "Bulk Co", "https://bulk.example/", now)?;
+            let mut ids = Vec::new();
+            for n in 0..55i64 {
+                let api_id = ApiId::generate();
+                let at = now - Duration::seconds(if n >= 7 { n - 1 } else { n });
+                integrations::insert(
+                    c,
+                    &integrations::NewIntegration {
+                        id: &db::new_id(),
+                        account_id: &account,
+                        api_id: api_id.as_str(),
+                        display_name: &format!("Bulk App {n:02}"),
+                        description: "Paging",
+                        status: integrations::IntegrationStatus::Active,
+                        created_at: at,
+                        approved_by_user_id: None,
+                        activity_at: at,
+                    },
+                )?;
+                ids.push(api_id.as_str().to_string());
+            }
+            Ok::<_, anyhow::Error>(ids)
+        })
+    })
+    .await
+    .unwrap();
+    let names = |html: &str| -> Vec<String> {
+        html.match_indices("Bulk Co · Bulk App ")
+            .map(|(at, m)| html[at + m.len()..at + m.len() + 2].to_string())
+            .collect()
+    };
+    let link = |html: &str, rel: &str| -> Option<String> {
+        let at = html.find(&format!("rel=\"{rel}\""))?;
+        let start = html[..at].rfind("href=\"")? + 6;
+        let end = start + html[start..].find('"')?;
+        Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+    };
+    let page1 = app.get_html_with(&admin, "/admin/integrations").await;
+    let first = names(&page1);
+    assert_eq!(first.len(), 50);
+    assert_eq!(first[0], "00", "newest first");
+    let older = link(&page1, "next").expect("an Older link");
+    let page2 = app.get_html_with(&admin, &older).await;
+    let second = names(&page2);
+    assert_eq!(second.len(), 5);
+    let mut all: Vec<String> = first.iter().chain(&second).cloned().collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 55, "every integration once, the tied ones too");
+    assert_eq!(link(&page2, "next"), None);
+    let back = app
+        .get_html_with(&admin, &link(&page2, "prev").expect("a Newer link"))
+        .await;
+    assert_eq!(names(&back), first);
+
+    // Search: by name fragment (any case), by API ID; nothing found says so.
+    let found = app
+        .get_html_with(&admin, "/admin/integrations?q=bulk+app+4")
+        .await;
+    assert_eq!(names(&found).len(), 10, "40 to 49");
+    assert_eq!(link(&found, "next"), None);
+    let by_id = app
+        .get_html_with(&admin, &format!("/admin/integrations?q={}", api_ids[12]))
+        .await;
+    assert_eq!(names(&by_id), vec!["12".to_string()]);
+    let none = app
+        .get_html_with(&admin, "/admin/integrations?q=nothing+like+it")
+        .await;
+    assert!(none.contains("No integration matches."));
+    assert_eq!(
+        app.get_with(&admin, "/admin/integrations?older=bogus")
+            .await
+            .status(),
+        400
+    );
+}
+
+both_backends!(
+    usage_rollups_serve_the_pages_and_outlive_the_raw_counters,
+    the_integrations_list_pages_by_position_and_searches,
+);

@@ -204,12 +204,15 @@ pub fn page(
             q = q.filter(r::status.eq(s));
         }
         if let Some(s) = search {
-            let pattern = format!("%{}%", s.to_lowercase().replace(['%', '_'], ""));
+            let pattern = crate::db::contains_pattern(s);
             q = q.filter(
                 r::contact_email_normalized
                     .like(pattern.clone())
-                    .or(super::audit::lower(r::company_name).like(pattern.clone()))
-                    .or(super::audit::lower(r::app_name).like(pattern)),
+                    .escape('\\')
+                    .or(super::audit::lower(r::company_name)
+                        .like(pattern.clone())
+                        .escape('\\'))
+                    .or(super::audit::lower(r::app_name).like(pattern).escape('\\')),
             );
         }
         q

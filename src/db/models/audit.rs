@@ -53,30 +53,29 @@ pub struct AuditFilter {
     pub until: Option<NaiveDateTime>,
 }
 
-/// Where a keyset page starts: entries older (or newer) than (time, id).
-#[derive(Debug, Clone)]
-pub enum AuditSeek {
-    Newest,
-    Older(NaiveDateTime, String),
-    Newer(NaiveDateTime, String),
-}
-
 /// One page of at most `limit` entries, newest first, from `seek`, and whether more lie beyond
 /// it in the direction read. No `OFFSET` and no count: the same cost on every page.
 pub fn page(
     conn: &mut DbConn,
     filter: &AuditFilter,
-    seek: &AuditSeek,
+    seek: &crate::db::Seek,
     limit: i64,
 ) -> QueryResult<(Vec<AuditRow>, bool)> {
     let mut q = a::table.into_boxed();
     if let Some(actor) = &filter.actor {
-        let escaped = actor.to_lowercase().replace(['%', '_'], "");
-        q = q.filter(lower(a::actor_label).like(format!("%{escaped}%")));
+        q = q.filter(
+            lower(a::actor_label)
+                .like(crate::db::contains_pattern(actor))
+                .escape('\\'),
+        );
     }
     if let Some(action) = &filter.action {
         if action.ends_with('.') {
-            q = q.filter(a::action.like(format!("{}%", action.replace(['%', '_'], ""))));
+            q = q.filter(
+                a::action
+                    .like(format!("{}%", crate::db::escape_like(action)))
+                    .escape('\\'),
+            );
         } else {
             q = q.filter(a::action.eq(action.clone()));
         }
@@ -88,15 +87,15 @@ pub fn page(
         q = q.filter(a::occurred_at.lt(until));
     }
     q = match seek {
-        AuditSeek::Newest => q.order((a::occurred_at.desc(), a::id.desc())),
-        AuditSeek::Older(at, id) => q
+        crate::db::Seek::Newest => q.order((a::occurred_at.desc(), a::id.desc())),
+        crate::db::Seek::Older(at, id) => q
             .filter(
                 a::occurred_at
                     .lt(*at)
                     .or(a::occurred_at.eq(*at).and(a::id.lt(id.clone()))),
             )
             .order((a::occurred_at.desc(), a::id.desc())),
-        AuditSeek::Newer(at, id) => q
+        crate::db::Seek::Newer(at, id) => q
             .filter(
                 a::occurred_at
                     .gt(*at)
@@ -104,16 +103,11 @@ pub fn page(
             )
             .order((a::occurred_at.asc(), a::id.asc())),
     };
-    let mut rows: Vec<AuditRow> = q
+    let rows: Vec<AuditRow> = q
         .select(AuditRow::as_select())
         .limit(limit + 1)
         .load(conn)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    if matches!(seek, AuditSeek::Newer(..)) {
-        rows.reverse();
-    }
-    Ok((rows, more))
+    Ok(seek.page(rows, limit))
 }
 
 /// Distinct action names, for the filter's drop-down.

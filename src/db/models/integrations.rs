@@ -303,14 +303,54 @@ pub fn record_activity(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryR
     .execute(conn)
 }
 
-/// Every integration that is not retired, with its company, for the admin list.
-pub fn listed(conn: &mut DbConn) -> QueryResult<Vec<(Integration, String)>> {
-    i::table
+/// One page of integrations that are not retired, newest first, with their account's company
+/// name: at most `limit` from `seek` (keyset: created before/after (time, id)), optionally only
+/// those whose name, company or API ID contains `search` (any case); and whether more lie
+/// beyond in the direction read.
+pub fn listed_page(
+    conn: &mut DbConn,
+    search: Option<&str>,
+    seek: &crate::db::Seek,
+    limit: i64,
+) -> QueryResult<(Vec<(Integration, String)>, bool)> {
+    use crate::db::Seek;
+    diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+    let mut q = i::table
         .inner_join(da::table)
         .filter(i::status.ne(IntegrationStatus::Retired))
-        .order((da::company_name.asc(), i::display_name.asc(), i::id.asc()))
+        .into_boxed();
+    if let Some(s) = search {
+        let pattern = crate::db::contains_pattern(s);
+        q = q.filter(
+            lower(i::display_name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(da::company_name).like(pattern.clone()).escape('\\'))
+                .or(lower(i::api_id).like(pattern).escape('\\')),
+        );
+    }
+    q = match seek {
+        Seek::Newest => q.order((i::created_at.desc(), i::id.desc())),
+        Seek::Older(at, id) => q
+            .filter(
+                i::created_at
+                    .lt(*at)
+                    .or(i::created_at.eq(*at).and(i::id.lt(id.clone()))),
+            )
+            .order((i::created_at.desc(), i::id.desc())),
+        Seek::Newer(at, id) => q
+            .filter(
+                i::created_at
+                    .gt(*at)
+                    .or(i::created_at.eq(*at).and(i::id.gt(id.clone()))),
+            )
+            .order((i::created_at.asc(), i::id.asc())),
+    };
+    let rows = q
         .select((Integration::as_select(), da::company_name))
-        .load(conn)
+        .limit(limit + 1)
+        .load(conn)?;
+    Ok(seek.page(rows, limit))
 }
 
 /// The user's retired integrations (for their open deletion duties).

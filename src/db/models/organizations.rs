@@ -40,8 +40,8 @@ pub fn matching_names(conn: &mut DbConn, names: &[&str]) -> QueryResult<Vec<Orga
     }
     let mut q = o::table.into_boxed();
     for (n, name) in names.iter().enumerate() {
-        let pattern = format!("%{}%", name.to_lowercase().replace(['%', '_'], ""));
-        let cond = super::audit::lower(o::name).like(pattern);
+        let pattern = crate::db::contains_pattern(name);
+        let cond = super::audit::lower(o::name).like(pattern).escape('\\');
         q = if n == 0 {
             q.filter(cond)
         } else {

@@ -172,8 +172,8 @@ pub fn page(
     let filtered = || {
         let mut q = users::table.into_boxed();
         if let Some(s) = search {
-            let pattern = format!("%{}%", s.to_lowercase().replace(['%', '_'], ""));
-            q = q.filter(users::email_normalized.like(pattern));
+            let pattern = crate::db::contains_pattern(s);
+            q = q.filter(users::email_normalized.like(pattern).escape('\\'));
         }
         q
     };

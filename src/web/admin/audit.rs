@@ -5,10 +5,10 @@ use serde::Deserialize;
 
 use std::collections::HashMap;
 
-use crate::db::models::audit::{self, AuditFilter, AuditRow, AuditSeek, TargetName};
+use crate::db::models::audit::{self, AuditFilter, AuditRow, TargetName};
 use crate::db::{self};
 use crate::errors::AppError;
-use crate::web::forms::{encode_query, filter_text, when, FieldErrors, Keyset, Position, Seek};
+use crate::web::forms::{encode_query, filter_text, seek, when, FieldErrors, Keyset, Position};
 use crate::web::session::AdminUser;
 use crate::web::{render, PageContext};
 
@@ -219,12 +219,8 @@ pub async fn list(
             .and_then(|d| d.succ_opt())
             .and_then(|d| d.and_hms_opt(0, 0, 0)),
     };
-    let seek = Seek::from_query(&q.older, &q.newer)?;
-    let by = match &seek {
-        Seek::Newest => AuditSeek::Newest,
-        Seek::Older(p) => AuditSeek::Older(p.at, p.id.clone()),
-        Seek::Newer(p) => AuditSeek::Newer(p.at, p.id.clone()),
-    };
+    let seek = seek(&q.older, &q.newer)?;
+    let by = seek.clone();
     let (rows, more, actions, names) = db::run(&admin.viewer.state.pool, move |c| {
         let (rows, more) = audit::page(c, &filter, &by, PER_PAGE)?;
         let names = audit::names_for(c, &rows)?;

@@ -18,7 +18,7 @@ use crate::domain::{Note, NOTE_MAX};
 use crate::errors::AppError;
 use crate::jobs::{self};
 use crate::lifecycle::{self, ReactivationError};
-use crate::web::forms::when;
+use crate::web::forms::{encode_query, filter_text, seek, when, Keyset, Position};
 use crate::web::session::csrf::NoFields;
 use crate::web::session::FlashLevel;
 use crate::web::session::{AdminUser, CsrfForm};
@@ -330,6 +330,8 @@ struct IntegrationsPage {
     ctx: PageContext,
     rows: Vec<(Integration, String)>,
     note_max: usize,
+    search: String,
+    pager: Keyset,
 }
 
 impl IntegrationsPage {
@@ -338,12 +340,55 @@ impl IntegrationsPage {
     }
 }
 
-pub async fn integrations_list(admin: AdminUser) -> Result<HttpResponse, AppError> {
-    let rows = db::run(&admin.viewer.state.pool, |c| Ok(integrations::listed(c)?)).await?;
+/// Integrations shown per page.
+const INTEGRATIONS_PER_PAGE: i64 = 50;
+
+#[derive(Deserialize)]
+pub struct IntegrationsQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    older: String,
+    #[serde(default)]
+    newer: String,
+}
+
+/// Every integration that is not retired, newest first, 50 a page (keyset), searchable by
+/// name, company or API ID.
+pub async fn integrations_list(
+    admin: AdminUser,
+    query: web::Query<IntegrationsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.into_inner();
+    let seek = seek(&q.older, &q.newer)?;
+    let search = filter_text(&q.q);
+    let by = seek.clone();
+    let (rows, more) = db::run(&admin.viewer.state.pool, move |c| {
+        Ok(integrations::listed_page(
+            c,
+            search.as_deref(),
+            &by,
+            INTEGRATIONS_PER_PAGE,
+        )?)
+    })
+    .await?;
+    let pager = Keyset::links(
+        "/admin/integrations",
+        &encode_query(&[("q", &q.q)]),
+        &seek,
+        &rows,
+        more,
+        |(i, _)| Position {
+            at: i.created_at,
+            id: i.id.clone(),
+        },
+    );
     render(&IntegrationsPage {
         ctx: admin.viewer.page("Integrations"),
         rows,
         note_max: NOTE_MAX,
+        search: q.q,
+        pager,
     })
 }
 

@@ -34,7 +34,12 @@ impl TestApp {
     }
 
     pub async fn get_html(&self, path: &str) -> String {
-        let res = self.get(path).await;
+        self.get_html_with(&self.client, path).await
+    }
+
+    /// A page that must answer 200, as `client` sees it.
+    pub async fn get_html_with(&self, client: &reqwest::Client, path: &str) -> String {
+        let res = self.get_with(client, path).await;
         assert_eq!(res.status(), 200, "GET {path}");
         res.text().await.unwrap()
     }
