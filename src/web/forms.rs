@@ -293,7 +293,7 @@ mod tests {
         let last = Keyset::links(
             "/l",
             "",
-            &Seek::Older(rows[0].clone()),
+            &Seek::Older(rows[0].at, rows[0].id.clone()),
             &rows,
             false,
             Clone::clone,
