@@ -256,12 +256,7 @@ async fn audit_log_filters_and_pages(backend: Backend) {
     app.login_ok(ADMIN).await;
 
     // Keyset pages: 50 newest, then "Older" from the last one shown, and back.
-    let link = |html: &str, rel: &str| -> Option<String> {
-        let at = html.find(&format!("rel=\"{rel}\""))?;
-        let start = html[..at].rfind("href=\"")? + 6;
-        let end = start + html[start..].find('"')?;
-        Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
-    };
+    let link = rel_link;
     let entries = |html: &str| html.matches("<code>login.failed</code>").count();
     let page1 = app.get_html("/admin/audit?action=login.failed").await;
     assert_eq!(entries(&page1), 50, "50 per page");

@@ -194,12 +194,7 @@ async fn the_integrations_list_pages_by_position_and_searches(backend: Backend) 
             .map(|(at, m)| html[at + m.len()..at + m.len() + 2].to_string())
             .collect()
     };
-    let link = |html: &str, rel: &str| -> Option<String> {
-        let at = html.find(&format!("rel=\"{rel}\""))?;
-        let start = html[..at].rfind("href=\"")? + 6;
-        let end = start + html[start..].find('"')?;
-        Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
-    };
+    let link = rel_link;
     let page1 = app.get_html_with(&admin, "/admin/integrations").await;
     let first = names(&page1);
     assert_eq!(first.len(), 50);

@@ -67,3 +67,11 @@ pub fn post_action(html: &str) -> String {
         + "method=\"post\" action=\"".len();
     main[at..].split('"').next().unwrap().to_string()
 }
+
+/// The `href` of the page's link with `rel="{rel}"` (`next`, `prev`), unescaped.
+pub fn rel_link(html: &str, rel: &str) -> Option<String> {
+    let at = html.find(&format!("rel=\"{rel}\""))?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
