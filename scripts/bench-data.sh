@@ -18,8 +18,9 @@
 #                   a database concat_bench_data_<pid> is created there and dropped at the end
 #   BENCH_PORT      loopback port of the first server, default 18281 (the second uses +1)
 #   BENCH_KEEP      a directory: keep the seeded databases (the SQLite file and the seed's
-#                   variables there; the PostgreSQL database concat_bench_data_<scale>) and, on a
-#                   later run with the same directory and scale, time them again without seeding
+#                   variables there; the PostgreSQL database concat_bench_data_<scale>_<dir hash>)
+#                   and, on a later run with the same directory and scale, time them again
+#                   without seeding
 # At scale 1 seeding takes tens of minutes per database and about 10 GB of disk each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +62,8 @@ port="$PORT"
 for backend in $BACKENDS; do
   if [ -n "$KEEP" ]; then
     mkdir -p "$KEEP"
-    vars="$(cd "$KEEP" && pwd)/$backend-$TAG.env"
+    KEEP="$(cd "$KEEP" && pwd)"
+    vars="$KEEP/$backend-$TAG.env"
   else
     vars="$WORK/$backend.env"
   fi
@@ -74,14 +76,19 @@ for backend in $BACKENDS; do
       ;;
     postgres)
       db="concat_bench_data_$$"
-      [ -z "$KEEP" ] || db="concat_bench_data_$TAG"
+      [ -z "$KEEP" ] || db="concat_bench_data_${TAG}_$(printf '%s' "$KEEP" | cksum | cut -d' ' -f1)"
       url="$PG_URL/$db"
       name="PostgreSQL"
       ;;
   esac
 
   seeded="reused"
-  if [ -n "$KEEP" ] && [ -s "$vars" ]; then
+  present=""
+  case "$backend" in
+    sqlite) [ -s "$file" ] && present=1 ;;
+    postgres) [ "$(pg "SELECT 1 FROM pg_database WHERE datname = '$db'")" = 1 ] && present=1 ;;
+  esac
+  if [ -n "$KEEP" ] && [ -s "$vars" ] && [ -n "$present" ]; then
     echo "== $name: reusing the database seeded before ($vars)" >&2
   else
     echo "== $name: seeding at scale $SCALE" >&2
