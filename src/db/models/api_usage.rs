@@ -514,24 +514,28 @@ pub fn fold_organization_rollups(
     if org_id.is_empty() {
         return Ok(0);
     }
-    let mut query = d::table
+    let of_org = || {
+        let mut q = d::table
+            .filter(d::api_id.eq(api_id))
+            .filter(d::organization_id.eq(org_id))
+            .into_boxed();
+        if let Some(k) = keep_from {
+            q = q.filter(d::day.lt(day(k)));
+        }
+        q
+    };
+    let rows: Vec<(String, Rollup)> = of_org().select((d::day, ROLLUP_COLUMNS)).load(conn)?;
+    for (day_, r) in &rows {
+        add_daily(conn, api_id, day_, "", r)?;
+    }
+    let mut gone = diesel::delete(d::table)
         .filter(d::api_id.eq(api_id))
         .filter(d::organization_id.eq(org_id))
         .into_boxed();
     if let Some(k) = keep_from {
-        query = query.filter(d::day.lt(day(k)));
+        gone = gone.filter(d::day.lt(day(k)));
     }
-    let rows: Vec<(String, Rollup)> = query.select((d::day, ROLLUP_COLUMNS)).load(conn)?;
-    for (day_, r) in &rows {
-        add_daily(conn, api_id, day_, "", r)?;
-        diesel::delete(
-            d::table
-                .filter(d::api_id.eq(api_id))
-                .filter(d::organization_id.eq(org_id))
-                .filter(d::day.eq(day_)),
-        )
-        .execute(conn)?;
-    }
+    gone.execute(conn)?;
     Ok(rows.len())
 }
 
